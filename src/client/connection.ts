@@ -1,0 +1,214 @@
+/**
+ * One WebSocket to a relay carrying many transfers. Reconnects with exponential backoff and full jitter, and
+ * re-opens every live transfer from the byte it needs next, so readers never notice a dropped connection.
+ * Runs in browsers (global WebSocket) and in Node (pass `createSocket`, see node.ts).
+ */
+import { FerryError, type ErrorCode } from '../protocol/codes.js';
+import { decodeDataFrame, parseRelayMessage, type TransferInfo, type WelcomeMessage } from '../protocol/frames.js';
+import { PROTOCOL_VERSION } from '../protocol/limits.js';
+import { Transfer, type TransferHost, type TransferRequest } from './transfer.js';
+
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+export type SocketFactory = (url: string) => WebSocketLike;
+
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface ConnectionOptions {
+  /** ws:// or wss:// address of the relay's socket, e.g. ws://127.0.0.1:8080/ws */
+  relay: string;
+  password?: string;
+  admin?: string;
+  createSocket?: SocketFactory;
+  /** First backoff delay; doubles up to `maxDelayMs`, each delay drawn at random below its cap. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Reconnect attempts in a row before every transfer fails with `relay_unreachable`. */
+  maxAttempts?: number;
+  onState?: (state: ConnectionState, detail?: FerryError) => void;
+}
+
+const FATAL_BEFORE_WELCOME = new Set<ErrorCode>(['auth_required', 'auth_refused', 'auth_throttled', 'protocol_error']);
+const OPEN = 1;
+
+export class Connection {
+  state: ConnectionState = 'connecting';
+  /** Times the socket was re-established after a drop. */
+  reconnects = 0;
+  role: WelcomeMessage['role'] | undefined;
+  private socket: WebSocketLike | undefined;
+  private welcomed = false;
+  private attempts = 0;
+  private nextId = 1;
+  private readonly transfers = new Map<number, Transfer>();
+  private readonly listWaiters: ((list: TransferInfo[]) => void)[] = [];
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private fatal: FerryError | undefined;
+  private readonly host: TransferHost;
+  private readonly createSocket: SocketFactory;
+  private readonly ready: Promise<void>;
+  private resolveReady!: () => void;
+  private rejectReady!: (e: FerryError) => void;
+
+  constructor(private readonly options: ConnectionOptions) {
+    this.createSocket = options.createSocket ?? ((url) => new WebSocket(url) as unknown as WebSocketLike);
+    this.ready = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.ready.catch(() => {});
+    this.host = {
+      send: (m) => this.sendControl(m),
+      retryLater: (t, attempt) => {
+        setTimeout(() => {
+          if (t.live && this.welcomed) this.sendControl(t.openMessage());
+        }, this.backoff(attempt));
+      },
+      forget: (t) => this.transfers.delete(t.id),
+    };
+    this.connect();
+  }
+
+  /** Resolves once the relay accepted the credentials; rejects on a refusal. */
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  open(request: TransferRequest): Transfer {
+    const transfer = new Transfer(this.nextId++, request, this.host);
+    if (this.fatal) {
+      transfer.fail(this.fatal);
+      return transfer;
+    }
+    this.transfers.set(transfer.id, transfer);
+    if (this.welcomed) this.sendControl(transfer.openMessage());
+    return transfer;
+  }
+
+  /** Admin: every live transfer on the relay. */
+  async list(): Promise<TransferInfo[]> {
+    await this.ready;
+    return new Promise((resolve) => {
+      this.listWaiters.push(resolve);
+      this.sendControl({ t: 'list' });
+    });
+  }
+
+  /** Admin: cancel any transfer on the relay. */
+  kill(session: string, id: number): void {
+    this.sendControl({ t: 'kill', session, id });
+  }
+
+  close(): void {
+    this.setState('closed');
+    clearTimeout(this.reconnectTimer);
+    for (const t of [...this.transfers.values()]) t.cancel();
+    this.socket?.close(1000, 'client closed');
+  }
+
+  private connect(): void {
+    const socket = this.createSocket(this.options.relay);
+    this.socket = socket;
+    this.welcomed = false;
+    socket.binaryType = 'arraybuffer';
+    socket.onopen = () => {
+      socket.send(JSON.stringify({ t: 'hello', v: PROTOCOL_VERSION, password: this.options.password, admin: this.options.admin }));
+    };
+    socket.onmessage = (ev) => this.onMessage(ev.data);
+    socket.onerror = () => {};
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.welcomed = false;
+      if (this.state === 'closed') return;
+      if (this.fatal) return this.failAll(this.fatal);
+      this.scheduleReconnect();
+    };
+  }
+
+  private scheduleReconnect(): void {
+    const max = this.options.maxAttempts ?? Infinity;
+    if (this.attempts >= max) {
+      const err = new FerryError('relay_unreachable', `the relay could not be reached after ${this.attempts} attempts`);
+      this.fatal = err;
+      this.rejectReady(err);
+      return this.failAll(err);
+    }
+    this.setState('reconnecting');
+    this.reconnectTimer = setTimeout(() => this.connect(), this.backoff(this.attempts++));
+  }
+
+  private backoff(attempt: number): number {
+    const cap = Math.min(this.options.maxDelayMs ?? 5000, (this.options.baseDelayMs ?? 200) * 2 ** attempt);
+    return cap / 2 + Math.random() * (cap / 2);
+  }
+
+  private onMessage(data: unknown): void {
+    if (typeof data !== 'string') {
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
+      let frame;
+      try {
+        frame = decodeDataFrame(bytes);
+      } catch {
+        return;
+      }
+      this.transfers.get(frame.id)?.onData(frame.offset, frame.payload);
+      return;
+    }
+    const m = parseRelayMessage(data);
+    switch (m.t) {
+      case 'welcome':
+        this.welcomed = true;
+        this.role = m.role;
+        if (this.state === 'reconnecting') this.reconnects++;
+        this.attempts = 0;
+        this.setState('open');
+        this.resolveReady();
+        for (const t of this.transfers.values()) this.sendControl(t.openMessage());
+        return;
+      case 'meta':
+        return this.transfers.get(m.id)?.onMeta(m);
+      case 'end':
+        return this.transfers.get(m.id)?.onEnd(m.offset);
+      case 'transfers':
+        return this.listWaiters.shift()?.(m.list);
+      case 'error': {
+        const err = new FerryError(m.code, m.message, m.status);
+        if (m.id !== undefined) return this.transfers.get(m.id)?.onError(err);
+        if (!this.welcomed && FATAL_BEFORE_WELCOME.has(m.code)) {
+          this.fatal = err;
+          this.rejectReady(err);
+          this.setState('closed', err);
+        }
+        return;
+      }
+    }
+  }
+
+  private failAll(err: FerryError): void {
+    this.setState('closed', err);
+    for (const t of [...this.transfers.values()]) t.fail(err);
+  }
+
+  private sendControl(message: object): void {
+    const socket = this.socket;
+    // While disconnected, credits and cancels are moot: the next open message restates the whole state.
+    if (socket && socket.readyState === OPEN && (this.welcomed || (message as { t: string }).t === 'hello')) {
+      socket.send(JSON.stringify(message));
+    }
+  }
+
+  private setState(state: ConnectionState, detail?: FerryError): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.options.onState?.(state, detail);
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * One request's bytes, as the reader sees them: a pull-based sequence of chunks at known offsets. Credit is
+ * granted to the relay only as the reader consumes, so a reader that stops reading stops the origin.
+ * Survives reconnects: the connection re-opens it from `nextOffset` with the validator of the first answer.
+ */
+import { FerryError } from '../protocol/codes.js';
+import type { MetaMessage, OpenMessage, Validator } from '../protocol/frames.js';
+import type { Method } from '../protocol/limits.js';
+
+export interface TransferRequest {
+  url: string;
+  method?: Method;
+  headers?: Record<string, string>;
+  /** Request body for POST, base64. */
+  body?: string;
+  offset?: number;
+  /** Last byte wanted, inclusive. */
+  end?: number;
+  /** The version the bytes must come from (for a download continued from a previous run). */
+  validator?: Validator;
+  /** Bytes the relay may send ahead of the reader. */
+  window?: number;
+}
+
+export type TransferMeta = Omit<MetaMessage, 't' | 'id'>;
+export interface Chunk { offset: number; data: Uint8Array }
+
+export const DEFAULT_WINDOW = 8 * 1024 * 1024;
+/** Errors after which the same request, re-opened from where it stopped, may well succeed. */
+const RETRYABLE = new Set(['upstream_error', 'upstream_timeout', 'truncated', 'connect_failed', 'connect_timeout']);
+const MAX_RETRIES_WITHOUT_PROGRESS = 4;
+
+export interface TransferHost {
+  send(message: OpenMessage | { t: 'credit'; id: number; bytes: number } | { t: 'cancel'; id: number }): void;
+  retryLater(transfer: Transfer, attempt: number): void;
+  forget(transfer: Transfer): void;
+}
+
+export class Transfer {
+  /** Resolves with the first answer's metadata; rejects if the transfer fails before it. */
+  readonly meta: Promise<TransferMeta>;
+  /** Offset of the next byte the relay will send. */
+  nextOffset: number;
+  /** Bytes received from the relay, over every connection. */
+  received = 0;
+  readonly window: number;
+  private firstMeta: TransferMeta | undefined;
+  private validator: Validator | undefined;
+  private readonly queue: Chunk[] = [];
+  private queuedBytes = 0;
+  /** Consumed bytes not yet granted back to the relay. */
+  private ungranted = 0;
+  private ended = false;
+  private failure: FerryError | undefined;
+  private waiter: { resolve: () => void } | undefined;
+  private retries = 0;
+  private resolveMeta!: (m: TransferMeta) => void;
+  private rejectMeta!: (e: FerryError) => void;
+
+  constructor(
+    readonly id: number,
+    readonly request: TransferRequest,
+    private readonly host: TransferHost,
+  ) {
+    this.nextOffset = request.offset ?? 0;
+    this.window = request.window ?? DEFAULT_WINDOW;
+    this.validator = request.validator;
+    this.meta = new Promise((resolve, reject) => {
+      this.resolveMeta = resolve;
+      this.rejectMeta = reject;
+    });
+    // A transfer nobody awaits the meta of must not raise an unhandled rejection.
+    this.meta.catch(() => {});
+  }
+
+  /** True while the relay still owes bytes. */
+  get live(): boolean {
+    return !this.ended && !this.failure;
+  }
+
+  get buffered(): number {
+    return this.queuedBytes;
+  }
+
+  get error(): FerryError | undefined {
+    return this.failure;
+  }
+
+  /** The next chunk, or null at the end. Throws the transfer's error. */
+  async read(): Promise<Chunk | null> {
+    for (;;) {
+      const chunk = this.queue.shift();
+      if (chunk) {
+        this.queuedBytes -= chunk.data.byteLength;
+        this.grant(chunk.data.byteLength);
+        return chunk;
+      }
+      if (this.failure) throw this.failure;
+      if (this.ended) return null;
+      await new Promise<void>((resolve) => (this.waiter = { resolve }));
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Chunk> {
+    for (let c = await this.read(); c; c = await this.read()) yield c;
+  }
+
+  cancel(): void {
+    if (!this.live) return;
+    this.host.send({ t: 'cancel', id: this.id });
+    this.fail(new FerryError('cancelled'));
+  }
+
+  /** The message that (re)opens this transfer on a fresh socket. */
+  openMessage(): OpenMessage {
+    this.ungranted = 0;
+    const { window: _w, ...request } = this.request;
+    return {
+      t: 'open',
+      id: this.id,
+      ...request,
+      offset: this.nextOffset,
+      ...(this.validator && { validator: this.validator }),
+      credit: Math.max(0, this.window - this.queuedBytes),
+    };
+  }
+
+  onMeta(meta: TransferMeta): void {
+    if (!this.firstMeta) {
+      this.firstMeta = meta;
+      this.validator ??= meta.validator ?? undefined;
+      this.resolveMeta(meta);
+      return;
+    }
+    // The relay checks the validator with If-Range; this catches an origin that has none but changed size.
+    if (meta.total !== this.firstMeta.total || meta.offset !== this.nextOffset) {
+      this.host.send({ t: 'cancel', id: this.id });
+      this.fail(new FerryError('source_changed', `the file changed on the server (it was ${this.firstMeta.total} bytes, now ${meta.total})`));
+    }
+  }
+
+  onData(offset: number, data: Uint8Array): void {
+    if (!this.live) return;
+    if (offset !== this.nextOffset) {
+      this.host.send({ t: 'cancel', id: this.id });
+      this.fail(new FerryError('protocol_error', `the relay sent offset ${offset}, expected ${this.nextOffset}`));
+      return;
+    }
+    this.nextOffset += data.byteLength;
+    this.received += data.byteLength;
+    this.retries = 0;
+    this.queue.push({ offset, data });
+    this.queuedBytes += data.byteLength;
+    this.wake();
+  }
+
+  onEnd(offset: number): void {
+    if (offset !== this.nextOffset) return this.fail(new FerryError('truncated', `the relay ended at ${offset}, expected ${this.nextOffset}`));
+    this.ended = true;
+    this.host.forget(this);
+    this.wake();
+  }
+
+  onError(err: FerryError): void {
+    if (this.firstMeta && RETRYABLE.has(err.code) && this.retries < MAX_RETRIES_WITHOUT_PROGRESS) {
+      this.host.retryLater(this, this.retries++);
+      return;
+    }
+    this.fail(err);
+  }
+
+  fail(err: FerryError): void {
+    if (!this.live) return;
+    this.failure = err;
+    this.host.forget(this);
+    this.rejectMeta(err);
+    this.wake();
+  }
+
+  private grant(bytes: number): void {
+    this.ungranted += bytes;
+    if (this.live && this.ungranted >= this.window / 4) {
+      this.host.send({ t: 'credit', id: this.id, bytes: this.ungranted });
+      this.ungranted = 0;
+    }
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.resolve();
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The wire format. Control messages are JSON text frames; media bytes travel in binary frames:
+ *
+ *   byte 0      kind (1 = data)
+ *   bytes 1-4   stream id, uint32 big-endian
+ *   bytes 5-12  offset of the first payload byte in the resource, uint64 big-endian
+ *   bytes 13-   payload
+ *
+ * Offsets are written as two uint32 halves with arithmetic, never bitwise operators, so files over 4 GiB work.
+ */
+import { FerryError, isErrorCode, type ErrorCode } from './codes.js';
+import {
+  MAX_CONTROL_BYTES,
+  MAX_REQUEST_BODY_BYTES,
+  METHODS,
+  SAFE_REQUEST_HEADERS,
+  type Method,
+} from './limits.js';
+
+export const DATA_FRAME = 1;
+export const DATA_HEADER_BYTES = 13;
+const TWO_32 = 2 ** 32;
+
+export interface Validator {
+  etag?: string;
+  lastModified?: string;
+}
+
+export interface HelloMessage { t: 'hello'; v: number; password?: string; admin?: string }
+export interface OpenMessage {
+  t: 'open';
+  id: number;
+  url: string;
+  method?: Method;
+  headers?: Record<string, string>;
+  /** Request body, base64. */
+  body?: string;
+  offset?: number;
+  /** Last byte wanted, inclusive. */
+  end?: number;
+  /** Sent on resume: the upstream must still be this version. */
+  validator?: Validator;
+  credit: number;
+}
+export interface CreditMessage { t: 'credit'; id: number; bytes: number }
+export interface CancelMessage { t: 'cancel'; id: number }
+export interface ListMessage { t: 'list' }
+export interface KillMessage { t: 'kill'; session: string; id: number }
+export type ClientMessage = HelloMessage | OpenMessage | CreditMessage | CancelMessage | ListMessage | KillMessage;
+
+export interface WelcomeMessage {
+  t: 'welcome';
+  v: number;
+  role: 'user' | 'admin';
+  session: string;
+  limits: { streams: number; credit: number; chunk: number };
+}
+export interface MetaMessage {
+  t: 'meta';
+  id: number;
+  status: number;
+  type: string | null;
+  /** Length of the whole resource, when known. */
+  total: number | null;
+  ranges: boolean;
+  validator: Validator | null;
+  url: string;
+  /** Offset of the first byte that will follow. */
+  offset: number;
+  disposition: string | null;
+}
+export interface EndMessage { t: 'end'; id: number; offset: number }
+export interface ErrorMessage { t: 'error'; id?: number; code: ErrorCode; message: string; status?: number }
+export interface TransferInfo {
+  session: string;
+  id: number;
+  url: string;
+  offset: number;
+  sent: number;
+  credit: number;
+}
+export interface TransfersMessage { t: 'transfers'; list: TransferInfo[] }
+export type RelayMessage = WelcomeMessage | MetaMessage | EndMessage | ErrorMessage | TransfersMessage;
+
+export function encodeDataFrame(id: number, offset: number, payload: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(DATA_HEADER_BYTES + payload.byteLength);
+  const view = new DataView(frame.buffer);
+  view.setUint8(0, DATA_FRAME);
+  view.setUint32(1, id);
+  view.setUint32(5, Math.floor(offset / TWO_32));
+  view.setUint32(9, offset % TWO_32);
+  frame.set(payload, DATA_HEADER_BYTES);
+  return frame;
+}
+
+export interface DataFrame { id: number; offset: number; payload: Uint8Array }
+
+export function decodeDataFrame(frame: Uint8Array): DataFrame {
+  if (frame.byteLength < DATA_HEADER_BYTES) throw new FerryError('protocol_error', 'data frame shorter than its header');
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  if (view.getUint8(0) !== DATA_FRAME) throw new FerryError('protocol_error', `unknown binary frame kind ${view.getUint8(0)}`);
+  return {
+    id: view.getUint32(1),
+    offset: view.getUint32(5) * TWO_32 + view.getUint32(9),
+    payload: frame.subarray(DATA_HEADER_BYTES),
+  };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStreamId = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) < TWO_32;
+const isOffset = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const optional = <T>(v: unknown, check: (v: unknown) => v is T): v is T | undefined => v === undefined || check(v);
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isShortString = (v: unknown): v is string => isString(v) && v.length <= 4096;
+
+function fail(why: string): never {
+  throw new FerryError('bad_request', why);
+}
+
+function checkValidator(v: unknown): Validator | undefined {
+  if (v === undefined) return undefined;
+  if (!isObject(v) || !optional(v.etag, isShortString) || !optional(v.lastModified, isShortString)) fail('validator must be {etag?, lastModified?}');
+  return { ...(v.etag !== undefined && { etag: v.etag }), ...(v.lastModified !== undefined && { lastModified: v.lastModified }) };
+}
+
+function checkHeaders(v: unknown): Record<string, string> | undefined {
+  if (v === undefined) return undefined;
+  if (!isObject(v)) fail('headers must be an object');
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(v)) {
+    const lower = name.toLowerCase();
+    if (!(SAFE_REQUEST_HEADERS as readonly string[]).includes(lower)) fail(`header ${name} may not be set`);
+    if (!isShortString(value) || /[\r\n\0]/.test(value)) fail(`header ${name} has a bad value`);
+    out[lower] = value;
+  }
+  return out;
+}
+
+/** Parses and validates one text frame from a client. Throws FerryError with `bad_request` or `protocol_error`. */
+export function parseClientMessage(text: string): ClientMessage {
+  if (text.length > MAX_CONTROL_BYTES) throw new FerryError('limit_reached', 'control message too large');
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    throw new FerryError('protocol_error', 'control message is not JSON');
+  }
+  if (!isObject(m)) throw new FerryError('protocol_error', 'control message is not an object');
+  switch (m.t) {
+    case 'hello':
+      if (!Number.isInteger(m.v)) fail('hello needs a version');
+      if (!optional(m.password, isShortString) || !optional(m.admin, isShortString)) fail('credentials must be strings');
+      return { t: 'hello', v: m.v as number, ...(m.password !== undefined && { password: m.password }), ...(m.admin !== undefined && { admin: m.admin }) };
+    case 'open': {
+      if (!isStreamId(m.id)) fail('open needs a stream id');
+      if (!isString(m.url) || m.url.length > 8192) fail('open needs a url');
+      if (!optional(m.method, (x): x is Method => (METHODS as readonly unknown[]).includes(x))) fail(`method must be one of ${METHODS.join(', ')}`);
+      if (!optional(m.offset, isOffset) || !optional(m.end, isOffset)) fail('offset and end must be non-negative integers');
+      if (m.end !== undefined && (m.end as number) < ((m.offset as number | undefined) ?? 0)) fail('end is before offset');
+      if (!isOffset(m.credit)) fail('open needs a credit');
+      if (!optional(m.body, isString)) fail('body must be base64 text');
+      if (m.body !== undefined && (m.body as string).length > Math.ceil(MAX_REQUEST_BODY_BYTES / 3) * 4) throw new FerryError('limit_reached', 'request body too large');
+      if (m.body !== undefined && m.method !== 'POST') fail('only POST carries a body');
+      const headers = checkHeaders(m.headers);
+      const validator = checkValidator(m.validator);
+      return {
+        t: 'open',
+        id: m.id,
+        url: m.url,
+        credit: m.credit,
+        ...(m.method !== undefined && { method: m.method as Method }),
+        ...(headers && { headers }),
+        ...(m.body !== undefined && { body: m.body as string }),
+        ...(m.offset !== undefined && { offset: m.offset as number }),
+        ...(m.end !== undefined && { end: m.end as number }),
+        ...(validator && { validator }),
+      };
+    }
+    case 'credit':
+      if (!isStreamId(m.id) || !isOffset(m.bytes)) fail('credit needs a stream id and a byte count');
+      return { t: 'credit', id: m.id, bytes: m.bytes };
+    case 'cancel':
+      if (!isStreamId(m.id)) fail('cancel needs a stream id');
+      return { t: 'cancel', id: m.id };
+    case 'list':
+      return { t: 'list' };
+    case 'kill':
+      if (!isShortString(m.session) || !isStreamId(m.id)) fail('kill needs a session and a stream id');
+      return { t: 'kill', session: m.session, id: m.id };
+    default:
+      throw new FerryError('protocol_error', `unknown message type ${JSON.stringify(m.t)?.slice(0, 40)}`);
+  }
+}
+
+/** Parses a text frame from the relay. The client trusts the relay's shapes but not blindly its codes. */
+export function parseRelayMessage(text: string): RelayMessage {
+  const m: unknown = JSON.parse(text);
+  if (!isObject(m) || typeof m.t !== 'string') throw new FerryError('protocol_error', 'relay sent a malformed message');
+  if (m.t === 'error' && !isErrorCode(m.code)) return { ...(m as unknown as ErrorMessage), code: 'protocol_error' };
+  return m as unknown as RelayMessage;
+}

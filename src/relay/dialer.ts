@@ -1,0 +1,67 @@
+/**
+ * Node edge: an undici Agent whose every TCP connection goes through the guard. DNS is resolved here, every
+ * answer is checked, and the connection is pinned to a checked address (the hostname stays for TLS SNI).
+ * IP literals never reach a lookup, so they are checked here too.
+ */
+import { promises as dns } from 'node:dns';
+import { isIP } from 'node:net';
+import { Agent, buildConnector } from 'undici';
+import { FerryError } from '../protocol/codes.js';
+import type { DestinationPolicy } from './guard.js';
+
+export interface ResolvedAddress { address: string; family: number }
+export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+
+export const systemResolver: Resolver = (hostname) => dns.lookup(hostname, { all: true, verbatim: true });
+
+export interface DialerOptions {
+  policy: DestinationPolicy;
+  resolver?: Resolver;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  /** Called just before a TCP connection is attempted, with the address dialled. */
+  onDial?: (address: string, port: number) => void;
+}
+
+export function createDialer(options: DialerOptions): Agent {
+  const resolver = options.resolver ?? systemResolver;
+  const base = buildConnector({ timeout: options.connectTimeoutMs });
+
+  async function pick(hostname: string, port: number): Promise<string> {
+    const allowed = options.policy.isAllowed(hostname, port);
+    if (isIP(hostname)) {
+      if (!allowed) options.policy.checkAddress(hostname);
+      return hostname;
+    }
+    let answers: ResolvedAddress[];
+    try {
+      answers = await resolver(hostname);
+    } catch (err) {
+      throw new FerryError('dns_failed', `the host name ${hostname} could not be resolved (${(err as NodeJS.ErrnoException).code ?? 'no answer'})`);
+    }
+    if (answers.length === 0) throw new FerryError('dns_failed', `the host name ${hostname} has no address`);
+    // One private answer refuses the whole name: a name that mixes them is a rebinding attempt or a mistake.
+    if (!allowed) for (const a of answers) options.policy.checkAddress(a.address);
+    return answers[0]!.address;
+  }
+
+  const connect: buildConnector.connector = (opts, callback) => {
+    const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
+    pick(opts.hostname, port).then(
+      (address) => {
+        options.onDial?.(address, port);
+        base({ ...opts, hostname: address, servername: opts.servername ?? (isIP(opts.hostname) ? undefined : opts.hostname) }, callback);
+      },
+      (err: Error) => callback(err, null),
+    );
+  };
+
+  return new Agent({
+    connect,
+    headersTimeout: options.headersTimeoutMs,
+    // Idle time is watched by the session, which knows when a stream is paused for want of credit.
+    bodyTimeout: 0,
+    connections: 256,
+    pipelining: 1,
+  });
+}

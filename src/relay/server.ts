@@ -1,0 +1,205 @@
+/** Node edge of the relay: HTTP (page, health, metrics) and the WebSocket endpoint, wired to sessions. */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { MAX_CONTROL_BYTES, MAX_STREAMS_PER_SOCKET } from '../protocol/limits.js';
+import { Auth } from './auth.js';
+import type { RelayConfig } from './config.js';
+import { createDialer, type Resolver } from './dialer.js';
+import { DestinationPolicy } from './guard.js';
+import { RelayMetrics } from './metrics.js';
+import { Session, type Logger, type SessionLimits } from './session.js';
+import { createUpstream } from './upstream.js';
+
+export const WS_PATH = '/ws';
+const PING_INTERVAL_MS = 20_000;
+const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../dist/app', import.meta.url));
+
+export interface RelayOptions {
+  config: RelayConfig;
+  /** Replaces DNS, for tests that must never send a packet to a non-loopback address. */
+  resolver?: Resolver;
+  limits?: Partial<SessionLimits> & { connectTimeoutMs?: number; headersTimeoutMs?: number; auth?: { maxFailures?: number; windowMs?: number } };
+  log?: Logger;
+}
+
+export interface Relay {
+  server: Server;
+  metrics: RelayMetrics;
+  /** ws://host:port/ws once listening. */
+  url: string;
+  port: number;
+  listen(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+  '.mp4': 'video/mp4',
+  '.ico': 'image/x-icon',
+  '.map': 'application/json',
+};
+
+const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>Ferry relay</title>
+<h1>Ferry relay</h1><p>This is a Ferry relay. Clients speak to it over a WebSocket at <code>${WS_PATH}</code>.
+The player page is not built: run <code>npm run build</code>.</p>`;
+
+export function createRelay(options: RelayOptions): Relay {
+  const { config } = options;
+  const metrics = new RelayMetrics();
+  const log: Logger = options.log ?? pino({ level: config.logLevel, base: { svc: 'ferry-relay' } });
+  const policy = new DestinationPolicy(config.allowHosts);
+  const dialer = createDialer({
+    policy,
+    ...(options.resolver && { resolver: options.resolver }),
+    connectTimeoutMs: options.limits?.connectTimeoutMs ?? 10_000,
+    headersTimeoutMs: options.limits?.headersTimeoutMs ?? 15_000,
+    onDial: () => metrics.dials.inc(),
+  });
+  const auth = new Auth({ password: config.password, adminPassword: config.adminPassword, ...options.limits?.auth });
+  const limits: SessionLimits = {
+    maxStreams: MAX_STREAMS_PER_SOCKET,
+    socketQueueBytes: 8 * 1024 * 1024,
+    idleMs: 30_000,
+    helloTimeoutMs: 10_000,
+    maxProtocolErrors: 50,
+    ...options.limits,
+  };
+  const ctx = { auth, openUpstream: createUpstream(dialer, policy), metrics, log, registry: new Map<string, Session>(), limits };
+  const staticDir = resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
+
+  const server = createServer((req, res) => {
+    handleHttp(req, res).catch((err: unknown) => {
+      log.warn({ err: String(err) }, 'http handler failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  // Slow-loris: a client that trickles its headers (or its upgrade request) is cut off.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+
+  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://relay').pathname;
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, sockets: ctx.registry.size }));
+      return;
+    }
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405).end();
+      return;
+    }
+    serveStatic(staticDir, path, res);
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CONTROL_BYTES, perMessageDeflate: false });
+  server.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://relay').pathname !== WS_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, remoteAddress(req, config.trustProxy)));
+  });
+
+  function attach(ws: WebSocket, remote: string): void {
+    const session = new Session(
+      {
+        send: (data, done) => (typeof data === 'string' ? ws.send(data, done) : ws.send(data, { binary: true }, done)),
+        close: (code, reason) => ws.close(code, reason),
+      },
+      remote,
+      ctx,
+    );
+    let alive = true;
+    const ping = setInterval(() => {
+      if (!alive) {
+        metrics.socketsClosed.inc({ reason: 'ping timeout' });
+        ws.terminate();
+        return;
+      }
+      alive = false;
+      ws.ping();
+    }, PING_INTERVAL_MS);
+    ws.on('pong', () => (alive = true));
+    ws.on('message', (data, isBinary) => {
+      alive = true;
+      if (isBinary) session.onBinary();
+      else session.onText(data.toString());
+    });
+    ws.on('error', (err) => {
+      // ws closes the socket itself after an error, such as a frame above maxPayload (1009).
+      metrics.socketsClosed.inc({ reason: 'ws error' });
+      log.warn({ session: session.id, err: err.message }, 'socket error');
+    });
+    ws.on('close', () => {
+      clearInterval(ping);
+      session.onClose();
+    });
+  }
+
+  const relay: Relay = {
+    server,
+    metrics,
+    url: '',
+    port: 0,
+    listen: () =>
+      new Promise((done, fail) => {
+        server.once('error', fail);
+        server.listen(config.port, config.host, () => {
+          const address = server.address() as AddressInfo;
+          relay.port = address.port;
+          const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          relay.url = `ws://${host}:${address.port}${WS_PATH}`;
+          log.info({ url: `http://${host}:${address.port}/` }, 'relay listening');
+          done();
+        });
+      }),
+    close: async () => {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      await dialer.close();
+    },
+  };
+  return relay;
+}
+
+function remoteAddress(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    // The last entry is the one our own proxy added; earlier ones are whatever the client claimed.
+    const forwarded = req.headers['x-forwarded-for'];
+    const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)?.split(',').pop()?.trim();
+    if (last) return last;
+  }
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+function serveStatic(root: string, path: string, res: ServerResponse): void {
+  const target = resolve(join(root, decodeURIComponent(path === '/' ? '/index.html' : path)));
+  if (!target.startsWith(root + sep) || !existsSync(target) || !statSync(target).isFile()) {
+    if (path === '/' || path === '/index.html') {
+      res.writeHead(200, { 'content-type': TYPES['.html']! }).end(PLACEHOLDER);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': TYPES[extname(target)] ?? 'application/octet-stream',
+    'content-length': statSync(target).size,
+    'x-content-type-options': 'nosniff',
+  });
+  createReadStream(target).pipe(res);
+}

@@ -1,0 +1,86 @@
+import { connect as connectTcp, createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { Connection, type ConnectionOptions } from '../../src/client/connection.js';
+import { nodeSocket } from '../../src/client/node.js';
+import { parseAllowedHost } from '../../src/relay/guard.js';
+import { createRelay, type Relay, type RelayOptions } from '../../src/relay/server.js';
+
+export type TestRelayOptions = Partial<Omit<RelayOptions, 'config'>> & {
+  allow?: string[];
+  password?: string;
+  adminPassword?: string;
+  port?: number;
+};
+
+export async function startRelay(options: TestRelayOptions = {}): Promise<Relay> {
+  const { allow = [], password, adminPassword, port = 0, ...rest } = options;
+  const relay = createRelay({
+    config: {
+      host: '127.0.0.1',
+      port,
+      allowHosts: allow.map(parseAllowedHost),
+      password,
+      adminPassword,
+      noAuth: false,
+      trustProxy: false,
+      logLevel: 'silent',
+      staticDir: undefined,
+    },
+    log: pino({ level: 'silent' }),
+    ...rest,
+  });
+  await relay.listen();
+  return relay;
+}
+
+export function connect(relayUrl: string, options: Partial<ConnectionOptions> = {}): Connection {
+  return new Connection({ relay: relayUrl, createSocket: nodeSocket, baseDelayMs: 20, maxDelayMs: 200, ...options });
+}
+
+/** A TCP hop between client and relay whose connections can be cut, as a flaky network would. */
+export class CutProxy {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+  cuts = 0;
+
+  constructor(private targetPort: number) {
+    this.server = createServer((client) => {
+      const upstream = connectTcp(this.targetPort, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => {});
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((done) => this.server.listen(0, '127.0.0.1', done));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}/ws`;
+  }
+
+  retarget(port: number): void {
+    this.targetPort = port;
+  }
+
+  /** Drops every connection through the proxy at once, mid-frame if need be. */
+  cut(): void {
+    this.cuts++;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((done) => this.server.close(() => done()));
+  }
+}
