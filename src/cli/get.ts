@@ -25,12 +25,13 @@ interface PartState { url: string; validator: Validator | null; total: number | 
 
 /** A safe local file name from a URL's last path segment. */
 export function fileNameFromUrl(raw: string): string {
-  let segment = '';
+  let segment: string;
   try {
     segment = decodeURIComponent(new URL(raw).pathname.split('/').pop() ?? '');
   } catch {
     segment = '';
   }
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must go
   const clean = segment.replace(/[\\/:*?"<>|\0-\x1f]/g, '_').replace(/^\.+/, '').slice(0, 200);
   return clean || 'download';
 }

@@ -186,7 +186,7 @@ export class Connection {
         if (!this.welcomed && FATAL_BEFORE_WELCOME.has(m.code)) {
           this.fatal = err;
           this.rejectReady(err);
-          this.setState('closed', err);
+          this.failAll(err);
         }
         return;
       }

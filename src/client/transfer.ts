@@ -54,6 +54,7 @@ export class Transfer {
   private failure: FerryError | undefined;
   private waiter: { resolve: () => void } | undefined;
   private retries = 0;
+  private retryCause: FerryError | undefined;
   private resolveMeta!: (m: TransferMeta) => void;
   private rejectMeta!: (e: FerryError) => void;
 
@@ -149,6 +150,7 @@ export class Transfer {
     this.nextOffset += data.byteLength;
     this.received += data.byteLength;
     this.retries = 0;
+    this.retryCause = undefined;
     this.queue.push({ offset, data });
     this.queuedBytes += data.byteLength;
     this.wake();
@@ -163,8 +165,15 @@ export class Transfer {
 
   onError(err: FerryError): void {
     if (this.firstMeta && RETRYABLE.has(err.code) && this.retries < MAX_RETRIES_WITHOUT_PROGRESS) {
+      this.retryCause = err;
       this.host.retryLater(this, this.retries++);
       return;
+    }
+    // A body cut short and re-asked from where it stopped gets a 416: the file really ends early.
+    if (err.status === 416 && this.retryCause) {
+      const total = this.firstMeta?.total;
+      const at = total ? ` at ${((100 * this.nextOffset) / total).toFixed(0)}% (byte ${this.nextOffset} of ${total})` : '';
+      return this.fail(new FerryError('truncated', `the file ends early${at}`));
     }
     this.fail(err);
   }

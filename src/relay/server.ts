@@ -103,7 +103,9 @@ export function createRelay(options: RelayOptions): Relay {
     serveStatic(staticDir, path, res);
   }
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CONTROL_BYTES, perMessageDeflate: false });
+  // Messages up to this size are read and refused with an error (limit_reached) on a socket that stays open;
+  // anything larger is cut off by ws itself with close code 1009, before it is buffered.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * MAX_CONTROL_BYTES, perMessageDeflate: false });
   server.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://relay').pathname !== WS_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');

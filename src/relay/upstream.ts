@@ -95,7 +95,7 @@ export function createUpstream(dispatcher: Dispatcher, policy: DestinationPolicy
       }
       const h = res.headers;
       if (REDIRECTS.has(res.statusCode) && header(h, 'location')) {
-        res.body.destroy();
+        discard(res.body);
         if (hop >= MAX_REDIRECTS) throw new FerryError('too_many_redirects', `the server redirected more than ${MAX_REDIRECTS} times`);
         const next = checkUrl(new URL(header(h, 'location')!, url).href, policy);
         if (next.origin !== url.origin) {
@@ -113,13 +113,19 @@ export function createUpstream(dispatcher: Dispatcher, policy: DestinationPolicy
         continue;
       }
       try {
-        return { meta: describe(res, url, req, ranged), body: res.body[Symbol.asyncIterator](), destroy: () => res.body.destroy() };
+        return { meta: describe(res, url, req, ranged), body: res.body[Symbol.asyncIterator](), destroy: () => discard(res.body) };
       } catch (err) {
-        res.body.destroy();
+        discard(res.body);
         throw err;
       }
     }
   };
+}
+
+/** Destroying an undici body emits an AbortError; nobody is left to care about it. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 function describe(res: Dispatcher.ResponseData, url: URL, req: UpstreamRequest, ranged: boolean): ResponseMeta {

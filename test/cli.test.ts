@@ -1,0 +1,90 @@
+/** `ferry get` as a user runs it: a real process, a real relay, files on disk. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileNameFromUrl } from '../src/cli/get.js';
+import { formatProgress } from '../src/cli/progress.js';
+import { parseServeArgs } from '../src/relay/config.js';
+import type { Relay } from '../src/relay/server.js';
+import { Origin, sha256, testBytes } from './helpers/origin.js';
+import { startRelay } from './helpers/relay.js';
+
+const body = testBytes(20 * 1024 * 1024, 3);
+let origin: Origin;
+let relay: Relay;
+const dir = mkdtempSync(join(tmpdir(), 'ferry-get-'));
+
+beforeAll(async () => {
+  origin = await new Origin().start();
+  origin.set('/media/film.mp4', { body });
+  relay = await startRelay({ allow: [origin.hostPort], password: 'pw' });
+  writeFileSync(join(dir, 'pw'), 'pw\n');
+});
+afterAll(async () => {
+  await relay.close();
+  await origin.close();
+});
+
+function ferry(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => done({ code: code ?? -1, stderr }));
+  });
+}
+
+describe('ferry get', () => {
+  it('downloads through the relay', async () => {
+    const out = join(dir, 'a.mp4');
+    const r = await ferry(['get', origin.url('/media/film.mp4'), '-o', out, '--relay', relay.url, '--password-file', join(dir, 'pw')]);
+    expect(r.code).toBe(0);
+    expect(sha256(readFileSync(out))).toBe(sha256(body));
+    expect(existsSync(`${out}.part`)).toBe(false);
+  });
+
+  it('continues a partial file of the same version', async () => {
+    const out = join(dir, 'b.mp4');
+    writeFileSync(`${out}.part`, body.subarray(0, 7_000_000));
+    const etag = (await (await fetch(origin.url('/media/film.mp4'), { method: 'HEAD' })).headers.get('etag'))!;
+    writeFileSync(`${out}.part.json`, JSON.stringify({ url: origin.url('/media/film.mp4'), validator: { etag }, total: body.byteLength }));
+    const r = await ferry(['get', origin.url('/media/film.mp4'), '-o', out, '--relay', relay.url, '--password-file', join(dir, 'pw')]);
+    expect(r.code).toBe(0);
+    expect(origin.seen.at(-1)).toMatchObject({ range: 'bytes=7000000-', ifRange: etag });
+    expect(sha256(readFileSync(out))).toBe(sha256(body));
+  });
+
+  it('exits non-zero with one line on an error', async () => {
+    const r = await ferry(['get', origin.url('/nothing.mp4'), '-o', join(dir, 'c.mp4'), '--relay', relay.url, '--password-file', join(dir, 'pw')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/404.*upstream_status/);
+  });
+
+  it('says so when the password is wrong', async () => {
+    writeFileSync(join(dir, 'bad'), 'nope');
+    const r = await ferry(['get', origin.url('/media/film.mp4'), '-o', join(dir, 'd.mp4'), '--relay', relay.url, '--password-file', join(dir, 'bad')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/auth_refused/);
+  });
+});
+
+describe('cli pieces', () => {
+  it('names files safely', () => {
+    expect(fileNameFromUrl('https://x/a/b/film%20one.mp4?x=1')).toBe('film one.mp4');
+    expect(fileNameFromUrl('https://x/a/..%2F..%2Fetc%2Fpasswd')).toBe('_.._etc_passwd');
+    expect(fileNameFromUrl('https://x/')).toBe('download');
+  });
+
+  it('draws a progress bar', () => {
+    expect(formatProgress(512 * 1024 * 1024, 1024 * 1024 * 1024, 100 * 1024 * 1024, 10)).toBe('[#####-----] 50.0% 512/1024 MB · 100.0 MB/s · 6 s left');
+  });
+
+  it('refuses to listen openly without a password', () => {
+    expect(() => parseServeArgs(['--host', '0.0.0.0'], {})).toThrow(/without a password/);
+    expect(parseServeArgs(['--host', '0.0.0.0', '--no-auth'], {})).toMatchObject({ host: '0.0.0.0', noAuth: true });
+    expect(parseServeArgs([], { FERRY_PORT: '9000', FERRY_ALLOW_HOSTS: 'a:1,b' })).toMatchObject({ port: 9000, allowHosts: [{ host: 'a', port: 1 }, { host: 'b', port: undefined }] });
+  });
+});

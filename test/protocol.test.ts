@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { FerryError } from '../src/protocol/codes.js';
+import { decodeDataFrame, encodeDataFrame, parseClientMessage } from '../src/protocol/frames.js';
+
+const codeOf = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+  } catch (err) {
+    return (err as FerryError).code;
+  }
+  return undefined;
+};
+
+describe('data frames', () => {
+  it('round-trips ids and offsets beyond 4 GiB and 2^53 boundaries', () => {
+    for (const offset of [0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 5, 8 * 2 ** 30 + 12345, Number.MAX_SAFE_INTEGER]) {
+      const payload = Uint8Array.of(1, 2, 3);
+      const frame = decodeDataFrame(encodeDataFrame(0xfffffffe, offset, payload));
+      expect(frame).toEqual({ id: 0xfffffffe, offset, payload });
+    }
+  });
+
+  it('rejects short frames and unknown kinds', () => {
+    expect(codeOf(() => decodeDataFrame(new Uint8Array(5)))).toBe('protocol_error');
+    const frame = encodeDataFrame(1, 0, new Uint8Array(1));
+    frame[0] = 9;
+    expect(codeOf(() => decodeDataFrame(frame))).toBe('protocol_error');
+  });
+});
+
+describe('client messages', () => {
+  it('accepts a full open', () => {
+    const m = parseClientMessage(JSON.stringify({ t: 'open', id: 3, url: 'http://a/b', method: 'GET', headers: { Accept: 'video/*' }, offset: 10, end: 20, validator: { etag: '"x"' }, credit: 100 }));
+    expect(m).toEqual({ t: 'open', id: 3, url: 'http://a/b', method: 'GET', headers: { accept: 'video/*' }, offset: 10, end: 20, validator: { etag: '"x"' }, credit: 100 });
+  });
+
+  it.each([
+    ['not json', '{', 'protocol_error'],
+    ['an array', '[]', 'protocol_error'],
+    ['unknown type', '{"t":"boom"}', 'protocol_error'],
+    ['open without id', '{"t":"open","url":"http://a","credit":1}', 'bad_request'],
+    ['negative id', '{"t":"open","id":-1,"url":"http://a","credit":1}', 'bad_request'],
+    ['fractional offset', '{"t":"open","id":1,"url":"http://a","credit":1,"offset":1.5}', 'bad_request'],
+    ['end before offset', '{"t":"open","id":1,"url":"http://a","credit":1,"offset":5,"end":2}', 'bad_request'],
+    ['unsafe header', '{"t":"open","id":1,"url":"http://a","credit":1,"headers":{"host":"x"}}', 'bad_request'],
+    ['header injection', '{"t":"open","id":1,"url":"http://a","credit":1,"headers":{"accept":"a\\r\\nx: y"}}', 'bad_request'],
+    ['bad method', '{"t":"open","id":1,"url":"http://a","credit":1,"method":"DELETE"}', 'bad_request'],
+    ['body on GET', '{"t":"open","id":1,"url":"http://a","credit":1,"body":"AA=="}', 'bad_request'],
+    ['credit above 2^53', '{"t":"credit","id":1,"bytes":1e300}', 'bad_request'],
+    ['oversized message', JSON.stringify({ t: 'hello', v: 1, password: 'x'.repeat(70_000) }), 'limit_reached'],
+  ])('refuses %s', (_name, text, code) => {
+    expect(codeOf(() => parseClientMessage(text))).toBe(code);
+  });
+});

@@ -1,0 +1,266 @@
+/** The relay end to end: a real origin, a real relay, real WebSockets. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { Connection } from '../src/client/connection.js';
+import type { Transfer } from '../src/client/transfer.js';
+import { FerryError } from '../src/protocol/codes.js';
+import type { Relay } from '../src/relay/server.js';
+import { Origin, sha256, testBytes } from './helpers/origin.js';
+import { connect, startRelay } from './helpers/relay.js';
+
+const body = testBytes(6 * 1024 * 1024 + 123);
+let origin: Origin;
+let relay: Relay;
+let client: Connection;
+
+beforeAll(async () => {
+  origin = await new Origin().start();
+  origin.set('/file.bin', { body, type: 'video/mp4', disposition: 'attachment; filename="film.mp4"' });
+  origin.set('/no-range', { body, ignoreRange: true });
+  origin.set('/drops', { body, dropAfter: 1024 * 1024 });
+  origin.set('/short', { body: testBytes(300_000), shortBy: 1000 });
+  origin.set('/silent', { body, stallAfter: 0 });
+  origin.set('/weak', { body, etag: 'W/"weak"' });
+  origin.redirect('/r1', '/r2', 301);
+  origin.redirect('/r2', '/file.bin', 307);
+  origin.redirect('/loop-a', '/loop-b');
+  origin.redirect('/loop-b', '/loop-a');
+  relay = await startRelay({ allow: [origin.hostPort, `127.0.0.1:${origin.port + 1}`], limits: { idleMs: 300 } });
+  client = connect(relay.url);
+});
+
+afterAll(async () => {
+  client.close();
+  await relay.close();
+  await origin.close();
+});
+
+async function readAll(t: Transfer): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const c of t) parts.push(c.data);
+  return Buffer.concat(parts);
+}
+
+async function failure(t: Transfer): Promise<FerryError> {
+  try {
+    await readAll(t);
+  } catch (err) {
+    return err as FerryError;
+  }
+  throw new Error('the transfer did not fail');
+}
+
+describe('relaying', () => {
+  it('relays a whole file byte for byte, with its metadata', async () => {
+    const t = client.open({ url: origin.url('/file.bin') });
+    const meta = await t.meta;
+    expect(meta).toMatchObject({ status: 200, type: 'video/mp4', total: body.byteLength, ranges: true, offset: 0, disposition: 'attachment; filename="film.mp4"' });
+    expect(meta.validator?.etag).toMatch(/^"/);
+    expect(sha256(await readAll(t))).toBe(sha256(body));
+    expect(origin.seen.at(-1)).toMatchObject({ encoding: 'identity', range: undefined });
+  });
+
+  it('serves a byte range', async () => {
+    const t = client.open({ url: origin.url('/file.bin'), offset: 1_000_000, end: 2_999_999 });
+    expect(await t.meta).toMatchObject({ status: 206, offset: 1_000_000, total: body.byteLength });
+    expect(sha256(await readAll(t))).toBe(sha256(body.subarray(1_000_000, 3_000_000)));
+    expect(origin.seen.at(-1)?.range).toBe('bytes=1000000-2999999');
+  });
+
+  it('resumes with If-Range and refuses a changed file', async () => {
+    const t = client.open({ url: origin.url('/file.bin'), offset: 500, validator: { etag: '"an old version"' } });
+    expect((await failure(t)).code).toBe('source_changed');
+    expect(origin.seen.at(-1)?.ifRange).toBe('"an old version"');
+  });
+
+  it('never passes off a 200 as a continuation', async () => {
+    expect((await failure(client.open({ url: origin.url('/no-range'), offset: 100 }))).code).toBe('range_ignored');
+  });
+
+  it('does not use a weak ETag as a validator', async () => {
+    expect((await client.open({ url: origin.url('/weak') }).meta).validator).toBeNull();
+  });
+
+  it('follows redirects and reports the final URL', async () => {
+    const t = client.open({ url: origin.url('/r1') });
+    expect((await t.meta).url).toBe(origin.url('/file.bin'));
+    expect(sha256(await readAll(t))).toBe(sha256(body));
+  });
+
+  it('stops a redirect loop', async () => {
+    expect((await failure(client.open({ url: origin.url('/loop-a') }))).code).toBe('too_many_redirects');
+  });
+
+  it('reports an upstream status with its number', async () => {
+    const err = await failure(client.open({ url: origin.url('/missing') }));
+    expect(err.code).toBe('upstream_status');
+    expect(err.status).toBe(404);
+    expect(err.message).toMatch(/404/);
+  });
+
+  it('reports an unreachable server', async () => {
+    expect((await failure(client.open({ url: `http://127.0.0.1:${origin.port + 1}/` }))).code).toBe('connect_failed');
+  });
+
+  it('continues past an origin that drops the connection mid-body', async () => {
+    expect(sha256(await readAll(client.open({ url: origin.url('/drops') })))).toBe(sha256(body));
+  });
+
+  it('reports a body shorter than its Content-Length as truncated', async () => {
+    expect((await failure(client.open({ url: origin.url('/short') }))).code).toBe('truncated');
+  });
+
+  it('times out an origin that sends nothing', async () => {
+    expect((await failure(client.open({ url: origin.url('/silent') }))).code).toBe('upstream_timeout');
+  });
+
+  it('sends HEAD and POST', async () => {
+    const head = client.open({ url: origin.url('/file.bin'), method: 'HEAD' });
+    expect((await head.meta).total).toBe(body.byteLength);
+    expect((await readAll(head)).byteLength).toBe(0);
+    const post = client.open({ url: origin.url('/file.bin'), method: 'POST', body: btoa('hello'), headers: { 'content-type': 'text/plain' } });
+    expect((await post.meta).status).toBe(200);
+    post.cancel();
+  });
+
+  it('aborts the upstream at once when a stream is cancelled', async () => {
+    const big = new Origin();
+    await big.start();
+    big.set('/big', { body: testBytes(64 * 1024 * 1024) });
+    const r = await startRelay({ allow: [big.hostPort] });
+    const c = connect(r.url);
+    const t = c.open({ url: big.url('/big'), window: 1024 * 1024 });
+    await t.read();
+    t.cancel();
+    await new Promise((done) => setTimeout(done, 300));
+    const after = big.bytesSent;
+    await new Promise((done) => setTimeout(done, 300));
+    expect(big.bytesSent).toBe(after);
+    expect(after).toBeLessThan(32 * 1024 * 1024);
+    expect(await r.metrics.streams.get()).toMatchObject({ values: [{ value: 0 }] });
+    c.close();
+    await r.close();
+    await big.close();
+  });
+});
+
+/** A raw socket, to say what a well-behaved client never would. */
+async function rawSocket(url: string): Promise<{ ws: WebSocket; next: () => Promise<Record<string, unknown>>; closed: Promise<number> }> {
+  const ws = new WebSocket(url);
+  const inbox: Record<string, unknown>[] = [];
+  const waiting: ((m: Record<string, unknown>) => void)[] = [];
+  ws.on('message', (data, binary) => {
+    if (binary) return;
+    const m = JSON.parse(String(data)) as Record<string, unknown>;
+    const w = waiting.shift();
+    if (w) w(m);
+    else inbox.push(m);
+  });
+  const closed = new Promise<number>((done) => ws.on('close', (code) => done(code)));
+  await new Promise((done) => ws.on('open', done));
+  return { ws, closed, next: () => new Promise((done) => (inbox.length ? done(inbox.shift()!) : waiting.push(done))) };
+}
+
+describe('hostile input', () => {
+  it('answers malformed and oversized messages with errors and carries on', async () => {
+    const s = await rawSocket(relay.url);
+    s.ws.send(JSON.stringify({ t: 'hello', v: 1 }));
+    expect(await s.next()).toMatchObject({ t: 'welcome', role: 'user' });
+    const healthy = client.open({ url: origin.url('/file.bin') });
+    for (const bad of ['{', '[]', '{"t":"nope"}', '{"t":"open","id":"x"}', JSON.stringify({ t: 'open', id: 1, url: 'x', credit: 1, headers: 'x'.repeat(70_000) })]) {
+      s.ws.send(bad);
+      expect((await s.next()).t).toBe('error');
+    }
+    s.ws.send(Buffer.from([1, 2, 3]));
+    expect(await s.next()).toMatchObject({ t: 'error', code: 'protocol_error' });
+    s.ws.send(JSON.stringify({ t: 'credit', id: 999, bytes: 5 }));
+    s.ws.send(JSON.stringify({ t: 'open', id: 1, url: origin.url('/file.bin'), credit: 10 }));
+    expect(await s.next()).toMatchObject({ t: 'meta', id: 1 });
+    s.ws.send(JSON.stringify({ t: 'credit', id: 1, bytes: 2 ** 40 }));
+    expect(await s.next()).toMatchObject({ t: 'error', id: 1, code: 'protocol_error' });
+    s.ws.send(JSON.stringify({ t: 'open', id: 2, url: origin.url('/file.bin'), credit: 2 ** 40 }));
+    expect(await s.next()).toMatchObject({ t: 'error', id: 2, code: 'limit_reached' });
+    // A frame beyond what ws will buffer closes this socket (1009) and nothing else.
+    s.ws.send('x'.repeat(2 * 1024 * 1024));
+    expect(await s.closed).toBe(1009);
+    expect(sha256(await readAll(healthy))).toBe(sha256(body));
+  });
+
+  it('refuses anything before hello, and more streams than the limit', async () => {
+    const s = await rawSocket(relay.url);
+    s.ws.send(JSON.stringify({ t: 'open', id: 1, url: origin.url('/file.bin'), credit: 10 }));
+    expect(await s.next()).toMatchObject({ t: 'error', code: 'auth_required' });
+    s.ws.send(JSON.stringify({ t: 'hello', v: 1 }));
+    await s.next();
+    for (let id = 1; id <= 65; id++) s.ws.send(JSON.stringify({ t: 'open', id, url: origin.url('/silent'), credit: 0 }));
+    const answers = await Promise.all(Array.from({ length: 65 }, () => s.next()));
+    expect(answers.filter((m) => m.code === 'limit_reached')).toHaveLength(1);
+    s.ws.close();
+  });
+
+  it('closes a socket that never says hello', async () => {
+    const r = await startRelay({ limits: { helloTimeoutMs: 100 } });
+    const s = await rawSocket(r.url);
+    expect(await s.closed).toBe(1008);
+    await r.close();
+  });
+});
+
+describe('auth', () => {
+  it('requires the password, refuses a wrong one and throttles guessing', async () => {
+    const r = await startRelay({ allow: [origin.hostPort], password: 'sesame', adminPassword: 'root-of-trust' });
+    const outcome = async (password?: string): Promise<string> => {
+      const c = connect(r.url, { ...(password !== undefined && { password }) });
+      try {
+        await c.whenReady();
+        return 'ok';
+      } catch (err) {
+        return (err as FerryError).code;
+      } finally {
+        c.close();
+      }
+    };
+    expect(await outcome()).toBe('auth_required');
+    expect(await outcome('sesame')).toBe('ok');
+    for (let i = 0; i < 5; i++) expect(await outcome(`guess${i}`)).toBe('auth_refused');
+    expect(await outcome('sesame')).toBe('auth_throttled');
+    expect(await r.metrics.authFailures.get()).toMatchObject({ values: [{ value: 5 }] });
+    await r.close();
+  });
+
+  it('gives admin powers only to the admin credential', async () => {
+    const r = await startRelay({ allow: [origin.hostPort], password: 'sesame', adminPassword: 'root-of-trust' });
+    const user = connect(r.url, { password: 'sesame' });
+    const admin = connect(r.url, { admin: 'root-of-trust' });
+    await admin.whenReady();
+    expect(admin.role).toBe('admin');
+    const t = user.open({ url: origin.url('/file.bin'), window: 64 * 1024 });
+    await t.meta;
+    const s = await rawSocket(r.url);
+    s.ws.send(JSON.stringify({ t: 'hello', v: 1, password: 'sesame' }));
+    await s.next();
+    s.ws.send(JSON.stringify({ t: 'list' }));
+    expect(await s.next()).toMatchObject({ t: 'error', code: 'forbidden' });
+    const list = await admin.list();
+    const mine = list.find((x) => x.url.endsWith('/file.bin'));
+    expect(mine).toBeDefined();
+    admin.kill(mine!.session, mine!.id);
+    expect((await failure(t)).code).toBe('cancelled');
+    s.ws.close();
+    user.close();
+    admin.close();
+    await r.close();
+  });
+});
+
+describe('operations', () => {
+  it('serves /healthz, /metrics and a page', async () => {
+    const base = relay.url.replace('ws://', 'http://').replace('/ws', '');
+    expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ ok: true });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/ferry_bytes_relayed_total \d+/);
+    expect(metrics).toMatch(/ferry_errors_total\{code="source_changed"\} \d+/);
+    expect((await fetch(`${base}/`)).status).toBe(200);
+    expect((await fetch(`${base}/../../etc/passwd`)).status).toBe(404);
+  });
+});
