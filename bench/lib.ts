@@ -1,0 +1,63 @@
+/** Shared pieces of the benchmarks: test files, child processes, CPU accounting, tables. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { testBytes } from '../test/helpers/origin.js';
+
+export const MEDIA_DIR = join(process.cwd(), '.media');
+export const GB = 1024 ** 3;
+export const MB = 1024 ** 2;
+
+/** A file of `size` bytes of varied content, made once and kept in .media/ (git-ignored). */
+export async function benchFile(name: string, size: number): Promise<string> {
+  mkdirSync(MEDIA_DIR, { recursive: true });
+  const path = join(MEDIA_DIR, name);
+  if (existsSync(path) && statSync(path).size === size) return path;
+  const block = testBytes(64 * MB, 11);
+  const out = createWriteStream(path);
+  for (let written = 0; written < size; ) {
+    const n = Math.min(block.byteLength, size - written);
+    if (!out.write(block.subarray(0, n))) await once(out, 'drain');
+    written += n;
+  }
+  out.end();
+  await once(out, 'finish');
+  return path;
+}
+
+/** Starts a child and waits until it prints a line matching `ready`; returns it with the match. */
+export async function startProcess(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let seen = '';
+  const match = await new Promise<RegExpExecArray>((done, fail) => {
+    const onData = (d: Buffer): void => {
+      seen += d.toString();
+      const m = ready.exec(seen);
+      if (m) done(m);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => fail(new Error(`${args.join(' ')} exited ${code}: ${seen}`)));
+  });
+  return { child, match };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(cells[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.slice(1).map(line)].join('\n');
+}
