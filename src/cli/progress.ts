@@ -1,5 +1,6 @@
 /** A one-line progress bar for terminals; silent when the stream is not a terminal. */
 import type { WriteStream } from 'node:tty';
+import { RateMeter } from '../client/rate.js';
 
 const MB = 1024 * 1024;
 
@@ -15,7 +16,7 @@ export function formatProgress(done: number, total: number | null, bytesPerSecon
 export class ProgressBar {
   private last = 0;
   private readonly started = Date.now();
-  private readonly samples: { t: number; bytes: number }[] = [];
+  private readonly meter = new RateMeter();
 
   constructor(
     private readonly out: NodeJS.WriteStream | WriteStream,
@@ -24,13 +25,10 @@ export class ProgressBar {
 
   update(done: number, total: number | null, force = false): void {
     const now = Date.now();
-    this.samples.push({ t: now, bytes: done });
-    while (this.samples.length > 2 && now - this.samples[0]!.t > 3000) this.samples.shift();
+    this.meter.add(done);
     if (!this.out.isTTY || (!force && now - this.last < 100)) return;
     this.last = now;
-    const first = this.samples[0]!;
-    const rate = now > first.t ? ((done - first.bytes) * 1000) / (now - first.t) : 0;
-    this.out.write(`\r\x1b[K${formatProgress(done, total, rate)}`);
+    this.out.write(`\r\x1b[K${formatProgress(done, total, this.meter.rate())}`);
   }
 
   finish(done: number): string {

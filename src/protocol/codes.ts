@@ -21,6 +21,10 @@ export const ErrorCodes = {
   protocol_error: 'the message broke the protocol',
   cancelled: 'the transfer was cancelled',
   relay_unreachable: 'the relay could not be reached',
+  not_media: 'the server sent something that is not a video',
+  unsupported_codec: 'this browser cannot play this file',
+  no_index: 'the file has no index (moov box), so it cannot be streamed',
+  media_error: 'the browser could not decode the video',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

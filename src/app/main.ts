@@ -1,0 +1,125 @@
+/** The page: a URL field, the video, its transfer line, stats on demand, errors in a banner. */
+import { Connection } from '../client/connection.js';
+import type { FerryError } from '../protocol/codes.js';
+import type { EngineStats } from '../player/engine.js';
+import { DEFAULT_PLAYER_OPTIONS, Player } from '../player/player.js';
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const video = $<HTMLVideoElement>('video');
+const urlInput = $<HTMLInputElement>('url');
+const banner = $<HTMLDivElement>('error');
+const transfers = $<HTMLUListElement>('transfers');
+const statsPanel = $<HTMLDetailsElement>('stats-panel');
+const statsText = $<HTMLPreElement>('stats');
+const authForm = $<HTMLFormElement>('auth-form');
+
+const params = new URLSearchParams(location.search);
+const relayUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const options = { ...DEFAULT_PLAYER_OPTIONS, goals: { ...DEFAULT_PLAYER_OPTIONS.goals } };
+if (params.has('threshold')) options.mseThreshold = Number(params.get('threshold'));
+
+let connection = connect(sessionStorage.getItem('ferry-password') ?? undefined);
+let player = new Player(video, connection, options);
+player.onError = showError;
+
+function connect(password?: string): Connection {
+  const c = new Connection({ relay: relayUrl, ...(password && { password }) });
+  c.whenReady().catch((err: FerryError) => {
+    if (err.code === 'auth_required' || err.code === 'auth_refused') {
+      authForm.hidden = false;
+      showError(err.code === 'auth_refused' ? 'wrong password' : null);
+      $<HTMLInputElement>('password').focus();
+    } else {
+      showError(err.message);
+    }
+  });
+  return c;
+}
+
+function showError(message: string | null): void {
+  banner.hidden = message === null;
+  banner.textContent = message ?? '';
+}
+
+authForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const password = $<HTMLInputElement>('password').value;
+  sessionStorage.setItem('ferry-password', password);
+  authForm.hidden = true;
+  player.stop();
+  connection.close();
+  connection = connect(password);
+  player = new Player(video, connection, options);
+  player.onError = showError;
+  if (urlInput.value) void start(urlInput.value, false);
+});
+
+$<HTMLFormElement>('open-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  void start(urlInput.value, true);
+});
+
+async function start(url: string, userGesture: boolean): Promise<void> {
+  const shown = new URL(location.href);
+  shown.searchParams.set('url', url);
+  history.replaceState(null, '', shown);
+  if (!userGesture) video.muted = true; // browsers allow autoplay only without sound
+  await connection.whenReady().catch(() => {});
+  await player.play(url);
+  if (!player.stats().error) void video.play().catch(() => {});
+}
+
+const MB = 1024 * 1024;
+export function transferLine(s: EngineStats): string {
+  const parts = [
+    s.totalBytes ? `${((100 * s.bytesReceived) / s.totalBytes).toFixed(2)}% of ${(s.totalBytes / MB).toFixed(0)} MB` : `${(s.bytesReceived / MB).toFixed(1)} MB`,
+    `queue ${s.queueDepth}`,
+    `${Math.round(s.bufferedAhead)} s buffered`,
+    `${(s.speed / MB).toFixed(0)} MB/s`,
+  ];
+  return parts.join(' · ');
+}
+
+function render(): void {
+  const s = player.stats();
+  if (s.state === 'idle') {
+    transfers.replaceChildren();
+  } else {
+    let li = transfers.querySelector<HTMLLIElement>('li[data-kind="play"]');
+    if (!li) {
+      li = document.createElement('li');
+      li.dataset.kind = 'play';
+      li.innerHTML = '<progress max="1"></progress><div class="line"></div>';
+      transfers.replaceChildren(li);
+    }
+    const bar = li.querySelector('progress')!;
+    // For playback, the bar shows how far into the file the bytes have come.
+    if (s.totalBytes) bar.value = Math.min(1, s.bytesReceived / s.totalBytes);
+    else bar.removeAttribute('value');
+    li.querySelector('.line')!.textContent = `Playing: ${transferLine(s)}`;
+  }
+  if (statsPanel.open) statsText.textContent = JSON.stringify({ ...s, reconnects: connection.reconnects }, null, 2);
+}
+setInterval(render, 250);
+
+declare global {
+  interface Window {
+    ferry: { stats: () => EngineStats; player: () => Player; play: (url: string) => Promise<void> };
+  }
+}
+window.ferry = { stats: () => player.stats(), player: () => player, play: (url) => start(url, false) };
+
+async function boot(): Promise<void> {
+  const deepLink = params.get('url');
+  if (deepLink) {
+    urlInput.value = deepLink;
+    if (params.get('autoplay') === '1') await start(deepLink, false);
+    return;
+  }
+  const config = (await fetch('/config.json').then((r) => (r.ok ? r.json() : {})).catch(() => ({}))) as { demoUrl?: string };
+  if (config.demoUrl) {
+    urlInput.value = config.demoUrl;
+    await start(config.demoUrl, false);
+  }
+}
+void boot();

@@ -1,0 +1,33 @@
+/** What the page and tests see of a playback engine. */
+import type { ErrorCode } from '../protocol/codes.js';
+
+export interface EngineStats {
+  engine: 'mse' | 'blob' | null;
+  state: 'idle' | 'loading' | 'playing' | 'ended' | 'error';
+  bytesReceived: number;
+  totalBytes: number | null;
+  /** Operations waiting in the SourceBuffer queues. */
+  queueDepth: number;
+  bufferedAhead: number;
+  bufferedBehind: number;
+  /** Bytes the player holds outside the browser's media buffers: queued segments and unread transfer data. */
+  bytesHeld: number;
+  /** Bytes per second over the last few seconds. */
+  speed: number;
+  codecs: string[];
+  buffered: [number, number][];
+  reconnects: number;
+  quotaHits: number;
+  error: { code: ErrorCode; message: string } | null;
+}
+
+export interface Engine {
+  stats(): Partial<EngineStats>;
+  destroy(): void;
+}
+
+export function rangesOf(ranges: TimeRanges): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < ranges.length; i++) out.push([ranges.start(i), ranges.end(i)]);
+  return out;
+}

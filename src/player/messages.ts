@@ -1,0 +1,18 @@
+/** Errors in the words a person reads in the banner. */
+import { ErrorCodes, type FerryError } from '../protocol/codes.js';
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'bad request', 401: 'login required', 403: 'forbidden', 404: 'not found', 410: 'gone',
+  429: 'too many requests', 500: 'server error', 502: 'bad gateway', 503: 'unavailable', 504: 'gateway timeout',
+};
+
+export function describeError(err: FerryError): string {
+  switch (err.code) {
+    case 'upstream_status':
+      return err.status ? `the server answered ${err.status}${STATUS_TEXT[err.status] ? ` (${STATUS_TEXT[err.status]})` : ''}` : err.message;
+    case 'blocked':
+      return err.message.startsWith('the relay refused') ? err.message : `the relay refused this address: ${err.message}`;
+    default:
+      return err.message || ErrorCodes[err.code];
+  }
+}

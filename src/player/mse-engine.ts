@@ -1,0 +1,392 @@
+/**
+ * Plays a non-fragmented MP4 of any size through Media Source Extensions: bytes come by range from the relay,
+ * mp4box.js fragments them on the fly, one queue per SourceBuffer appends them.
+ *
+ * Backpressure is real: when the forward goal (seconds and bytes) is reached the engine stops reading its
+ * transfer, so no credit is granted and the relay pauses the origin. Nothing is ever dropped to make room.
+ */
+import { RateMeter } from '../client/rate.js';
+import type { Chunk, Transfer } from '../client/transfer.js';
+import { FerryError } from '../protocol/codes.js';
+import { codecName } from './codecs.js';
+import { rangesOf, type Engine, type EngineStats } from './engine.js';
+import { Segmenter, type Segment, type TrackInfo } from './segmenter.js';
+import { aroundPlayhead, DroppedError, SourceBufferQueue } from './source-buffer.js';
+
+export interface BufferGoals {
+  /** Seconds to keep buffered ahead of the playhead. */
+  forwardSeconds: number;
+  /** Bytes of media to keep ahead of the playhead. */
+  forwardBytes: number;
+  /** Seconds kept behind the playhead; older media is removed. */
+  backSeconds: number;
+}
+
+export const DEFAULT_GOALS: BufferGoals = { forwardSeconds: 30, forwardBytes: 48 * 1024 * 1024, backSeconds: 30 };
+/** Segments made but not yet in the browser; past this the engine stops reading. */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+const TICK_MS = 250;
+const STALL_MS = 1500;
+
+/** Opens the same resource from an offset (with the validator of its first answer). */
+export type RangeOpener = (offset: number) => Transfer;
+
+export class MseEngine implements Engine {
+  private readonly segmenter = new Segmenter();
+  private readonly mediaSource = new MediaSource();
+  private readonly sourceOpen: Promise<void>;
+  private readonly queues = new Map<number, SourceBufferQueue>();
+  /** Segments made before the SourceBuffers exist; bounded by MAX_PENDING_BYTES like the queues. */
+  private early: Segment[] = [];
+  private tracks: TrackInfo[] = [];
+  private transfer: Transfer;
+  /** Bumped by every re-positioning; a pump of an older generation stops. */
+  private generation = 0;
+  private justReady = false;
+  private lastAppended = new Set<number>();
+  /** Bytes appended per segment end time, to know the bytes buffered ahead. */
+  private ahead: { end: number; bytes: number }[] = [];
+  private received = 0;
+  private readonly meter = new RateMeter();
+  private waiters: (() => void)[] = [];
+  private stallSince: number | null = null;
+  private lastTime = -1;
+  private pumping = false;
+  private failure: FerryError | null = null;
+  private ended = false;
+  private destroyed = false;
+  private readonly timer: ReturnType<typeof setInterval>;
+  private readonly objectUrl: string;
+  private readonly listeners: [string, () => void][];
+
+  constructor(
+    private readonly video: HTMLVideoElement,
+    private readonly openAt: RangeOpener,
+    first: Transfer,
+    firstChunk: Chunk,
+    private readonly total: number | null,
+    private readonly goals: BufferGoals,
+    private readonly onError: (err: FerryError) => void,
+  ) {
+    this.transfer = first;
+    // Whichever comes first, the event or this check, the promise settles once: no ordering assumption.
+    this.sourceOpen = new Promise((resolve) => {
+      this.mediaSource.addEventListener('sourceopen', () => resolve(), { once: true });
+    });
+    this.objectUrl = URL.createObjectURL(this.mediaSource);
+    video.src = this.objectUrl;
+    this.segmenter.onReady = () => (this.justReady = true);
+    this.segmenter.onSegment = (s) => this.onSegment(s);
+    this.segmenter.onError = (message) => this.fail(new FerryError('media_error', `the file could not be parsed: ${message}`));
+    this.listeners = [
+      ['seeking', () => this.onSeeking()],
+      ['timeupdate', () => this.wake()],
+      ['error', () => this.fail(new FerryError('media_error', `the browser could not decode the video${video.error?.message ? `: ${video.error.message}` : ''}`))],
+    ];
+    for (const [name, fn] of this.listeners) video.addEventListener(name, fn);
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.feed(firstChunk, 0);
+    void this.pump(0);
+  }
+
+  stats(): Partial<EngineStats> {
+    const t = this.video.currentTime;
+    const around = this.aroundAll(t);
+    let pending = 0;
+    let depth = 0;
+    let quotaHits = 0;
+    for (const q of this.queues.values()) {
+      pending += q.pendingBytes;
+      depth += q.depth;
+      quotaHits += q.quotaHits;
+    }
+    const first = this.queues.values().next().value;
+    return {
+      engine: 'mse',
+      state: this.failure ? 'error' : this.ended ? 'ended' : this.tracks.length ? 'playing' : 'loading',
+      bytesReceived: this.received,
+      totalBytes: this.total,
+      queueDepth: depth + this.early.length,
+      bufferedAhead: around.ahead,
+      bufferedBehind: around.behind,
+      bytesHeld: pending + this.earlyBytes() + this.transfer.buffered,
+      speed: this.meter.rate(),
+      codecs: this.tracks.map((tr) => tr.codec),
+      buffered: first ? rangesOf(first.buffered) : [],
+      quotaHits,
+    };
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.generation++;
+    clearInterval(this.timer);
+    this.transfer.cancel();
+    for (const [name, fn] of this.listeners) this.video.removeEventListener(name, fn);
+    this.wake();
+    this.video.removeAttribute('src');
+    this.video.load();
+    URL.revokeObjectURL(this.objectUrl);
+  }
+
+  private async pump(generation: number): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.live(generation)) {
+        await this.room(generation);
+        if (!this.live(generation)) return;
+        let chunk: Chunk | null;
+        try {
+          chunk = await this.transfer.read();
+        } catch (err) {
+          if (this.live(generation)) this.fail(err as FerryError);
+          return;
+        }
+        if (!this.live(generation)) return;
+        if (!chunk) return this.inputEnded();
+        this.feed(chunk, generation);
+      }
+    } finally {
+      if (generation === this.generation) this.pumping = false;
+    }
+  }
+
+  /** Hands a chunk to mp4box and goes where it asks to read next. */
+  private feed(chunk: Chunk, generation: number): void {
+    this.received += chunk.data.byteLength;
+    this.meter.add(this.received);
+    let next = this.segmenter.append(chunk.offset, chunk.data);
+    if (this.failure || !this.live(generation)) return;
+    if (this.justReady) {
+      this.justReady = false;
+      if (!this.startTracks()) return;
+      next = this.segmenter.seek(this.video.currentTime);
+    }
+    const contiguous = chunk.offset + chunk.data.byteLength;
+    if (typeof next === 'number' && next !== contiguous) {
+      if (!this.segmenter.ready && this.total !== null && next >= this.total) {
+        this.fail(new FerryError('no_index', 'the file has no index (moov box) where its boxes say it is: it may be cut short'));
+        return;
+      }
+      this.reposition(next);
+    }
+  }
+
+  private reposition(offset: number): void {
+    const generation = ++this.generation;
+    this.transfer.cancel();
+    this.transfer = this.openAt(offset);
+    this.wake();
+    void this.pump(generation);
+  }
+
+  private live(generation: number): boolean {
+    return generation === this.generation && !this.failure && !this.destroyed;
+  }
+
+  /** Checks the codecs and builds the SourceBuffers. False when the file cannot play here. */
+  private startTracks(): boolean {
+    const movie = this.segmenter.movie!;
+    const playable = [...movie.videoTracks, ...movie.audioTracks];
+    if (playable.length === 0) {
+      this.fail(new FerryError('unsupported_codec', 'this file has no audio or video track'));
+      return false;
+    }
+    const refused = playable.filter((t) => !MediaSource.isTypeSupported(`${movie.videoTracks.includes(t) ? 'video' : 'audio'}/mp4; codecs="${t.codec}"`));
+    if (refused.length) {
+      const what = refused.map((t) => `${codecName(t.codec)} ${movie.videoTracks.includes(t) ? 'video' : 'audio'} (${t.codec})`).join(' and ');
+      this.fail(new FerryError('unsupported_codec', `this file uses ${what}, which this browser cannot play`));
+      return false;
+    }
+    this.tracks = this.segmenter.tracks();
+    void this.createSourceBuffers(movie.duration / movie.timescale);
+    return true;
+  }
+
+  private async createSourceBuffers(duration: number): Promise<void> {
+    if (this.mediaSource.readyState !== 'open') await this.sourceOpen;
+    if (this.destroyed) return;
+    this.mediaSource.duration = duration;
+    for (const track of this.tracks) {
+      const sb = this.mediaSource.addSourceBuffer(track.mime);
+      const queue = new SourceBufferQueue(track.kind, sb, (q) => this.makeRoom(q), (err) => this.fail(new FerryError('media_error', err.message)));
+      this.queues.set(track.id, queue);
+      void queue.append(track.init).catch(() => {});
+    }
+    const early = this.early;
+    this.early = [];
+    for (const s of early) this.enqueue(s);
+  }
+
+  private onSegment(segment: Segment): void {
+    if (this.queues.size) this.enqueue(segment);
+    else this.early.push(segment);
+  }
+
+  private enqueue(segment: Segment): void {
+    const queue = this.queues.get(segment.trackId);
+    if (!queue) return;
+    const generation = this.generation;
+    queue.append(segment.data).then(
+      () => {
+        this.segmenter.release(segment.trackId, segment.nextSample);
+        if (generation === this.generation) this.ahead.push({ end: segment.endTime, bytes: segment.data.byteLength });
+        if (segment.last) this.lastAppended.add(segment.trackId);
+        this.maybeEnd();
+        this.wake();
+      },
+      (err: Error) => {
+        if (!(err instanceof DroppedError)) this.fail(new FerryError('media_error', err.message));
+      },
+    );
+  }
+
+  /** Waits while the forward goal is met; returns when more may be read. */
+  private async room(generation: number): Promise<void> {
+    while (this.live(generation)) {
+      const pending = this.earlyBytes() + [...this.queues.values()].reduce((n, q) => n + q.pendingBytes, 0);
+      const full =
+        pending >= MAX_PENDING_BYTES ||
+        (this.queues.size > 0 && (this.aroundAll(this.video.currentTime).ahead >= this.goals.forwardSeconds || this.bytesAhead() >= this.goals.forwardBytes));
+      if (!full) return;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  private bytesAhead(): number {
+    const t = this.video.currentTime;
+    this.ahead = this.ahead.filter((s) => s.end > t);
+    return this.ahead.reduce((n, s) => n + s.bytes, 0);
+  }
+
+  private earlyBytes(): number {
+    return this.early.reduce((n, s) => n + s.data.byteLength, 0);
+  }
+
+  /** Buffered around `time` in every SourceBuffer: the smallest ahead and behind. */
+  private aroundAll(time: number): { ahead: number; behind: number; contains: boolean } {
+    if (this.queues.size === 0) return { ahead: 0, behind: 0, contains: false };
+    let ahead = Infinity;
+    let behind = Infinity;
+    let contains = true;
+    for (const q of this.queues.values()) {
+      const a = aroundPlayhead(q.buffered, time);
+      ahead = Math.min(ahead, a.ahead);
+      behind = Math.min(behind, a.behind);
+      contains &&= a.contains;
+    }
+    return { ahead, behind, contains };
+  }
+
+  private onSeeking(): void {
+    if (!this.tracks.length || this.failure) return;
+    const t = this.video.currentTime;
+    if (this.aroundAll(t).contains) return; // within the buffer: nothing to fetch
+    this.seekTo(t);
+  }
+
+  /** Fetches from the keyframe before `time`, dropping what was queued for elsewhere. */
+  private seekTo(time: number): void {
+    this.ended = false;
+    this.lastAppended.clear();
+    this.ahead = [];
+    this.early = [];
+    for (const q of this.queues.values()) {
+      q.dropPendingAppends();
+      // Keep only what is near the new position, so a jump does not leave stale media held.
+      void q.remove(0, Math.max(0, time - this.goals.backSeconds)).catch(() => {});
+      void q.remove(time + this.goals.forwardSeconds + 10, this.mediaSource.duration).catch(() => {});
+    }
+    this.reposition(this.segmenter.seek(time));
+  }
+
+  private inputEnded(): void {
+    this.segmenter.flush();
+    if (this.segmenter.complete) return this.maybeEnd();
+    const end = this.segmenter.dataEnd();
+    const reached = this.total ?? this.transfer.nextOffset;
+    const percent = end > 0 ? Math.floor((100 * reached) / end) : 0;
+    this.fail(new FerryError('truncated', `the file ends early at ${percent}%`));
+  }
+
+  private maybeEnd(): void {
+    if (this.ended || !this.tracks.length || !this.tracks.every((t) => this.lastAppended.has(t.id))) return;
+    if ([...this.queues.values()].some((q) => q.depth > 0) || this.mediaSource.readyState !== 'open') return;
+    this.ended = true;
+    this.mediaSource.endOfStream();
+  }
+
+  /** Quota: drop what is behind the playhead, shrink the goals, and let the append retry. */
+  private async makeRoom(queue: SourceBufferQueue): Promise<void> {
+    const t = this.video.currentTime;
+    this.goals.forwardSeconds = Math.max(5, this.goals.forwardSeconds * 0.7);
+    this.goals.forwardBytes = Math.max(8 * 1024 * 1024, this.goals.forwardBytes * 0.7);
+    this.goals.backSeconds = Math.max(5, this.goals.backSeconds * 0.5);
+    const cut = t - Math.min(this.goals.backSeconds, 5);
+    if (cut > 0) {
+      await queue.remove(0, cut);
+      return;
+    }
+    // Nothing behind to drop: the browser must play some of what it holds first.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+
+  private tick(): void {
+    if (this.failure || this.destroyed) return;
+    const t = this.video.currentTime;
+    for (const q of this.queues.values()) {
+      const start = q.buffered.length ? q.buffered.start(0) : t;
+      if (t - start > this.goals.backSeconds + 10) void q.remove(0, t - this.goals.backSeconds).catch(() => {});
+    }
+    this.watchStall(t);
+    this.wake();
+  }
+
+  /** Notices a playhead that stopped with data missing, and fetches it or steps over a small gap. */
+  private watchStall(t: number): void {
+    const v = this.video;
+    const stalled = !v.paused && !v.ended && !v.seeking && v.readyState < HTMLMediaElement.HAVE_FUTURE_DATA && this.tracks.length > 0;
+    if (!stalled || t !== this.lastTime) {
+      this.stallSince = null;
+      this.lastTime = t;
+      return;
+    }
+    this.stallSince ??= performance.now();
+    if (performance.now() - this.stallSince < STALL_MS) return;
+    this.stallSince = null;
+    const gapEnd = this.nextRangeStart(t);
+    if (gapEnd !== null && gapEnd - t < 1) {
+      v.currentTime = gapEnd + 0.01;
+    } else if (!this.aroundAll(t).contains && (!this.pumping || this.transfer.error)) {
+      this.seekTo(t);
+    }
+  }
+
+  private nextRangeStart(t: number): number | null {
+    let start: number | null = null;
+    for (const q of this.queues.values()) {
+      const r = q.buffered;
+      for (let i = 0; i < r.length; i++) {
+        if (r.start(i) > t) {
+          start = Math.max(start ?? 0, r.start(i));
+          break;
+        }
+      }
+    }
+    return start;
+  }
+
+  private fail(err: FerryError): void {
+    if (this.failure || this.destroyed) return;
+    this.failure = err;
+    this.transfer.cancel();
+    this.wake();
+    this.onError(err);
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The one owner of a SourceBuffer: every append and remove is queued and started only after the previous one
+ * ended on `updateend` (the shape of hls.js's buffer-operation-queue). A QuotaExceededError never loses a
+ * segment: the owner asks the engine to make room, then retries the same append.
+ */
+
+type Operation =
+  | { kind: 'append'; data: ArrayBuffer; done: () => void; fail: (err: Error) => void }
+  | { kind: 'remove'; start: number; end: number; done: () => void; fail: (err: Error) => void };
+
+export class DroppedError extends Error {
+  constructor() {
+    super('dropped by a seek');
+    this.name = 'DroppedError';
+  }
+}
+
+export interface QuotaHandler {
+  /** Frees space; resolves when the append may be retried. */
+  (queue: SourceBufferQueue): Promise<void>;
+}
+
+export class SourceBufferQueue {
+  private readonly queue: Operation[] = [];
+  private current: Operation | null = null;
+  private pending = 0;
+  /** Bytes appended since creation, for the stats panel. */
+  appendedBytes = 0;
+  quotaHits = 0;
+
+  constructor(
+    readonly kind: 'video' | 'audio',
+    private readonly sb: SourceBuffer,
+    private readonly onQuota: QuotaHandler,
+    private readonly onFatal: (err: Error) => void,
+  ) {
+    sb.addEventListener('updateend', () => this.completed());
+    sb.addEventListener('error', () => this.failCurrent(new Error(`the ${kind} SourceBuffer reported an error`)));
+  }
+
+  /** Bytes waiting in the queue (not yet in the browser). */
+  get pendingBytes(): number {
+    return this.pending;
+  }
+
+  get depth(): number {
+    return this.queue.length + (this.current ? 1 : 0);
+  }
+
+  get buffered(): TimeRanges {
+    return this.sb.buffered;
+  }
+
+  append(data: ArrayBuffer): Promise<void> {
+    this.pending += data.byteLength;
+    return this.enqueue((done, fail) => ({ kind: 'append', data, done, fail }));
+  }
+
+  remove(start: number, end: number): Promise<void> {
+    if (end <= start) return Promise.resolve();
+    return this.enqueue((done, fail) => ({ kind: 'remove', start, end, done, fail }));
+  }
+
+  /** Forgets queued appends (a seek made them useless); the one in progress completes. */
+  dropPendingAppends(): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const op = this.queue[i]!;
+      if (op.kind !== 'append') continue;
+      this.queue.splice(i, 1);
+      this.pending -= op.data.byteLength;
+      op.fail(new DroppedError());
+    }
+  }
+
+  private enqueue(make: (done: () => void, fail: (err: Error) => void) => Operation): Promise<void> {
+    return new Promise((done, fail) => {
+      this.queue.push(make(done, fail));
+      this.next();
+    });
+  }
+
+  private next(): void {
+    if (this.current || this.sb.updating) return;
+    const op = this.queue.shift();
+    if (!op) return;
+    this.current = op;
+    try {
+      if (op.kind === 'append') this.sb.appendBuffer(op.data);
+      else this.sb.remove(op.start, op.end);
+    } catch (err) {
+      this.current = null;
+      if (op.kind === 'append' && (err as DOMException).name === 'QuotaExceededError') {
+        this.quotaHits++;
+        // Put it back first in line, make room, try again. The segment is never dropped.
+        this.queue.unshift(op);
+        this.onQuota(this).then(
+          () => this.next(),
+          (e: Error) => this.onFatal(e),
+        );
+        return;
+      }
+      op.fail(err as Error);
+      // A remove that cannot be done (a range past the duration) costs nothing; a refused append is fatal.
+      if (op.kind === 'append') {
+        this.pending -= op.data.byteLength;
+        this.onFatal(err as Error);
+      }
+      this.next();
+    }
+  }
+
+  private completed(): void {
+    const op = this.current;
+    this.current = null;
+    if (op?.kind === 'append') {
+      this.pending -= op.data.byteLength;
+      this.appendedBytes += op.data.byteLength;
+    }
+    op?.done();
+    this.next();
+  }
+
+  private failCurrent(err: Error): void {
+    const op = this.current;
+    this.current = null;
+    if (op?.kind === 'append') this.pending -= op.data.byteLength;
+    op?.fail(err);
+    this.onFatal(err);
+  }
+}
+
+/** Seconds of `ranges` from `time` onwards without a gap, and seconds behind it. */
+export function aroundPlayhead(ranges: TimeRanges, time: number, slack = 0.3): { ahead: number; behind: number; contains: boolean } {
+  for (let i = 0; i < ranges.length; i++) {
+    const start = ranges.start(i);
+    const end = ranges.end(i);
+    if (time >= start - slack && time <= end + slack) {
+      return { ahead: Math.max(0, end - time), behind: Math.max(0, time - start), contains: time >= start - slack && time < end };
+    }
+  }
+  return { ahead: 0, behind: 0, contains: false };
+}
