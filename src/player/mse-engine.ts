@@ -163,13 +163,19 @@ export class MseEngine implements Engine {
       next = this.segmenter.seek(this.video.currentTime);
     }
     const contiguous = chunk.offset + chunk.data.byteLength;
-    if (typeof next === 'number' && next !== contiguous) {
-      if (!this.segmenter.ready && this.total !== null && next >= this.total) {
+    if (typeof next !== 'number' || next === contiguous) return;
+    if (this.total !== null && next >= this.total) {
+      // mp4box wants nothing more from this file: either all media is in, or the moov was never found.
+      if (!this.segmenter.ready) {
         this.fail(new FerryError('no_index', 'the file has no index (moov box) where its boxes say it is: it may be cut short'));
         return;
       }
-      this.reposition(next);
+      this.generation++;
+      this.transfer.cancel();
+      this.inputEnded();
+      return;
     }
+    this.reposition(next);
   }
 
   private reposition(offset: number): void {
@@ -200,6 +206,9 @@ export class MseEngine implements Engine {
     }
     this.tracks = this.segmenter.tracks();
     void this.createSourceBuffers(movie.duration / movie.timescale);
+    // Known from the sample tables before any media is read; what exists still plays.
+    const end = this.segmenter.dataEnd();
+    if (this.total !== null && end > this.total) this.onError(truncation(this.total, end));
     return true;
   }
 
@@ -309,10 +318,7 @@ export class MseEngine implements Engine {
   private inputEnded(): void {
     this.segmenter.flush();
     if (this.segmenter.complete) return this.maybeEnd();
-    const end = this.segmenter.dataEnd();
-    const reached = this.total ?? this.transfer.nextOffset;
-    const percent = end > 0 ? Math.floor((100 * reached) / end) : 0;
-    this.fail(new FerryError('truncated', `the file ends early at ${percent}%`));
+    this.fail(truncation(this.total ?? this.transfer.nextOffset, this.segmenter.dataEnd()));
   }
 
   private maybeEnd(): void {
@@ -389,4 +395,8 @@ export class MseEngine implements Engine {
     this.wake();
     this.onError(err);
   }
+}
+
+function truncation(reached: number, end: number): FerryError {
+  return new FerryError('truncated', `the file ends early at ${end > 0 ? Math.floor((100 * reached) / end) : 0}%`);
 }
