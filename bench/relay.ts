@@ -36,9 +36,9 @@ async function timed(pid: number, run: () => Promise<number>): Promise<{ mbps: n
 }
 
 const file = await benchFile('bench-2g.bin', SIZE);
-const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file], /listening (\d+)/);
+const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file], /listening (\d+) (\S+)\n/);
 const originPort = Number(origin.match[1]);
-const url = `http://127.0.0.1:${originPort}/file.mp4`;
+const url = origin.match[2]!;
 const relay = await startProcess(
   ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${originPort}`, '--log-level', 'warn'],
   /relay on http:\/\/127\.0\.0\.1:(\d+)/,

@@ -1,4 +1,5 @@
 /** The player in headless Chromium, through a real relay, from a real origin. */
+import { spawn } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineStats } from '../src/player/engine.js';
@@ -165,5 +166,43 @@ describe('player', () => {
     expect(await bannerText(page)).toMatch(message);
     expect((await stats(page)).error?.message).toMatch(message);
     await page.close();
+  });
+
+  it('opens on the built-in demo, played through the relay, when given no URL', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--log-level', 'warn', '--demo', media.paths.moovLast]);
+    try {
+      const port = await new Promise<string>((done) => {
+        let seen = '';
+        child.stderr.on('data', (d: Buffer) => {
+          seen += d.toString();
+          const m = /relay on http:\/\/127\.0\.0\.1:(\d+)/.exec(seen);
+          if (m) done(m[1]!);
+        });
+      });
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await waitPlaying(page, 1);
+      expect(await page.inputValue('#url')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/moov-last\.mp4$/);
+      expect((await stats(page)).error).toBeNull();
+      expect(await page.locator('#auth-form').isVisible()).toBe(false);
+      await page.close();
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('asks for the password when the relay needs one, then plays', async () => {
+    const r = await startRelay({ allow: [origin.hostPort], password: 'open sesame' });
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${r.port}/?url=${encodeURIComponent(origin.url('/last.mp4'))}&autoplay=1&threshold=0`);
+    await page.locator('#password').waitFor({ state: 'visible' });
+    await page.fill('#password', 'wrong');
+    await page.press('#password', 'Enter');
+    expect(await bannerText(page)).toMatch(/wrong password/);
+    await page.fill('#password', 'open sesame');
+    await page.press('#password', 'Enter');
+    await waitPlaying(page, 1);
+    await page.close();
+    await r.close();
   });
 });

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { parseServeArgs, SERVE_HELP } from '../relay/config.js';
+import { serveFile } from '../relay/file-origin.js';
 import { createRelay } from '../relay/server.js';
 
 export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -7,7 +9,17 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  const relay = createRelay({ config });
+  let demoUrl: string | undefined;
+  if (config.demo) {
+    if (existsSync(config.demo)) {
+      const demo = await serveFile(config.demo);
+      config.allowHosts.push({ host: '127.0.0.1', port: demo.port });
+      demoUrl = demo.url;
+    } else {
+      process.stderr.write(`no demo video at ${config.demo}; the page opens empty\n`);
+    }
+  }
+  const relay = createRelay({ config, ...(demoUrl && { demoUrl }) });
   await relay.listen();
   process.stderr.write(`ferry relay on http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${relay.port}/\n`);
   const stop = (): void => void relay.close().then(() => process.exit(0));

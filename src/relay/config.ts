@@ -15,6 +15,8 @@ export interface RelayConfig {
   logLevel: string;
   /** Folder with the built page. */
   staticDir: string | undefined;
+  /** A local video the page opens on when no URL is given, served by its own origin and fetched through the relay. */
+  demo: string | undefined;
 }
 
 export const SERVE_HELP = `ferry serve: run the relay and its page
@@ -30,6 +32,7 @@ export const SERVE_HELP = `ferry serve: run the relay and its page
   --trust-proxy             take client addresses from X-Forwarded-For (FERRY_TRUST_PROXY=1); only
                             behind a reverse proxy you run, or anyone can dodge the password throttle
   --log-level LEVEL         fatal, error, warn, info, debug or silent (FERRY_LOG_LEVEL, default info)
+  --demo FILE               open the page on this local video (npm start uses .media/demo.mp4)
   -h, --help                this text
 `;
 
@@ -52,6 +55,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): RelayCon
       'trust-proxy': { type: 'boolean' },
       'log-level': { type: 'string' },
       'static-dir': { type: 'string' },
+      demo: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -70,6 +74,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): RelayCon
     trustProxy: values['trust-proxy'] ?? env.FERRY_TRUST_PROXY === '1',
     logLevel: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info',
     staticDir: values['static-dir'],
+    demo: values.demo,
   };
   if (!isLoopback(config.host) && !config.password && !config.noAuth) {
     throw new Error(`refusing to listen on ${config.host} without a password: give --password-file, or --no-auth to run open`);

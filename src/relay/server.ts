@@ -25,6 +25,8 @@ export interface RelayOptions {
   resolver?: Resolver;
   limits?: Partial<SessionLimits> & { connectTimeoutMs?: number; headersTimeoutMs?: number; auth?: { maxFailures?: number; windowMs?: number } };
   log?: Logger;
+  /** The URL the page opens on when it is given none (the built-in demo). */
+  demoUrl?: string;
 }
 
 export interface Relay {
@@ -90,6 +92,10 @@ export function createRelay(options: RelayOptions): Relay {
     const path = new URL(req.url ?? '/', 'http://relay').pathname;
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, sockets: ctx.registry.size }));
+      return;
+    }
+    if (path === '/config.json') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ demoUrl: options.demoUrl ?? null }));
       return;
     }
     if (path === '/metrics') {

@@ -35,6 +35,7 @@ export interface TestMedia {
   truncated: Buffer;
   /** Seconds of the looped files. */
   duration: number;
+  paths: { moovLast: string; moovFirst: string };
 }
 
 /** 120 s files (6 loops of a 20 s clip, ~32 MB): longer than the forward goal, so seeks can land outside it. */
@@ -57,5 +58,6 @@ export function testMedia(): TestMedia {
     videoOnly: readFileSync(videoOnly),
     truncated: readFileSync(truncatedPath),
     duration: 120,
+    paths: { moovLast, moovFirst },
   };
 }

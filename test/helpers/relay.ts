@@ -26,6 +26,7 @@ export async function startRelay(options: TestRelayOptions = {}): Promise<Relay>
       trustProxy: false,
       logLevel: 'silent',
       staticDir: undefined,
+      demo: undefined,
     },
     log: pino({ level: 'silent' }),
     ...rest,
