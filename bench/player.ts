@@ -1,0 +1,180 @@
+/**
+ * npm run bench:player [-- --big]: a 2 GB moov-at-end 720p MP4 (8 GB with --big) played by Ferry through the
+ * relay, and by a plain <video src> straight from the origin over HTTP Range, in the same run: time to first
+ * frame, five seeks to unbuffered points, 20 s at 16x; the browser's peak memory (PSS over Chromium's
+ * processes, minus the idle browser) and the page's JS heap. Medians of several runs.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../test/helpers/browser.js';
+import { GB, MB, MEDIA_DIR, median, startProcess, table } from './lib.js';
+
+const BIG = process.argv.includes('--big');
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SEEKS = [0.1, 0.5, 0.9, 0.3, 0.7];
+
+/** 60 s of 720p30 H.264 at 8 Mbit/s + AAC, looped (stream copy) to the size asked for, moov at the end. */
+function benchVideo(targetBytes: number): string {
+  mkdirSync(MEDIA_DIR, { recursive: true });
+  const clip = join(MEDIA_DIR, 'bench-clip-720p.mp4');
+  const ff = (args: string[]): void => void execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { stdio: 'inherit' });
+  if (!existsSync(clip)) {
+    process.stderr.write('making a 60 s 720p clip with ffmpeg…\n');
+    ff(['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '60',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-b:v', '8M', '-maxrate', '8M', '-bufsize', '16M', '-c:a', 'aac', '-b:a', '128k', '-shortest', `${clip}.tmp.mp4`]);
+    renameSync(`${clip}.tmp.mp4`, clip);
+  }
+  const loops = Math.max(1, Math.round(targetBytes / statSync(clip).size));
+  const out = join(MEDIA_DIR, `bench-720p-${BIG ? '8g' : '2g'}.mp4`);
+  if (!existsSync(out)) {
+    process.stderr.write(`looping it ${loops} times into ${out}…\n`);
+    ff(['-stream_loop', String(loops - 1), '-i', clip, '-c', 'copy', `${out}.tmp.mp4`]);
+    renameSync(`${out}.tmp.mp4`, out);
+  }
+  return out;
+}
+
+/** PSS in bytes summed over a process and all its descendants. */
+function treePss(root: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  let total = 0;
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      total += Number(m?.[1] ?? 0) * 1024;
+    } catch {
+      // gone
+    }
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
+function browserPid(marker: string): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) return Number(entry);
+    } catch {
+      // gone
+    }
+  }
+  throw new Error('cannot find the browser process');
+}
+
+interface RunResult { firstFrame: number; seeks: number[]; pssPeak: number; heapPeak: number; played16x: number }
+
+/**
+ * In the page: ms from `action` until a frame is presented (and the element is no longer seeking). A string,
+ * not a function, because tsx would wrap a function's inner helpers in a `__name` the page does not have.
+ */
+async function timeToFrame(page: Page, action: string): Promise<number> {
+  return page.evaluate(`new Promise((resolve) => {
+    const video = document.querySelector('video');
+    const t0 = performance.now();
+    const wait = () => video.requestVideoFrameCallback(() => (video.seeking ? wait() : resolve(performance.now() - t0)));
+    wait();
+    ${action};
+  })`);
+}
+
+async function runOne(kind: 'ferry' | 'plain', relayPort: number, mediaUrl: string): Promise<RunResult> {
+  const marker = `--ferry-bench=${Math.random().toString(36).slice(2)}`;
+  const browser: Browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, marker] });
+  try {
+    const pid = browserPid(marker);
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${relayPort}/`);
+    await page.evaluate(() => {
+      const v = document.querySelector('video')!;
+      v.muted = true;
+    });
+    await page.waitForTimeout(1000);
+    const idle = treePss(pid);
+    let pssPeak = 0;
+    let heapPeak = 0;
+    const sampler = setInterval(() => {
+      pssPeak = Math.max(pssPeak, treePss(pid) - idle);
+      void page
+        .evaluate(() => (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize)
+        .then((h) => (heapPeak = Math.max(heapPeak, h)), () => {});
+    }, 250);
+    try {
+      const start = kind === 'ferry' ? `window.ferry.play(${JSON.stringify(mediaUrl)})` : `video.src = ${JSON.stringify(mediaUrl)}; video.play()`;
+      const firstFrame = await timeToFrame(page, start);
+      const duration = await page.evaluate(() => document.querySelector('video')!.duration);
+      const seeks: number[] = [];
+      for (const f of SEEKS) seeks.push(await timeToFrame(page, `video.currentTime = ${f * duration}`));
+      const t16 = await page.evaluate(() => document.querySelector('video')!.currentTime);
+      await page.evaluate(() => (document.querySelector('video')!.playbackRate = 16));
+      await page.waitForTimeout(20_000);
+      const played16x = (await page.evaluate(() => document.querySelector('video')!.currentTime)) - t16;
+      const error = kind === 'ferry' ? await page.evaluate(() => window.ferry.stats().error) : null;
+      if (error) throw new Error(`ferry reported ${error.code}: ${error.message}`);
+      return { firstFrame, seeks, pssPeak, heapPeak, played16x };
+    } finally {
+      clearInterval(sampler);
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
+const file = benchVideo(BIG ? 8 * GB : 2 * GB);
+const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file], /listening (\d+) (\S+)\n/);
+const originPort = Number(origin.match[1]);
+const relay = await startProcess(
+  ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${originPort}`, '--log-level', 'warn'],
+  /relay on http:\/\/127\.0\.0\.1:(\d+)/,
+);
+const relayPort = Number(relay.match[1]);
+const results: Record<'ferry' | 'plain', RunResult[]> = { ferry: [], plain: [] };
+try {
+  for (let i = 0; i < RUNS; i++) {
+    for (const kind of ['plain', 'ferry'] as const) {
+      process.stderr.write(`run ${i + 1}/${RUNS} ${kind}… `);
+      const r = await runOne(kind, relayPort, origin.match[2]!);
+      results[kind].push(r);
+      process.stderr.write(`first frame ${r.firstFrame.toFixed(0)} ms, seeks ${r.seeks.map((s) => s.toFixed(0)).join('/')} ms, peak ${(r.pssPeak / MB).toFixed(0)} MB, heap ${(r.heapPeak / MB).toFixed(0)} MB, 16x played ${r.played16x.toFixed(0)} s\n`);
+    }
+  }
+} finally {
+  relay.child.kill();
+  origin.child.kill();
+}
+
+const summary = (rs: RunResult[]) => ({
+  firstFrame: median(rs.map((r) => r.firstFrame)),
+  seek: median(rs.flatMap((r) => r.seeks)),
+  pss: median(rs.map((r) => r.pssPeak)) / MB,
+  heap: median(rs.map((r) => r.heapPeak)) / MB,
+  played: median(rs.map((r) => r.played16x)),
+});
+const p = summary(results.plain);
+const f = summary(results.ferry);
+console.log(`\nbench:player, ${(statSync(file).size / GB).toFixed(1)} GB moov-at-end 720p, medians of ${RUNS} runs (seek: median of all ${SEEKS.length * RUNS} seeks)\n`);
+console.log(
+  table(
+    ['measure', 'plain <video src>', 'Ferry (MSE via relay)', 'Ferry / plain', 'target'],
+    [
+      ['first frame (ms)', p.firstFrame.toFixed(0), f.firstFrame.toFixed(0), (f.firstFrame / p.firstFrame).toFixed(2), '≤ 1.00'],
+      ['seek to unbuffered (ms)', p.seek.toFixed(0), f.seek.toFixed(0), (f.seek / p.seek).toFixed(2), '≤ 1.00'],
+      ['peak browser PSS − idle (MB)', p.pss.toFixed(0), f.pss.toFixed(0), (f.pss / p.pss).toFixed(2), '≤ 0.50'],
+      ['peak JS heap (MB)', p.heap.toFixed(0), f.heap.toFixed(0), (f.heap / p.heap).toFixed(2), 'Ferry < 64 MB'],
+      ['media seconds played in 20 s at 16x', p.played.toFixed(0), f.played.toFixed(0), (f.played / p.played).toFixed(2), ''],
+    ],
+  ),
+);
