@@ -24,6 +24,7 @@ beforeAll(async () => {
   origin.set('/audio.mp4', { body: media.audioOnly, type: 'audio/mp4' });
   origin.set('/video.mp4', { body: media.videoOnly, type: 'video/mp4' });
   origin.set('/cut.mp4', { body: media.truncated, type: 'video/mp4' });
+  origin.set('/bframes.mp4', { body: media.bframes, type: 'video/mp4' });
   origin.set('/page.mp4', { body: new TextEncoder().encode('<!doctype html><html><body>Sign in to continue</body></html>'), type: 'text/html' });
   relay = await startRelay({ allow: [origin.hostPort] });
   browser = await launchBrowser();
@@ -147,12 +148,24 @@ describe('player', () => {
   });
 
   it.each([
-    ['/audio.mp4', 'mp4a'],
-    ['/video.mp4', 'avc1'],
-  ])('plays %s (one track)', async (path, codec) => {
+    ['/audio.mp4', ['mp4a']],
+    ['/video.mp4', ['avc1']],
+    ['/bframes.mp4', ['avc1', 'mp4a']],
+  ])('plays %s', async (path, codecs) => {
     const page = await open(path);
     await waitPlaying(page, 1);
-    expect((await stats(page)).codecs).toEqual([expect.stringMatching(new RegExp(`^${codec}`))]);
+    const s = await stats(page);
+    expect(s.codecs.map((c) => c.slice(0, 4))).toEqual(codecs);
+    expect(s.error).toBeNull();
+    await page.close();
+  });
+
+  it('plays a short file to its end and signals the end of stream', async () => {
+    const page = await open('/bframes.mp4');
+    await waitPlaying(page, 0.2);
+    await page.evaluate(() => (document.querySelector('video')!.playbackRate = 4));
+    await page.waitForFunction(() => document.querySelector('video')!.ended, undefined, { timeout: 20_000 });
+    expect((await stats(page)).state).toBe('ended');
     await page.close();
   });
 

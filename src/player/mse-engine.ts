@@ -1,6 +1,7 @@
 /**
- * Plays a non-fragmented MP4 of any size through Media Source Extensions: bytes come by range from the relay,
- * mp4box.js fragments them on the fly, one queue per SourceBuffer appends them.
+ * Plays a non-fragmented MP4 of any size through Media Source Extensions: the moov is found by walking the
+ * top-level boxes and read by range, its sample tables kept compact; media bytes come by range from the relay
+ * and are fragmented on the fly; one queue per SourceBuffer appends them.
  *
  * Backpressure is real: when the forward goal (seconds and bytes) is reached the engine stops reading its
  * transfer, so no credit is granted and the relay pauses the origin. Nothing is ever dropped to make room.
@@ -10,7 +11,9 @@ import type { Chunk, Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
 import { codecName } from './codecs.js';
 import { rangesOf, type Engine, type EngineStats } from './engine.js';
-import { Segmenter, type Segment, type TrackInfo } from './segmenter.js';
+import { Fragmenter, type Fragment } from './fragmenter.js';
+import { parseMovie, type MovieTrack } from './movie.js';
+import { MoovLocator } from './probe.js';
 import { aroundPlayhead, DroppedError, SourceBufferQueue } from './source-buffer.js';
 
 export interface BufferGoals {
@@ -26,25 +29,29 @@ export const DEFAULT_GOALS: BufferGoals = { forwardSeconds: 30, forwardBytes: 48
 /** Segments made but not yet in the browser; past this the engine stops reading. */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 const TICK_MS = 250;
+/** A gap in the file this small is read through rather than skipped with a new request. */
+const READ_THROUGH_BYTES = 1024 * 1024;
 const STALL_MS = 1500;
 
 /** Opens the same resource from an offset (with the validator of its first answer). */
 export type RangeOpener = (offset: number) => Transfer;
 
 export class MseEngine implements Engine {
-  private readonly segmenter = new Segmenter();
+  private readonly locator: MoovLocator;
+  private fragmenter: Fragmenter | null = null;
   private readonly mediaSource = new MediaSource();
   private readonly sourceOpen: Promise<void>;
   private readonly queues = new Map<number, SourceBufferQueue>();
-  /** Segments made before the SourceBuffers exist; bounded by MAX_PENDING_BYTES like the queues. */
-  private early: Segment[] = [];
-  private tracks: TrackInfo[] = [];
+  /** Fragments made before the SourceBuffers exist; bounded by MAX_PENDING_BYTES like the queues. */
+  private early: Fragment[] = [];
+  private tracks: MovieTrack[] = [];
   private transfer: Transfer;
   /** Bumped by every re-positioning; a pump of an older generation stops. */
   private generation = 0;
-  private justReady = false;
   private lastAppended = new Set<number>();
-  /** Bytes appended per segment end time, to know the bytes buffered ahead. */
+  /** One past the last media byte the sample tables refer to. */
+  private dataEnd = 0;
+  /** Bytes appended per fragment end time, to know the bytes buffered ahead. */
   private ahead: { end: number; bytes: number }[] = [];
   private received = 0;
   private readonly meter = new RateMeter();
@@ -69,15 +76,13 @@ export class MseEngine implements Engine {
     private readonly onError: (err: FerryError) => void,
   ) {
     this.transfer = first;
+    this.locator = new MoovLocator(total);
     // Whichever comes first, the event or this check, the promise settles once: no ordering assumption.
     this.sourceOpen = new Promise((resolve) => {
       this.mediaSource.addEventListener('sourceopen', () => resolve(), { once: true });
     });
     this.objectUrl = URL.createObjectURL(this.mediaSource);
     video.src = this.objectUrl;
-    this.segmenter.onReady = () => (this.justReady = true);
-    this.segmenter.onSegment = (s) => this.onSegment(s);
-    this.segmenter.onError = (message) => this.fail(new FerryError('media_error', `the file could not be parsed: ${message}`));
     this.listeners = [
       ['seeking', () => this.onSeeking()],
       ['timeupdate', () => this.wake()],
@@ -109,7 +114,7 @@ export class MseEngine implements Engine {
       queueDepth: depth + this.early.length,
       bufferedAhead: around.ahead,
       bufferedBehind: around.behind,
-      bytesHeld: pending + this.earlyBytes() + this.transfer.buffered,
+      bytesHeld: pending + this.earlyBytes() + this.transfer.buffered + (this.fragmenter?.held ?? 0),
       speed: this.meter.rate(),
       codecs: this.tracks.map((tr) => tr.codec),
       buffered: first ? rangesOf(first.buffered) : [],
@@ -151,31 +156,44 @@ export class MseEngine implements Engine {
     }
   }
 
-  /** Hands a chunk to mp4box and goes where it asks to read next. */
+  /** Hands a chunk to the locator or the fragmenter, and goes where they need to read next. */
   private feed(chunk: Chunk, generation: number): void {
     this.received += chunk.data.byteLength;
     this.meter.add(this.received);
-    let next = this.segmenter.append(chunk.offset, chunk.data);
-    if (this.failure || !this.live(generation)) return;
-    if (this.justReady) {
-      this.justReady = false;
-      if (!this.startTracks()) return;
-      next = this.segmenter.seek(this.video.currentTime);
+    const end = chunk.offset + chunk.data.byteLength;
+    try {
+      if (!this.fragmenter) return this.locate(chunk, end);
+      for (const f of this.fragmenter.push(chunk.offset, chunk.data)) this.onFragment(f);
+    } catch (err) {
+      return this.fail(err instanceof FerryError ? err : new FerryError('media_error', `the file could not be read: ${String(err)}`));
     }
-    const contiguous = chunk.offset + chunk.data.byteLength;
-    if (typeof next !== 'number' || next === contiguous) return;
-    if (this.total !== null && next >= this.total) {
-      // mp4box wants nothing more from this file: either all media is in, or the moov was never found.
-      if (!this.segmenter.ready) {
-        this.fail(new FerryError('no_index', 'the file has no index (moov box) where its boxes say it is: it may be cut short'));
-        return;
-      }
+    if (this.live(generation)) this.follow(end);
+  }
+
+  private locate(chunk: Chunk, end: number): void {
+    const step = this.locator.push(chunk.offset, chunk.data);
+    if (step.kind === 'more') return;
+    if (step.kind === 'jump') return this.reposition(step.offset);
+    if (!this.startTracks(step.ftyp, step.moov)) return;
+    const from = this.fragmenter!.seek(this.video.currentTime);
+    // With the moov first, the media usually follows in the bytes already here: hand them over.
+    if (from >= step.moovEnd && from < end) {
+      for (const f of this.fragmenter!.push(from, chunk.data.subarray(from - chunk.offset))) this.onFragment(f);
+      this.follow(end);
+    } else if (from !== end) {
+      this.reposition(from);
+    }
+  }
+
+  /** After bytes up to `end`, reads on, jumps to what the fragmenter needs, or ends the input. */
+  private follow(end: number): void {
+    const wanted = this.fragmenter!.wanted();
+    if (wanted === null) {
       this.generation++;
       this.transfer.cancel();
-      this.inputEnded();
-      return;
+      return this.maybeEnd();
     }
-    this.reposition(next);
+    if (wanted < end || wanted - end > READ_THROUGH_BYTES) this.reposition(wanted);
   }
 
   private reposition(offset: number): void {
@@ -190,24 +208,25 @@ export class MseEngine implements Engine {
     return generation === this.generation && !this.failure && !this.destroyed;
   }
 
-  /** Checks the codecs and builds the SourceBuffers. False when the file cannot play here. */
-  private startTracks(): boolean {
-    const movie = this.segmenter.movie!;
-    const playable = [...movie.videoTracks, ...movie.audioTracks];
-    if (playable.length === 0) {
+  /** Parses the moov, checks the codecs and builds the SourceBuffers. False when the file cannot play here. */
+  private startTracks(ftyp: Uint8Array, moov: Uint8Array): boolean {
+    const movie = parseMovie(ftyp, moov);
+    if (movie.tracks.length === 0) {
       this.fail(new FerryError('unsupported_codec', 'this file has no audio or video track'));
       return false;
     }
-    const refused = playable.filter((t) => !MediaSource.isTypeSupported(`${movie.videoTracks.includes(t) ? 'video' : 'audio'}/mp4; codecs="${t.codec}"`));
+    const refused = movie.tracks.filter((t) => !MediaSource.isTypeSupported(t.mime));
     if (refused.length) {
-      const what = refused.map((t) => `${codecName(t.codec)} ${movie.videoTracks.includes(t) ? 'video' : 'audio'} (${t.codec})`).join(' and ');
+      const what = refused.map((t) => `${codecName(t.codec)} ${t.kind} (${t.codec})`).join(' and ');
       this.fail(new FerryError('unsupported_codec', `this file uses ${what}, which this browser cannot play`));
       return false;
     }
-    this.tracks = this.segmenter.tracks();
-    void this.createSourceBuffers(movie.duration / movie.timescale);
+    this.tracks = movie.tracks;
+    this.fragmenter = new Fragmenter(movie.tracks);
+    void this.createSourceBuffers(movie.duration);
     // Known from the sample tables before any media is read; what exists still plays.
-    const end = this.segmenter.dataEnd();
+    const end = Math.max(...movie.tracks.map((t) => t.table.dataEnd));
+    this.dataEnd = end;
     if (this.total !== null && end > this.total) this.onError(truncation(this.total, end));
     return true;
   }
@@ -227,20 +246,19 @@ export class MseEngine implements Engine {
     for (const s of early) this.enqueue(s);
   }
 
-  private onSegment(segment: Segment): void {
-    if (this.queues.size) this.enqueue(segment);
-    else this.early.push(segment);
+  private onFragment(fragment: Fragment): void {
+    if (this.queues.size) this.enqueue(fragment);
+    else this.early.push(fragment);
   }
 
-  private enqueue(segment: Segment): void {
-    const queue = this.queues.get(segment.trackId);
+  private enqueue(fragment: Fragment): void {
+    const queue = this.queues.get(fragment.trackId);
     if (!queue) return;
     const generation = this.generation;
-    queue.append(segment.data).then(
+    queue.append(fragment.data).then(
       () => {
-        this.segmenter.release(segment.trackId, segment.nextSample);
-        if (generation === this.generation) this.ahead.push({ end: segment.endTime, bytes: segment.data.byteLength });
-        if (segment.last) this.lastAppended.add(segment.trackId);
+        if (generation === this.generation) this.ahead.push({ end: fragment.endTime, bytes: fragment.data.byteLength });
+        if (fragment.last) this.lastAppended.add(fragment.trackId);
         this.maybeEnd();
         this.wake();
       },
@@ -312,13 +330,13 @@ export class MseEngine implements Engine {
       void q.remove(0, Math.max(0, time - this.goals.backSeconds)).catch(() => {});
       void q.remove(time + this.goals.forwardSeconds + 10, this.mediaSource.duration).catch(() => {});
     }
-    this.reposition(this.segmenter.seek(time));
+    this.reposition(this.fragmenter!.seek(time));
   }
 
+  /** The file ended while the fragmenter still needed bytes (else `follow` would have stopped reading). */
   private inputEnded(): void {
-    this.segmenter.flush();
-    if (this.segmenter.complete) return this.maybeEnd();
-    this.fail(truncation(this.total ?? this.transfer.nextOffset, this.segmenter.dataEnd()));
+    if (!this.fragmenter) return this.fail(new FerryError('no_index'));
+    this.fail(truncation(this.total ?? this.transfer.nextOffset, this.dataEnd));
   }
 
   private maybeEnd(): void {

@@ -3,6 +3,8 @@
  * (most often a web page served in place of a video). Offsets are plain numbers, never bitwise-combined,
  * so 64-bit box sizes beyond 4 GiB are exact.
  */
+import { FerryError } from '../protocol/codes.js';
+import { ByteWindow } from './byte-window.js';
 
 export interface TopBox {
   type: string;
@@ -53,9 +55,64 @@ export function sniff(head: Uint8Array, total: number | null): Sniffed {
   return boxes.length && (boxes[0]!.type === 'ftyp' || boxes[0]!.type === 'styp' || boxes[0]!.type === 'moov') ? { kind: 'mp4', boxes } : { kind: 'other' };
 }
 
-/** True when a declared box runs past the end of the file: the file was cut short. */
-export function truncatedAt(boxes: TopBox[], total: number | null): number | null {
-  if (total === null) return null;
-  const end = Math.max(...boxes.map((b) => b.offset + b.size));
-  return end > total ? total / end : null;
+/** Largest moov accepted: far above any real file's index, far below what would hurt the tab. */
+const MAX_MOOV_BYTES = 128 * 1024 * 1024;
+
+export type LocatorStep =
+  | { kind: 'more' }
+  | { kind: 'jump'; offset: number }
+  | { kind: 'found'; ftyp: Uint8Array; moov: Uint8Array; moovEnd: number };
+
+/**
+ * Finds the moov without reading the media: walks the top-level boxes and, past a box it does not need
+ * (an mdat before the moov), asks to continue reading at that box's end.
+ */
+export class MoovLocator {
+  private readonly window = new ByteWindow();
+  private pos = 0;
+  /** Files without an ftyp (old QuickTime) get a plain ISO one, which is all an init segment needs. */
+  private ftyp: Uint8Array = plainFtyp();
+
+  constructor(private readonly total: number | null) {}
+
+  push(offset: number, data: Uint8Array): LocatorStep {
+    this.window.append(offset, data);
+    for (;;) {
+      const head = this.window.has(this.pos, 16) ? this.window.copy(this.pos, 16) : this.window.has(this.pos, 8) ? this.window.copy(this.pos, 8) : null;
+      const box = head && readBoxHeader(head, 0, this.pos, this.total);
+      if (!box) return { kind: 'more' };
+      if (!TOP_LEVEL.has(box.type) || box.size < box.headerSize) {
+        throw new FerryError('no_index', `the file is damaged: no MP4 box at byte ${this.pos}`);
+      }
+      if (box.type === 'moov') {
+        if (box.size > MAX_MOOV_BYTES) throw new FerryError('no_index', `the file index (moov box) is ${Math.round(box.size / 2 ** 20)} MB, too large to stream`);
+        if (this.total !== null && box.offset + box.size > this.total) throw truncatedIndex(this.total, box.offset + box.size);
+        if (!this.window.has(box.offset, box.size)) return { kind: 'more' };
+        return { kind: 'found', ftyp: this.ftyp, moov: this.window.copy(box.offset, box.size), moovEnd: box.offset + box.size };
+      }
+      if (box.type === 'ftyp' && this.window.has(box.offset, box.size)) this.ftyp = this.window.copy(box.offset, box.size);
+      const end = box.offset + box.size;
+      if (!Number.isFinite(end) || (this.total !== null && end >= this.total)) {
+        throw this.total !== null && end > this.total ? truncatedIndex(this.total, end) : new FerryError('no_index');
+      }
+      this.pos = end;
+      if (!this.window.has(end, 8)) {
+        this.window.dropBefore(end);
+        if (end > this.window.end) return { kind: 'jump', offset: end };
+      }
+    }
+  }
+}
+
+function truncatedIndex(total: number, end: number): FerryError {
+  return new FerryError('truncated', `the file ends early at ${Math.floor((100 * total) / end)}%, and its index (moov box) is lost`);
+}
+
+function plainFtyp(): Uint8Array {
+  const box = new Uint8Array(20);
+  new DataView(box.buffer).setUint32(0, 20);
+  box.set(new TextEncoder().encode('ftypisom'), 4);
+  new DataView(box.buffer).setUint32(12, 512);
+  box.set(new TextEncoder().encode('isom'), 16);
+  return box;
 }

@@ -5,7 +5,7 @@
  */
 
 type Operation =
-  | { kind: 'append'; data: ArrayBuffer; done: () => void; fail: (err: Error) => void }
+  | { kind: 'append'; data: BufferSource; done: () => void; fail: (err: Error) => void }
   | { kind: 'remove'; start: number; end: number; done: () => void; fail: (err: Error) => void };
 
 export class DroppedError extends Error {
@@ -51,7 +51,7 @@ export class SourceBufferQueue {
     return this.sb.buffered;
   }
 
-  append(data: ArrayBuffer): Promise<void> {
+  append(data: BufferSource): Promise<void> {
     this.pending += data.byteLength;
     return this.enqueue((done, fail) => ({ kind: 'append', data, done, fail }));
   }

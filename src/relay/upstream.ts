@@ -2,6 +2,7 @@
  * Fetches one upstream resource with HTTP Range, following redirects hop by hop and validating that what
  * comes back is the range asked for, of the version asked for. Never passes off a 200 as a continuation.
  */
+import type { Readable } from 'node:stream';
 import { errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { FerryError } from '../protocol/codes.js';
 import type { MetaMessage, Validator } from '../protocol/frames.js';
@@ -37,6 +38,8 @@ export interface UpstreamResponse {
 export type OpenUpstream = (req: UpstreamRequest) => Promise<UpstreamResponse>;
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** What the body may buffer before the socket to the origin is paused. */
+const BODY_BUFFER_BYTES = 1024 * 1024;
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -89,7 +92,7 @@ export function createUpstream(dispatcher: Dispatcher, policy: DestinationPolicy
     for (let hop = 0; ; hop++) {
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(url, { dispatcher, method, headers, body, signal: req.signal });
+        res = await request(url, { dispatcher, method, headers, body, signal: req.signal, highWaterMark: BODY_BUFFER_BYTES });
       } catch (err) {
         throw mapNetworkError(err);
       }
@@ -113,12 +116,44 @@ export function createUpstream(dispatcher: Dispatcher, policy: DestinationPolicy
         continue;
       }
       try {
-        return { meta: describe(res, url, req, ranged), body: res.body[Symbol.asyncIterator](), destroy: () => discard(res.body) };
+        return { meta: describe(res, url, req, ranged), body: coalescingReader(res.body), destroy: () => discard(res.body) };
       } catch (err) {
         discard(res.body);
         throw err;
       }
     }
+  };
+}
+
+/**
+ * Reads whatever the body has buffered in one piece, so the relay sends a few large frames rather than many
+ * 64 KiB ones (each frame costs the reader an event). Reading nothing leaves the origin paused.
+ */
+function coalescingReader(body: Readable): AsyncIterator<Uint8Array> {
+  let failure: Error | null = null;
+  let ended = false;
+  let wake: (() => void) | null = null;
+  const poke = (): void => wake?.();
+  body.on('readable', poke);
+  body.on('end', () => {
+    ended = true;
+    poke();
+  });
+  body.on('error', (err) => {
+    failure = err;
+    poke();
+  });
+  return {
+    async next() {
+      for (;;) {
+        if (failure) throw failure;
+        const chunk = body.read() as Uint8Array | null;
+        if (chunk !== null) return { value: chunk, done: false };
+        if (ended) return { value: undefined, done: true };
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+      }
+    },
   };
 }
 

@@ -31,6 +31,8 @@ export interface TestMedia {
   hevc: Buffer;
   audioOnly: Buffer;
   videoOnly: Buffer;
+  /** B-frames (composition offsets) and an edit list, 10 s, moov last. */
+  bframes: Buffer;
   /** moov first, cut at 61 % of its bytes. */
   truncated: Buffer;
   /** Seconds of the looped files. */
@@ -47,6 +49,10 @@ export function testMedia(): TestMedia {
   );
   const audioOnly = make('audio-only.mp4', (out) => ffmpeg(['-i', moovLast, '-vn', '-c', 'copy', out]));
   const videoOnly = make('video-only.mp4', (out) => ffmpeg(['-i', moovLast, '-an', '-c', 'copy', out]));
+  const bframes = make('bframes.mp4', (out) =>
+    ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=220:sample_rate=48000', '-t', '10',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '3', '-g', '60', '-b:v', '1M', '-c:a', 'aac', '-shortest', out]),
+  );
   const first = readFileSync(moovFirst);
   const truncatedPath = join(DIR, 'truncated.mp4');
   if (!existsSync(truncatedPath)) writeFileSync(truncatedPath, first.subarray(0, Math.floor(first.byteLength * 0.61)));
@@ -57,6 +63,7 @@ export function testMedia(): TestMedia {
     audioOnly: readFileSync(audioOnly),
     videoOnly: readFileSync(videoOnly),
     truncated: readFileSync(truncatedPath),
+    bframes: readFileSync(bframes),
     duration: 120,
     paths: { moovLast, moovFirst },
   };

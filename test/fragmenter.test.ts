@@ -1,0 +1,157 @@
+/**
+ * The moov locator, the compact sample tables and the fragmenter, on real ffmpeg files: every sample's bytes
+ * come out exactly once, in order, inside well-formed moof + mdat pairs, whatever the chunking.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Fragmenter, type Fragment } from '../src/player/fragmenter.js';
+import { parseMovie, type Movie } from '../src/player/movie.js';
+import { MoovLocator, readBoxHeader, sniff } from '../src/player/probe.js';
+import { testMedia, type TestMedia } from './helpers/media.js';
+
+let media: TestMedia;
+beforeAll(() => {
+  media = testMedia();
+});
+
+/** Runs the locator as the engine does: feeding chunks from where it asks. */
+function locate(file: Uint8Array, chunk = 64 * 1024): { movie: Movie; requests: number[]; moovEnd: number } {
+  const locator = new MoovLocator(file.byteLength);
+  const requests = [0];
+  let offset = 0;
+  for (;;) {
+    const step = locator.push(offset, file.subarray(offset, offset + chunk));
+    if (step.kind === 'found') return { movie: parseMovie(step.ftyp, step.moov), requests, moovEnd: step.moovEnd };
+    if (step.kind === 'jump') {
+      requests.push(step.offset);
+      offset = step.offset;
+    } else {
+      offset += chunk;
+    }
+  }
+}
+
+/** Reads every trun and mdat back, checking sizes, and returns the sample payloads in order. */
+function unpack(fragments: Fragment[]): Map<number, Uint8Array[]> {
+  const out = new Map<number, Uint8Array[]>();
+  for (const f of fragments) {
+    const v = new DataView(f.data.buffer);
+    const moof = readBoxHeader(f.data, 0, 0, f.data.byteLength)!;
+    expect(moof.type).toBe('moof');
+    const mdat = readBoxHeader(f.data, moof.size, 0, f.data.byteLength)!;
+    expect(mdat.type).toBe('mdat');
+    expect(moof.size + mdat.size).toBe(f.data.byteLength);
+    // moof(8) mfhd(16) traf(8) tfhd(16) tfdt(20) trun(8 + 4 flags)
+    const trun = 8 + 16 + 8 + 16 + 20;
+    expect(String.fromCharCode(...f.data.subarray(trun + 4, trun + 8))).toBe('trun');
+    const count = v.getUint32(trun + 12);
+    expect(v.getInt32(trun + 16)).toBe(moof.size + 8);
+    let at = moof.size + 8;
+    const list = out.get(f.trackId) ?? [];
+    for (let i = 0; i < count; i++) {
+      const size = v.getUint32(trun + 20 + 16 * i + 4);
+      list.push(f.data.subarray(at, at + size));
+      at += size;
+    }
+    expect(at).toBe(f.data.byteLength);
+    out.set(f.trackId, list);
+  }
+  return out;
+}
+
+function fragmentAll(file: Uint8Array, movie: Movie, from: number, chunk: number): Fragment[] {
+  const fragmenter = new Fragmenter(movie.tracks);
+  let offset = fragmenter.seek(from);
+  const out: Fragment[] = [];
+  for (let guard = 0; guard < 1e6; guard++) {
+    const end = Math.min(file.byteLength, offset + chunk);
+    out.push(...fragmenter.push(offset, file.subarray(offset, end)));
+    const wanted = fragmenter.wanted();
+    if (wanted === null) return out;
+    offset = wanted;
+  }
+  throw new Error('did not finish');
+}
+
+describe('moov locator', () => {
+  it('jumps over the mdat to a moov at the end, reading nothing of the media', () => {
+    const { requests, movie } = locate(media.moovLast);
+    expect(requests).toHaveLength(2);
+    expect(requests[1]).toBeGreaterThan(media.moovLast.byteLength * 0.9);
+    expect(movie.tracks.map((t) => t.kind).sort()).toEqual(['audio', 'video']);
+  });
+
+  it('reads a moov at the front in the same pass', () => {
+    const { requests, moovEnd } = locate(media.moovFirst);
+    expect(requests).toEqual([0]);
+    expect(moovEnd).toBeLessThan(media.moovFirst.byteLength * 0.1);
+  });
+
+  it('says the index is lost when a moov-at-end file is cut short', () => {
+    const cut = media.moovLast.subarray(0, Math.floor(media.moovLast.byteLength * 0.5));
+    expect(() => locate(cut)).toThrow(/ends early at 5\d%.*index/);
+  });
+
+  it('tells web pages from MP4s', () => {
+    expect(sniff(new TextEncoder().encode('  <!DOCTYPE html><title>x</title>'), 100).kind).toBe('html');
+    expect(sniff(media.moovFirst.subarray(0, 65536), media.moovFirst.byteLength).kind).toBe('mp4');
+    expect(sniff(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9), 9).kind).toBe('other');
+  });
+});
+
+describe('fragmenter', () => {
+  it.each([
+    ['moov last', () => media.moovLast, 64 * 1024],
+    ['moov first', () => media.moovFirst, 1000],
+    ['B-frames', () => media.bframes, 256 * 1024],
+  ])('carries every sample of %s exactly once, in order', (_name, file, chunk) => {
+    const bytes = file();
+    const { movie } = locate(bytes);
+    const fragments = fragmentAll(bytes, movie, 0, chunk);
+    const samples = unpack(fragments);
+    for (const track of movie.tracks) {
+      const got = samples.get(track.id)!;
+      const t = track.table;
+      expect(got).toHaveLength(t.count);
+      for (const i of [0, 1, Math.floor(t.count / 2), t.count - 1]) {
+        expect(Buffer.from(got[i]!).equals(bytes.subarray(t.offsets[i]!, t.offsets[i]! + t.sizes[i]!))).toBe(true);
+      }
+      expect(fragments.filter((f) => f.trackId === track.id && f.last)).toHaveLength(1);
+    }
+    for (const f of fragments) expect(f.data.byteLength).toBeLessThan(2 * 1024 * 1024);
+  });
+
+  it('keeps composition offsets of B-frames', () => {
+    const { movie } = locate(media.bframes);
+    const video = movie.tracks.find((t) => t.kind === 'video')!;
+    expect(Array.from(video.table.ctsOffsets.subarray(0, 30)).some((x) => x !== 0)).toBe(true);
+  });
+
+  it('seeks to the keyframe at or before a time, with audio from the same instant', () => {
+    const { movie } = locate(media.moovLast);
+    const fragmenter = new Fragmenter(movie.tracks);
+    const offset = fragmenter.seek(61.3);
+    const video = movie.tracks.find((t) => t.kind === 'video')!.table;
+    const key = video.syncBefore(video.sampleAt(61.3));
+    expect(video.sync[key]).toBe(1);
+    expect(video.time(key)).toBeLessThanOrEqual(61.3);
+    expect(video.time(key)).toBeGreaterThan(61.3 - 2.1);
+    expect(offset).toBeLessThanOrEqual(video.offsets[key]!);
+    const first = fragmentAll(media.moovLast, movie, 61.3, 128 * 1024).find((f) => f.trackId === movie.tracks.find((t) => t.kind === 'video')!.id)!;
+    // The first video fragment after a seek starts on that keyframe.
+    const tfdt = new DataView(first.data.buffer).getUint32(8 + 16 + 8 + 16 + 12 + 4);
+    expect(tfdt).toBe(video.dts[key]);
+  });
+
+  it('holds only what the slowest track still needs', () => {
+    const { movie } = locate(media.moovFirst);
+    const fragmenter = new Fragmenter(movie.tracks);
+    let offset = fragmenter.seek(0);
+    let peak = 0;
+    while (offset < media.moovFirst.byteLength) {
+      fragmenter.push(offset, media.moovFirst.subarray(offset, offset + 256 * 1024));
+      peak = Math.max(peak, fragmenter.held);
+      offset += 256 * 1024;
+    }
+    expect(peak).toBeLessThan(4 * 1024 * 1024);
+  });
+});
