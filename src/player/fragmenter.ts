@@ -6,6 +6,7 @@
  * quickly; later ones are about a second or a MiB, far below Chromium's 12 MiB audio quota.
  */
 import { FerryError } from '../protocol/codes.js';
+import { BufferPool } from './buffer-pool.js';
 import { ByteWindow } from './byte-window.js';
 import type { MovieTrack } from './movie.js';
 
@@ -44,7 +45,11 @@ export class Fragmenter {
   private readonly cursors: Cursor[];
   private sequence = 1;
 
-  constructor(tracks: MovieTrack[], private readonly limits: FragmenterLimits = DEFAULT_FRAGMENT_LIMITS) {
+  constructor(
+    tracks: MovieTrack[],
+    private readonly pool = new BufferPool(),
+    private readonly limits: FragmenterLimits = DEFAULT_FRAGMENT_LIMITS,
+  ) {
     this.cursors = tracks.map((track) => ({ track, next: 0, first: 0, fresh: true }));
   }
 
@@ -131,8 +136,8 @@ export class Fragmenter {
     for (let i = c.first; i < c.next; i++) payload += t.sizes[i]!;
     const trafSize = 8 + 16 + 20 + 20 + 16 * n;
     const moofSize = 8 + 16 + trafSize;
-    const out = new Uint8Array(moofSize + 8 + payload);
-    const v = new DataView(out.buffer);
+    const out = this.pool.take(moofSize + 8 + payload);
+    const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
     let p = 0;
     const box = (size: number, type: string): void => {
       v.setUint32(p, size);

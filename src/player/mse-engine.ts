@@ -11,6 +11,7 @@ import type { Chunk, Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
 import { codecName } from './codecs.js';
 import { rangesOf, type Engine, type EngineStats } from './engine.js';
+import { BufferPool } from './buffer-pool.js';
 import { Fragmenter, type Fragment } from './fragmenter.js';
 import { parseMovie, type MovieTrack } from './movie.js';
 import { MoovLocator } from './probe.js';
@@ -25,9 +26,9 @@ export interface BufferGoals {
   backSeconds: number;
 }
 
-export const DEFAULT_GOALS: BufferGoals = { forwardSeconds: 30, forwardBytes: 48 * 1024 * 1024, backSeconds: 30 };
+export const DEFAULT_GOALS: BufferGoals = { forwardSeconds: 20, forwardBytes: 32 * 1024 * 1024, backSeconds: 30 };
 /** Segments made but not yet in the browser; past this the engine stops reading. */
-const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 const TICK_MS = 250;
 /** A gap in the file this small is read through rather than skipped with a new request. */
 const READ_THROUGH_BYTES = 1024 * 1024;
@@ -39,6 +40,7 @@ export type RangeOpener = (offset: number) => Transfer;
 export class MseEngine implements Engine {
   private readonly locator: MoovLocator;
   private fragmenter: Fragmenter | null = null;
+  private readonly pool = new BufferPool();
   private readonly mediaSource = new MediaSource();
   private readonly sourceOpen: Promise<void>;
   private readonly queues = new Map<number, SourceBufferQueue>();
@@ -222,7 +224,7 @@ export class MseEngine implements Engine {
       return false;
     }
     this.tracks = movie.tracks;
-    this.fragmenter = new Fragmenter(movie.tracks);
+    this.fragmenter = new Fragmenter(movie.tracks, this.pool);
     void this.createSourceBuffers(movie.duration);
     // Known from the sample tables before any media is read; what exists still plays.
     const end = Math.max(...movie.tracks.map((t) => t.table.dataEnd));
@@ -257,12 +259,14 @@ export class MseEngine implements Engine {
     const generation = this.generation;
     queue.append(fragment.data).then(
       () => {
+        this.pool.release(fragment.data);
         if (generation === this.generation) this.ahead.push({ end: fragment.endTime, bytes: fragment.data.byteLength });
         if (fragment.last) this.lastAppended.add(fragment.trackId);
         this.maybeEnd();
         this.wake();
       },
       (err: Error) => {
+        this.pool.release(fragment.data);
         if (!(err instanceof DroppedError)) this.fail(new FerryError('media_error', err.message));
       },
     );

@@ -18,7 +18,7 @@ export interface PlayerOptions {
   window: number;
 }
 
-export const DEFAULT_PLAYER_OPTIONS: PlayerOptions = { mseThreshold: 50 * 1024 * 1024, goals: DEFAULT_GOALS, window: 4 * 1024 * 1024 };
+export const DEFAULT_PLAYER_OPTIONS: PlayerOptions = { mseThreshold: 50 * 1024 * 1024, goals: DEFAULT_GOALS, window: 2 * 1024 * 1024 };
 
 const MP4_TYPES = /^(video|audio)\/(mp4|x-m4v|quicktime|3gpp)|^application\/mp4/;
 
