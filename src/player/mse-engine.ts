@@ -48,6 +48,8 @@ export class MseEngine implements Engine {
   private early: Fragment[] = [];
   private tracks: MovieTrack[] = [];
   private transfer: Transfer;
+  /** Opened at the media's start while the moov is read, so playback from 0 need not wait for another request. */
+  private prefetch: Transfer | null = null;
   /** Bumped by every re-positioning; a pump of an older generation stops. */
   private generation = 0;
   private lastAppended = new Set<number>();
@@ -129,6 +131,7 @@ export class MseEngine implements Engine {
     this.generation++;
     clearInterval(this.timer);
     this.transfer.cancel();
+    this.prefetch?.cancel();
     for (const [name, fn] of this.listeners) this.video.removeEventListener(name, fn);
     this.wake();
     this.video.removeAttribute('src');
@@ -175,9 +178,16 @@ export class MseEngine implements Engine {
   private locate(chunk: Chunk, end: number): void {
     const step = this.locator.push(chunk.offset, chunk.data);
     if (step.kind === 'more') return;
-    if (step.kind === 'jump') return this.reposition(step.offset);
+    if (step.kind === 'jump') {
+      if (step.skipped.type === 'mdat' && !this.prefetch) this.prefetch = this.openAt(step.skipped.offset + step.skipped.headerSize);
+      return this.reposition(step.offset);
+    }
     if (!this.startTracks(step.ftyp, step.moov)) return;
     const from = this.fragmenter!.seek(this.video.currentTime);
+    const prefetch = this.prefetch;
+    this.prefetch = null;
+    if (prefetch && prefetch.request.offset === from) return this.reposition(from, prefetch);
+    prefetch?.cancel();
     // With the moov first, the media usually follows in the bytes already here: hand them over.
     if (from >= step.moovEnd && from < end) {
       for (const f of this.fragmenter!.push(from, chunk.data.subarray(from - chunk.offset))) this.onFragment(f);
@@ -198,10 +208,10 @@ export class MseEngine implements Engine {
     if (wanted < end || wanted - end > READ_THROUGH_BYTES) this.reposition(wanted);
   }
 
-  private reposition(offset: number): void {
+  private reposition(offset: number, opened?: Transfer): void {
     const generation = ++this.generation;
     this.transfer.cancel();
-    this.transfer = this.openAt(offset);
+    this.transfer = opened ?? this.openAt(offset);
     this.wake();
     void this.pump(generation);
   }
@@ -414,6 +424,7 @@ export class MseEngine implements Engine {
     if (this.failure || this.destroyed) return;
     this.failure = err;
     this.transfer.cancel();
+    this.prefetch?.cancel();
     this.wake();
     this.onError(err);
   }

@@ -60,7 +60,8 @@ const MAX_MOOV_BYTES = 128 * 1024 * 1024;
 
 export type LocatorStep =
   | { kind: 'more' }
-  | { kind: 'jump'; offset: number }
+  /** Read on from `offset`; `skipped` is the box jumped over (its media may be wanted next). */
+  | { kind: 'jump'; offset: number; skipped: TopBox }
   | { kind: 'found'; ftyp: Uint8Array; moov: Uint8Array; moovEnd: number };
 
 /**
@@ -98,7 +99,7 @@ export class MoovLocator {
       this.pos = end;
       if (!this.window.has(end, 8)) {
         this.window.dropBefore(end);
-        if (end > this.window.end) return { kind: 'jump', offset: end };
+        if (end > this.window.end) return { kind: 'jump', offset: end, skipped: box };
       }
     }
   }
