@@ -1,10 +1,12 @@
 /**
- * The moov, parsed by mp4box.js's box parser (its sample lists are never built), turned into compact sample
- * tables and one MSE init segment per track, written by mp4box.js's box writers.
+ * The moov as tracks: sample tables read straight into typed arrays (moov-tables.ts), the rest parsed by
+ * mp4box.js's box parser (its sample lists are never built) and written back by its box writers as one MSE
+ * init segment per track.
  */
 import { createFile, ISOFile, Log, MP4BoxBuffer } from 'mp4box';
 import { FerryError } from '../protocol/codes.js';
-import { SampleTable, type StblBoxes } from './sample-table.js';
+import { splitMoov } from './moov-tables.js';
+import { SampleTable } from './sample-table.js';
 
 Log.setLogLevel(Log.error);
 
@@ -30,9 +32,10 @@ export interface Movie {
 }
 
 export function parseMovie(ftyp: Uint8Array, moov: Uint8Array): Movie {
-  const bytes = new Uint8Array(ftyp.byteLength + moov.byteLength);
+  const { skeleton, traks: tables } = splitMoov(moov);
+  const bytes = new Uint8Array(ftyp.byteLength + skeleton.byteLength);
   bytes.set(ftyp, 0);
-  bytes.set(moov, ftyp.byteLength);
+  bytes.set(skeleton, ftyp.byteLength);
   const file = createFile();
   if (file.checkBuffer(MP4BoxBuffer.fromArrayBuffer(bytes.buffer, 0))) file.parse();
   const parsed = file.moov;
@@ -42,16 +45,15 @@ export function parseMovie(ftyp: Uint8Array, moov: Uint8Array): Movie {
   parsed.mvhd.duration = 0;
   const tracks: MovieTrack[] = [];
   let ignored = 0;
-  for (const trak of parsed.traks) {
+  for (const [index, trak] of parsed.traks.entries()) {
     const handler = trak.mdia.hdlr.handler;
     if (handler !== 'vide' && handler !== 'soun') {
       ignored++;
       continue;
     }
-    const stbl = trak.mdia.minf.stbl as unknown as StblBoxes & { stsd: { entries: { getCodec(): string }[] } };
     const kind = handler === 'vide' ? 'video' : 'audio';
-    const codec = stbl.stsd.entries[0]?.getCodec() ?? 'unknown';
-    const table = new SampleTable(stbl, trak.mdia.mdhd.timescale);
+    const codec = (trak.mdia.minf.stbl.stsd.entries[0] as { getCodec?: () => string } | undefined)?.getCodec?.() ?? 'unknown';
+    const table = new SampleTable(tables[index] ?? {}, trak.mdia.mdhd.timescale);
     if (table.count === 0) {
       ignored++;
       continue;
@@ -61,24 +63,10 @@ export function parseMovie(ftyp: Uint8Array, moov: Uint8Array): Movie {
   return { duration, tracks, ignored };
 }
 
-/** An init segment for one track: its trak with emptied sample tables, under an mvex. */
+/** An init segment for one track: its trak (whose tables came emptied from the skeleton), under an mvex. */
 function initSegment(file: ISOFile, trak: TrakBox): ArrayBuffer {
-  const stbl = trak.mdia.minf.stbl;
   trak.tkhd.duration = 0;
   trak.mdia.mdhd.duration = 0;
-  const chunks = stbl.stco ?? stbl.co64;
-  if (chunks) chunks.chunk_offsets = [];
-  stbl.stsc.first_chunk = [];
-  stbl.stsc.samples_per_chunk = [];
-  stbl.stsc.sample_description_index = [];
-  if (stbl.stsz) stbl.stsz.sample_sizes = [];
-  stbl.stts.sample_counts = [];
-  stbl.stts.sample_deltas = [];
-  if (stbl.ctts) {
-    stbl.ctts.sample_counts = [];
-    stbl.ctts.sample_offsets = [];
-  }
-  stbl.boxes = (stbl.boxes ?? []).filter((b: { type: string }) => b.type !== 'stss');
   const moov = new (file.moov!.constructor as new () => MoovBox)();
   moov.addBox(file.moov!.mvhd);
   moov.addBox(trak);

@@ -34,8 +34,8 @@ const TICK_MS = 250;
 const READ_THROUGH_BYTES = 1024 * 1024;
 const STALL_MS = 1500;
 
-/** Opens the same resource from an offset (with the validator of its first answer). */
-export type RangeOpener = (offset: number) => Transfer;
+/** Opens the same resource from an offset (with the validator of its first answer), with a credit window. */
+export type RangeOpener = (offset: number, window?: number) => Transfer;
 
 export class MseEngine implements Engine {
   private readonly locator: MoovLocator;
@@ -77,6 +77,7 @@ export class MseEngine implements Engine {
     firstChunk: Chunk,
     private readonly total: number | null,
     private readonly goals: BufferGoals,
+    private readonly probeWindow: number,
     private readonly onError: (err: FerryError) => void,
   ) {
     this.transfer = first;
@@ -179,7 +180,7 @@ export class MseEngine implements Engine {
     const step = this.locator.push(chunk.offset, chunk.data);
     if (step.kind === 'more') return;
     if (step.kind === 'jump') {
-      if (step.skipped.type === 'mdat' && !this.prefetch) this.prefetch = this.openAt(step.skipped.offset + step.skipped.headerSize);
+      if (step.skipped.type === 'mdat' && !this.prefetch) this.prefetch = this.openAt(step.skipped.offset + step.skipped.headerSize, this.probeWindow);
       return this.reposition(step.offset);
     }
     if (!this.startTracks(step.ftyp, step.moov)) return;

@@ -16,9 +16,14 @@ export interface PlayerOptions {
   goals: BufferGoals;
   /** Credit window of the media transfer. */
   window: number;
+  /**
+   * Credit window of the first request and of the prefetch of the media start: small, because when the moov
+   * turns out to be elsewhere, whatever was granted still crosses the socket ahead of the moov.
+   */
+  probeWindow: number;
 }
 
-export const DEFAULT_PLAYER_OPTIONS: PlayerOptions = { mseThreshold: 50 * 1024 * 1024, goals: DEFAULT_GOALS, window: 2 * 1024 * 1024 };
+export const DEFAULT_PLAYER_OPTIONS: PlayerOptions = { mseThreshold: 50 * 1024 * 1024, goals: DEFAULT_GOALS, window: 2 * 1024 * 1024, probeWindow: 512 * 1024 };
 
 const MP4_TYPES = /^(video|audio)\/(mp4|x-m4v|quicktime|3gpp)|^application\/mp4/;
 
@@ -40,7 +45,7 @@ export class Player {
   async play(url: string): Promise<void> {
     this.stop();
     this.state = 'loading';
-    const first = this.connection.open({ url, window: this.options.window });
+    const first = this.connection.open({ url, window: this.options.probeWindow });
     try {
       const meta = await first.meta;
       this.total = meta.total;
@@ -57,8 +62,9 @@ export class Player {
       if (mp4 && big) {
         if (!('MediaSource' in globalThis)) throw new FerryError('unsupported_codec', 'this browser has no Media Source Extensions, so large files cannot stream here; download it instead');
         const validator = meta.validator ?? undefined;
-        const openAt = (offset: number) => this.connection.open({ url: meta.url, offset, window: this.options.window, ...(validator && { validator }) });
-        this.engine = new MseEngine(this.video, openAt, first, head, meta.total, { ...this.options.goals }, fail);
+        const openAt = (offset: number, window = this.options.window) =>
+          this.connection.open({ url: meta.url, offset, window, ...(validator && { validator }) });
+        this.engine = new MseEngine(this.video, openAt, first, head, meta.total, { ...this.options.goals }, this.options.probeWindow, fail);
       } else if (!big && (mp4 || this.video.canPlayType(meta.type ?? '') !== '')) {
         this.engine = new BlobEngine(this.video, first, head, meta.type ?? 'video/mp4', meta.total, fail);
       } else {
