@@ -5,11 +5,11 @@
  * processes, minus the idle browser) and the page's JS heap. Medians of several runs.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../test/helpers/browser.js';
-import { GB, MB, MEDIA_DIR, median, startProcess, table } from './lib.js';
+import { browserPid, GB, MB, MEDIA_DIR, median, startProcess, table, treePss } from './lib.js';
 
 const BIG = process.argv.includes('--big');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -34,45 +34,6 @@ function benchVideo(targetBytes: number): string {
     renameSync(`${out}.tmp.mp4`, out);
   }
   return out;
-}
-
-/** PSS in bytes summed over a process and all its descendants. */
-function treePss(root: number): number {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  let total = 0;
-  const stack = [root];
-  while (stack.length) {
-    const pid = stack.pop()!;
-    try {
-      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-      total += Number(m?.[1] ?? 0) * 1024;
-    } catch {
-      // gone
-    }
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return total;
-}
-
-function browserPid(marker: string): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) return Number(entry);
-    } catch {
-      // gone
-    }
-  }
-  throw new Error('cannot find the browser process');
 }
 
 interface RunResult { firstFrame: number; seeks: number[]; pssPeak: number; heapPeak: number; played16x: number }

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileNameFromUrl } from '../src/cli/get.js';
+import { fileNameFromDisposition, fileNameFromUrl } from '../src/client/filename.js';
 import { formatProgress } from '../src/cli/progress.js';
 import { parseServeArgs } from '../src/relay/config.js';
 import type { Relay } from '../src/relay/server.js';
@@ -74,8 +74,11 @@ describe('ferry get', () => {
 describe('cli pieces', () => {
   it('names files safely', () => {
     expect(fileNameFromUrl('https://x/a/b/film%20one.mp4?x=1')).toBe('film one.mp4');
-    expect(fileNameFromUrl('https://x/a/..%2F..%2Fetc%2Fpasswd')).toBe('_.._etc_passwd');
+    expect(fileNameFromUrl('https://x/a/..%2F..%2Fetc%2Fpasswd')).toBe('passwd');
     expect(fileNameFromUrl('https://x/')).toBe('download');
+    expect(fileNameFromDisposition('attachment; filename="film \\"one\\".mp4"')).toBe('film _one_.mp4');
+    expect(fileNameFromDisposition("attachment; filename=a.mp4; filename*=UTF-8''%C3%A9t%C3%A9.mp4")).toBe('été.mp4');
+    expect(fileNameFromDisposition('inline')).toBeNull();
   });
 
   it('draws a progress bar', () => {

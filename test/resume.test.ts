@@ -46,6 +46,8 @@ describe('resume', () => {
     expect(client.reconnects).toBe(5);
     const fetched = origin.bytesSent - sentBefore;
     expect(fetched).toBeLessThanOrEqual(SIZE + 5 * PER_CUT);
+    // Streams cut with their sockets are accounted for, not leaked in the gauge.
+    expect((await relay.metrics.streams.get()).values[0]?.value).toBe(0);
     client.close();
     await proxy.close();
     await relay.close();

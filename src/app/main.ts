@@ -3,6 +3,7 @@ import { Connection } from '../client/connection.js';
 import type { FerryError } from '../protocol/codes.js';
 import type { EngineStats } from '../player/engine.js';
 import { DEFAULT_PLAYER_OPTIONS, Player } from '../player/player.js';
+import { downloadLine, startDownload, type DownloadRow } from './downloads.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
@@ -59,6 +60,41 @@ $<HTMLFormElement>('open-form').addEventListener('submit', (ev) => {
   void start(urlInput.value, true);
 });
 
+const downloads = new Map<DownloadRow, HTMLLIElement>();
+
+function showDownload(row: DownloadRow): void {
+  let li = downloads.get(row);
+  if (!li) {
+    li = document.createElement('li');
+    li.dataset.kind = 'download';
+    li.innerHTML = '<progress max="1"></progress><div class="line"></div><button type="button">Cancel</button>';
+    li.querySelector('button')!.addEventListener('click', () => row.cancel());
+    downloads.set(row, li);
+    transfers.append(li);
+  }
+  const bar = li.querySelector('progress')!;
+  if (row.total) bar.value = row.received / row.total;
+  li.querySelector('.line')!.textContent = downloadLine(row);
+  li.querySelector('button')!.hidden = row.state !== 'saving' && row.state !== 'starting';
+  if (row.state === 'failed') showError(row.error);
+}
+
+async function download(url: string): Promise<void> {
+  await connection.whenReady().catch(() => {});
+  let shown = 0;
+  await startDownload(connection, url, (row) => {
+    // Progress comes per chunk; the list needs no more than a few updates a second.
+    const now = performance.now();
+    if (row.state === 'saving' && now - shown < 200) return;
+    shown = now;
+    showDownload(row);
+  });
+}
+
+$<HTMLButtonElement>('download').addEventListener('click', () => {
+  if (urlInput.reportValidity()) void download(urlInput.value);
+});
+
 async function start(url: string, userGesture: boolean): Promise<void> {
   const shown = new URL(location.href);
   shown.searchParams.set('url', url);
@@ -82,15 +118,15 @@ export function transferLine(s: EngineStats): string {
 
 function render(): void {
   const s = player.stats();
+  let li = transfers.querySelector<HTMLLIElement>('li[data-kind="play"]');
   if (s.state === 'idle') {
-    transfers.replaceChildren();
+    li?.remove();
   } else {
-    let li = transfers.querySelector<HTMLLIElement>('li[data-kind="play"]');
     if (!li) {
       li = document.createElement('li');
       li.dataset.kind = 'play';
       li.innerHTML = '<progress max="1"></progress><div class="line"></div>';
-      transfers.replaceChildren(li);
+      transfers.prepend(li);
     }
     const bar = li.querySelector('progress')!;
     // For playback, the bar shows how far into the file the bytes have come.
@@ -104,10 +140,10 @@ setInterval(render, 250);
 
 declare global {
   interface Window {
-    ferry: { stats: () => EngineStats; player: () => Player; play: (url: string) => Promise<void> };
+    ferry: { stats: () => EngineStats; player: () => Player; play: (url: string) => Promise<void>; download: (url: string) => Promise<void> };
   }
 }
-window.ferry = { stats: () => player.stats(), player: () => player, play: (url) => start(url, false) };
+window.ferry = { stats: () => player.stats(), player: () => player, play: (url) => start(url, false), download };
 
 async function boot(): Promise<void> {
   const deepLink = params.get('url');

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Connection } from '../client/connection.js';
+import { fileNameFromUrl } from '../client/filename.js';
 import { nodeSocket } from '../client/node.js';
 import type { Validator } from '../protocol/frames.js';
 import { ProgressBar } from './progress.js';
@@ -22,19 +23,6 @@ An interrupted download is continued by running the same command again.
 `;
 
 interface PartState { url: string; validator: Validator | null; total: number | null }
-
-/** A safe local file name from a URL's last path segment. */
-export function fileNameFromUrl(raw: string): string {
-  let segment: string;
-  try {
-    segment = decodeURIComponent(new URL(raw).pathname.split('/').pop() ?? '');
-  } catch {
-    segment = '';
-  }
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what must go
-  const clean = segment.replace(/[\\/:*?"<>|\0-\x1f]/g, '_').replace(/^\.+/, '').slice(0, 200);
-  return clean || 'download';
-}
 
 export async function runGet(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values, positionals } = parseArgs({

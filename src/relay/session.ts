@@ -129,8 +129,7 @@ export class Session {
     this.closed = true;
     clearTimeout(this.helloTimer);
     clearInterval(this.idleTimer);
-    for (const stream of this.streams.values()) this.release(stream);
-    this.streams.clear();
+    for (const stream of [...this.streams.values()]) this.finish(stream);
     this.ctx.registry.delete(this.id);
     this.ctx.metrics.sockets.dec();
   }

@@ -1,0 +1,93 @@
+/**
+ * npm run bench:download [-- --big]: a 2 GB file (8 GB with --big) downloaded from the page through the relay
+ * (service worker stream into Chromium's download manager), against `ferry get` of the same file in the same
+ * run: MB/s, and the browser's peak memory (PSS over Chromium's processes, minus the idle browser).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../test/helpers/browser.js';
+import { benchFile, browserPid, GB, MB, median, startProcess, table, treePss } from './lib.js';
+
+const BIG = process.argv.includes('--big');
+const SIZE = (BIG ? 8 : 2) * GB;
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+async function fromPage(relayPort: number, url: string): Promise<{ mbps: number; pss: number }> {
+  const marker = `--ferry-bench=${Math.random().toString(36).slice(2)}`;
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, marker] });
+  try {
+    const pid = browserPid(marker);
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${relayPort}/`);
+    await page.waitForTimeout(1000);
+    const idle = treePss(pid);
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, treePss(pid) - idle)), 250);
+    try {
+      const t0 = performance.now();
+      const saved = page.waitForEvent('download');
+      await page.evaluate((u) => window.ferry.download(u), url);
+      const download = await saved;
+      const path = await download.path();
+      const seconds = (performance.now() - t0) / 1000;
+      const size = statSync(path).size;
+      if (size !== SIZE) throw new Error(`saved ${size} bytes, expected ${SIZE}: ${await download.failure()}`);
+      await download.delete();
+      return { mbps: SIZE / MB / seconds, pss: peak / MB };
+    } finally {
+      clearInterval(sampler);
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
+async function withFerryGet(relayPort: number, url: string): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
+  try {
+    const t0 = performance.now();
+    await new Promise<void>((done, fail) => {
+      const child = spawn(process.execPath, ['dist/cli/main.js', 'get', url, '-q', '-o', join(dir, 'out.bin'), '--relay', `ws://127.0.0.1:${relayPort}/ws`], { stdio: 'inherit' });
+      child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`ferry get exited ${code}`))));
+    });
+    return SIZE / MB / ((performance.now() - t0) / 1000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const file = await benchFile(BIG ? 'bench-8g.bin' : 'bench-2g.bin', SIZE);
+const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file], /listening (\d+) (\S+)\n/);
+const relay = await startProcess(
+  ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${origin.match[1]}`, '--log-level', 'warn'],
+  /relay on http:\/\/127\.0\.0\.1:(\d+)/,
+);
+const relayPort = Number(relay.match[1]);
+const url = origin.match[2]!;
+const page: { mbps: number; pss: number }[] = [];
+const cli: number[] = [];
+try {
+  for (let i = 0; i < RUNS; i++) {
+    cli.push(await withFerryGet(relayPort, url));
+    page.push(await fromPage(relayPort, url));
+    process.stderr.write(`run ${i + 1}/${RUNS}: ferry get ${cli.at(-1)!.toFixed(0)} MB/s, page ${page.at(-1)!.mbps.toFixed(0)} MB/s at ${page.at(-1)!.pss.toFixed(0)} MB peak PSS\n`);
+  }
+} finally {
+  relay.child.kill();
+  origin.child.kill();
+}
+const c = median(cli);
+const p = median(page.map((x) => x.mbps));
+console.log(`\nbench:download, ${SIZE / GB} GB through the relay, medians of ${RUNS} runs\n`);
+console.log(
+  table(
+    ['path', 'MB/s', 'vs ferry get', 'peak browser PSS − idle (MB)', 'target'],
+    [
+      ['ferry get (Node client)', c.toFixed(0), '1.00', '', ''],
+      ['page → service worker → download', p.toFixed(0), (p / c).toFixed(2), median(page.map((x) => x.pss)).toFixed(0), '≥ 200 MB/s, < 100 MB'],
+    ],
+  ),
+);

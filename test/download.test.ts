@@ -1,0 +1,160 @@
+/** Downloads from the page, in Chromium, through the relay: bytes identical across cuts, cancel, changed file. */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Relay } from '../src/relay/server.js';
+import { buildPage, launchBrowser } from './helpers/browser.js';
+import { testMedia } from './helpers/media.js';
+import { Origin, sha256, testBytes } from './helpers/origin.js';
+import { CutProxy, startRelay } from './helpers/relay.js';
+
+const SIZE = 300 * 1024 * 1024;
+const body = testBytes(SIZE, 42);
+const expected = sha256(body);
+let origin: Origin;
+let relay: Relay;
+let proxy: CutProxy;
+let browser: Browser;
+
+beforeAll(async () => {
+  buildPage();
+  origin = await new Origin().start();
+  origin.set('/films/big%20film.bin', { body });
+  origin.set('/film.mp4', { body: testMedia().moovFirst, type: 'video/mp4' });
+  origin.set('/named.bin', { body: body.subarray(0, 40 * 1024 * 1024), disposition: 'attachment; filename="holiday.mp4"' });
+  relay = await startRelay({ allow: [origin.hostPort] });
+  proxy = await new CutProxy(relay.port).start();
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await proxy?.close();
+  await relay?.close();
+  await origin?.close();
+});
+
+async function openPage(): Promise<Page> {
+  const page = await browser.newPage();
+  // Through the proxy, so the page's connection to the relay can be cut.
+  await page.goto(`http://127.0.0.1:${proxy.port}/`);
+  return page;
+}
+
+function fileHash(path: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const hash = createHash('sha256');
+    createReadStream(path).on('data', (d) => hash.update(d)).on('end', () => done(hash.digest('hex'))).on('error', fail);
+  });
+}
+
+const lineOf = (page: Page): Promise<string> => page.locator('li[data-kind="download"] .line').first().innerText();
+
+async function receivedMB(page: Page): Promise<number> {
+  const line = await lineOf(page).catch(() => '');
+  const m = /([\d.]+)% of (\d+) MB/.exec(line);
+  return m ? (Number(m[1]) / 100) * Number(m[2]) : 0;
+}
+
+describe('downloads from the page', () => {
+  it('saves 300 MB byte for byte while the connection is cut twice', async () => {
+    const page = await openPage();
+    await page.fill('#url', origin.url('/films/big%20film.bin'));
+    const saved = page.waitForEvent('download', { timeout: 60_000 });
+    await page.click('#download');
+    const download = await saved;
+    expect(download.suggestedFilename()).toBe('big film.bin');
+    for (const at of [60, 180]) {
+      await page.waitForFunction(
+        (mb) => {
+          const m = /([\d.]+)% of (\d+) MB/.exec(document.querySelector('li[data-kind="download"] .line')?.textContent ?? '');
+          return m !== null && (Number(m[1]) / 100) * Number(m[2]) >= mb;
+        },
+        at,
+        { timeout: 60_000, polling: 50 },
+      );
+      proxy.cut();
+    }
+    const path = await download.path();
+    expect(await download.failure()).toBeNull();
+    expect(await fileHash(path)).toBe(expected);
+    expect(await lineOf(page)).toMatch(/100\.00% of 300 MB · saved/);
+    expect(proxy.cuts).toBe(2);
+    await page.close();
+  });
+
+  it('names the file from Content-Disposition', async () => {
+    const page = await openPage();
+    await page.fill('#url', origin.url('/named.bin'));
+    const saved = page.waitForEvent('download');
+    await page.click('#download');
+    const download = await saved;
+    expect(download.suggestedFilename()).toBe('holiday.mp4');
+    expect(await fileHash(await download.path())).toBe(sha256(body.subarray(0, 40 * 1024 * 1024)));
+    await page.close();
+  });
+
+  it('cancelling stops the relay’s upstream at once', async () => {
+    const page = await openPage();
+    await page.fill('#url', origin.url('/films/big%20film.bin'));
+    const saved = page.waitForEvent('download');
+    await page.click('#download');
+    const download = await saved;
+    await page.waitForFunction(() => /[1-9]\d*\.\d+% of/.test(document.querySelector('li[data-kind="download"] .line')?.textContent ?? ''));
+    await page.click('li[data-kind="download"] button');
+    expect(await lineOf(page)).toMatch(/cancelled/);
+    await page.waitForTimeout(500);
+    const after = origin.bytesSent;
+    await page.waitForTimeout(700);
+    expect(origin.bytesSent).toBe(after);
+    expect((await relay.metrics.streams.get()).values[0]?.value).toBe(0);
+    expect(await download.failure()).not.toBeNull();
+    expect(await receivedMB(page)).toBeLessThan(300);
+    await page.close();
+  });
+
+  it('stops with an error when the file changes on the server mid-download', async () => {
+    const changing = new Origin();
+    await changing.start();
+    changing.set('/v.bin', { body });
+    const r = await startRelay({ allow: [changing.hostPort] });
+    const p = await new CutProxy(r.port).start();
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${p.port}/`);
+    await page.fill('#url', changing.url('/v.bin'));
+    const saved = page.waitForEvent('download');
+    await page.click('#download');
+    const download = await saved;
+    await page.waitForFunction(() => /[1-9]\d*\.\d+% of/.test(document.querySelector('li[data-kind="download"] .line')?.textContent ?? ''));
+    // A new version of the file, then a dropped connection: the resume must refuse to splice.
+    changing.set('/v.bin', { body: testBytes(SIZE, 43) });
+    p.cut();
+    const alert = page.getByRole('alert');
+    await alert.waitFor({ state: 'visible', timeout: 30_000 });
+    expect(await alert.innerText()).toMatch(/file changed on the server/);
+    expect(await download.failure()).not.toBeNull();
+    await page.close();
+    await p.close();
+    await r.close();
+    await changing.close();
+  });
+
+  it('makes progress on two downloads and a playback at once', async () => {
+    const page = await openPage();
+    await page.goto(`http://127.0.0.1:${proxy.port}/?url=${encodeURIComponent(origin.url('/film.mp4'))}&autoplay=1&threshold=0`);
+    const saves = [page.waitForEvent('download'), page.waitForEvent('download')];
+    await page.evaluate((u) => Promise.all([window.ferry.download(u), window.ferry.download(u)]), origin.url('/films/big%20film.bin'));
+    await Promise.all(saves);
+    await page.waitForFunction(() => document.querySelector('video')!.currentTime > 2, undefined, { timeout: 30_000 });
+    const progress = async (): Promise<number[]> =>
+      page.$$eval('li[data-kind="download"] .line', (lines) => lines.map((l) => Number(/([\d.]+)%/.exec(l.textContent ?? '')?.[1] ?? 0)));
+    const before = await progress();
+    await page.waitForTimeout(1500);
+    const after = await progress();
+    expect(after).toHaveLength(2);
+    for (let i = 0; i < 2; i++) expect(after[i]!).toBeGreaterThan(before[i]!);
+    expect(await page.evaluate(() => window.ferry.stats().error)).toBeNull();
+    await page.close();
+  });
+});
