@@ -1,7 +1,7 @@
 /** Downloads from the page, in Chromium, through the relay: bytes identical across cuts, cancel, changed file. */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../src/relay/server.js';
 import { buildPage, launchBrowser } from './helpers/browser.js';
@@ -49,6 +49,17 @@ function fileHash(path: string): Promise<string> {
   });
 }
 
+/** Types the URL, presses Download, and returns the browser's download once it has begun. */
+async function clickDownload(page: Page, url: string): Promise<Download> {
+  await page.fill('#url', url);
+  const saved = page.waitForEvent('download', { timeout: 60_000 });
+  await page.click('#download');
+  return saved;
+}
+
+const started = (page: Page): Promise<unknown> =>
+  page.waitForFunction(() => /[1-9]\d*\.\d+% of/.test(document.querySelector('li[data-kind="download"] .line')?.textContent ?? ''));
+
 const lineOf = (page: Page): Promise<string> => page.locator('li[data-kind="download"] .line').first().innerText();
 
 async function receivedMB(page: Page): Promise<number> {
@@ -60,10 +71,7 @@ async function receivedMB(page: Page): Promise<number> {
 describe('downloads from the page', () => {
   it('saves 300 MB byte for byte while the connection is cut twice', async () => {
     const page = await openPage();
-    await page.fill('#url', origin.url('/films/big%20film.bin'));
-    const saved = page.waitForEvent('download', { timeout: 60_000 });
-    await page.click('#download');
-    const download = await saved;
+    const download = await clickDownload(page, origin.url('/films/big%20film.bin'));
     expect(download.suggestedFilename()).toBe('big film.bin');
     for (const at of [60, 180]) {
       await page.waitForFunction(
@@ -86,10 +94,7 @@ describe('downloads from the page', () => {
 
   it('names the file from Content-Disposition', async () => {
     const page = await openPage();
-    await page.fill('#url', origin.url('/named.bin'));
-    const saved = page.waitForEvent('download');
-    await page.click('#download');
-    const download = await saved;
+    const download = await clickDownload(page, origin.url('/named.bin'));
     expect(download.suggestedFilename()).toBe('holiday.mp4');
     expect(await fileHash(await download.path())).toBe(sha256(body.subarray(0, 40 * 1024 * 1024)));
     await page.close();
@@ -97,11 +102,8 @@ describe('downloads from the page', () => {
 
   it('cancelling stops the relay’s upstream at once', async () => {
     const page = await openPage();
-    await page.fill('#url', origin.url('/films/big%20film.bin'));
-    const saved = page.waitForEvent('download');
-    await page.click('#download');
-    const download = await saved;
-    await page.waitForFunction(() => /[1-9]\d*\.\d+% of/.test(document.querySelector('li[data-kind="download"] .line')?.textContent ?? ''));
+    const download = await clickDownload(page, origin.url('/films/big%20film.bin'));
+    await started(page);
     await page.click('li[data-kind="download"] button');
     expect(await lineOf(page)).toMatch(/cancelled/);
     await page.waitForTimeout(500);
@@ -122,11 +124,8 @@ describe('downloads from the page', () => {
     const p = await new CutProxy(r.port).start();
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${p.port}/`);
-    await page.fill('#url', changing.url('/v.bin'));
-    const saved = page.waitForEvent('download');
-    await page.click('#download');
-    const download = await saved;
-    await page.waitForFunction(() => /[1-9]\d*\.\d+% of/.test(document.querySelector('li[data-kind="download"] .line')?.textContent ?? ''));
+    const download = await clickDownload(page, changing.url('/v.bin'));
+    await started(page);
     // A new version of the file, then a dropped connection: the resume must refuse to splice.
     changing.set('/v.bin', { body: testBytes(SIZE, 43) });
     p.cut();

@@ -5,22 +5,12 @@
  */
 import { FerryError } from '../protocol/codes.js';
 import type { MetaMessage, OpenMessage, Validator } from '../protocol/frames.js';
-import type { Method } from '../protocol/limits.js';
 
-export interface TransferRequest {
-  url: string;
-  method?: Method;
-  headers?: Record<string, string>;
-  /** Request body for POST, base64. */
-  body?: string;
-  offset?: number;
-  /** Last byte wanted, inclusive. */
-  end?: number;
-  /** The version the bytes must come from (for a download continued from a previous run). */
-  validator?: Validator;
+/** What to fetch: an open message without the wire's bookkeeping, plus the credit window to keep. */
+export type TransferRequest = Omit<OpenMessage, 't' | 'id' | 'credit'> & {
   /** Bytes the relay may send ahead of the reader. */
   window?: number;
-}
+};
 
 export type TransferMeta = Omit<MetaMessage, 't' | 'id'>;
 export interface Chunk { offset: number; data: Uint8Array }
