@@ -89,7 +89,10 @@ export class MoovLocator {
         if (box.size > MAX_MOOV_BYTES) throw new FerryError('no_index', `the file index (moov box) is ${Math.round(box.size / 2 ** 20)} MB, too large to stream`);
         if (this.total !== null && box.offset + box.size > this.total) throw truncatedIndex(this.total, box.offset + box.size);
         if (!this.window.has(box.offset, box.size)) return { kind: 'more' };
-        return { kind: 'found', ftyp: this.ftyp, moov: this.window.copy(box.offset, box.size), moovEnd: box.offset + box.size };
+        const moov = this.window.copy(box.offset, box.size);
+        // The chunks would otherwise stay referenced for the whole playback: megabytes for a long film.
+        this.window.reset(box.offset + box.size);
+        return { kind: 'found', ftyp: this.ftyp, moov, moovEnd: box.offset + box.size };
       }
       if (box.type === 'ftyp' && this.window.has(box.offset, box.size)) this.ftyp = this.window.copy(box.offset, box.size);
       const end = box.offset + box.size;
