@@ -1,4 +1,5 @@
 /** The relay end to end: a real origin, a real relay, real WebSockets. */
+import { createServer as createTcpServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Connection } from '../src/client/connection.js';
@@ -250,6 +251,45 @@ describe('auth', () => {
     user.close();
     admin.close();
     await r.close();
+  });
+});
+
+describe('misbehaving origins', () => {
+  /** An origin that answers every connection with these raw bytes. */
+  async function rawOrigin(answer: string): Promise<{ port: number; close: () => Promise<void> }> {
+    const server = createTcpServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => socket.end(answer));
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const port = (server.address() as { port: number }).port;
+    return { port, close: () => new Promise((done) => server.close(() => done())) };
+  }
+
+  it.each([
+    // undici's parser reads past the bad line and then finds the body short of its length.
+    ['malformed headers', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nBad Header Line\r\n\r\nhello', ['truncated', 'upstream_error']],
+    ['huge headers', `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(100_000)}\r\nContent-Length: 5\r\n\r\nhello`, ['upstream_error']],
+    ['not HTTP at all', 'SSH-2.0-OpenSSH_9.2\r\n', ['upstream_error']],
+  ])('ends %s with an error, not a hang', async (_name, answer, codes) => {
+    const raw = await rawOrigin(answer);
+    const r = await startRelay({ allow: [`127.0.0.1:${raw.port}`] });
+    const c = connect(r.url);
+    expect(codes).toContain((await failure(c.open({ url: `http://127.0.0.1:${raw.port}/x` }))).code);
+    c.close();
+    await r.close();
+    await raw.close();
+  });
+
+  it('times out an origin slow to its first byte', async () => {
+    const slow = await new Origin().start();
+    slow.set('/slow', { body, delayMs: 1500 });
+    const r = await startRelay({ allow: [slow.hostPort], limits: { headersTimeoutMs: 300 } });
+    const c = connect(r.url);
+    expect((await failure(c.open({ url: slow.url('/slow') }))).code).toBe('upstream_timeout');
+    c.close();
+    await r.close();
+    await slow.close();
   });
 });
 

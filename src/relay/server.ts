@@ -16,14 +16,20 @@ import { Session, type Logger, type SessionLimits } from './session.js';
 import { createUpstream } from './upstream.js';
 
 export const WS_PATH = '/ws';
-const PING_INTERVAL_MS = 20_000;
 const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../dist/app', import.meta.url));
 
 export interface RelayOptions {
   config: RelayConfig;
   /** Replaces DNS, for tests that must never send a packet to a non-loopback address. */
   resolver?: Resolver;
-  limits?: Partial<SessionLimits> & { connectTimeoutMs?: number; headersTimeoutMs?: number; auth?: { maxFailures?: number; windowMs?: number } };
+  limits?: Partial<SessionLimits> & {
+    connectTimeoutMs?: number;
+    headersTimeoutMs?: number;
+    /** A client must finish its HTTP request (or WebSocket handshake) within this. */
+    handshakeTimeoutMs?: number;
+    pingIntervalMs?: number;
+    auth?: { maxFailures?: number; windowMs?: number };
+  };
   log?: Logger;
   /** The URL the page opens on when it is given none (the built-in demo). */
   demoUrl?: string;
@@ -68,25 +74,33 @@ export function createRelay(options: RelayOptions): Relay {
   });
   const auth = new Auth({ password: config.password, adminPassword: config.adminPassword, ...options.limits?.auth });
   const limits: SessionLimits = {
-    maxStreams: MAX_STREAMS_PER_SOCKET,
-    socketQueueBytes: 8 * 1024 * 1024,
-    idleMs: 30_000,
-    helloTimeoutMs: 10_000,
-    maxProtocolErrors: 50,
-    ...options.limits,
+    maxStreams: options.limits?.maxStreams ?? MAX_STREAMS_PER_SOCKET,
+    socketQueueBytes: options.limits?.socketQueueBytes ?? 8 * 1024 * 1024,
+    idleMs: options.limits?.idleMs ?? 30_000,
+    helloTimeoutMs: options.limits?.helloTimeoutMs ?? 10_000,
+    maxProtocolErrors: options.limits?.maxProtocolErrors ?? 50,
   };
   const ctx = { auth, openUpstream: createUpstream(dialer, policy), metrics, log, registry: new Map<string, Session>(), limits };
   const staticDir = resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
 
-  const server = createServer((req, res) => {
-    handleHttp(req, res).catch((err: unknown) => {
-      log.warn({ err: String(err) }, 'http handler failed');
-      if (!res.headersSent) res.writeHead(500).end();
-    });
+  const handshakeTimeoutMs = options.limits?.handshakeTimeoutMs ?? 10_000;
+  const pingIntervalMs = options.limits?.pingIntervalMs ?? 20_000;
+  const server = createServer(
+    // Slow-loris: a client that trickles its headers (or its upgrade request) is cut off.
+    { headersTimeout: handshakeTimeoutMs, requestTimeout: 3 * handshakeTimeoutMs, connectionsCheckingInterval: Math.min(1000, handshakeTimeoutMs) },
+    (req, res) => {
+      handleHttp(req, res).catch((err: unknown) => {
+        log.warn({ err: String(err) }, 'http handler failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    },
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    metrics.socketsClosed.inc({ reason: timeout ? 'handshake timeout' : 'bad http' });
+    if (socket.writable) socket.end(timeout ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    socket.destroy();
   });
-  // Slow-loris: a client that trickles its headers (or its upgrade request) is cut off.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://relay').pathname;
@@ -138,7 +152,7 @@ export function createRelay(options: RelayOptions): Relay {
       }
       alive = false;
       ws.ping();
-    }, PING_INTERVAL_MS);
+    }, pingIntervalMs);
     ws.on('pong', () => (alive = true));
     ws.on('message', (data, isBinary) => {
       alive = true;
