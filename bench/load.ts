@@ -1,0 +1,109 @@
+/**
+ * npm run bench:load: one relay (its own process), many concurrent clients each pulling a whole file through
+ * it. Run 1: 100 equal readers of 100 MB. Run 2: the same with 20 slow readers (2 MB/s) among them. Then a
+ * sweep for the largest number of concurrent streams whose median rate stays above 10 MB/s.
+ * Reports: bytes identical (sha256 per stream), per-stream rates, the relay's peak RSS and CPU per GB.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { Connection } from '../src/client/connection.js';
+import { nodeSocket } from '../src/client/node.js';
+import { benchFile, cpuSeconds, GB, MB, median, startProcess, table } from './lib.js';
+
+const SIZE = 100 * MB;
+const SLOW_RATE = 2 * MB;
+
+function rssBytes(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+interface StreamResult { mbps: number; ok: boolean; slow: boolean }
+
+async function pull(relay: string, url: string, bytes: number, expected: string, slow: boolean): Promise<StreamResult> {
+  const c = new Connection({ relay, createSocket: nodeSocket });
+  const hash = createHash('sha256');
+  const t0 = performance.now();
+  let n = 0;
+  for await (const chunk of c.open({ url, end: bytes - 1 })) {
+    hash.update(chunk.data);
+    n += chunk.data.byteLength;
+    if (slow) {
+      // Hold this reader to SLOW_RATE: sleep until its bytes are due.
+      const due = (n / SLOW_RATE) * 1000 - (performance.now() - t0);
+      if (due > 0) await new Promise((done) => setTimeout(done, due));
+    }
+  }
+  c.close();
+  return { mbps: n / MB / ((performance.now() - t0) / 1000), ok: n === bytes && hash.digest('hex') === expected, slow };
+}
+
+async function run(relayUrl: string, pid: number, url: string, clients: number, slow: number, bytes: number, expected: string) {
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(pid))), 200);
+  const cpu0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  const results = await Promise.all(Array.from({ length: clients }, (_, i) => pull(relayUrl, url, bytes, expected, i < slow)));
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  const relayed = clients * bytes;
+  const equal = results.filter((r) => !r.slow).map((r) => r.mbps);
+  return {
+    clients,
+    slow,
+    identical: results.every((r) => r.ok),
+    median: median(equal),
+    slowest: Math.min(...equal),
+    aggregate: relayed / MB / seconds,
+    cpuPerGb: (cpuSeconds(pid) - cpu0) / (relayed / GB),
+    peakRss: peakRss / MB,
+  };
+}
+
+const file = await benchFile('bench-2g.bin', 2 * GB);
+const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file], /listening (\d+) (\S+)\n/);
+const relay = await startProcess(
+  ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${origin.match[1]}`, '--log-level', 'warn'],
+  /relay on http:\/\/127\.0\.0\.1:(\d+)/,
+);
+const relayUrl = `ws://127.0.0.1:${relay.match[1]}/ws`;
+const url = origin.match[2]!;
+const pid = relay.child.pid!;
+/** sha256 of the file's first `bytes`. */
+function head(bytes: number): string {
+  const fd = openSync(file, 'r');
+  const buffer = Buffer.alloc(bytes);
+  readSync(fd, buffer, 0, bytes, 0);
+  closeSync(fd);
+  return createHash('sha256').update(buffer).digest('hex');
+}
+const expected100 = head(SIZE);
+const rows: (string | number)[][] = [];
+try {
+  process.stderr.write('100 equal readers of 100 MB…\n');
+  const equal = await run(relayUrl, pid, url, 100, 0, SIZE, expected100);
+  process.stderr.write('100 readers, 20 of them slow…\n');
+  const mixed = await run(relayUrl, pid, url, 100, 20, SIZE, expected100);
+  for (const [name, r] of [['100 equal', equal], ['100, 20 slow (2 MB/s)', mixed]] as const) {
+    rows.push([name, r.identical ? 'yes' : 'NO', r.median.toFixed(1), r.slowest.toFixed(1), (r.slowest / r.median).toFixed(2), r.aggregate.toFixed(0), r.cpuPerGb.toFixed(2), r.peakRss.toFixed(0)]);
+  }
+  console.log('\nbench:load, one relay on 2 cores, every client its own WebSocket (medians over the equal readers)\n');
+  console.log(table(['run', 'bytes identical', 'median MB/s', 'slowest MB/s', 'slowest / median', 'aggregate MB/s', 'relay CPU-s/GB', 'relay peak RSS MB'], rows));
+
+  const sweepBytes = 20 * MB;
+  const expected20 = head(sweepBytes);
+  const sweep: (string | number)[][] = [];
+  let best = 0;
+  for (const n of [10, 20, 30, 40, 60, 80]) {
+    const r = await run(relayUrl, pid, url, n, 0, sweepBytes, expected20);
+    sweep.push([n, r.identical ? 'yes' : 'NO', r.median.toFixed(1), r.aggregate.toFixed(0), r.peakRss.toFixed(0)]);
+    process.stderr.write(`${n} streams: median ${r.median.toFixed(1)} MB/s\n`);
+    if (r.median > 10) best = n;
+    else break;
+  }
+  console.log(`\nsweep, 20 MB per stream: largest count with a median above 10 MB/s: ${best}\n`);
+  console.log(table(['streams', 'bytes identical', 'median MB/s', 'aggregate MB/s', 'relay peak RSS MB'], sweep));
+} finally {
+  relay.child.kill();
+  origin.child.kill();
+}
