@@ -19,6 +19,12 @@ const fakeDns: Record<string, string[]> = {
   'mixed.test': ['93.184.216.34', '192.168.0.1'],
 };
 
+/** Names whose answer changes at every lookup, as a rebinding attacker's DNS would. */
+const rebinding: Record<string, string[]> = {
+  'rebind.test': ['10.0.0.1', 'fd00::1', '::ffff:127.0.0.1', '169.254.169.254'],
+};
+const lookups: Record<string, number> = {};
+
 let origin: Origin;
 let relay: Relay;
 let client: Connection;
@@ -32,6 +38,12 @@ beforeAll(async () => {
   relay = await startRelay({
     allow: [origin.hostPort],
     resolver: async (name) => {
+      lookups[name] = (lookups[name] ?? 0) + 1;
+      const turn = rebinding[name];
+      if (turn) {
+        const address = turn[(lookups[name]! - 1) % turn.length]!;
+        return [{ address, family: address.includes(':') ? 6 : 4 }];
+      }
       const answers = fakeDns[name];
       if (!answers) throw Object.assign(new Error('no such name'), { code: 'ENOTFOUND' });
       return answers.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
@@ -135,5 +147,12 @@ describe('SSRF guard', () => {
     expect(addressRefusal('::ffff:10.0.0.1')).toMatch(/private/);
     expect(parseAllowedHost('[::1]:8080')).toEqual({ host: '::1', port: 8080 });
     expect(parseAllowedHost('Example.com')).toEqual({ host: 'example.com', port: undefined });
+  });
+
+  it('refuses a name whose answers change from one lookup to the next, looking it up every time', async () => {
+    const before = await dials();
+    for (let i = 0; i < 4; i++) expect(await outcome('http://rebind.test/')).toBe('blocked');
+    expect(lookups['rebind.test']).toBe(4);
+    expect(await dials()).toBe(before);
   });
 });

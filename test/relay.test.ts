@@ -254,6 +254,23 @@ describe('auth', () => {
   });
 });
 
+describe('dialling', () => {
+  it('connects to the very address it resolved, not to a second answer', async () => {
+    let calls = 0;
+    // First answer: where the origin listens. Any later answer: ::1, where nothing listens.
+    const r = await startRelay({
+      allow: [`pinned.test:${origin.port}`],
+      resolver: async () => [{ address: calls++ === 0 ? '127.0.0.1' : '::1', family: calls === 1 ? 4 : 6 }],
+    });
+    const c = connect(r.url);
+    const t = c.open({ url: `http://pinned.test:${origin.port}/file.bin` });
+    expect(sha256(await readAll(t))).toBe(sha256(body));
+    expect(calls).toBe(1);
+    c.close();
+    await r.close();
+  });
+});
+
 describe('misbehaving origins', () => {
   /** An origin that answers every connection with these raw bytes. */
   async function rawOrigin(answer: string): Promise<{ port: number; close: () => Promise<void> }> {
