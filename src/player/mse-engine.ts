@@ -33,6 +33,8 @@ const TICK_MS = 250;
 /** A gap in the file this small is read through rather than skipped with a new request. */
 const READ_THROUGH_BYTES = 1024 * 1024;
 const STALL_MS = 1500;
+/** How far past the back goal media may linger before a remove: small, since removes are cheap and 16x is not. */
+const EVICTION_SLACK_SECONDS = 2;
 
 /** Opens the same resource from an offset (with the validator of its first answer), with a credit window. */
 export type RangeOpener = (offset: number, window?: number) => Transfer;
@@ -381,7 +383,7 @@ export class MseEngine implements Engine {
     const t = this.video.currentTime;
     for (const q of this.queues.values()) {
       const start = q.buffered.length ? q.buffered.start(0) : t;
-      if (t - start > this.goals.backSeconds + 10) void q.remove(0, t - this.goals.backSeconds).catch(() => {});
+      if (t - start > this.goals.backSeconds + EVICTION_SLACK_SECONDS) void q.remove(0, t - this.goals.backSeconds).catch(() => {});
     }
     this.watchStall(t);
     this.wake();
