@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Fragmenter, type Fragment } from '../src/player/fragmenter.js';
 import { parseMovie, type Movie } from '../src/player/movie.js';
 import { MoovLocator, readBoxHeader, sniff } from '../src/player/probe.js';
+import { SampleTable } from '../src/player/sample-table.js';
 import { testMedia, type TestMedia } from './helpers/media.js';
 
 let media: TestMedia;
@@ -153,5 +154,44 @@ describe('fragmenter', () => {
       offset += 256 * 1024;
     }
     expect(peak).toBeLessThan(4 * 1024 * 1024);
+  });
+});
+
+describe('offsets beyond 4 GiB', () => {
+  /** A table payload: version and flags, then u32 fields. */
+  const payload = (...words: number[]): DataView => {
+    const v = new DataView(new ArrayBuffer(4 * words.length));
+    words.forEach((w, i) => v.setUint32(4 * i, w));
+    return v;
+  };
+
+  it('reads co64 chunk offsets and 64-bit box sizes exactly', () => {
+    // Two chunks of two samples at 5 GiB and 8 GiB + 7.
+    const co64 = payload(0, 2, 1, 2 ** 30, 2, 7);
+    const table = new SampleTable(
+      {
+        stsz: payload(0, 0, 4, 100, 200, 300, 400),
+        co64,
+        stsc: payload(0, 1, 1, 2, 1),
+        stts: payload(0, 1, 4, 512),
+      },
+      1000,
+    );
+    expect(Array.from(table.offsets)).toEqual([5 * 2 ** 30, 5 * 2 ** 30 + 100, 8 * 2 ** 30 + 7, 8 * 2 ** 30 + 7 + 300]);
+    expect(table.dataEnd).toBe(8 * 2 ** 30 + 7 + 300 + 400);
+    expect(Array.from(table.sync)).toEqual([1, 1, 1, 1]);
+
+    // An mdat of 6 GiB written with a largesize header.
+    const head = new Uint8Array(16);
+    const v = new DataView(head.buffer);
+    v.setUint32(0, 1);
+    head.set(new TextEncoder().encode('mdat'), 4);
+    v.setUint32(8, 1);
+    v.setUint32(12, 2 ** 31);
+    expect(readBoxHeader(head, 0, 40, null)).toEqual({ type: 'mdat', offset: 40, size: 6 * 2 ** 30, headerSize: 16 });
+  });
+
+  it('refuses a table that claims more entries than it holds', () => {
+    expect(() => new SampleTable({ stsz: payload(0, 0, 1000, 1), stco: payload(0, 1, 0), stsc: payload(0, 1, 1, 1, 1), stts: payload(0, 0) }, 1000)).toThrow(/damaged/);
   });
 });
