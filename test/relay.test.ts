@@ -115,6 +115,18 @@ describe('relaying', () => {
     expect((await failure(client.open({ url: origin.url('/silent') }))).code).toBe('upstream_timeout');
   });
 
+  it('lets a reader widen its window: the relay runs further ahead', async () => {
+    const t = client.open({ url: origin.url('/file.bin'), window: 64 * 1024 });
+    await t.meta;
+    await new Promise((done) => setTimeout(done, 200));
+    expect(t.buffered).toBeLessThanOrEqual(64 * 1024);
+    t.widen(2 * 1024 * 1024);
+    await new Promise((done) => setTimeout(done, 200));
+    expect(t.buffered).toBeGreaterThan(1024 * 1024);
+    expect(t.buffered).toBeLessThanOrEqual(2 * 1024 * 1024);
+    t.cancel();
+  });
+
   it('sends HEAD and POST', async () => {
     const head = client.open({ url: origin.url('/file.bin'), method: 'HEAD' });
     expect((await head.meta).total).toBe(body.byteLength);

@@ -33,7 +33,8 @@ export class Transfer {
   nextOffset: number;
   /** Bytes received from the relay, over every connection. */
   received = 0;
-  readonly window: number;
+  /** Bytes the relay may send ahead of the reader; see widen(). */
+  window: number;
   private firstMeta: TransferMeta | undefined;
   private validator: Validator | undefined;
   private readonly queue: Chunk[] = [];
@@ -94,6 +95,13 @@ export class Transfer {
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Chunk> {
     for (let c = await this.read(); c; c = await this.read()) yield c;
+  }
+
+  /** Lets the relay run further ahead from now on (a probe that turned out to be the media stream). */
+  widen(window: number): void {
+    if (!this.live || window <= this.window) return;
+    this.host.send({ t: 'credit', id: this.id, bytes: window - this.window });
+    this.window = window;
   }
 
   cancel(): void {

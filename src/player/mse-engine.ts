@@ -79,7 +79,8 @@ export class MseEngine implements Engine {
     firstChunk: Chunk,
     private readonly total: number | null,
     private readonly goals: BufferGoals,
-    private readonly probeWindow: number,
+    /** Credit windows: small while looking for the moov, larger for the media. */
+    private readonly windows: { probe: number; media: number },
     private readonly onError: (err: FerryError) => void,
   ) {
     this.transfer = first;
@@ -182,17 +183,21 @@ export class MseEngine implements Engine {
     const step = this.locator.push(chunk.offset, chunk.data);
     if (step.kind === 'more') return;
     if (step.kind === 'jump') {
-      if (step.skipped.type === 'mdat' && !this.prefetch) this.prefetch = this.openAt(step.skipped.offset + step.skipped.headerSize, this.probeWindow);
+      if (step.skipped.type === 'mdat' && !this.prefetch) this.prefetch = this.openAt(step.skipped.offset + step.skipped.headerSize, this.windows.probe);
       return this.reposition(step.offset);
     }
     if (!this.startTracks(step.ftyp, step.moov)) return;
     const from = this.fragmenter!.seek(this.video.currentTime);
     const prefetch = this.prefetch;
     this.prefetch = null;
-    if (prefetch && prefetch.request.offset === from) return this.reposition(from, prefetch);
+    if (prefetch && prefetch.request.offset === from) {
+      prefetch.widen(this.windows.media);
+      return this.reposition(from, prefetch);
+    }
     prefetch?.cancel();
     // With the moov first, the media usually follows in the bytes already here: hand them over.
     if (from >= step.moovEnd && from < end) {
+      this.transfer.widen(this.windows.media);
       for (const f of this.fragmenter!.push(from, chunk.data.subarray(from - chunk.offset))) this.onFragment(f);
       this.follow(end);
     } else if (from !== end) {

@@ -64,7 +64,7 @@ export class Player {
         const validator = meta.validator ?? undefined;
         const openAt = (offset: number, window = this.options.window) =>
           this.connection.open({ url: meta.url, offset, window, ...(validator && { validator }) });
-        this.engine = new MseEngine(this.video, openAt, first, head, meta.total, { ...this.options.goals }, this.options.probeWindow, fail);
+        this.engine = new MseEngine(this.video, openAt, first, head, meta.total, { ...this.options.goals }, { probe: this.options.probeWindow, media: this.options.window }, fail);
       } else if (!big && (mp4 || this.video.canPlayType(meta.type ?? '') !== '')) {
         this.engine = new BlobEngine(this.video, first, head, meta.type ?? 'video/mp4', meta.total, fail);
       } else {
