@@ -220,4 +220,23 @@ describe('player', () => {
     await page.close();
     await r.close();
   });
+
+  it('recovers from QuotaExceededError without losing a fragment', async () => {
+    // A browser whose SourceBuffers hold only 3 MB of video and 1 MB of audio: the 20 s goal cannot fit.
+    const small = await launchBrowser(['--mse-video-buffer-size-limit-mb=3', '--mse-audio-buffer-size-limit-mb=1']);
+    try {
+      const page = await small.newPage();
+      await page.goto(pageUrl('/first.mp4'));
+      await waitPlaying(page, 0.5);
+      await page.evaluate(() => (document.querySelector('video')!.playbackRate = 4));
+      // 40 s of media at 4x: far more than the quota holds at once, so eviction and retries must carry it.
+      await page.waitForFunction(() => document.querySelector('video')!.currentTime > 40, undefined, { timeout: 40_000, polling: 200 });
+      const s = await stats(page);
+      expect(s.quotaHits).toBeGreaterThan(0);
+      expect(s.error).toBeNull();
+      await page.close();
+    } finally {
+      await small.close();
+    }
+  });
 });

@@ -368,19 +368,15 @@ export class MseEngine implements Engine {
     this.mediaSource.endOfStream();
   }
 
-  /** Quota: drop what is behind the playhead, shrink the goals, and let the append retry. */
-  private async makeRoom(queue: SourceBufferQueue): Promise<void> {
-    const t = this.video.currentTime;
+  /** Quota: shrink the goals, and offer what is behind the playhead for removal if anything is. */
+  private makeRoom(queue: SourceBufferQueue): { start: number; end: number } | null {
     this.goals.forwardSeconds = Math.max(5, this.goals.forwardSeconds * 0.7);
     this.goals.forwardBytes = Math.max(8 * 1024 * 1024, this.goals.forwardBytes * 0.7);
     this.goals.backSeconds = Math.max(5, this.goals.backSeconds * 0.5);
-    const cut = t - Math.min(this.goals.backSeconds, 5);
-    if (cut > 0) {
-      await queue.remove(0, cut);
-      return;
-    }
-    // Nothing behind to drop: the browser must play some of what it holds first.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const cut = this.video.currentTime - Math.min(this.goals.backSeconds, 5);
+    const buffered = queue.buffered;
+    // Only a remove that frees something; else the browser must first play some of what it holds.
+    return buffered.length > 0 && buffered.start(0) < cut - 0.5 ? { start: 0, end: cut } : null;
   }
 
   private tick(): void {

@@ -15,14 +15,17 @@ export class DroppedError extends Error {
   }
 }
 
-export interface QuotaHandler {
-  /** Frees space; resolves when the append may be retried. */
-  (queue: SourceBufferQueue): Promise<void>;
-}
+/** Called on QuotaExceededError: the range that may be removed to make room, or null if nothing can go yet. */
+export type QuotaHandler = (queue: SourceBufferQueue) => { start: number; end: number } | null;
+
+/** How long to wait for playback to consume media when nothing can be evicted. */
+const QUOTA_WAIT_MS = 500;
 
 export class SourceBufferQueue {
   private readonly queue: Operation[] = [];
   private current: Operation | null = null;
+  /** Set while waiting for playback to free room: nothing starts. */
+  private waiting: ReturnType<typeof setTimeout> | null = null;
   private pending = 0;
   /** Bytes appended since creation, for the stats panel. */
   appendedBytes = 0;
@@ -80,7 +83,7 @@ export class SourceBufferQueue {
   }
 
   private next(): void {
-    if (this.current || this.sb.updating) return;
+    if (this.current || this.sb.updating || this.waiting) return;
     const op = this.queue.shift();
     if (!op) return;
     this.current = op;
@@ -91,12 +94,19 @@ export class SourceBufferQueue {
       this.current = null;
       if (op.kind === 'append' && (err as DOMException).name === 'QuotaExceededError') {
         this.quotaHits++;
-        // Put it back first in line, make room, try again. The segment is never dropped.
+        // The same append goes back first in line, behind a remove that makes room for it, or after a wait
+        // for playback to consume what is buffered. The fragment is never dropped.
         this.queue.unshift(op);
-        this.onQuota(this).then(
-          () => this.next(),
-          (e: Error) => this.onFatal(e),
-        );
+        const room = this.onQuota(this);
+        if (room) {
+          this.queue.unshift({ kind: 'remove', start: room.start, end: room.end, done: () => {}, fail: () => {} });
+          this.next();
+        } else {
+          this.waiting = setTimeout(() => {
+            this.waiting = null;
+            this.next();
+          }, QUOTA_WAIT_MS);
+        }
         return;
       }
       op.fail(err as Error);
