@@ -37,9 +37,20 @@ function connect(password?: string): Connection {
   return c;
 }
 
-function showError(message: string | null): void {
+/** Errors after which the file may still be saved, though not played here. */
+const SAVEABLE = new Set(['unsupported_codec', 'not_media', 'no_index']);
+
+function showError(message: string | null, err: FerryError | null = null): void {
   banner.hidden = message === null;
   banner.textContent = message ?? '';
+  if (message && err && SAVEABLE.has(err.code) && urlInput.value) {
+    const offer = document.createElement('button');
+    offer.type = 'button';
+    offer.textContent = 'Download instead';
+    const url = urlInput.value;
+    offer.addEventListener('click', () => void download(url));
+    banner.append(' ', offer);
+  }
 }
 
 authForm.addEventListener('submit', (ev) => {
