@@ -15,7 +15,7 @@ const BIG = process.argv.includes('--big');
 const SIZE = (BIG ? 8 : 2) * GB;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
-async function fromPage(relayPort: number, url: string): Promise<{ mbps: number; pss: number }> {
+async function fromPage(relayPort: number, url: string): Promise<{ mbps: number; pss: number; typical: number }> {
   const marker = `--ferry-bench=${Math.random().toString(36).slice(2)}`;
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, marker] });
   try {
@@ -24,8 +24,8 @@ async function fromPage(relayPort: number, url: string): Promise<{ mbps: number;
     await page.goto(`http://127.0.0.1:${relayPort}/`);
     await page.waitForTimeout(1000);
     const idle = treePss(pid);
-    let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, treePss(pid) - idle)), 250);
+    const samples: number[] = [];
+    const sampler = setInterval(() => samples.push(treePss(pid) - idle), 250);
     try {
       const t0 = performance.now();
       const saved = page.waitForEvent('download');
@@ -36,7 +36,7 @@ async function fromPage(relayPort: number, url: string): Promise<{ mbps: number;
       const size = statSync(path).size;
       if (size !== SIZE) throw new Error(`saved ${size} bytes, expected ${SIZE}: ${await download.failure()}`);
       await download.delete();
-      return { mbps: SIZE / MB / seconds, pss: peak / MB };
+      return { mbps: SIZE / MB / seconds, pss: Math.max(...samples) / MB, typical: median(samples) / MB };
     } finally {
       clearInterval(sampler);
     }
@@ -67,13 +67,14 @@ const relay = await startProcess(
 );
 const relayPort = Number(relay.match[1]);
 const url = origin.match[2]!;
-const page: { mbps: number; pss: number }[] = [];
+const page: { mbps: number; pss: number; typical: number }[] = [];
 const cli: number[] = [];
 try {
   for (let i = 0; i < RUNS; i++) {
     cli.push(await withFerryGet(relayPort, url));
     page.push(await fromPage(relayPort, url));
-    process.stderr.write(`run ${i + 1}/${RUNS}: ferry get ${cli.at(-1)!.toFixed(0)} MB/s, page ${page.at(-1)!.mbps.toFixed(0)} MB/s at ${page.at(-1)!.pss.toFixed(0)} MB peak PSS\n`);
+    const last = page.at(-1)!;
+    process.stderr.write(`run ${i + 1}/${RUNS}: ferry get ${cli.at(-1)!.toFixed(0)} MB/s, page ${last.mbps.toFixed(0)} MB/s at ${last.pss.toFixed(0)} MB peak PSS (${last.typical.toFixed(0)} MB median)\n`);
   }
 } finally {
   relay.child.kill();
@@ -84,10 +85,10 @@ const p = median(page.map((x) => x.mbps));
 console.log(`\nbench:download, ${SIZE / GB} GB through the relay, medians of ${RUNS} runs\n`);
 console.log(
   table(
-    ['path', 'MB/s', 'vs ferry get', 'peak browser PSS − idle (MB)', 'target'],
+    ['path', 'MB/s', 'vs ferry get', 'browser PSS − idle, peak (MB)', 'median while saving (MB)', 'target'],
     [
-      ['ferry get (Node client)', c.toFixed(0), '1.00', '', ''],
-      ['page → service worker → download', p.toFixed(0), (p / c).toFixed(2), median(page.map((x) => x.pss)).toFixed(0), '≥ 200 MB/s, < 100 MB'],
+      ['ferry get (Node client)', c.toFixed(0), '1.00', '', '', ''],
+      ['page → service worker → download', p.toFixed(0), (p / c).toFixed(2), median(page.map((x) => x.pss)).toFixed(0), median(page.map((x) => x.typical)).toFixed(0), '≥ 200 MB/s, < 100 MB'],
     ],
   ),
 );

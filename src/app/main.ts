@@ -91,9 +91,8 @@ function showDownload(row: DownloadRow): void {
 }
 
 async function download(url: string): Promise<void> {
-  await connection.whenReady().catch(() => {});
   let shown = 0;
-  await startDownload(connection, url, (row) => {
+  await startDownload(url, sessionStorage.getItem('ferry-password') ?? undefined, (row) => {
     // Progress comes per chunk; the list needs no more than a few updates a second.
     const now = performance.now();
     if (row.state === 'saving' && now - shown < 200) return;
