@@ -59,10 +59,6 @@ export class Origin {
     this.resources.set(path, resource);
   }
 
-  get(path: string): Resource {
-    return this.resources.get(path)!;
-  }
-
   redirect(from: string, to: string, status = 302): void {
     this.redirects.set(from, { to, status });
   }
