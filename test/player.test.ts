@@ -249,4 +249,20 @@ describe('player', () => {
       await small.close();
     }
   });
+
+  it('notices a playhead stopped by missing media and fetches it again', async () => {
+    const page = await open('/first.mp4');
+    await waitPlaying(page, 1);
+    await settledBytes(page);
+    // Take away what lies just ahead, as an eviction by the browser would; the reading has already passed it.
+    const hole = await page.evaluate(() => {
+      const t = document.querySelector('video')!.currentTime;
+      const engine = (window.ferry.player() as unknown as { engine: { queues: Map<number, { remove(a: number, b: number): Promise<void> }> } }).engine;
+      for (const q of engine.queues.values()) void q.remove(t + 1, t + 8);
+      return t + 1;
+    });
+    await waitPlaying(page, hole + 10, 30_000);
+    expect((await stats(page)).error).toBeNull();
+    await page.close();
+  });
 });

@@ -62,6 +62,13 @@ export class Fragmenter {
     return this.cursors.every((c) => c.next >= c.track.table.count);
   }
 
+  /** Decode time, in seconds, of the earliest sample not yet taken by any track (Infinity when all are). */
+  position(): number {
+    let earliest = Infinity;
+    for (const c of this.cursors) if (c.next < c.track.table.count) earliest = Math.min(earliest, c.track.table.time(c.next));
+    return earliest;
+  }
+
   /** Positions every track for playing from `time`; returns the file offset to read from. */
   seek(time: number): number {
     const video = this.cursors.find((c) => c.track.kind === 'video');

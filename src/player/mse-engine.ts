@@ -64,7 +64,6 @@ export class MseEngine implements Engine {
   private waiters: (() => void)[] = [];
   private stallSince: number | null = null;
   private lastTime = -1;
-  private pumping = false;
   private failure: FerryError | null = null;
   private ended = false;
   private destroyed = false;
@@ -144,24 +143,19 @@ export class MseEngine implements Engine {
   }
 
   private async pump(generation: number): Promise<void> {
-    this.pumping = true;
-    try {
-      while (this.live(generation)) {
-        await this.room(generation);
-        if (!this.live(generation)) return;
-        let chunk: Chunk | null;
-        try {
-          chunk = await this.transfer.read();
-        } catch (err) {
-          if (this.live(generation)) this.fail(err as FerryError);
-          return;
-        }
-        if (!this.live(generation)) return;
-        if (!chunk) return this.inputEnded();
-        this.feed(chunk, generation);
+    while (this.live(generation)) {
+      await this.room(generation);
+      if (!this.live(generation)) return;
+      let chunk: Chunk | null;
+      try {
+        chunk = await this.transfer.read();
+      } catch (err) {
+        if (this.live(generation)) this.fail(err as FerryError);
+        return;
       }
-    } finally {
-      if (generation === this.generation) this.pumping = false;
+      if (!this.live(generation)) return;
+      if (!chunk) return this.inputEnded();
+      this.feed(chunk, generation);
     }
   }
 
@@ -405,7 +399,8 @@ export class MseEngine implements Engine {
     const gapEnd = this.nextRangeStart(t);
     if (gapEnd !== null && gapEnd - t < 1) {
       v.currentTime = gapEnd + 0.01;
-    } else if (!this.aroundAll(t).contains && (!this.pumping || this.transfer.error)) {
+    } else if (this.aroundAll(t).ahead < 0.5 && this.fragmenter!.position() > t + 1) {
+      // The media at the playhead is missing and the reading has passed it (or finished): fetch it again.
       this.seekTo(t);
     }
   }
