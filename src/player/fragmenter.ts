@@ -127,7 +127,7 @@ export class Fragmenter {
       if (!this.window.has(t.offsets[i]!, t.sizes[i]!)) break;
       c.next++;
       bytes += t.sizes[i]!;
-      if (bytes >= this.limits.bytes || (t.dts[c.next - 1]! + t.durations[c.next - 1]! - t.dts[c.first]!) / t.timescale >= this.limits.seconds) {
+      if (bytes >= this.limits.bytes || (t.dts(c.next - 1) + t.duration(c.next - 1) - t.dts(c.first)) / t.timescale >= this.limits.seconds) {
         out.push(this.cut(c));
         bytes = 0;
       }
@@ -163,7 +163,7 @@ export class Fragmenter {
     p += 8;
     box(20, 'tfdt');
     v.setUint32(p, 0x01000000); // version 1: 64-bit decode time
-    const base = t.dts[c.first]!;
+    const base = t.dts(c.first);
     v.setUint32(p + 4, Math.floor(base / 2 ** 32));
     v.setUint32(p + 8, base % 2 ** 32);
     p += 12;
@@ -174,10 +174,10 @@ export class Fragmenter {
     v.setInt32(p + 8, moofSize + 8);
     p += 12;
     for (let i = c.first; i < c.next; i++) {
-      v.setUint32(p, t.durations[i]!);
+      v.setUint32(p, t.duration(i));
       v.setUint32(p + 4, t.sizes[i]!);
       v.setUint32(p + 8, t.sync[i] ? SYNC_FLAGS : NON_SYNC_FLAGS);
-      v.setInt32(p + 12, t.ctsOffsets[i]!);
+      v.setInt32(p + 12, t.ctsOffset(i));
       p += 16;
     }
     box(8 + payload, 'mdat');
@@ -186,7 +186,7 @@ export class Fragmenter {
       p += t.sizes[i]!;
     }
     const last = c.next >= t.count;
-    const fragment = { trackId: c.track.id, data: out, endTime: (t.dts[c.next - 1]! + t.durations[c.next - 1]!) / t.timescale, last };
+    const fragment = { trackId: c.track.id, data: out, endTime: (t.dts(c.next - 1) + t.duration(c.next - 1)) / t.timescale, last };
     c.first = c.next;
     c.fresh = false;
     return fragment;
