@@ -1,3 +1,5 @@
+import { lastAtOrBelow } from './search.js';
+
 /** Contiguous bytes of a file held as the chunks they arrived in, from `start` to `end`. */
 export class ByteWindow {
   private chunks: Uint8Array[] = [];
@@ -56,13 +58,6 @@ export class ByteWindow {
   }
 
   private chunkIndex(offset: number): number {
-    let lo = 0;
-    let hi = this.chunkStarts.length - 1;
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (this.chunkStarts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return lastAtOrBelow(this.chunkStarts, offset);
   }
 }

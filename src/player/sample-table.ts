@@ -6,6 +6,7 @@
 
 import { FerryError } from '../protocol/codes.js';
 import type { TrakTables } from './moov-tables.js';
+import { lastAtOrBelow } from './search.js';
 
 /** Entry count of a table payload (after version and flags), checked against the bytes it has. */
 function entries(v: DataView | undefined, at: number, entrySize: number, name: string): number {
@@ -141,13 +142,7 @@ export class SampleTable {
   /** Index of the last sample whose decode time is at or before `time` seconds (0 if none). */
   sampleAt(time: number): number {
     const target = time * this.timescale;
-    let lo = 0;
-    let hi = this.runFirst.length - 1;
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (this.runTime[mid]! <= target) lo = mid;
-      else hi = mid - 1;
-    }
+    const lo = lastAtOrBelow(this.runTime, target);
     const delta = this.runDelta[lo]!;
     const within = delta > 0 ? Math.floor((target - this.runTime[lo]!) / delta) : 0;
     const last = lo + 1 < this.runFirst.length ? this.runFirst[lo + 1]! - 1 : this.count - 1;
@@ -168,14 +163,7 @@ export class SampleTable {
   private runOf(index: number): number {
     const r = this.lastRun;
     if (index >= this.runFirst[r]! && (r + 1 >= this.runFirst.length || index < this.runFirst[r + 1]!)) return r;
-    let lo = 0;
-    let hi = this.runFirst.length - 1;
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (this.runFirst[mid]! <= index) lo = mid;
-      else hi = mid - 1;
-    }
-    this.lastRun = lo;
-    return lo;
+    this.lastRun = lastAtOrBelow(this.runFirst, index);
+    return this.lastRun;
   }
 }
