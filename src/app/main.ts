@@ -19,9 +19,16 @@ const relayUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.
 const options = { ...DEFAULT_PLAYER_OPTIONS, goals: { ...DEFAULT_PLAYER_OPTIONS.goals } };
 if (params.has('threshold')) options.mseThreshold = Number(params.get('threshold'));
 
-let connection = connect(sessionStorage.getItem('ferry-password') ?? undefined);
-let player = new Player(video, connection, options);
-player.onError = showError;
+let connection: Connection;
+let player: Player;
+useRelay(sessionStorage.getItem('ferry-password') ?? undefined);
+
+/** A connection with these credentials, and a player on it. */
+function useRelay(password: string | undefined): void {
+  connection = connect(password);
+  player = new Player(video, connection, options);
+  player.onError = showError;
+}
 
 function connect(password?: string): Connection {
   const c = new Connection({ relay: relayUrl, ...(password && { password }) });
@@ -60,9 +67,7 @@ authForm.addEventListener('submit', (ev) => {
   authForm.hidden = true;
   player.stop();
   connection.close();
-  connection = connect(password);
-  player = new Player(video, connection, options);
-  player.onError = showError;
+  useRelay(password);
   if (urlInput.value) void start(urlInput.value, false);
 });
 

@@ -84,7 +84,7 @@ export class MseEngine implements Engine {
   ) {
     this.transfer = first;
     this.locator = new MoovLocator(total);
-    // Whichever comes first, the event or this check, the promise settles once: no ordering assumption.
+    // Awaited only where readyState is not already 'open' (createSourceBuffers): no ordering assumption.
     this.sourceOpen = new Promise((resolve) => {
       this.mediaSource.addEventListener('sourceopen', () => resolve(), { once: true });
     });
@@ -104,11 +104,9 @@ export class MseEngine implements Engine {
   stats(): Partial<EngineStats> {
     const t = this.video.currentTime;
     const around = this.aroundAll(t);
-    let pending = 0;
     let depth = 0;
     let quotaHits = 0;
     for (const q of this.queues.values()) {
-      pending += q.pendingBytes;
       depth += q.depth;
       quotaHits += q.quotaHits;
     }
@@ -121,7 +119,7 @@ export class MseEngine implements Engine {
       queueDepth: depth + this.early.length,
       bufferedAhead: around.ahead,
       bufferedBehind: around.behind,
-      bytesHeld: pending + this.earlyBytes() + this.transfer.buffered + (this.fragmenter?.held ?? 0),
+      bytesHeld: this.waitingBytes() + this.transfer.buffered + (this.fragmenter?.held ?? 0),
       speed: this.meter.rate(),
       codecs: this.tracks.map((tr) => tr.codec),
       buffered: first ? rangesOf(first.buffered) : [],
@@ -287,9 +285,8 @@ export class MseEngine implements Engine {
   /** Waits while the forward goal is met; returns when more may be read. */
   private async room(generation: number): Promise<void> {
     while (this.live(generation)) {
-      const pending = this.earlyBytes() + [...this.queues.values()].reduce((n, q) => n + q.pendingBytes, 0);
       const full =
-        pending >= MAX_PENDING_BYTES ||
+        this.waitingBytes() >= MAX_PENDING_BYTES ||
         (this.queues.size > 0 && (this.aroundAll(this.video.currentTime).ahead >= this.goals.forwardSeconds || this.bytesAhead() >= this.goals.forwardBytes));
       if (!full) return;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -308,8 +305,11 @@ export class MseEngine implements Engine {
     return this.ahead.reduce((n, s) => n + s.bytes, 0);
   }
 
-  private earlyBytes(): number {
-    return this.early.reduce((n, s) => n + s.data.byteLength, 0);
+  /** Fragments made but not yet in the browser: before the SourceBuffers exist, or in their queues. */
+  private waitingBytes(): number {
+    let bytes = this.early.reduce((n, s) => n + s.data.byteLength, 0);
+    for (const q of this.queues.values()) bytes += q.pendingBytes;
+    return bytes;
   }
 
   /** Buffered around `time` in every SourceBuffer: the smallest ahead and behind. */
