@@ -1,6 +1,6 @@
 /**
  * npm run bench:download [-- --big]: a 2 GB file (8 GB with --big) downloaded from the page through the relay
- * (service worker stream into Chromium's download manager), against `ferry get` of the same file in the same
+ * (the browser's download manager fetching the relay's ticketed HTTP URL), against `ferry get` of the same file in the same
  * run: MB/s, and the browser's peak memory (PSS over Chromium's processes, minus the idle browser).
  */
 import { spawn } from 'node:child_process';
@@ -88,7 +88,7 @@ console.log(
     ['path', 'MB/s', 'vs ferry get', 'browser PSS − idle, peak (MB)', 'median while saving (MB)', 'target'],
     [
       ['ferry get (Node client)', c.toFixed(0), '1.00', '', '', ''],
-      ['page → service worker → download', p.toFixed(0), (p / c).toFixed(2), median(page.map((x) => x.pss)).toFixed(0), median(page.map((x) => x.typical)).toFixed(0), '≥ 200 MB/s, < 100 MB'],
+      ['page → relay ticket → browser download manager', p.toFixed(0), (p / c).toFixed(2), median(page.map((x) => x.pss)).toFixed(0), median(page.map((x) => x.typical)).toFixed(0), '≥ 200 MB/s, < 100 MB'],
     ],
   ),
 );

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileNameFromDisposition, fileNameFromUrl } from '../src/client/filename.js';
+import { fileNameFromDisposition, fileNameFromUrl } from '../src/protocol/filename.js';
 import { formatProgress } from '../src/cli/progress.js';
 import { parseServeArgs } from '../src/relay/config.js';
 import type { Relay } from '../src/relay/server.js';

@@ -20,8 +20,10 @@ let browser: Browser;
 beforeAll(async () => {
   buildPage();
   origin = await new Origin().start();
-  origin.set('/films/big%20film.bin', { body });
+  // Paced, so that cuts and cancels land mid-download rather than after it.
+  origin.set('/films/big%20film.bin', { body, bytesPerSecond: 100 * 1024 * 1024 });
   origin.set('/film.mp4', { body: testMedia().moovFirst, type: 'video/mp4' });
+  origin.set('/slow.bin', { body, bytesPerSecond: 30 * 1024 * 1024 });
   origin.set('/named.bin', { body: body.subarray(0, 40 * 1024 * 1024), disposition: 'attachment; filename="holiday.mp4"' });
   relay = await startRelay({ allow: [origin.hostPort] });
   proxy = await new CutProxy(relay.port).start();
@@ -89,6 +91,10 @@ describe('downloads from the page', () => {
     expect(await fileHash(path)).toBe(expected);
     expect(await lineOf(page)).toMatch(/100\.00% of 300 MB · saved/);
     expect(proxy.cuts).toBe(2);
+    // The browser resumed (from an offset, naming the version) rather than starting over.
+    const resumes = origin.seen.filter((s) => s.path === '/films/big%20film.bin' && /^bytes=[1-9]\d*-$/.test(s.range ?? ''));
+    expect(resumes.length).toBeGreaterThanOrEqual(2);
+    expect(resumes.every((s) => s.ifRange !== undefined)).toBe(true);
     await page.close();
   });
 
@@ -102,7 +108,7 @@ describe('downloads from the page', () => {
 
   it('cancelling stops the relay’s upstream at once', async () => {
     const page = await openPage();
-    const download = await clickDownload(page, origin.url('/films/big%20film.bin'));
+    const download = await clickDownload(page, origin.url('/slow.bin'));
     await started(page);
     await page.click('li[data-kind="download"] button');
     expect(await lineOf(page)).toMatch(/cancelled/);
@@ -110,7 +116,7 @@ describe('downloads from the page', () => {
     const after = origin.bytesSent;
     await page.waitForTimeout(700);
     expect(origin.bytesSent).toBe(after);
-    expect((await relay.metrics.streams.get()).values[0]?.value).toBe(0);
+    expect((await relay.metrics.downloads.get()).values[0]?.value).toBe(0);
     expect(await download.failure()).not.toBeNull();
     expect(await receivedMB(page)).toBeLessThan(300);
     await page.close();
@@ -119,7 +125,7 @@ describe('downloads from the page', () => {
   it('stops with an error when the file changes on the server mid-download', async () => {
     const changing = new Origin();
     await changing.start();
-    changing.set('/v.bin', { body });
+    changing.set('/v.bin', { body, bytesPerSecond: 30 * 1024 * 1024 });
     const r = await startRelay({ allow: [changing.hostPort] });
     const p = await new CutProxy(r.port).start();
     const page = await browser.newPage();
@@ -143,7 +149,10 @@ describe('downloads from the page', () => {
     const page = await openPage();
     await page.goto(`http://127.0.0.1:${proxy.port}/?url=${encodeURIComponent(origin.url('/film.mp4'))}&autoplay=1&threshold=0`);
     const saves = [page.waitForEvent('download'), page.waitForEvent('download')];
-    await page.evaluate((u) => Promise.all([window.ferry.download(u), window.ferry.download(u)]), origin.url('/films/big%20film.bin'));
+    await page.evaluate((u) => {
+      window.ferry.download(u);
+      window.ferry.download(u);
+    }, origin.url('/slow.bin'));
     await Promise.all(saves);
     await page.waitForFunction(() => document.querySelector('video')!.currentTime > 2, undefined, { timeout: 30_000 });
     const progress = async (): Promise<number[]> =>

@@ -1,13 +1,15 @@
 /**
- * Downloads from the page. The service worker (sw.ts) holds the download's connection and hands the bytes to
- * the browser's download manager; the page starts it, shows its progress and can cancel it.
+ * Downloads from the page. The relay signs a ticket for the file; a hidden frame points the browser's own
+ * download manager at it, which writes the bytes to disk as they come and resumes a dropped connection by
+ * itself. No script touches the bytes, so the tab's memory does not grow with the file. The page follows the
+ * download's progress over its connection to the relay, and can cancel it there.
  */
+import type { Connection } from '../client/connection.js';
+import { RateMeter } from '../client/rate.js';
 import type { FerryError } from '../protocol/codes.js';
 import { describeError } from '../player/messages.js';
-import type { DownloadEvent } from './sw.js';
 
 const MB = 1024 * 1024;
-const KEEPALIVE_MS = 10_000;
 
 export interface DownloadRow {
   name: string;
@@ -19,19 +21,9 @@ export interface DownloadRow {
   cancel(): void;
 }
 
-let worker: Promise<ServiceWorker> | null = null;
-
-function serviceWorker(): Promise<ServiceWorker> {
-  worker ??= (async () => {
-    if (!('serviceWorker' in navigator)) throw new Error('this page must be opened over https or on localhost to save large files');
-    await navigator.serviceWorker.register('/sw.js', { scope: '/', type: 'module' });
-    return (await navigator.serviceWorker.ready).active!;
-  })();
-  return worker;
-}
-
-export async function startDownload(url: string, password: string | undefined, onChange: (row: DownloadRow) => void): Promise<DownloadRow> {
-  const channel = new MessageChannel();
+export function startDownload(connection: Connection, url: string, onChange: (row: DownloadRow) => void): DownloadRow {
+  const save = connection.save(url);
+  const meter = new RateMeter();
   const row: DownloadRow = {
     name: '…',
     received: 0,
@@ -39,50 +31,36 @@ export async function startDownload(url: string, password: string | undefined, o
     speed: 0,
     state: 'starting',
     error: null,
-    cancel: () => {
-      if (row.state !== 'starting' && row.state !== 'saving') return;
-      channel.port1.postMessage({ type: 'cancel' });
-      end('cancelled', null);
+    cancel: () => save.cancel(),
+  };
+  save.events = {
+    ticket: (ticket) => {
+      row.name = ticket.name;
+      row.total = ticket.total;
+      row.state = 'saving';
+      const frame = document.createElement('iframe');
+      frame.hidden = true;
+      frame.src = ticket.path;
+      document.body.append(frame);
+      // The download has left the frame once it starts; the frame itself is not needed for long.
+      setTimeout(() => frame.remove(), 60_000);
+      onChange(row);
+    },
+    progress: (bytes, total, done) => {
+      row.received = bytes;
+      row.total = total ?? row.total;
+      meter.add(bytes);
+      row.speed = meter.rate();
+      if (done) row.state = 'done';
+      onChange(row);
+    },
+    error: (err: FerryError) => {
+      row.state = err.code === 'cancelled' ? 'cancelled' : 'failed';
+      row.error = err.code === 'cancelled' ? null : describeError(err);
+      onChange(row);
     },
   };
-  let keepalive: ReturnType<typeof setInterval> | undefined;
-  const end = (state: DownloadRow['state'], error: string | null): void => {
-    clearInterval(keepalive);
-    row.state = state;
-    row.error = error;
-    onChange(row);
-  };
-  try {
-    const sw = await serviceWorker();
-    const id = crypto.randomUUID();
-    channel.port1.onmessage = (e) => {
-      const ev = e.data as DownloadEvent;
-      if (row.state === 'cancelled' || row.state === 'failed') return;
-      if (ev.type === 'meta') {
-        row.name = ev.name;
-        row.total = ev.total;
-        row.state = 'saving';
-        const frame = document.createElement('iframe');
-        frame.hidden = true;
-        frame.src = `/download/${id}/${encodeURIComponent(ev.name)}`;
-        document.body.append(frame);
-        keepalive = setInterval(() => sw.postMessage({ type: 'ping' }), KEEPALIVE_MS);
-        onChange(row);
-      } else if (ev.type === 'progress') {
-        row.received = ev.received;
-        row.speed = ev.speed;
-        onChange(row);
-      } else if (ev.type === 'done') {
-        row.received = ev.received;
-        end('done', null);
-      } else {
-        end(ev.code === 'cancelled' ? 'cancelled' : 'failed', ev.code === 'cancelled' ? null : describeError({ code: ev.code, message: ev.message } as FerryError));
-      }
-    };
-    sw.postMessage({ type: 'download', id, url, password }, [channel.port2]);
-  } catch (err) {
-    end('failed', (err as Error).message);
-  }
+  onChange(row);
   return row;
 }
 

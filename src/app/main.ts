@@ -55,7 +55,7 @@ function showError(message: string | null, err: FerryError | null = null): void 
     offer.type = 'button';
     offer.textContent = 'Download instead';
     const url = urlInput.value;
-    offer.addEventListener('click', () => void download(url));
+    offer.addEventListener('click', () => download(url));
     banner.append(' ', offer);
   }
 }
@@ -95,10 +95,10 @@ function showDownload(row: DownloadRow): void {
   if (row.state === 'failed') showError(row.error);
 }
 
-async function download(url: string): Promise<void> {
+function download(url: string): void {
   let shown = 0;
-  await startDownload(url, sessionStorage.getItem('ferry-password') ?? undefined, (row) => {
-    // Progress comes per chunk; the list needs no more than a few updates a second.
+  startDownload(connection, url, (row) => {
+    // Progress comes a few times a second per download; the list needs no more.
     const now = performance.now();
     if (row.state === 'saving' && now - shown < 200) return;
     shown = now;
@@ -107,7 +107,7 @@ async function download(url: string): Promise<void> {
 }
 
 $<HTMLButtonElement>('download').addEventListener('click', () => {
-  if (urlInput.reportValidity()) void download(urlInput.value);
+  if (urlInput.reportValidity()) download(urlInput.value);
 });
 
 async function start(url: string, userGesture: boolean): Promise<void> {
@@ -155,12 +155,14 @@ setInterval(render, 250);
 
 declare global {
   interface Window {
-    ferry: { stats: () => EngineStats; player: () => Player; play: (url: string) => Promise<void>; download: (url: string) => Promise<void> };
+    ferry: { stats: () => EngineStats; player: () => Player; play: (url: string) => Promise<void>; download: (url: string) => void };
   }
 }
 window.ferry = { stats: () => player.stats(), player: () => player, play: (url) => start(url, false), download };
 
 async function boot(): Promise<void> {
+  // Earlier versions saved downloads through a service worker; it would still answer for this page.
+  for (const r of (await navigator.serviceWorker?.getRegistrations().catch(() => [])) ?? []) void r.unregister();
   const deepLink = params.get('url');
   if (deepLink) {
     urlInput.value = deepLink;

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Connection } from '../client/connection.js';
-import { fileNameFromUrl } from '../client/filename.js';
+import { fileNameFromUrl } from '../protocol/filename.js';
 import { nodeSocket } from '../client/node.js';
 import type { Validator } from '../protocol/frames.js';
 import { ProgressBar } from './progress.js';

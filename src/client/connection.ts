@@ -6,6 +6,7 @@
 import { FerryError, type ErrorCode } from '../protocol/codes.js';
 import { decodeDataFrame, parseRelayMessage, type TransferInfo, type WelcomeMessage } from '../protocol/frames.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
+import { Save, type SaveHost } from './save.js';
 import { Transfer, type TransferHost, type TransferRequest } from './transfer.js';
 
 export interface WebSocketLike {
@@ -49,6 +50,8 @@ export class Connection {
   private attempts = 0;
   private nextId = 1;
   private readonly transfers = new Map<number, Transfer>();
+  private readonly saves = new Map<number, Save>();
+  private readonly saveHost: SaveHost = { send: (m) => this.sendControl(m), forget: (s) => this.saves.delete(s.id) };
   private readonly listWaiters: ((list: TransferInfo[]) => void)[] = [];
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private fatal: FerryError | undefined;
@@ -93,6 +96,21 @@ export class Connection {
     return transfer;
   }
 
+  /**
+   * A download for the browser's download manager (or any HTTP client): resolves the relay's ticket, then
+   * reports progress. Ids come from the same counter as transfers, so replies never mix them up.
+   */
+  save(url: string): Save {
+    const save = new Save(this.nextId++, url, this.saveHost);
+    if (this.fatal) {
+      queueMicrotask(() => save.fail(this.fatal!));
+      return save;
+    }
+    this.saves.set(save.id, save);
+    if (this.welcomed) this.sendControl(save.openMessage());
+    return save;
+  }
+
   /** Admin: every live transfer on the relay. */
   async list(): Promise<TransferInfo[]> {
     await this.ready;
@@ -111,6 +129,7 @@ export class Connection {
     this.setState('closed');
     clearTimeout(this.reconnectTimer);
     for (const t of [...this.transfers.values()]) t.cancel();
+    this.saves.clear();
     this.socket?.close(1000, 'client closed');
   }
 
@@ -173,7 +192,12 @@ export class Connection {
         this.setState('open');
         this.resolveReady();
         for (const t of this.transfers.values()) this.sendControl(t.openMessage());
+        for (const s of this.saves.values()) this.sendControl(s.openMessage());
         return;
+      case 'ticket':
+        return this.saves.get(m.id)?.onTicket(m);
+      case 'progress':
+        return this.saves.get(m.id)?.onProgress(m);
       case 'meta':
         return this.transfers.get(m.id)?.onMeta(m);
       case 'end':
@@ -182,7 +206,11 @@ export class Connection {
         return this.listWaiters.shift()?.(m.list);
       case 'error': {
         const err = new FerryError(m.code, m.message, m.status);
-        if (m.id !== undefined) return this.transfers.get(m.id)?.onError(err);
+        if (m.id !== undefined) {
+          this.transfers.get(m.id)?.onError(err);
+          this.saves.get(m.id)?.fail(err);
+          return;
+        }
         if (!this.welcomed && FATAL_BEFORE_WELCOME.has(m.code)) {
           this.fatal = err;
           this.rejectReady(err);
@@ -196,6 +224,7 @@ export class Connection {
   private failAll(err: FerryError): void {
     this.setState('closed', err);
     for (const t of [...this.transfers.values()]) t.fail(err);
+    for (const s of [...this.saves.values()]) s.fail(err);
   }
 
   private sendControl(message: object): void {

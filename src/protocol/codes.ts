@@ -20,6 +20,7 @@ export const ErrorCodes = {
   limit_reached: 'a limit of the relay was reached',
   protocol_error: 'the message broke the protocol',
   cancelled: 'the transfer was cancelled',
+  ticket_invalid: 'this download link is not valid or has expired; start the download again',
   relay_unreachable: 'the relay could not be reached',
   not_media: 'the server sent something that is not a video',
   unsupported_codec: 'this browser cannot play this file',

@@ -46,7 +46,11 @@ export interface CreditMessage { t: 'credit'; id: number; bytes: number }
 export interface CancelMessage { t: 'cancel'; id: number }
 export interface ListMessage { t: 'list' }
 export interface KillMessage { t: 'kill'; session: string; id: number }
-export type ClientMessage = HelloMessage | OpenMessage | CreditMessage | CancelMessage | ListMessage | KillMessage;
+/** Asks for a download ticket: the browser's download manager then fetches `/save/TICKET/NAME` over HTTP. */
+export interface SaveMessage { t: 'save'; id: number; url: string }
+/** Follows a download's progress again, after a reconnect. */
+export interface WatchMessage { t: 'watch'; id: number; ticket: string }
+export type ClientMessage = HelloMessage | OpenMessage | CreditMessage | CancelMessage | ListMessage | KillMessage | SaveMessage | WatchMessage;
 
 export interface WelcomeMessage {
   t: 'welcome';
@@ -80,7 +84,18 @@ export interface TransferInfo {
   credit: number;
 }
 export interface TransfersMessage { t: 'transfers'; list: TransferInfo[] }
-export type RelayMessage = WelcomeMessage | MetaMessage | EndMessage | ErrorMessage | TransfersMessage;
+export interface TicketMessage {
+  t: 'ticket';
+  id: number;
+  ticket: string;
+  /** Where the download manager fetches the file: /save/TICKET/NAME on this relay. */
+  path: string;
+  name: string;
+  total: number | null;
+}
+/** How far the download manager has got, as seen by this relay; `done` once it has the last byte. */
+export interface ProgressMessage { t: 'progress'; id: number; bytes: number; total: number | null; done: boolean }
+export type RelayMessage = WelcomeMessage | MetaMessage | EndMessage | ErrorMessage | TransfersMessage | TicketMessage | ProgressMessage;
 
 export function encodeDataFrame(id: number, offset: number, payload: Uint8Array): Uint8Array {
   const frame = new Uint8Array(DATA_HEADER_BYTES + payload.byteLength);
@@ -184,6 +199,13 @@ export function parseClientMessage(text: string): ClientMessage {
       return { t: 'cancel', id: m.id };
     case 'list':
       return { t: 'list' };
+    case 'save':
+      if (!isStreamId(m.id)) fail('save needs an id');
+      if (!isString(m.url) || m.url.length > 8192) fail('save needs a url');
+      return { t: 'save', id: m.id, url: m.url };
+    case 'watch':
+      if (!isStreamId(m.id) || !isString(m.ticket) || m.ticket.length > 16_384) fail('watch needs an id and a ticket');
+      return { t: 'watch', id: m.id, ticket: m.ticket };
     case 'kill':
       if (!isShortString(m.session) || !isStreamId(m.id)) fail('kill needs a session and a stream id');
       return { t: 'kill', session: m.session, id: m.id };

@@ -10,6 +10,8 @@ export interface RelayConfig {
   password: string | undefined;
   adminPassword: string | undefined;
   noAuth: boolean;
+  /** Signs download tickets; relays behind one address need the same one (defaults to the password). */
+  ticketSecret: string | undefined;
   /** Take the client address from X-Forwarded-For (only behind a proxy you run). */
   trustProxy: boolean;
   logLevel: string;
@@ -28,6 +30,8 @@ export const SERVE_HELP = `ferry serve: run the relay and its page
   --password-file FILE      clients must send this password (FERRY_PASSWORD holds the password itself)
   --admin-password-file F   a separate credential that may list and cancel every transfer
                             (FERRY_ADMIN_PASSWORD)
+  --ticket-secret-file F    signs download links; every relay behind one address needs the same
+                            (FERRY_TICKET_SECRET; default: the password, else one per relay)
   --no-auth                 allow listening on a non-loopback address without a password
   --trust-proxy             take client addresses from X-Forwarded-For (FERRY_TRUST_PROXY=1); only
                             behind a reverse proxy you run, or anyone can dodge the password throttle
@@ -52,6 +56,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): RelayCon
       'password-file': { type: 'string' },
       'admin-password-file': { type: 'string' },
       'no-auth': { type: 'boolean' },
+      'ticket-secret-file': { type: 'string' },
       'trust-proxy': { type: 'boolean' },
       'log-level': { type: 'string' },
       'static-dir': { type: 'string' },
@@ -71,6 +76,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): RelayCon
     password: values['password-file'] ? readSecret(values['password-file']) : env.FERRY_PASSWORD || undefined,
     adminPassword: values['admin-password-file'] ? readSecret(values['admin-password-file']) : env.FERRY_ADMIN_PASSWORD || undefined,
     noAuth: values['no-auth'] ?? false,
+    ticketSecret: values['ticket-secret-file'] ? readSecret(values['ticket-secret-file']) : env.FERRY_TICKET_SECRET || undefined,
     trustProxy: values['trust-proxy'] ?? env.FERRY_TRUST_PROXY === '1',
     logLevel: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info',
     staticDir: values['static-dir'],

@@ -12,7 +12,9 @@ import type { RelayConfig } from './config.js';
 import { createDialer, type Resolver } from './dialer.js';
 import { DestinationPolicy } from './guard.js';
 import { RelayMetrics } from './metrics.js';
+import { Downloads, SAVE_PATH, type DownloadReply } from './downloads.js';
 import { Session, type Logger, type SessionLimits } from './session.js';
+import { TicketSigner } from './ticket.js';
 import { createUpstream } from './upstream.js';
 
 export const WS_PATH = '/ws';
@@ -80,7 +82,9 @@ export function createRelay(options: RelayOptions): Relay {
     helloTimeoutMs: options.limits?.helloTimeoutMs ?? 10_000,
     maxProtocolErrors: options.limits?.maxProtocolErrors ?? 50,
   };
-  const ctx = { auth, openUpstream: createUpstream(dialer, policy), metrics, log, registry: new Map<string, Session>(), limits };
+  const openUpstream = createUpstream(dialer, policy);
+  const downloads = new Downloads({ signer: new TicketSigner(config.ticketSecret ?? config.password), openUpstream, metrics, log, idleMs: limits.idleMs });
+  const ctx = { auth, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits };
   const staticDir = resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
 
   const handshakeTimeoutMs = options.limits?.handshakeTimeoutMs ?? 10_000;
@@ -118,6 +122,13 @@ export function createRelay(options: RelayOptions): Relay {
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405).end();
+      return;
+    }
+    if (path.startsWith(SAVE_PATH)) {
+      const abort = new AbortController();
+      res.once('close', () => abort.abort());
+      const ticket = path.slice(SAVE_PATH.length).split('/')[0] ?? '';
+      await sendDownload(await downloads.serve(ticket, req.headers.range ?? null, req.method, abort.signal), res);
       return;
     }
     serveStatic(staticDir, path, res);
@@ -196,6 +207,32 @@ export function createRelay(options: RelayOptions): Relay {
     },
   };
   return relay;
+}
+
+/** Writes a download as fast as the browser takes it; a failure mid-body drops the connection so the browser resumes. */
+async function sendDownload(reply: DownloadReply, res: ServerResponse): Promise<void> {
+  res.writeHead(reply.status, reply.headers);
+  if (!reply.body) {
+    res.end(reply.text);
+    return;
+  }
+  try {
+    for await (const chunk of reply.body) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) await new Promise<void>((done) => {
+        const go = (): void => {
+          res.off('drain', go);
+          res.off('close', go);
+          done();
+        };
+        res.on('drain', go);
+        res.on('close', go);
+      });
+    }
+    res.end();
+  } catch {
+    res.destroy();
+  }
 }
 
 function remoteAddress(req: IncomingMessage, trustProxy: boolean): string {

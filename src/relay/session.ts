@@ -17,6 +17,8 @@ import {
 } from '../protocol/frames.js';
 import { MAX_CHUNK_BYTES, MAX_STREAM_CREDIT, PROTOCOL_VERSION } from '../protocol/limits.js';
 import type { Auth, Role } from './auth.js';
+import { SAVE_PATH, type Downloads } from './downloads.js';
+import type { TicketClaims } from './ticket.js';
 import type { RelayMetrics } from './metrics.js';
 import type { OpenUpstream, UpstreamResponse } from './upstream.js';
 import { mapNetworkError } from './upstream.js';
@@ -46,6 +48,7 @@ export interface SessionLimits {
 export interface SessionContext {
   auth: Auth;
   openUpstream: OpenUpstream;
+  downloads: Downloads;
   metrics: RelayMetrics;
   log: Logger;
   registry: Map<string, Session>;
@@ -71,6 +74,8 @@ export class Session {
   readonly id = crypto.randomUUID();
   private role: Role | null = null;
   private readonly streams = new Map<number, Stream>();
+  /** Downloads this client follows: client id → its ticket's id, and how to stop following. */
+  private readonly saves = new Map<number, { download: string; unwatch: () => void }>();
   private queuedBytes = 0;
   private protocolErrors = 0;
   private closed = false;
@@ -107,6 +112,10 @@ export class Session {
         return this.credit(message.id, message.bytes);
       case 'cancel':
         return this.cancel(message.id);
+      case 'save':
+        return void this.save(message.id, message.url);
+      case 'watch':
+        return void this.watch(message.id, message.ticket);
       case 'list':
         if (this.requireAdmin()) this.send({ t: 'transfers', list: [...this.ctx.registry.values()].flatMap((s) => s.transfers()) });
         return;
@@ -130,6 +139,9 @@ export class Session {
     clearTimeout(this.helloTimer);
     clearInterval(this.idleTimer);
     for (const stream of [...this.streams.values()]) this.finish(stream);
+    // Downloads belong to the browser's download manager and go on without this socket.
+    for (const save of this.saves.values()) save.unwatch();
+    this.saves.clear();
     this.ctx.registry.delete(this.id);
     this.ctx.metrics.sockets.dec();
   }
@@ -276,6 +288,52 @@ export class Session {
   private cancel(id: number): void {
     const stream = this.streams.get(id);
     if (stream) this.finish(stream);
+    const save = this.saves.get(id);
+    if (save) this.ctx.downloads.cancel(save.download);
+  }
+
+  private async save(id: number, url: string): Promise<void> {
+    if (this.saves.has(id) || this.streams.has(id)) return this.protocolError(new FerryError('protocol_error', `id ${id} is already in use`));
+    if (this.saves.size >= this.ctx.limits.maxStreams) {
+      return this.sendError(new FerryError('limit_reached', `at most ${this.ctx.limits.maxStreams} downloads per connection`), id);
+    }
+    this.log.info({ save: id, url: redact(url) }, 'save');
+    try {
+      const { ticket, claims } = await this.ctx.downloads.issue(url);
+      if (this.closed) return;
+      this.send({ t: 'ticket', id, ticket, path: `${SAVE_PATH}${ticket}/${encodeURIComponent(claims.name)}`, name: claims.name, total: claims.total });
+      this.follow(id, claims);
+    } catch (err) {
+      this.sendError(mapNetworkError(err), id);
+    }
+  }
+
+  private async watch(id: number, ticket: string): Promise<void> {
+    try {
+      const claims = await this.ctx.downloads.verify(ticket);
+      if (!this.closed && !this.saves.has(id)) this.follow(id, claims);
+    } catch (err) {
+      this.sendError(mapNetworkError(err), id);
+    }
+  }
+
+  private follow(id: number, claims: TicketClaims): void {
+    const unwatch = this.ctx.downloads.watch(claims, {
+      progress: (bytes, total, done) => {
+        this.send({ t: 'progress', id, bytes, total, done });
+        if (done) this.unfollow(id);
+      },
+      failed: (err) => {
+        this.sendError(err, id);
+        this.unfollow(id);
+      },
+    });
+    this.saves.set(id, { download: claims.id, unwatch });
+  }
+
+  private unfollow(id: number): void {
+    this.saves.get(id)?.unwatch();
+    this.saves.delete(id);
   }
 
   /** Ends a stream with an error sent to the client. */

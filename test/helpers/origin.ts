@@ -19,6 +19,8 @@ export interface Resource {
   /** Milliseconds to wait before the headers. */
   delayMs?: number;
   disposition?: string;
+  /** Send each response no faster than this. */
+  bytesPerSecond?: number;
 }
 
 export interface Seen { path: string; range: string | undefined; ifRange: string | undefined; encoding: string | undefined }
@@ -130,6 +132,10 @@ export class Origin {
         pos += n;
         sentHere += n;
         this.bytesSent += n;
+        if (r.bytesPerSecond) {
+          if (!res.destroyed) setTimeout(pump, (n / r.bytesPerSecond) * 1000);
+          return;
+        }
         if (!ok) {
           res.once('drain', pump);
           return;

@@ -10,11 +10,12 @@ export type TestRelayOptions = Partial<Omit<RelayOptions, 'config'>> & {
   allow?: string[];
   password?: string;
   adminPassword?: string;
+  ticketSecret?: string;
   port?: number;
 };
 
 export async function startRelay(options: TestRelayOptions = {}): Promise<Relay> {
-  const { allow = [], password, adminPassword, port = 0, ...rest } = options;
+  const { allow = [], password, adminPassword, ticketSecret, port = 0, ...rest } = options;
   const relay = createRelay({
     config: {
       host: '127.0.0.1',
@@ -23,6 +24,7 @@ export async function startRelay(options: TestRelayOptions = {}): Promise<Relay>
       password,
       adminPassword,
       noAuth: false,
+      ticketSecret,
       trustProxy: false,
       logLevel: 'silent',
       staticDir: undefined,

@@ -1,0 +1,65 @@
+/**
+ * One download saved by the browser's download manager: the relay signs a ticket for the file, the manager
+ * fetches it over HTTP (and resumes it itself), and this follows its progress over the connection.
+ */
+import { FerryError } from '../protocol/codes.js';
+import type { ProgressMessage, TicketMessage } from '../protocol/frames.js';
+
+export interface SaveHost {
+  send(message: object): void;
+  forget(save: Save): void;
+}
+
+export interface SaveEvents {
+  /** The relay issued the ticket: point the download manager at `path`. */
+  ticket?(ticket: TicketMessage): void;
+  progress?(bytes: number, total: number | null, done: boolean): void;
+  error?(err: FerryError): void;
+}
+
+export class Save {
+  ticket: TicketMessage | null = null;
+  live = true;
+  events: SaveEvents = {};
+
+  constructor(
+    readonly id: number,
+    readonly url: string,
+    private readonly host: SaveHost,
+  ) {}
+
+  /** What to send when the socket (re)opens: a ticket request, or, once there is one, a request to follow it. */
+  openMessage(): object {
+    return this.ticket ? { t: 'watch', id: this.id, ticket: this.ticket.ticket } : { t: 'save', id: this.id, url: this.url };
+  }
+
+  /** Stops the download on the relay at once; the browser's download fails. */
+  cancel(): void {
+    if (!this.live) return;
+    this.host.send({ t: 'cancel', id: this.id });
+    this.fail(new FerryError('cancelled', 'the download was cancelled'));
+  }
+
+  onTicket(m: TicketMessage): void {
+    if (!this.live || this.ticket) return;
+    this.ticket = m;
+    this.events.ticket?.(m);
+  }
+
+  onProgress(m: ProgressMessage): void {
+    if (!this.live) return;
+    this.events.progress?.(m.bytes, m.total, m.done);
+    if (m.done) this.end();
+  }
+
+  fail(err: FerryError): void {
+    if (!this.live) return;
+    this.end();
+    this.events.error?.(err);
+  }
+
+  private end(): void {
+    this.live = false;
+    this.host.forget(this);
+  }
+}

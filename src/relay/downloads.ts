@@ -1,0 +1,271 @@
+/**
+ * Downloads the browser's own download manager fetches over plain HTTP, at `/save/TICKET/NAME`. The bytes
+ * go from the origin to the browser's file without passing through any page or worker script, and the
+ * download manager resumes a dropped connection itself, with Range and If-Range.
+ *
+ * Every request is checked against its ticket alone (stateless): the upstream must still be the version
+ * the ticket was issued for, or the answer is 412 and nothing is spliced. What this relay remembers is only
+ * for people watching: progress for the session that asked, and cancellations it made here.
+ */
+import { FerryError } from '../protocol/codes.js';
+import { suggestedName } from '../protocol/filename.js';
+import type { RelayMetrics } from './metrics.js';
+import type { Logger } from './session.js';
+import { TICKET_LIFETIME_MS, type TicketClaims, type TicketSigner } from './ticket.js';
+import type { OpenUpstream, UpstreamResponse } from './upstream.js';
+
+export const SAVE_PATH = '/save/';
+
+export interface DownloadWatcher {
+  progress(bytes: number, total: number | null, done: boolean): void;
+  failed(err: FerryError): void;
+}
+
+/** What the HTTP edge sends: a status, headers, and either a body to stream or a short text. */
+export interface DownloadReply {
+  status: number;
+  headers: Record<string, string>;
+  body: AsyncIterable<Uint8Array> | null;
+  text: string;
+}
+
+interface DownloadRecord {
+  total: number | null;
+  /** The furthest byte of the file sent to the browser. */
+  bytes: number;
+  ended: FerryError | 'done' | null;
+  watchers: Set<DownloadWatcher>;
+  /** One per response being sent; aborting it ends that response at once. */
+  responses: Set<AbortController>;
+  lastReport: number;
+  expires: number;
+}
+
+const REPORT_MS = 250;
+/** Downloads remembered for their watchers; the oldest is forgotten past this. */
+const MAX_RECORDS = 10_000;
+const RANGE = /^bytes=(\d+)-(\d*)$/;
+
+/** Where each failure leaves the browser: 412 and 416 make it drop what it has instead of splicing. */
+const STATUS: Partial<Record<FerryError['code'], number>> = {
+  ticket_invalid: 403,
+  cancelled: 410,
+  source_changed: 412,
+  range_ignored: 416,
+  blocked: 403,
+  invalid_url: 400,
+};
+
+export interface DownloadsOptions {
+  signer: TicketSigner;
+  openUpstream: OpenUpstream;
+  metrics: RelayMetrics;
+  log: Logger;
+  /** An upstream that sends nothing for this long is dropped; the browser resumes. */
+  idleMs: number;
+}
+
+export class Downloads {
+  private readonly records = new Map<string, DownloadRecord>();
+
+  constructor(private readonly options: DownloadsOptions) {}
+
+  /** Reads the upstream's headers (one byte of it) and signs a ticket for that version of the file. */
+  async issue(url: string): Promise<{ ticket: string; claims: TicketClaims }> {
+    const probe = await this.options.openUpstream({
+      url,
+      method: 'GET',
+      headers: {},
+      body: undefined,
+      offset: 0,
+      end: 0,
+      validator: undefined,
+      signal: AbortSignal.timeout(30_000),
+    });
+    probe.destroy();
+    const { meta } = probe;
+    const claims: TicketClaims = {
+      id: crypto.randomUUID(),
+      url,
+      validator: meta.validator,
+      name: suggestedName(meta.url, meta.disposition),
+      total: meta.total,
+      expires: Date.now() + TICKET_LIFETIME_MS,
+    };
+    this.record(claims);
+    return { ticket: await this.options.signer.sign(claims), claims };
+  }
+
+  /** Claims of a ticket this relay can serve, for a session that wants to follow it. */
+  verify(ticket: string): Promise<TicketClaims> {
+    return this.options.signer.verify(ticket);
+  }
+
+  watch(claims: TicketClaims, watcher: DownloadWatcher): () => void {
+    const record = this.record(claims);
+    record.watchers.add(watcher);
+    // Where it stands now, told after the caller has had a chance to keep the returned stop function.
+    queueMicrotask(() => {
+      if (!record.watchers.has(watcher)) return;
+      if (record.ended instanceof FerryError) watcher.failed(record.ended);
+      else if (record.bytes > 0 || record.ended === 'done') watcher.progress(record.bytes, record.total, record.ended === 'done');
+    });
+    return () => record.watchers.delete(watcher);
+  }
+
+  /** Stops the download at once, here: its upstream is aborted, and the browser's resumes are refused. */
+  cancel(id: string): void {
+    const record = this.records.get(id);
+    if (!record || record.ended) return;
+    this.end(record, new FerryError('cancelled', 'the download was cancelled'));
+  }
+
+  async serve(ticket: string, range: string | null, method: string, signal: AbortSignal): Promise<DownloadReply> {
+    let claims: TicketClaims;
+    try {
+      claims = await this.options.signer.verify(ticket);
+    } catch (err) {
+      return failure(err as FerryError);
+    }
+    const record = this.record(claims);
+    if (record.ended instanceof FerryError) return failure(record.ended);
+    const asked = RANGE.exec(range ?? '');
+    const offset = asked ? Number(asked[1]) : 0;
+    const end = asked?.[2] ? Number(asked[2]) : undefined;
+    let upstream: UpstreamResponse;
+    try {
+      upstream = await this.options.openUpstream({
+        url: claims.url,
+        method: method === 'HEAD' ? 'HEAD' : 'GET',
+        headers: {},
+        body: undefined,
+        offset,
+        end,
+        // Always the ticket's version, whatever the browser remembers: a new version is refused, not restarted.
+        validator: claims.validator ?? undefined,
+        signal,
+      });
+    } catch (err) {
+      const e = err instanceof FerryError ? err : new FerryError('upstream_error');
+      if (e.code === 'source_changed') this.end(record, e);
+      this.options.log.info({ download: claims.id, code: e.code, offset }, 'download refused');
+      return failure(e);
+    }
+    // Cancelled while the upstream was answering.
+    const ended = record.ended as DownloadRecord['ended'];
+    if (ended instanceof FerryError) {
+      upstream.destroy();
+      return failure(ended);
+    }
+    const { meta } = upstream;
+    const headers: Record<string, string> = {
+      'content-type': 'application/octet-stream',
+      'content-disposition': disposition(claims.name),
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+    };
+    if (meta.ranges) headers['accept-ranges'] = 'bytes';
+    if (meta.validator?.etag) headers.etag = meta.validator.etag;
+    if (meta.validator?.lastModified) headers['last-modified'] = meta.validator.lastModified;
+    if (meta.length !== null && method !== 'HEAD') headers['content-length'] = String(meta.length);
+    const partial = meta.status === 206;
+    if (partial && meta.length !== null) headers['content-range'] = `bytes ${meta.offset}-${meta.offset + meta.length - 1}/${meta.total ?? '*'}`;
+    if (method === 'HEAD') {
+      upstream.destroy();
+      return { status: partial ? 206 : 200, headers, body: null, text: '' };
+    }
+    record.total = meta.total ?? record.total;
+    return { status: partial ? 206 : 200, headers, body: this.relayBody(record, upstream, meta.offset, meta.length), text: '' };
+  }
+
+  private async *relayBody(record: DownloadRecord, upstream: UpstreamResponse, offset: number, length: number | null): AsyncGenerator<Uint8Array> {
+    const stop = new AbortController();
+    record.responses.add(stop);
+    this.options.metrics.downloads.inc();
+    let sent = 0;
+    try {
+      for (;;) {
+        const next = await nextOrStop(upstream.body, this.options.idleMs, stop.signal);
+        if (next.done) break;
+        sent += next.value.byteLength;
+        this.options.metrics.bytes.inc(next.value.byteLength);
+        this.advance(record, offset + sent);
+        yield next.value;
+      }
+      // Ending cleanly short of the length would tell the browser the file is whole; failing makes it resume.
+      if (length !== null && sent < length) throw new FerryError('truncated', `the server sent ${sent} of ${length} bytes`);
+      if (record.total === null || offset + sent >= record.total) this.end(record, 'done');
+    } finally {
+      record.responses.delete(stop);
+      this.options.metrics.downloads.dec();
+      upstream.destroy();
+    }
+  }
+
+  private advance(record: DownloadRecord, bytes: number): void {
+    record.bytes = bytes;
+    const now = Date.now();
+    if (now - record.lastReport < REPORT_MS) return;
+    record.lastReport = now;
+    for (const w of record.watchers) w.progress(record.bytes, record.total, false);
+  }
+
+  private end(record: DownloadRecord, how: FerryError | 'done'): void {
+    record.ended = how;
+    if (how instanceof FerryError) {
+      this.options.metrics.error(how.code);
+      for (const stop of record.responses) stop.abort(how);
+    }
+    for (const w of record.watchers) {
+      if (how === 'done') w.progress(record.total ?? record.bytes, record.total, true);
+      else w.failed(how);
+    }
+  }
+
+  private record(claims: TicketClaims): DownloadRecord {
+    let record = this.records.get(claims.id);
+    if (record) return record;
+    const now = Date.now();
+    for (const [id, r] of this.records) {
+      if (r.expires > now && this.records.size < MAX_RECORDS) break;
+      this.records.delete(id);
+    }
+    record = { total: claims.total, bytes: 0, ended: null, watchers: new Set(), responses: new Set(), lastReport: 0, expires: claims.expires };
+    this.records.set(claims.id, record);
+    return record;
+  }
+}
+
+function failure(err: FerryError): DownloadReply {
+  return {
+    status: STATUS[err.code] ?? 502,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+    body: null,
+    text: `${err.message}\n`,
+  };
+}
+
+/** An ASCII fallback for old clients, and the exact name in RFC 5987 form. */
+function disposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\%]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+/** The body's next chunk, unless the upstream goes quiet for `idleMs` or the download is stopped first. */
+async function nextOrStop(body: AsyncIterator<Uint8Array>, idleMs: number, stop: AbortSignal): Promise<IteratorResult<Uint8Array>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onStop: (() => void) | undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new FerryError('upstream_timeout', `the server sent nothing for ${Math.round(idleMs / 1000)} s`)), idleMs);
+    onStop = () => reject(stop.reason as FerryError);
+    if (stop.aborted) onStop();
+    stop.addEventListener('abort', onStop);
+  });
+  try {
+    return await Promise.race([body.next(), interrupted]);
+  } finally {
+    clearTimeout(timer);
+    stop.removeEventListener('abort', onStop!);
+  }
+}
