@@ -1,0 +1,216 @@
+/**
+ * Downloads for a browser's download manager, without a browser: tickets over the socket, bytes over HTTP
+ * from the relay's /save/ endpoint, resumes by Range, versions pinned, cancel, and forged or stale tickets.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { Connection } from '../src/client/connection.js';
+import type { Save } from '../src/client/save.js';
+import type { FerryError } from '../src/protocol/codes.js';
+import type { TicketMessage } from '../src/protocol/frames.js';
+import type { Relay } from '../src/relay/server.js';
+import { TicketSigner } from '../src/relay/ticket.js';
+import { Origin, sha256, testBytes } from './helpers/origin.js';
+import { connect, CutProxy, startRelay } from './helpers/relay.js';
+
+const SECRET = 'shared by the relays behind one address';
+const body = testBytes(12 * 1024 * 1024 + 77, 5);
+let origin: Origin;
+let relay: Relay;
+let client: Connection;
+
+beforeAll(async () => {
+  origin = await new Origin().start();
+  origin.set('/film.bin', { body, disposition: 'attachment; filename="holiday film.mp4"' });
+  origin.set('/slow.bin', { body, bytesPerSecond: 4 * 1024 * 1024 });
+  relay = await startRelay({ allow: [origin.hostPort], ticketSecret: SECRET });
+  client = connect(relay.url);
+});
+
+afterAll(async () => {
+  client.close();
+  await relay.close();
+  await origin.close();
+});
+
+const base = (r: Relay): string => `http://127.0.0.1:${r.port}`;
+
+/** Asks for a ticket and waits for it. */
+function ticketFor(save: Save): Promise<TicketMessage> {
+  return new Promise((resolve, reject) => {
+    save.events.ticket = resolve;
+    save.events.error = reject;
+  });
+}
+
+/** Resolves with the save's last progress once it is done, or rejects with its error. */
+function outcome(save: Save): Promise<{ bytes: number; reports: number }> {
+  let reports = 0;
+  return new Promise((resolve, reject) => {
+    save.events.progress = (bytes, _total, done) => {
+      reports++;
+      if (done) resolve({ bytes, reports });
+    };
+    save.events.error = reject;
+  });
+}
+
+describe('downloads over /save/', () => {
+  it('serves the file byte for byte, named, with validators, and reports it done', async () => {
+    const save = client.save(origin.url('/film.bin'));
+    const ticket = await ticketFor(save);
+    expect(ticket).toMatchObject({ name: 'holiday film.mp4', total: body.byteLength });
+    expect(ticket.path).toMatch(/^\/save\/[\w-]+\.[\w-]+\/holiday%20film\.mp4$/);
+    const done = outcome(save);
+    const res = await fetch(base(relay) + ticket.path);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toContain("filename*=UTF-8''holiday%20film.mp4");
+    expect(res.headers.get('content-length')).toBe(String(body.byteLength));
+    expect(res.headers.get('etag')).toMatch(/^"/);
+    expect(res.headers.get('accept-ranges')).toBe('bytes');
+    expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(sha256(body));
+    expect((await done).bytes).toBe(body.byteLength);
+  });
+
+  it('answers a resume with exactly the rest of the file', async () => {
+    const ticket = await ticketFor(client.save(origin.url('/film.bin')));
+    const from = 5_000_001;
+    const res = await fetch(base(relay) + ticket.path, { headers: { range: `bytes=${from}-` } });
+    expect(res.status).toBe(206);
+    expect(res.headers.get('content-range')).toBe(`bytes ${from}-${body.byteLength - 1}/${body.byteLength}`);
+    expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(sha256(body.subarray(from)));
+  });
+
+  it('refuses every request once the file has changed, with or without a range, and says so', async () => {
+    const changing = await new Origin().start();
+    changing.set('/v.bin', { body });
+    const r = await startRelay({ allow: [changing.hostPort] });
+    const c = connect(r.url);
+    const save = c.save(changing.url('/v.bin'));
+    const ticket = await ticketFor(save);
+    const failed = outcome(save).catch((e: FerryError) => e);
+    changing.set('/v.bin', { body: testBytes(body.byteLength, 6) });
+    const resumed = await fetch(base(r) + ticket.path, { headers: { range: 'bytes=1000-' } });
+    expect(resumed.status).toBe(412);
+    expect(await resumed.text()).toMatch(/changed on the server/);
+    expect(((await failed) as FerryError).code).toBe('source_changed');
+    // A browser that then starts over gets the same answer, never the new version under the old name.
+    expect((await fetch(base(r) + ticket.path)).status).toBe(412);
+    c.close();
+    await r.close();
+    await changing.close();
+  });
+
+  it('cancel stops the upstream at once and refuses the browser’s resumes', async () => {
+    const save = client.save(origin.url('/slow.bin'));
+    const ticket = await ticketFor(save);
+    const res = await fetch(base(relay) + ticket.path);
+    const reader = res.body!.getReader();
+    let got = 0;
+    while (got < 1024 * 1024) got += (await reader.read()).value!.byteLength;
+    save.cancel();
+    await expect((async () => {
+      for (;;) if ((await reader.read()).done) return 'ended cleanly';
+    })()).rejects.toThrow();
+    await new Promise((done) => setTimeout(done, 300));
+    const sent = origin.bytesSent;
+    await new Promise((done) => setTimeout(done, 500));
+    expect(origin.bytesSent).toBe(sent);
+    expect((await relay.metrics.downloads.get()).values[0]?.value).toBe(0);
+    const again = await fetch(base(relay) + ticket.path, { headers: { range: `bytes=${got}-` } });
+    expect(again.status).toBe(410);
+  });
+
+  it('refuses forged, truncated and expired tickets', async () => {
+    const ticket = await ticketFor(client.save(origin.url('/film.bin')));
+    const token = ticket.ticket;
+    const [claims, mac] = token.split('.') as [string, string];
+    const decoded = JSON.parse(Buffer.from(claims, 'base64url').toString()) as { url: string };
+    const forgedClaims = Buffer.from(JSON.stringify({ ...decoded, url: origin.url('/slow.bin') })).toString('base64url');
+    const expired = await new TicketSigner(SECRET).sign({ ...(decoded as never), expires: Date.now() - 1 });
+    for (const bad of [`${forgedClaims}.${mac}`, claims, `${claims}.${mac.slice(1)}`, `${token}.x`, expired, 'x'.repeat(9000)]) {
+      const res = await fetch(`${base(relay)}/save/${bad}/f.bin`);
+      expect(res.status, bad.slice(0, 40)).toBe(403);
+      expect(await res.text()).toMatch(/not valid|expired/);
+    }
+  });
+
+  it('any relay sharing the secret serves a ticket (stateless); another secret does not', async () => {
+    const ticket = await ticketFor(client.save(origin.url('/film.bin')));
+    const twin = await startRelay({ allow: [origin.hostPort], ticketSecret: SECRET });
+    const stranger = await startRelay({ allow: [origin.hostPort], ticketSecret: 'another' });
+    const res = await fetch(base(twin) + ticket.path, { headers: { range: 'bytes=100-' } });
+    expect(res.status).toBe(206);
+    expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(sha256(body.subarray(100)));
+    expect((await fetch(base(stranger) + ticket.path)).status).toBe(403);
+    await twin.close();
+    await stranger.close();
+  });
+
+  it('a ticket is no way around the address guard', async () => {
+    const dials = async (r: Relay): Promise<number> => (await r.metrics.dials.get()).values[0]?.value ?? 0;
+    // The relay refuses to sign for a private address...
+    const refused = client.save('http://10.1.2.3/secret.bin');
+    await expect(ticketFor(refused)).rejects.toMatchObject({ code: 'blocked' });
+    // ...and a relay that does not allow the origin refuses a ticket another relay signed for it.
+    const ticket = await ticketFor(client.save(origin.url('/film.bin')));
+    const strict = await startRelay({ ticketSecret: SECRET });
+    const before = await dials(strict);
+    const res = await fetch(base(strict) + ticket.path);
+    expect(res.status).toBe(403);
+    expect(await res.text()).toMatch(/refused this address/);
+    expect(await dials(strict)).toBe(before);
+    await strict.close();
+  });
+
+  it('keeps reporting progress across a dropped socket', async () => {
+    const proxy = await new CutProxy(relay.port).start();
+    const c = connect(proxy.url);
+    const save = c.save(origin.url('/slow.bin'));
+    const ticket = await ticketFor(save);
+    const done = outcome(save);
+    const res = await fetch(base(relay) + ticket.path);
+    const reader = res.body!.getReader();
+    let got = 0;
+    let cut = false;
+    for (;;) {
+      const { done: end, value } = await reader.read();
+      if (end) break;
+      got += value.byteLength;
+      if (!cut && got > 2 * 1024 * 1024) {
+        proxy.cut();
+        cut = true;
+      }
+    }
+    expect(got).toBe(body.byteLength);
+    expect((await done).bytes).toBe(body.byteLength);
+    expect(c.reconnects).toBeGreaterThanOrEqual(1);
+    c.close();
+    await proxy.close();
+  });
+
+  it('answers malformed save and watch messages with errors, and the socket stays usable', async () => {
+    const ws = new WebSocket(relay.url);
+    const replies: { t: string; id?: number; code?: string }[] = [];
+    ws.on('message', (d) => replies.push(JSON.parse(String(d)) as (typeof replies)[number]));
+    await new Promise((done) => ws.once('open', done));
+    const send = (m: object): void => ws.send(JSON.stringify(m));
+    send({ t: 'hello', v: 1 });
+    send({ t: 'save', id: 1 });
+    send({ t: 'watch', id: 2, ticket: 'bogus.ticket' });
+    send({ t: 'save', id: 3, url: 'not a url' });
+    send({ t: 'watch', id: 4 });
+    send({ t: 'save', id: 5, url: origin.url('/film.bin') });
+    await expect.poll(() => replies.find((r) => r.t === 'ticket'), { timeout: 5000 }).toMatchObject({ id: 5 });
+    const errors = replies.filter((r) => r.t === 'error');
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ code: 'bad_request' }),
+        expect.objectContaining({ id: 2, code: 'ticket_invalid' }),
+        expect.objectContaining({ id: 3, code: 'invalid_url' }),
+      ]),
+    );
+    expect(errors.filter((e) => e.code === 'bad_request')).toHaveLength(2);
+    ws.close();
+  });
+});
