@@ -9,7 +9,7 @@ import type { Save } from '../src/client/save.js';
 import type { FerryError } from '../src/protocol/codes.js';
 import type { TicketMessage } from '../src/protocol/frames.js';
 import type { Relay } from '../src/relay/server.js';
-import { TicketSigner } from '../src/relay/ticket.js';
+import { TicketSigner, type TicketClaims } from '../src/relay/ticket.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { connect, CutProxy, startRelay } from './helpers/relay.js';
 
@@ -125,9 +125,9 @@ describe('downloads over /save/', () => {
     const ticket = await ticketFor(client.save(origin.url('/film.bin')));
     const token = ticket.ticket;
     const [claims, mac] = token.split('.') as [string, string];
-    const decoded = JSON.parse(Buffer.from(claims, 'base64url').toString()) as { url: string };
+    const decoded = JSON.parse(Buffer.from(claims, 'base64url').toString()) as TicketClaims;
     const forgedClaims = Buffer.from(JSON.stringify({ ...decoded, url: origin.url('/slow.bin') })).toString('base64url');
-    const expired = await new TicketSigner(SECRET).sign({ ...(decoded as never), expires: Date.now() - 1 });
+    const expired = await new TicketSigner(SECRET).sign({ ...decoded, expires: Date.now() - 1 });
     for (const bad of [`${forgedClaims}.${mac}`, claims, `${claims}.${mac.slice(1)}`, `${token}.x`, expired, 'x'.repeat(9000)]) {
       const res = await fetch(`${base(relay)}/save/${bad}/f.bin`);
       expect(res.status, bad.slice(0, 40)).toBe(403);
