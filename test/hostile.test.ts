@@ -61,7 +61,7 @@ describe('decoders under random input', () => {
   it('the control message parser either parses or throws a FerryError', () => {
     const anyJson = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v));
     const openish = fc.record(
-      { t: fc.constantFrom('open', 'credit', 'cancel', 'hello', 'kill', 'list', 'x'), id: fc.oneof(fc.integer(), fc.double(), fc.string()), url: fc.string(), credit: fc.oneof(fc.integer(), fc.double()), bytes: fc.oneof(fc.integer(), fc.double()), offset: fc.anything(), end: fc.anything(), headers: fc.dictionary(fc.string(), fc.string()), v: fc.integer() },
+      { t: fc.constantFrom('open', 'credit', 'cancel', 'hello', 'kill', 'list', 'save', 'watch', 'x'), id: fc.oneof(fc.integer(), fc.double(), fc.string()), url: fc.string(), ticket: fc.oneof(fc.string(), fc.integer()), credit: fc.oneof(fc.integer(), fc.double()), bytes: fc.oneof(fc.integer(), fc.double()), offset: fc.anything(), end: fc.anything(), headers: fc.dictionary(fc.string(), fc.string()), v: fc.integer() },
       { requiredKeys: ['t'] },
     ).map((v) => JSON.stringify(v));
     fc.assert(fc.property(fc.oneof(fc.string(), anyJson, openish), (text) => onlyFerryErrors(() => parseClientMessage(text))), { numRuns: 3000 });
@@ -76,6 +76,8 @@ describe('sessions under random messages', () => {
       fc.record({ t: fc.constant('open'), id: fc.nat(5), url: fc.constantFrom(origin.url('/f.bin'), origin.url('/silent'), 'http://10.0.0.1/', 'ftp://x', 'nonsense'), credit: fc.nat(2 ** 27), offset: fc.nat(5_000_000) }).map((m) => JSON.stringify(m)),
       fc.record({ t: fc.constant('credit'), id: fc.nat(8), bytes: fc.oneof(fc.nat(), fc.constant(2 ** 53), fc.constant(-1)) }).map((m) => JSON.stringify(m)),
       fc.record({ t: fc.constant('cancel'), id: fc.nat(8) }).map((m) => JSON.stringify(m)),
+      fc.record({ t: fc.constant('save'), id: fc.nat(8), url: fc.constantFrom(origin.url('/f.bin'), origin.url('/silent'), 'http://10.0.0.1/', 'nonsense') }).map((m) => JSON.stringify(m)),
+      fc.record({ t: fc.constant('watch'), id: fc.nat(8), ticket: fc.string({ maxLength: 100 }) }).map((m) => JSON.stringify(m)),
       fc.constant(JSON.stringify({ t: 'list' })),
       fc.constant(JSON.stringify({ t: 'hello', v: 1 })),
     );

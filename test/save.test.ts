@@ -79,6 +79,8 @@ describe('downloads over /save/', () => {
     expect(res.status).toBe(206);
     expect(res.headers.get('content-range')).toBe(`bytes ${from}-${body.byteLength - 1}/${body.byteLength}`);
     expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(sha256(body.subarray(from)));
+    const past = await fetch(base(relay) + ticket.path, { headers: { range: `bytes=${body.byteLength + 10}-` } });
+    expect(past.status).toBe(416);
   });
 
   it('refuses every request once the file has changed, with or without a range, and says so', async () => {

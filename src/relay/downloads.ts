@@ -239,7 +239,8 @@ export class Downloads {
 
 function failure(err: FerryError): DownloadReply {
   return {
-    status: STATUS[err.code] ?? 502,
+    // A range past the end stays a 416, so the browser knows it asked for too much.
+    status: err.status === 416 ? 416 : (STATUS[err.code] ?? 502),
     headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
     body: null,
     text: `${err.message}\n`,
