@@ -123,6 +123,23 @@ describe('downloads over /save/', () => {
     expect(again.status).toBe(410);
   });
 
+  it('tells the watcher when the origin fails the download manager’s request', async () => {
+    const flaky = await new Origin().start();
+    flaky.set('/gone.bin', { body });
+    const r = await startRelay({ allow: [flaky.hostPort] });
+    const c = connect(r.url);
+    const save = c.save(flaky.url('/gone.bin'));
+    const ticket = await ticketFor(save);
+    const failed = outcome(save).catch((e: FerryError) => e);
+    flaky.remove('/gone.bin');
+    const res = await fetch(base(r) + ticket.path);
+    expect(res.status).toBe(502);
+    expect(((await failed) as FerryError).code).toBe('upstream_status');
+    c.close();
+    await r.close();
+    await flaky.close();
+  });
+
   it('refuses forged, truncated and expired tickets', async () => {
     const ticket = await ticketFor(client.save(origin.url('/film.bin')));
     const token = ticket.ticket;

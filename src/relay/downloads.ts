@@ -147,7 +147,9 @@ export class Downloads {
       });
     } catch (err) {
       const e = err instanceof FerryError ? err : new FerryError('upstream_error');
+      // A new version is final; anything else the watcher hears about, but a later request may still succeed.
       if (e.code === 'source_changed') this.end(record, e);
+      else for (const w of record.watchers) w.failed(e);
       this.options.log.info({ download: claims.id, code: e.code, offset }, 'download refused');
       return failure(e);
     }

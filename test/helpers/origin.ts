@@ -61,6 +61,10 @@ export class Origin {
     this.resources.set(path, resource);
   }
 
+  remove(path: string): void {
+    this.resources.delete(path);
+  }
+
   redirect(from: string, to: string, status = 302): void {
     this.redirects.set(from, { to, status });
   }
