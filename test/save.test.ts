@@ -84,23 +84,17 @@ describe('downloads over /save/', () => {
   });
 
   it('refuses every request once the file has changed, with or without a range, and says so', async () => {
-    const changing = await new Origin().start();
-    changing.set('/v.bin', { body });
-    const r = await startRelay({ allow: [changing.hostPort] });
-    const c = connect(r.url);
-    const save = c.save(changing.url('/v.bin'));
+    origin.set('/v.bin', { body });
+    const save = client.save(origin.url('/v.bin'));
     const ticket = await ticketFor(save);
     const failed = outcome(save).catch((e: FerryError) => e);
-    changing.set('/v.bin', { body: testBytes(body.byteLength, 6) });
-    const resumed = await fetch(base(r) + ticket.path, { headers: { range: 'bytes=1000-' } });
+    origin.set('/v.bin', { body: testBytes(body.byteLength, 6) });
+    const resumed = await fetch(base(relay) + ticket.path, { headers: { range: 'bytes=1000-' } });
     expect(resumed.status).toBe(412);
     expect(await resumed.text()).toMatch(/changed on the server/);
     expect(((await failed) as FerryError).code).toBe('source_changed');
     // A browser that then starts over gets the same answer, never the new version under the old name.
-    expect((await fetch(base(r) + ticket.path)).status).toBe(412);
-    c.close();
-    await r.close();
-    await changing.close();
+    expect((await fetch(base(relay) + ticket.path)).status).toBe(412);
   });
 
   it('cancel stops the upstream at once and refuses the browser’s resumes', async () => {
@@ -124,20 +118,14 @@ describe('downloads over /save/', () => {
   });
 
   it('tells the watcher when the origin fails the download manager’s request', async () => {
-    const flaky = await new Origin().start();
-    flaky.set('/gone.bin', { body });
-    const r = await startRelay({ allow: [flaky.hostPort] });
-    const c = connect(r.url);
-    const save = c.save(flaky.url('/gone.bin'));
+    origin.set('/gone.bin', { body });
+    const save = client.save(origin.url('/gone.bin'));
     const ticket = await ticketFor(save);
     const failed = outcome(save).catch((e: FerryError) => e);
-    flaky.remove('/gone.bin');
-    const res = await fetch(base(r) + ticket.path);
+    origin.remove('/gone.bin');
+    const res = await fetch(base(relay) + ticket.path);
     expect(res.status).toBe(502);
     expect(((await failed) as FerryError).code).toBe('upstream_status');
-    c.close();
-    await r.close();
-    await flaky.close();
   });
 
   it('refuses forged, truncated and expired tickets', async () => {
