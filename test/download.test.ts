@@ -23,6 +23,7 @@ beforeAll(async () => {
   // Paced, so that cuts and cancels land mid-download rather than after it.
   origin.set('/films/big%20film.bin', { body, bytesPerSecond: 100 * 1024 * 1024 });
   origin.set('/film.mp4', { body: testMedia().moovFirst, type: 'video/mp4' });
+  origin.set('/stalls.bin', { body, stallAfter: 4 * 1024 * 1024 });
   origin.set('/slow.bin', { body, bytesPerSecond: 30 * 1024 * 1024 });
   origin.set('/named.bin', { body: body.subarray(0, 40 * 1024 * 1024), disposition: 'attachment; filename="holiday.mp4"' });
   relay = await startRelay({ allow: [origin.hostPort] });
@@ -143,6 +144,16 @@ describe('downloads from the page', () => {
     await p.close();
     await r.close();
     await changing.close();
+  });
+
+  it('says so when the relay has reported nothing for a while', async () => {
+    const page = await openPage();
+    const download = await clickDownload(page, origin.url('/stalls.bin'));
+    await page.waitForFunction(() => /no report for 1\d s/.test(document.querySelector('li[data-kind="download"] .line')?.textContent ?? ''), undefined, { timeout: 20_000 });
+    await page.click('li[data-kind="download"] button');
+    expect(await lineOf(page)).toMatch(/cancelled/);
+    expect(await download.failure()).not.toBeNull();
+    await page.close();
   });
 
   it('makes progress on two downloads and a playback at once', async () => {

@@ -10,6 +10,8 @@ import type { FerryError } from '../protocol/codes.js';
 import { describeError } from '../player/messages.js';
 
 const MB = 1024 * 1024;
+/** Without a report this long, the row says so: the relay serving the download may not be the page's. */
+const QUIET_MS = 10_000;
 
 export interface DownloadRow {
   name: string;
@@ -18,6 +20,8 @@ export interface DownloadRow {
   speed: number;
   state: 'starting' | 'saving' | 'done' | 'failed' | 'cancelled';
   error: string | null;
+  /** When the relay last reported on it (performance.now()). */
+  heard: number;
   cancel(): void;
 }
 
@@ -31,10 +35,16 @@ export function startDownload(connection: Connection, url: string, onChange: (ro
     speed: 0,
     state: 'starting',
     error: null,
+    heard: performance.now(),
     cancel: () => save.cancel(),
   };
+  const quiet = setInterval(() => {
+    if (row.state !== 'starting' && row.state !== 'saving') clearInterval(quiet);
+    else if (performance.now() - row.heard > QUIET_MS) onChange(row);
+  }, 1000);
   save.events = {
     ticket: (ticket) => {
+      row.heard = performance.now();
       row.name = ticket.name;
       row.total = ticket.total;
       row.state = 'saving';
@@ -47,6 +57,7 @@ export function startDownload(connection: Connection, url: string, onChange: (ro
       onChange(row);
     },
     progress: (bytes, total, done) => {
+      row.heard = performance.now();
       row.received = bytes;
       row.total = total ?? row.total;
       meter.add(bytes);
@@ -67,6 +78,10 @@ export function startDownload(connection: Connection, url: string, onChange: (ro
 export function downloadLine(row: DownloadRow): string {
   if (row.state === 'failed') return `${row.name}: failed: ${row.error}`;
   if (row.state === 'cancelled') return `${row.name}: cancelled`;
+  const quiet = performance.now() - row.heard;
+  if (row.state === 'saving' && quiet > QUIET_MS) {
+    return `${row.name}: no report for ${Math.round(quiet / 1000)} s; the browser's download list shows where it stands`;
+  }
   const done = `${(row.received / MB).toFixed(1)} MB`;
   if (!row.total) return `${row.name}: ${done} · ${(row.speed / MB).toFixed(0)} MB/s`;
   const left = row.speed > 0 ? ` · ${Math.ceil((row.total - row.received) / row.speed)} s left` : '';
