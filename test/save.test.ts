@@ -196,6 +196,29 @@ describe('downloads over /save/', () => {
     await proxy.close();
   });
 
+  it('holds a flood of saves to the per-socket limit, and a ticket to a few requests at once', async () => {
+    origin.set('/held.bin', { body, delayMs: 500 });
+    const ws = new WebSocket(relay.url);
+    const replies: { t: string; id?: number; code?: string }[] = [];
+    ws.on('message', (d) => replies.push(JSON.parse(String(d)) as (typeof replies)[number]));
+    await new Promise((done) => ws.once('open', done));
+    ws.send(JSON.stringify({ t: 'hello', v: 1 }));
+    const asked = origin.seen.length;
+    for (let id = 1; id <= 200; id++) ws.send(JSON.stringify({ t: 'save', id, url: origin.url('/held.bin') }));
+    await expect.poll(() => replies.filter((r) => r.t === 'ticket').length, { timeout: 10_000 }).toBe(64);
+    expect(replies.filter((r) => r.code === 'limit_reached')).toHaveLength(136);
+    expect(origin.seen.length - asked).toBe(64);
+    ws.close();
+
+    const ticket = await ticketFor(client.save(origin.url('/slow.bin')));
+    // Every response is held open until all six have answered.
+    const responses = await Promise.all(Array.from({ length: 6 }, () => fetch(base(relay) + ticket.path)));
+    const statuses = responses.map((r) => r.status);
+    await Promise.all(responses.map((r) => r.body?.cancel()));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(4);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(2);
+  });
+
   it('answers malformed save and watch messages with errors, and the socket stays usable', async () => {
     const ws = new WebSocket(relay.url);
     const replies: { t: string; id?: number; code?: string }[] = [];

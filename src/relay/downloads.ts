@@ -42,6 +42,7 @@ interface DownloadRecord {
 }
 
 const REPORT_MS = 250;
+const MAX_RESPONSES_PER_TICKET = 4;
 /** Downloads remembered for their watchers; the oldest is forgotten past this. */
 const MAX_RECORDS = 10_000;
 const RANGE = /^bytes=(\d+)-(\d*)$/;
@@ -54,6 +55,7 @@ const STATUS: Partial<Record<FerryError['code'], number>> = {
   range_ignored: 416,
   blocked: 403,
   invalid_url: 400,
+  limit_reached: 429,
 };
 
 export interface DownloadsOptions {
@@ -71,7 +73,7 @@ export class Downloads {
   constructor(private readonly options: DownloadsOptions) {}
 
   /** Reads the upstream's headers (one byte of it) and signs a ticket for that version of the file. */
-  async issue(url: string): Promise<{ ticket: string; claims: TicketClaims }> {
+  async issue(url: string, signal: AbortSignal): Promise<{ ticket: string; claims: TicketClaims }> {
     const probe = await this.options.openUpstream({
       url,
       method: 'GET',
@@ -80,7 +82,7 @@ export class Downloads {
       offset: 0,
       end: 0,
       validator: undefined,
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]),
     });
     probe.destroy();
     const { meta } = probe;
@@ -129,6 +131,32 @@ export class Downloads {
     }
     const record = this.record(claims);
     if (record.ended instanceof FerryError) return failure(record.ended);
+    // A download manager reads one response at a time; a ticket is not a way to open the origin many times.
+    if (record.responses.size >= MAX_RESPONSES_PER_TICKET) {
+      return failure(new FerryError('limit_reached', `at most ${MAX_RESPONSES_PER_TICKET} requests at once per download`));
+    }
+    // Counted from here, so a cancel also stops a request still waiting for the upstream's headers.
+    const stop = new AbortController();
+    record.responses.add(stop);
+    let handedOver = false;
+    try {
+      const reply = await this.answer(claims, record, range, method, AbortSignal.any([signal, stop.signal]));
+      if (reply.upstream === null) return reply;
+      handedOver = true;
+      return { ...reply, body: this.relayBody(record, reply.upstream, stop) };
+    } finally {
+      if (!handedOver) record.responses.delete(stop);
+    }
+  }
+
+  /** The upstream's answer to the ticket's version from the requested offset, as status and headers. */
+  private async answer(
+    claims: TicketClaims,
+    record: DownloadRecord,
+    range: string | null,
+    method: string,
+    signal: AbortSignal,
+  ): Promise<DownloadReply & { upstream: UpstreamResponse | null }> {
     const asked = RANGE.exec(range ?? '');
     const offset = asked ? Number(asked[1]) : 0;
     const end = asked?.[2] ? Number(asked[2]) : undefined;
@@ -146,18 +174,13 @@ export class Downloads {
         signal,
       });
     } catch (err) {
-      const e = err instanceof FerryError ? err : new FerryError('upstream_error');
+      const ended = record.ended as DownloadRecord['ended'];
+      const e = ended instanceof FerryError ? ended : err instanceof FerryError ? err : new FerryError('upstream_error');
       // A new version is final; anything else the watcher hears about, but a later request may still succeed.
       if (e.code === 'source_changed') this.end(record, e);
-      else for (const w of record.watchers) w.failed(e);
+      else if (e !== ended) for (const w of record.watchers) w.failed(e);
       this.options.log.info({ download: claims.id, code: e.code, offset }, 'download refused');
-      return failure(e);
-    }
-    // Cancelled while the upstream was answering.
-    const ended = record.ended as DownloadRecord['ended'];
-    if (ended instanceof FerryError) {
-      upstream.destroy();
-      return failure(ended);
+      return { ...failure(e), upstream: null };
     }
     const { meta } = upstream;
     const headers: Record<string, string> = {
@@ -173,17 +196,17 @@ export class Downloads {
     if (meta.length !== null && method !== 'HEAD') headers['content-length'] = String(meta.length);
     const partial = meta.status === 206;
     if (partial && meta.length !== null) headers['content-range'] = `bytes ${meta.offset}-${meta.offset + meta.length - 1}/${meta.total ?? '*'}`;
+    const status = partial ? 206 : 200;
     if (method === 'HEAD') {
       upstream.destroy();
-      return { status: partial ? 206 : 200, headers, body: null, text: '' };
+      return { status, headers, body: null, text: '', upstream: null };
     }
     record.total = meta.total ?? record.total;
-    return { status: partial ? 206 : 200, headers, body: this.relayBody(record, upstream, meta.offset, meta.length), text: '' };
+    return { status, headers, body: null, text: '', upstream };
   }
 
-  private async *relayBody(record: DownloadRecord, upstream: UpstreamResponse, offset: number, length: number | null): AsyncGenerator<Uint8Array> {
-    const stop = new AbortController();
-    record.responses.add(stop);
+  private async *relayBody(record: DownloadRecord, upstream: UpstreamResponse, stop: AbortController): AsyncGenerator<Uint8Array> {
+    const { offset, length } = upstream.meta;
     this.options.metrics.downloads.inc();
     let sent = 0;
     try {

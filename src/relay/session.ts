@@ -76,6 +76,8 @@ export class Session {
   private readonly streams = new Map<number, Stream>();
   /** Downloads this client follows: client id → its ticket's id, and how to stop following. */
   private readonly saves = new Map<number, { download: string; unwatch: () => void }>();
+  /** Aborted when the socket goes: what this session still waits for upstream is dropped. */
+  private readonly closing = new AbortController();
   private queuedBytes = 0;
   private protocolErrors = 0;
   private closed = false;
@@ -142,6 +144,7 @@ export class Session {
     // Downloads belong to the browser's download manager and go on without this socket.
     for (const save of this.saves.values()) save.unwatch();
     this.saves.clear();
+    this.closing.abort();
     this.ctx.registry.delete(this.id);
     this.ctx.metrics.sockets.dec();
   }
@@ -294,17 +297,20 @@ export class Session {
 
   private async save(id: number, url: string): Promise<void> {
     if (this.saves.has(id) || this.streams.has(id)) return this.protocolError(new FerryError('protocol_error', `id ${id} is already in use`));
+    // Counted from the moment it is asked for, so a flood of saves cannot start a flood of upstream requests.
     if (this.saves.size >= this.ctx.limits.maxStreams) {
       return this.sendError(new FerryError('limit_reached', `at most ${this.ctx.limits.maxStreams} downloads per connection`), id);
     }
+    this.saves.set(id, { download: '', unwatch: () => {} });
     this.log.info({ save: id, url: redact(url) }, 'save');
     try {
-      const { ticket, claims } = await this.ctx.downloads.issue(url);
+      const { ticket, claims } = await this.ctx.downloads.issue(url, this.closing.signal);
       if (this.closed) return;
       this.send({ t: 'ticket', id, ticket, path: `${SAVE_PATH}${ticket}/${encodeURIComponent(claims.name)}`, name: claims.name, total: claims.total });
       this.follow(id, claims);
     } catch (err) {
-      this.sendError(mapNetworkError(err), id);
+      this.saves.delete(id);
+      if (!this.closed) this.sendError(mapNetworkError(err), id);
     }
   }
 
