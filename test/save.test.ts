@@ -154,6 +154,21 @@ describe('downloads over /save/', () => {
     await stranger.close();
   });
 
+  it('on a relay with a password, the ticket is the download manager’s only credential', async () => {
+    const guarded = await startRelay({ allow: [origin.hostPort], password: 'open sesame' });
+    const c = connect(guarded.url, { password: 'open sesame' });
+    const ticket = await ticketFor(c.save(origin.url('/film.bin')));
+    const res = await fetch(base(guarded) + ticket.path, { headers: { range: 'bytes=10-' } });
+    expect(res.status).toBe(206);
+    expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(sha256(body.subarray(10)));
+    // Without the password, no ticket.
+    const intruder = connect(guarded.url, { maxAttempts: 1 });
+    await expect(ticketFor(intruder.save(origin.url('/film.bin')))).rejects.toMatchObject({ code: 'auth_required' });
+    c.close();
+    intruder.close();
+    await guarded.close();
+  });
+
   it('a ticket is no way around the address guard', async () => {
     const dials = async (r: Relay): Promise<number> => (await r.metrics.dials.get()).values[0]?.value ?? 0;
     // The relay refuses to sign for a private address...
