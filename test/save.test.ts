@@ -128,6 +128,40 @@ describe('downloads over /save/', () => {
     expect(((await failed) as FerryError).code).toBe('upstream_status');
   });
 
+  it('shows the admin every download being sent, and lets the admin stop one', async () => {
+    const r = await startRelay({ allow: [origin.hostPort], adminPassword: 'root-of-trust' });
+    const user = connect(r.url);
+    const admin = connect(r.url, { admin: 'root-of-trust' });
+    const save = user.save(origin.url('/slow.bin'));
+    const ticket = await ticketFor(save);
+    const failed = outcome(save).catch((e: FerryError) => e);
+    const res = await fetch(base(r) + ticket.path);
+    const reader = res.body!.getReader();
+    await reader.read();
+    const { downloads } = await admin.list();
+    expect(downloads).toHaveLength(1);
+    expect(downloads[0]).toMatchObject({ url: origin.url('/slow.bin'), total: body.byteLength, requests: 1 });
+    admin.killDownload(downloads[0]!.download);
+    expect(((await failed) as FerryError).message).toMatch(/cancelled by an admin/);
+    await expect((async () => {
+      for (;;) if ((await reader.read()).done) return 'ended cleanly';
+    })()).rejects.toThrow();
+    expect((await admin.list()).downloads).toHaveLength(0);
+    expect((await fetch(base(r) + ticket.path)).status).toBe(410);
+    // A user may not.
+    const raw = new WebSocket(r.url);
+    const answers: { code?: string }[] = [];
+    raw.on('message', (d) => answers.push(JSON.parse(String(d)) as { code?: string }));
+    await new Promise((done) => raw.once('open', done));
+    raw.send(JSON.stringify({ t: 'hello', v: 1 }));
+    raw.send(JSON.stringify({ t: 'kill', download: downloads[0]!.download }));
+    await expect.poll(() => answers.find((a) => a.code)).toMatchObject({ code: 'forbidden' });
+    raw.close();
+    user.close();
+    admin.close();
+    await r.close();
+  });
+
   it('refuses forged, truncated and expired tickets', async () => {
     const ticket = await ticketFor(client.save(origin.url('/film.bin')));
     const token = ticket.ticket;

@@ -4,7 +4,7 @@
  * Runs in browsers (global WebSocket) and in Node (pass `createSocket`, see node.ts).
  */
 import { FerryError, type ErrorCode } from '../protocol/codes.js';
-import { decodeDataFrame, parseRelayMessage, type TransferInfo, type WelcomeMessage } from '../protocol/frames.js';
+import { decodeDataFrame, parseRelayMessage, type TransfersMessage, type WelcomeMessage } from '../protocol/frames.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import { Save, type SaveHost } from './save.js';
 import { Transfer, type TransferHost, type TransferRequest } from './transfer.js';
@@ -52,7 +52,7 @@ export class Connection {
   private readonly transfers = new Map<number, Transfer>();
   private readonly saves = new Map<number, Save>();
   private readonly saveHost: SaveHost = { send: (m) => this.sendControl(m), forget: (s) => this.saves.delete(s.id) };
-  private readonly listWaiters: ((list: TransferInfo[]) => void)[] = [];
+  private readonly listWaiters: ((answer: TransfersMessage) => void)[] = [];
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private fatal: FerryError | undefined;
   private readonly host: TransferHost;
@@ -111,8 +111,8 @@ export class Connection {
     return save;
   }
 
-  /** Admin: every live transfer on the relay. */
-  async list(): Promise<TransferInfo[]> {
+  /** Admin: every live stream on the relay, and every download it is sending over HTTP. */
+  async list(): Promise<Pick<TransfersMessage, 'list' | 'downloads'>> {
     await this.ready;
     return new Promise((resolve) => {
       this.listWaiters.push(resolve);
@@ -120,9 +120,14 @@ export class Connection {
     });
   }
 
-  /** Admin: cancel any transfer on the relay. */
+  /** Admin: cancel any stream on the relay. */
   kill(session: string, id: number): void {
     this.sendControl({ t: 'kill', session, id });
+  }
+
+  /** Admin: cancel a download, by the id `list` gives it. */
+  killDownload(download: string): void {
+    this.sendControl({ t: 'kill', download });
   }
 
   close(): void {
@@ -203,7 +208,7 @@ export class Connection {
       case 'end':
         return this.transfers.get(m.id)?.onEnd(m.offset);
       case 'transfers':
-        return this.listWaiters.shift()?.(m.list);
+        return this.listWaiters.shift()?.(m);
       case 'error': {
         const err = new FerryError(m.code, m.message, m.status);
         if (m.id !== undefined) {

@@ -45,7 +45,8 @@ export interface OpenMessage {
 export interface CreditMessage { t: 'credit'; id: number; bytes: number }
 export interface CancelMessage { t: 'cancel'; id: number }
 export interface ListMessage { t: 'list' }
-export interface KillMessage { t: 'kill'; session: string; id: number }
+/** Admin: cancel a socket's stream (`session` and `id`), or a download by its ticket's id (`download`). */
+export type KillMessage = { t: 'kill'; session: string; id: number } | { t: 'kill'; download: string };
 /** Asks for a download ticket: the browser's download manager then fetches `/save/TICKET/NAME` over HTTP. */
 export interface SaveMessage { t: 'save'; id: number; url: string }
 /** Follows a download's progress again, after a reconnect. */
@@ -83,7 +84,17 @@ export interface TransferInfo {
   sent: number;
   credit: number;
 }
-export interface TransfersMessage { t: 'transfers'; list: TransferInfo[] }
+/** A download being sent over HTTP by this relay. */
+export interface DownloadInfo {
+  download: string;
+  url: string;
+  /** The furthest byte sent so far. */
+  bytes: number;
+  total: number | null;
+  /** Responses open for it now (a download manager uses one). */
+  requests: number;
+}
+export interface TransfersMessage { t: 'transfers'; list: TransferInfo[]; downloads: DownloadInfo[] }
 export interface TicketMessage {
   t: 'ticket';
   id: number;
@@ -207,7 +218,8 @@ export function parseClientMessage(text: string): ClientMessage {
       if (!isStreamId(m.id) || !isString(m.ticket) || m.ticket.length > 16_384) fail('watch needs an id and a ticket');
       return { t: 'watch', id: m.id, ticket: m.ticket };
     case 'kill':
-      if (!isShortString(m.session) || !isStreamId(m.id)) fail('kill needs a session and a stream id');
+      if (isShortString(m.download) && m.session === undefined) return { t: 'kill', download: m.download };
+      if (!isShortString(m.session) || !isStreamId(m.id)) fail('kill needs a session and a stream id, or a download');
       return { t: 'kill', session: m.session, id: m.id };
     default:
       throw new FerryError('protocol_error', `unknown message type ${JSON.stringify(m.t)?.slice(0, 40)}`);

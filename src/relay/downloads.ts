@@ -8,6 +8,7 @@
  * for people watching: progress for the session that asked, and cancellations it made here.
  */
 import { FerryError } from '../protocol/codes.js';
+import type { DownloadInfo } from '../protocol/frames.js';
 import { suggestedName } from '../protocol/filename.js';
 import type { RelayMetrics } from './metrics.js';
 import type { Logger } from './session.js';
@@ -30,6 +31,7 @@ export interface DownloadReply {
 }
 
 interface DownloadRecord {
+  url: string;
   total: number | null;
   /** The furthest byte of the file sent to the browser. */
   bytes: number;
@@ -116,10 +118,17 @@ export class Downloads {
   }
 
   /** Stops the download at once, here: its upstream is aborted, and the browser's resumes are refused. */
-  cancel(id: string): void {
+  cancel(id: string, why = 'the download was cancelled'): void {
     const record = this.records.get(id);
     if (!record || record.ended) return;
-    this.end(record, new FerryError('cancelled', 'the download was cancelled'));
+    this.end(record, new FerryError('cancelled', why));
+  }
+
+  /** The downloads being sent now, for the admin. */
+  list(redact: (url: string) => string): DownloadInfo[] {
+    return [...this.records]
+      .filter(([, r]) => r.responses.size > 0)
+      .map(([download, r]) => ({ download, url: redact(r.url), bytes: r.bytes, total: r.total, requests: r.responses.size }));
   }
 
   async serve(ticket: string, range: string | null, method: string, signal: AbortSignal): Promise<DownloadReply> {
@@ -256,7 +265,7 @@ export class Downloads {
       if (r.expires > now && this.records.size < MAX_RECORDS) break;
       this.records.delete(id);
     }
-    record = { total: claims.total, bytes: 0, ended: null, watchers: new Set(), responses: new Set(), lastReport: 0, expires: claims.expires };
+    record = { url: claims.url, total: claims.total, bytes: 0, ended: null, watchers: new Set(), responses: new Set(), lastReport: 0, expires: claims.expires };
     this.records.set(claims.id, record);
     return record;
   }

@@ -119,10 +119,13 @@ export class Session {
       case 'watch':
         return void this.watch(message.id, message.ticket);
       case 'list':
-        if (this.requireAdmin()) this.send({ t: 'transfers', list: [...this.ctx.registry.values()].flatMap((s) => s.transfers()) });
+        if (this.requireAdmin()) {
+          this.send({ t: 'transfers', list: [...this.ctx.registry.values()].flatMap((s) => s.transfers()), downloads: this.ctx.downloads.list(redact) });
+        }
         return;
       case 'kill': {
         if (!this.requireAdmin()) return;
+        if ('download' in message) return this.ctx.downloads.cancel(message.download, 'the download was cancelled by an admin');
         const target = this.ctx.registry.get(message.session);
         target?.fail(message.id, new FerryError('cancelled', 'the transfer was cancelled by an admin'));
         return;
