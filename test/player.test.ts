@@ -1,5 +1,6 @@
 /** The player in headless Chromium, through a real relay, from a real origin. */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineStats } from '../src/player/engine.js';
@@ -7,7 +8,7 @@ import { DEFAULT_GOALS } from '../src/player/mse-engine.js';
 import type { Relay } from '../src/relay/server.js';
 import { buildPage, launchBrowser } from './helpers/browser.js';
 import { testMedia, type TestMedia } from './helpers/media.js';
-import { Origin } from './helpers/origin.js';
+import { Origin, sha256 } from './helpers/origin.js';
 import { startRelay } from './helpers/relay.js';
 
 let media: TestMedia;
@@ -174,7 +175,11 @@ describe('player', () => {
   it('offers to download what it cannot play, and names a refused address', async () => {
     const page = await open('/hevc.mp4');
     await bannerText(page);
-    expect(await page.getByRole('button', { name: 'Download instead' }).isVisible()).toBe(true);
+    const saved = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download instead' }).click();
+    const download = await saved;
+    expect(download.suggestedFilename()).toBe('hevc.mp4');
+    expect(sha256(readFileSync(await download.path()))).toBe(sha256(media.hevc));
     await page.goto(`http://127.0.0.1:${relay.port}/?url=${encodeURIComponent('http://10.0.0.1/film.mp4')}&autoplay=1`);
     expect(await bannerText(page)).toMatch(/relay refused this address: 10\.0\.0\.1 is a private address/);
     await page.close();
