@@ -1,8 +1,9 @@
 /**
  * Faults on the way: the client's connection cut at random points many times, during a transfer and during
- * playback; two relays behind nginx with one killed mid-transfer.
+ * playback; two relays behind nginx with one killed mid-transfer, and mid-download from the page.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, buildPage } from './helpers/browser.js';
@@ -18,6 +19,7 @@ let origin: Origin;
 beforeAll(async () => {
   origin = await new Origin().start();
   origin.set('/big.bin', { body });
+  origin.set('/paced.bin', { body, bytesPerSecond: 40 * 1024 * 1024 });
   origin.set('/film.mp4', { body: testMedia().moovFirst, type: 'video/mp4' });
 });
 afterAll(() => origin.close());
@@ -113,6 +115,43 @@ describe('relays behind a load balancer', () => {
       expect((await survivor.metrics.streamsOpened.get()).values[0]?.value).toBeGreaterThanOrEqual(1);
       client.close();
     } finally {
+      await nginx.stop();
+      await a.close().catch(() => {});
+      await b.close().catch(() => {});
+    }
+  });
+
+  it('finishes a page download through the other relay when the one sending it is killed', async () => {
+    const secret = 'the same on every relay behind the balancer';
+    const a = await startRelay({ allow: [origin.hostPort], ticketSecret: secret });
+    const b = await startRelay({ allow: [origin.hostPort], ticketSecret: secret });
+    const nginx = await startNginx([a.port, b.port]);
+    buildPage();
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${nginx.port}/`);
+      const sentBefore = origin.bytesSent;
+      await page.fill('#url', origin.url('/paced.bin'));
+      const saved = page.waitForEvent('download', { timeout: 30_000 });
+      await page.click('#download');
+      const download = await saved;
+      const sending = async (r: typeof a): Promise<number> => (await r.metrics.downloads.get()).values[0]?.value ?? 0;
+      await expect.poll(async () => (await sending(a)) + (await sending(b)), { timeout: 10_000 }).toBe(1);
+      await expect.poll(() => origin.bytesSent - sentBefore, { timeout: 10_000 }).toBeGreaterThan(SIZE / 3);
+      const carrier = (await sending(a)) ? a : b;
+      await carrier.close();
+      expect(await download.failure()).toBeNull();
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(await download.path())) hash.update(chunk as Buffer);
+      expect(hash.digest('hex')).toBe(sha256(body));
+      // The page's socket moved to the survivor too, and hears the end from it.
+      await page.waitForFunction(() => /100\.00% of 120 MB · saved/.test(document.querySelector('li[data-kind="download"] .line')?.textContent ?? ''), undefined, { timeout: 10_000 });
+      const survivor = carrier === a ? b : a;
+      expect((await survivor.metrics.bytes.get()).values[0]?.value).toBeGreaterThan(0);
+      await page.close();
+    } finally {
+      await browser.close();
       await nginx.stop();
       await a.close().catch(() => {});
       await b.close().catch(() => {});
