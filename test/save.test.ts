@@ -257,7 +257,23 @@ describe('downloads over /save/', () => {
     await expect.poll(() => replies.filter((r) => r.t === 'ticket').length, { timeout: 10_000 }).toBe(64);
     expect(replies.filter((r) => r.code === 'limit_reached')).toHaveLength(136);
     expect(origin.seen.length - asked).toBe(64);
+    // Following the same ticket under many ids counts the same way.
+    const { ticket: token } = replies.find((r) => r.t === 'ticket') as unknown as TicketMessage;
+    for (let id = 1001; id <= 1010; id++) ws.send(JSON.stringify({ t: 'watch', id, ticket: token }));
+    await expect.poll(() => replies.filter((r) => r.code === 'limit_reached').length).toBe(146);
     ws.close();
+
+    // A save cancelled while its ticket is being issued never gets one.
+    const quiet = new WebSocket(relay.url);
+    const heard: { t: string }[] = [];
+    quiet.on('message', (d) => heard.push(JSON.parse(String(d)) as { t: string }));
+    await new Promise((done) => quiet.once('open', done));
+    quiet.send(JSON.stringify({ t: 'hello', v: 1 }));
+    quiet.send(JSON.stringify({ t: 'save', id: 1, url: origin.url('/held.bin') }));
+    quiet.send(JSON.stringify({ t: 'cancel', id: 1 }));
+    await new Promise((done) => setTimeout(done, 900));
+    expect(heard.map((m) => m.t)).toEqual(['welcome']);
+    quiet.close();
 
     const ticket = await ticketFor(client.save(origin.url('/slow.bin')));
     // Every response is held open until all six have answered.

@@ -296,28 +296,43 @@ export class Session {
     if (stream) this.finish(stream);
     const save = this.saves.get(id);
     if (save) this.ctx.downloads.cancel(save.download);
+    // Cancelled before its ticket was issued: the ticket, when it comes, is not sent.
+    if (save?.download === '') this.saves.delete(id);
+  }
+
+  /** Whether a new save or watch may take this id; answers the client when not. */
+  private canFollow(id: number): boolean {
+    if (this.saves.has(id) || this.streams.has(id)) {
+      this.protocolError(new FerryError('protocol_error', `id ${id} is already in use`));
+      return false;
+    }
+    if (this.saves.size >= this.ctx.limits.maxStreams) {
+      this.sendError(new FerryError('limit_reached', `at most ${this.ctx.limits.maxStreams} downloads per connection`), id);
+      return false;
+    }
+    return true;
   }
 
   private async save(id: number, url: string): Promise<void> {
-    if (this.saves.has(id) || this.streams.has(id)) return this.protocolError(new FerryError('protocol_error', `id ${id} is already in use`));
+    if (!this.canFollow(id)) return;
     // Counted from the moment it is asked for, so a flood of saves cannot start a flood of upstream requests.
-    if (this.saves.size >= this.ctx.limits.maxStreams) {
-      return this.sendError(new FerryError('limit_reached', `at most ${this.ctx.limits.maxStreams} downloads per connection`), id);
-    }
-    this.saves.set(id, { download: '', unwatch: () => {} });
+    const pending = { download: '', unwatch: () => {} };
+    this.saves.set(id, pending);
     this.log.info({ save: id, url: redact(url) }, 'save');
     try {
       const { ticket, claims } = await this.ctx.downloads.issue(url, this.closing.signal);
-      if (this.closed) return;
+      if (this.closed || this.saves.get(id) !== pending) return;
       this.send({ t: 'ticket', id, ticket, path: `${SAVE_PATH}${ticket}/${encodeURIComponent(claims.name)}`, name: claims.name, total: claims.total });
       this.follow(id, claims);
     } catch (err) {
+      if (this.closed || this.saves.get(id) !== pending) return;
       this.saves.delete(id);
-      if (!this.closed) this.sendError(mapNetworkError(err), id);
+      this.sendError(mapNetworkError(err), id);
     }
   }
 
   private async watch(id: number, ticket: string): Promise<void> {
+    if (!this.canFollow(id)) return;
     try {
       const claims = await this.ctx.downloads.verify(ticket);
       if (!this.closed && !this.saves.has(id)) this.follow(id, claims);
