@@ -2,6 +2,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -216,23 +217,8 @@ async function sendDownload(reply: DownloadReply, res: ServerResponse): Promise<
     res.end(reply.text);
     return;
   }
-  try {
-    for await (const chunk of reply.body) {
-      if (res.destroyed) return;
-      if (!res.write(chunk)) await new Promise<void>((done) => {
-        const go = (): void => {
-          res.off('drain', go);
-          res.off('close', go);
-          done();
-        };
-        res.on('drain', go);
-        res.on('close', go);
-      });
-    }
-    res.end();
-  } catch {
-    res.destroy();
-  }
+  // pipeline waits for drain, and on a failure (or a client gone) stops the body and destroys the response.
+  await pipeline(reply.body, res).catch(() => {});
 }
 
 function remoteAddress(req: IncomingMessage, trustProxy: boolean): string {
