@@ -55,6 +55,21 @@ function outcome(save: Save): Promise<{ bytes: number; reports: number }> {
   });
 }
 
+/** The error a save ends with; a save that completes instead fails the test. */
+function failureOf(save: Save): Promise<FerryError> {
+  return outcome(save).then(
+    () => {
+      throw new Error('the download completed');
+    },
+    (err: FerryError) => err,
+  );
+}
+
+/** Reads a response body to its end; rejects if the relay breaks it off. */
+async function readToEnd(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  while (!(await reader.read()).done);
+}
+
 describe('downloads over /save/', () => {
   it('serves the file byte for byte, named, with validators, and reports it done', async () => {
     const save = client.save(origin.url('/film.bin'));
@@ -87,12 +102,12 @@ describe('downloads over /save/', () => {
     origin.set('/v.bin', { body });
     const save = client.save(origin.url('/v.bin'));
     const ticket = await ticketFor(save);
-    const failed = outcome(save).catch((e: FerryError) => e);
+    const failed = failureOf(save);
     origin.set('/v.bin', { body: testBytes(body.byteLength, 6) });
     const resumed = await fetch(base(relay) + ticket.path, { headers: { range: 'bytes=1000-' } });
     expect(resumed.status).toBe(412);
     expect(await resumed.text()).toMatch(/changed on the server/);
-    expect(((await failed) as FerryError).code).toBe('source_changed');
+    expect((await failed).code).toBe('source_changed');
     // A browser that then starts over gets the same answer, never the new version under the old name.
     expect((await fetch(base(relay) + ticket.path)).status).toBe(412);
   });
@@ -105,9 +120,7 @@ describe('downloads over /save/', () => {
     let got = 0;
     while (got < 1024 * 1024) got += (await reader.read()).value!.byteLength;
     save.cancel();
-    await expect((async () => {
-      for (;;) if ((await reader.read()).done) return 'ended cleanly';
-    })()).rejects.toThrow();
+    await expect(readToEnd(reader)).rejects.toThrow();
     await new Promise((done) => setTimeout(done, 300));
     const sent = origin.bytesSent;
     await new Promise((done) => setTimeout(done, 500));
@@ -121,11 +134,11 @@ describe('downloads over /save/', () => {
     origin.set('/gone.bin', { body });
     const save = client.save(origin.url('/gone.bin'));
     const ticket = await ticketFor(save);
-    const failed = outcome(save).catch((e: FerryError) => e);
+    const failed = failureOf(save);
     origin.remove('/gone.bin');
     const res = await fetch(base(relay) + ticket.path);
     expect(res.status).toBe(502);
-    expect(((await failed) as FerryError).code).toBe('upstream_status');
+    expect((await failed).code).toBe('upstream_status');
   });
 
   it('shows the admin every download being sent, and lets the admin stop one', async () => {
@@ -134,7 +147,7 @@ describe('downloads over /save/', () => {
     const admin = connect(r.url, { admin: 'root-of-trust' });
     const save = user.save(origin.url('/slow.bin'));
     const ticket = await ticketFor(save);
-    const failed = outcome(save).catch((e: FerryError) => e);
+    const failed = failureOf(save);
     const res = await fetch(base(r) + ticket.path);
     const reader = res.body!.getReader();
     await reader.read();
@@ -142,10 +155,8 @@ describe('downloads over /save/', () => {
     expect(downloads).toHaveLength(1);
     expect(downloads[0]).toMatchObject({ url: origin.url('/slow.bin'), total: body.byteLength, requests: 1 });
     admin.killDownload(downloads[0]!.download);
-    expect(((await failed) as FerryError).message).toMatch(/cancelled by an admin/);
-    await expect((async () => {
-      for (;;) if ((await reader.read()).done) return 'ended cleanly';
-    })()).rejects.toThrow();
+    expect((await failed).message).toMatch(/cancelled by an admin/);
+    await expect(readToEnd(reader)).rejects.toThrow();
     expect((await admin.list()).downloads).toHaveLength(0);
     expect((await fetch(base(r) + ticket.path)).status).toBe(410);
     // A user may not.
