@@ -220,8 +220,8 @@ describe('hostile input', () => {
 });
 
 describe('auth', () => {
-  it('requires the password, refuses a wrong one and throttles guessing', async () => {
-    const r = await startRelay({ allow: [origin.hostPort], password: 'sesame', adminPassword: 'root-of-trust' });
+  it('requires the password, refuses a wrong one and slows guessing down', async () => {
+    const r = await startRelay({ allow: [origin.hostPort], password: 'sesame', adminPassword: 'root-of-trust', limits: { auth: { baseDelayMs: 50 } } });
     const outcome = async (password?: string): Promise<string> => {
       const c = connect(r.url, { ...(password !== undefined && { password }) });
       try {
@@ -235,8 +235,14 @@ describe('auth', () => {
     };
     expect(await outcome()).toBe('auth_required');
     expect(await outcome('sesame')).toBe('ok');
+    const started = Date.now();
     for (let i = 0; i < 5; i++) expect(await outcome(`guess${i}`)).toBe('auth_refused');
-    expect(await outcome('sesame')).toBe('auth_throttled');
+    // Each guess after the first waited twice as long as the one before: 50 + 100 + 200 + 400 ms.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(750);
+    // Slowed, not locked out: the right password still gets in, after the last delay (800 ms).
+    const before = Date.now();
+    expect(await outcome('sesame')).toBe('ok');
+    expect(Date.now() - before).toBeGreaterThanOrEqual(700);
     expect(await r.metrics.authFailures.get()).toMatchObject({ values: [{ value: 5 }] });
     await r.close();
   });

@@ -9,7 +9,7 @@ import type { Save } from '../src/client/save.js';
 import type { FerryError } from '../src/protocol/codes.js';
 import type { TicketMessage } from '../src/protocol/frames.js';
 import type { Relay } from '../src/relay/server.js';
-import { TicketSigner, type TicketClaims } from '../src/relay/ticket.js';
+import { TicketSealer } from '../src/relay/ticket.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { connect, CutProxy, startRelay } from './helpers/relay.js';
 
@@ -75,7 +75,7 @@ describe('downloads over /save/', () => {
     const save = client.save(origin.url('/film.bin'));
     const ticket = await ticketFor(save);
     expect(ticket).toMatchObject({ name: 'holiday film.mp4', total: body.byteLength });
-    expect(ticket.path).toMatch(/^\/save\/[\w-]+\.[\w-]+\/holiday%20film\.mp4$/);
+    expect(ticket.path).toMatch(/^\/save\/[\w-]+\/holiday%20film\.mp4$/);
     const done = outcome(save);
     const res = await fetch(base(relay) + ticket.path);
     expect(res.status).toBe(200);
@@ -176,11 +176,12 @@ describe('downloads over /save/', () => {
   it('refuses forged, truncated and expired tickets', async () => {
     const ticket = await ticketFor(client.save(origin.url('/film.bin')));
     const token = ticket.ticket;
-    const [claims, mac] = token.split('.') as [string, string];
-    const decoded = JSON.parse(Buffer.from(claims, 'base64url').toString()) as TicketClaims;
-    const forgedClaims = Buffer.from(JSON.stringify({ ...decoded, url: origin.url('/slow.bin') })).toString('base64url');
-    const expired = await new TicketSigner(SECRET).sign({ ...decoded, expires: Date.now() - 1 });
-    for (const bad of [`${forgedClaims}.${mac}`, claims, `${claims}.${mac.slice(1)}`, `${token}.x`, expired, 'x'.repeat(9000)]) {
+    const sealer = new TicketSealer([SECRET]);
+    const claims = await sealer.unseal(token);
+    const middle = token.length >> 1;
+    const altered = token.slice(0, middle) + (token[middle] === 'A' ? 'B' : 'A') + token.slice(middle + 1);
+    const expired = await sealer.seal({ ...claims, expires: Date.now() - 1 });
+    for (const bad of [altered, token.slice(0, -4), token.slice(16), `${token}.x`, expired, 'x'.repeat(9000)]) {
       const res = await fetch(`${base(relay)}/save/${bad}/f.bin`);
       expect(res.status, bad.slice(0, 40)).toBe(403);
       expect(await res.text()).toMatch(/not valid|expired/);

@@ -18,7 +18,8 @@ export interface DownloadRow {
   received: number;
   total: number | null;
   speed: number;
-  state: 'starting' | 'saving' | 'done' | 'failed' | 'cancelled';
+  /** `stopped`: the browser's connection broke and the browser has not asked for the rest (yet). */
+  state: 'starting' | 'saving' | 'stopped' | 'done' | 'failed' | 'cancelled';
   error: string | null;
   /** When the relay last reported on it (performance.now()). */
   heard: number;
@@ -39,7 +40,7 @@ export function startDownload(connection: Connection, url: string, onChange: (ro
     cancel: () => save.cancel(),
   };
   const quiet = setInterval(() => {
-    if (row.state !== 'starting' && row.state !== 'saving') clearInterval(quiet);
+    if (row.state === 'done' || row.state === 'failed' || row.state === 'cancelled') clearInterval(quiet);
     else if (performance.now() - row.heard > QUIET_MS) onChange(row);
   }, 1000);
   save.events = {
@@ -56,13 +57,13 @@ export function startDownload(connection: Connection, url: string, onChange: (ro
       setTimeout(() => frame.remove(), 60_000);
       onChange(row);
     },
-    progress: (bytes, total, done) => {
+    progress: (bytes, total, done, stopped) => {
       row.heard = performance.now();
       row.received = bytes;
       row.total = total ?? row.total;
       meter.add(bytes);
       row.speed = meter.rate();
-      if (done) row.state = 'done';
+      row.state = done ? 'done' : stopped ? 'stopped' : 'saving';
       onChange(row);
     },
     error: (err: FerryError) => {
@@ -78,6 +79,10 @@ export function startDownload(connection: Connection, url: string, onChange: (ro
 export function downloadLine(row: DownloadRow): string {
   if (row.state === 'failed') return `${row.name}: failed: ${row.error}`;
   if (row.state === 'cancelled') return `${row.name}: cancelled`;
+  if (row.state === 'stopped') {
+    const at = row.total ? `${((100 * row.received) / row.total).toFixed(0)}%` : `${(row.received / MB).toFixed(1)} MB`;
+    return `${row.name}: stopped at ${at}: the connection broke. Open your browser's downloads (Ctrl+J) and press Resume; the relay serves the rest of the same file.`;
+  }
   const quiet = performance.now() - row.heard;
   if (row.state === 'saving' && quiet > QUIET_MS) {
     return `${row.name}: no report for ${Math.round(quiet / 1000)} s; the browser's download list shows where it stands`;

@@ -31,7 +31,13 @@ function useRelay(password: string | undefined): void {
 }
 
 function connect(password?: string): Connection {
-  const c = new Connection({ relay: relayUrl, ...(password && { password }) });
+  const c = new Connection({
+    relay: relayUrl,
+    ...(password && { password }),
+    // Signed in once, this browser skips the password (and any throttle on it) until the password changes.
+    deviceKey: localStorage.getItem('ferry-device-key') ?? undefined,
+    onDeviceKey: (key) => localStorage.setItem('ferry-device-key', key),
+  });
   c.whenReady().catch((err: FerryError) => {
     if (err.code === 'auth_required' || err.code === 'auth_refused') {
       authForm.hidden = false;
@@ -91,7 +97,7 @@ function showDownload(row: DownloadRow): void {
   const bar = li.querySelector('progress')!;
   if (row.total) bar.value = row.received / row.total;
   li.querySelector('.line')!.textContent = downloadLine(row);
-  li.querySelector('button')!.hidden = row.state !== 'saving' && row.state !== 'starting';
+  li.querySelector('button')!.hidden = row.state !== 'saving' && row.state !== 'starting' && row.state !== 'stopped';
   if (row.state === 'failed') showError(row.error);
 }
 

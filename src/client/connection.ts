@@ -28,6 +28,12 @@ export interface ConnectionOptions {
   relay: string;
   password?: string;
   admin?: string;
+  /** A device key the relay gave before (see `onDeviceKey`): it stands in for the password. */
+  deviceKey?: string;
+  /** The relay gave a device key, to keep and pass as `deviceKey` next time. */
+  onDeviceKey?: (key: string) => void;
+  /** A request the relay has not answered (meta, ticket or error) this long after it was sent fails. */
+  answerTimeoutMs?: number;
   createSocket?: SocketFactory;
   /** First backoff delay; doubles up to `maxDelayMs`, each delay drawn at random below its cap. */
   baseDelayMs?: number;
@@ -39,12 +45,24 @@ export interface ConnectionOptions {
 
 const FATAL_BEFORE_WELCOME = new Set<ErrorCode>(['auth_required', 'auth_refused', 'auth_throttled', 'protocol_error']);
 const OPEN = 1;
+/** Longer than the relay's own bounds on reaching an origin (connect 10 s, headers 15 s) for a first answer. */
+const DEFAULT_ANSWER_TIMEOUT_MS = 60_000;
+
+/** A request the relay owes a first answer. */
+interface Request {
+  readonly id: number;
+  readonly live: boolean;
+  readonly answered: boolean;
+  openMessage(): object;
+  fail(err: FerryError): void;
+}
 
 export class Connection {
   state: ConnectionState = 'connecting';
   /** Times the socket was re-established after a drop. */
   reconnects = 0;
   role: WelcomeMessage['role'] | undefined;
+  private deviceKey: string | undefined;
   private socket: WebSocketLike | undefined;
   private welcomed = false;
   private attempts = 0;
@@ -63,6 +81,7 @@ export class Connection {
 
   constructor(private readonly options: ConnectionOptions) {
     this.createSocket = options.createSocket ?? ((url) => new WebSocket(url) as unknown as WebSocketLike);
+    this.deviceKey = options.deviceKey;
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -72,7 +91,7 @@ export class Connection {
       send: (m) => this.sendControl(m),
       retryLater: (t, attempt) => {
         setTimeout(() => {
-          if (t.live && this.welcomed) this.sendControl(t.openMessage());
+          if (t.live && this.welcomed) this.sendOpen(t);
         }, this.backoff(attempt));
       },
       forget: (t) => this.transfers.delete(t.id),
@@ -92,7 +111,7 @@ export class Connection {
       return transfer;
     }
     this.transfers.set(transfer.id, transfer);
-    if (this.welcomed) this.sendControl(transfer.openMessage());
+    if (this.welcomed) this.sendOpen(transfer);
     return transfer;
   }
 
@@ -107,7 +126,7 @@ export class Connection {
       return save;
     }
     this.saves.set(save.id, save);
-    if (this.welcomed) this.sendControl(save.openMessage());
+    if (this.welcomed) this.sendOpen(save);
     return save;
   }
 
@@ -144,7 +163,7 @@ export class Connection {
     this.welcomed = false;
     socket.binaryType = 'arraybuffer';
     socket.onopen = () => {
-      socket.send(JSON.stringify({ t: 'hello', v: PROTOCOL_VERSION, password: this.options.password, admin: this.options.admin }));
+      socket.send(JSON.stringify({ t: 'hello', v: PROTOCOL_VERSION, password: this.options.password, admin: this.options.admin, key: this.deviceKey }));
     };
     socket.onmessage = (ev) => this.onMessage(ev.data);
     socket.onerror = () => {};
@@ -192,12 +211,16 @@ export class Connection {
       case 'welcome':
         this.welcomed = true;
         this.role = m.role;
+        if (m.key && m.key !== this.deviceKey) {
+          this.deviceKey = m.key;
+          this.options.onDeviceKey?.(m.key);
+        }
         if (this.state === 'reconnecting') this.reconnects++;
         this.attempts = 0;
         this.setState('open');
         this.resolveReady();
-        for (const t of this.transfers.values()) this.sendControl(t.openMessage());
-        for (const s of this.saves.values()) this.sendControl(s.openMessage());
+        for (const t of this.transfers.values()) this.sendOpen(t);
+        for (const s of this.saves.values()) this.sendOpen(s);
         return;
       case 'ticket':
         return this.saves.get(m.id)?.onTicket(m);
@@ -224,6 +247,20 @@ export class Connection {
         return;
       }
     }
+  }
+
+  /** Sends a request's open message; if the relay gives it no first answer on this socket in time, it fails. */
+  private sendOpen(request: Request): void {
+    const socket = this.socket;
+    this.sendControl(request.openMessage());
+    if (request.answered) return;
+    const timeoutMs = this.options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
+    setTimeout(() => {
+      if (request.live && !request.answered && this.socket === socket && this.welcomed) {
+        this.sendControl({ t: 'cancel', id: request.id });
+        request.fail(new FerryError('upstream_timeout', `the relay gave no answer to this request in ${Math.round(timeoutMs / 1000)} s`));
+      }
+    }, timeoutMs);
   }
 
   private failAll(err: FerryError): void {

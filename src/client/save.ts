@@ -13,7 +13,8 @@ export interface SaveHost {
 export interface SaveEvents {
   /** The relay issued the ticket: point the download manager at `path`. */
   ticket?(ticket: TicketMessage): void;
-  progress?(bytes: number, total: number | null, done: boolean): void;
+  /** `stopped`: the download manager's connection broke short of the end and it has not asked for the rest. */
+  progress?(bytes: number, total: number | null, done: boolean, stopped: boolean): void;
   error?(err: FerryError): void;
 }
 
@@ -40,6 +41,11 @@ export class Save {
     this.fail(new FerryError('cancelled', 'the download was cancelled'));
   }
 
+  /** True once the relay has answered (with the ticket). */
+  get answered(): boolean {
+    return this.ticket !== null;
+  }
+
   onTicket(m: TicketMessage): void {
     if (!this.live || this.ticket) return;
     this.ticket = m;
@@ -48,7 +54,7 @@ export class Save {
 
   onProgress(m: ProgressMessage): void {
     if (!this.live) return;
-    this.events.progress?.(m.bytes, m.total, m.done);
+    this.events.progress?.(m.bytes, m.total, m.done, m.stopped === true);
     if (m.done) this.end();
   }
 

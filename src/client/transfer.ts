@@ -70,6 +70,11 @@ export class Transfer {
     return !this.ended && !this.failure;
   }
 
+  /** True once the relay has answered (with the first meta). */
+  get answered(): boolean {
+    return this.firstMeta !== undefined;
+  }
+
   get buffered(): number {
     return this.queuedBytes;
   }

@@ -30,8 +30,14 @@ export function suggestedName(url: string, disposition: string | null): string {
   return fileNameFromDisposition(disposition) ?? fileNameFromUrl(url);
 }
 
+/**
+ * Control characters, and the invisible ones that change how a name reads: bidi overrides and isolates
+ * (`invoice‮fdp.exe` shows as `invoiceexe.pdf`), zero-width characters, line and paragraph separators.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
 function sanitize(name: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what must go
-  const clean = (name.split(/[\\/]/).pop() ?? '').replace(/[:*?"<>|\0-\x1f]/g, '_').replace(/^\.+/, '').trim().slice(0, 200);
+  const last = name.split(/[\\/]/).pop() ?? '';
+  const clean = last.replace(INVISIBLE, '').replace(/[:*?"<>|]/g, '_').replace(/^\.+/, '').trim().slice(0, 200);
   return clean || 'download';
 }

@@ -26,7 +26,8 @@ export interface Validator {
   lastModified?: string;
 }
 
-export interface HelloMessage { t: 'hello'; v: number; password?: string; admin?: string }
+/** `key`: the device key a relay gave in an earlier welcome; it stands in for the password. */
+export interface HelloMessage { t: 'hello'; v: number; password?: string; admin?: string; key?: string }
 export interface OpenMessage {
   t: 'open';
   id: number;
@@ -59,6 +60,8 @@ export interface WelcomeMessage {
   role: 'user' | 'admin';
   session: string;
   limits: { streams: number; credit: number; chunk: number };
+  /** On a relay with a password: a device key to send in later hellos instead of it. */
+  key?: string;
 }
 export interface MetaMessage {
   t: 'meta';
@@ -104,8 +107,11 @@ export interface TicketMessage {
   name: string;
   total: number | null;
 }
-/** How far the download manager has got, as seen by this relay; `done` once it has the last byte. */
-export interface ProgressMessage { t: 'progress'; id: number; bytes: number; total: number | null; done: boolean }
+/**
+ * How far the download manager has got, as seen by this relay; `done` once it has the last byte; `stopped`
+ * when its connection broke short of the end and it has not come back for the rest.
+ */
+export interface ProgressMessage { t: 'progress'; id: number; bytes: number; total: number | null; done: boolean; stopped?: boolean }
 export type RelayMessage = WelcomeMessage | MetaMessage | EndMessage | ErrorMessage | TransfersMessage | TicketMessage | ProgressMessage;
 
 export function encodeDataFrame(id: number, offset: number, payload: Uint8Array): Uint8Array {
@@ -132,6 +138,8 @@ export function decodeDataFrame(frame: Uint8Array): DataFrame {
   };
 }
 
+/** The bytes a base64 text decodes to, from its length and padding. */
+const base64Bytes = (text: string): number => Math.floor((text.length * 3) / 4) - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStreamId = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) < TWO_32;
 const isOffset = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
@@ -141,6 +149,16 @@ const isShortString = (v: unknown): v is string => isString(v) && v.length <= 40
 
 function fail(why: string): never {
   throw new FerryError('bad_request', why);
+}
+
+/** A client message refused by the parser, with the stream id it named (when it named a valid one). */
+export class MessageRefused extends FerryError {
+  constructor(
+    err: FerryError,
+    readonly id: number | undefined,
+  ) {
+    super(err.code, err.message);
+  }
 }
 
 function checkValidator(v: unknown): Validator | undefined {
@@ -172,11 +190,25 @@ export function parseClientMessage(text: string): ClientMessage {
     throw new FerryError('protocol_error', 'control message is not JSON');
   }
   if (!isObject(m)) throw new FerryError('protocol_error', 'control message is not an object');
+  try {
+    return parseMessage(m);
+  } catch (err) {
+    throw new MessageRefused(err as FerryError, m.t !== 'kill' && isStreamId(m.id) ? m.id : undefined);
+  }
+}
+
+function parseMessage(m: Record<string, unknown>): ClientMessage {
   switch (m.t) {
     case 'hello':
       if (!Number.isInteger(m.v)) fail('hello needs a version');
-      if (!optional(m.password, isShortString) || !optional(m.admin, isShortString)) fail('credentials must be strings');
-      return { t: 'hello', v: m.v as number, ...(m.password !== undefined && { password: m.password }), ...(m.admin !== undefined && { admin: m.admin }) };
+      if (!optional(m.password, isShortString) || !optional(m.admin, isShortString) || !optional(m.key, isShortString)) fail('credentials must be strings');
+      return {
+        t: 'hello',
+        v: m.v as number,
+        ...(m.password !== undefined && { password: m.password }),
+        ...(m.admin !== undefined && { admin: m.admin }),
+        ...(m.key !== undefined && { key: m.key }),
+      };
     case 'open': {
       if (!isStreamId(m.id)) fail('open needs a stream id');
       if (!isString(m.url) || m.url.length > 8192) fail('open needs a url');
@@ -185,7 +217,7 @@ export function parseClientMessage(text: string): ClientMessage {
       if (m.end !== undefined && (m.end as number) < ((m.offset as number | undefined) ?? 0)) fail('end is before offset');
       if (!isOffset(m.credit)) fail('open needs a credit');
       if (!optional(m.body, isString)) fail('body must be base64 text');
-      if (m.body !== undefined && (m.body as string).length > Math.ceil(MAX_REQUEST_BODY_BYTES / 3) * 4) throw new FerryError('limit_reached', 'request body too large');
+      if (m.body !== undefined && base64Bytes(m.body as string) > MAX_REQUEST_BODY_BYTES) throw new FerryError('limit_reached', `request body above ${MAX_REQUEST_BODY_BYTES} bytes`);
       if (m.body !== undefined && m.method !== 'POST') fail('only POST carries a body');
       const headers = checkHeaders(m.headers);
       const validator = checkValidator(m.validator);

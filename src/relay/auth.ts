@@ -1,38 +1,76 @@
 /**
- * Passwords and their throttle. Both credentials are compared in constant time (through fixed-length digests,
- * so neither the content nor the length leaks). Failures are counted per remote address.
+ * Passwords, device keys and the guessing throttle. Credentials are compared in constant time (through
+ * fixed-length digests, so neither the content nor the length leaks).
+ *
+ * Guessing is slowed, never locked out: wrong passwords from one network (the /24 or /64 a client address is
+ * in) make that network's next attempt wait, twice as long after each failure, up to `maxDelayMs`; attempts
+ * are judged one at a time per network, so parallel sockets guess no faster. Nobody can lock the owner out
+ * with wrong guesses from the owner's own network either: a client that signed in once holds a device key
+ * (sent in `welcome`), and a hello with a valid key is answered at once, whatever the throttle says.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { FerryError } from '../protocol/codes.js';
+import { addressPrefix } from './socket-quota.js';
 
 export type Role = 'user' | 'admin';
 
 export interface AuthOptions {
   password: string | undefined;
   adminPassword: string | undefined;
-  /** Failed attempts allowed per address within the window before it is refused outright. */
-  maxFailures?: number;
-  windowMs?: number;
+  metricsToken?: string | undefined;
+  /** Shared by relays behind one address so that a device key from one is good at all; else random. */
+  keySecret?: string | undefined;
+  /** The wait after the first failure from a network; it doubles with each further one. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Attempts from one network that may wait their turn; more are refused with `auth_throttled`. */
+  maxWaiting?: number;
   now?: () => number;
 }
 
+export interface Grant {
+  role: Role;
+  /** Presented in a later hello instead of the password; unset on a relay without a password. */
+  deviceKey: string | undefined;
+}
+
+interface Network {
+  failures: number;
+  /** When the next attempt from this network may be judged. */
+  nextAt: number;
+  /** Attempts waiting their turn; each is judged after the one before it. */
+  waiting: number;
+  turn: Promise<void>;
+}
+
+const DEVICE_KEY_LIFETIME_MS = 90 * 24 * 60 * 60 * 1000;
+const MAX_NETWORKS = 10_000;
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 const matches = (given: string | undefined, expected: Buffer | undefined): boolean =>
   given !== undefined && expected !== undefined && timingSafeEqual(digest(given), expected);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class Auth {
   private readonly password: Buffer | undefined;
   private readonly admin: Buffer | undefined;
-  private readonly failures = new Map<string, { count: number; since: number }>();
-  private readonly maxFailures: number;
-  private readonly windowMs: number;
+  private readonly metricsToken: Buffer | undefined;
+  /** Signs device keys; it depends on the passwords, so changing one revokes every key. */
+  private readonly deviceKeySecret: Buffer;
+  private readonly networks = new Map<string, Network>();
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly maxWaiting: number;
   private readonly now: () => number;
 
   constructor(options: AuthOptions) {
     this.password = options.password ? digest(options.password) : undefined;
     this.admin = options.adminPassword ? digest(options.adminPassword) : undefined;
-    this.maxFailures = options.maxFailures ?? 5;
-    this.windowMs = options.windowMs ?? 60_000;
+    this.metricsToken = options.metricsToken ? digest(options.metricsToken) : undefined;
+    const secret = options.keySecret ?? randomBytes(32).toString('hex');
+    this.deviceKeySecret = digest(`ferry device key\0${secret}\0${options.password ?? ''}\0${options.adminPassword ?? ''}`);
+    this.baseDelayMs = options.baseDelayMs ?? 1000;
+    this.maxDelayMs = options.maxDelayMs ?? 60_000;
+    this.maxWaiting = options.maxWaiting ?? 8;
     this.now = options.now ?? Date.now;
   }
 
@@ -40,30 +78,77 @@ export class Auth {
     return this.password !== undefined;
   }
 
-  /** Returns the role the credentials earn, or throws `auth_required`, `auth_refused` or `auth_throttled`. */
-  authenticate(remote: string, password: string | undefined, admin: string | undefined): Role {
-    const entry = this.failures.get(remote);
-    if (entry && this.now() - entry.since > this.windowMs) this.failures.delete(remote);
-    if ((this.failures.get(remote)?.count ?? 0) >= this.maxFailures) {
-      throw new FerryError('auth_throttled', `too many wrong passwords from this address; try again in ${Math.ceil(this.windowMs / 1000)} s`);
+  /** Whether a bearer token may read /metrics: the metrics token or the admin credential. */
+  isMetricsReader(token: string | undefined): boolean {
+    return matches(token, this.metricsToken) || matches(token, this.admin);
+  }
+
+  /**
+   * The role the credentials earn. Rejects with `auth_required`, `auth_refused` or, when too many attempts
+   * from the client's network wait already, `auth_throttled`.
+   */
+  async authenticate(remote: string, password: string | undefined, admin: string | undefined, deviceKey?: string): Promise<Grant> {
+    const keyRole = this.roleOfKey(deviceKey);
+    if (keyRole && admin === undefined && (keyRole === 'admin' || password === undefined || matches(password, this.password))) {
+      return { role: keyRole, deviceKey };
     }
+    if (!this.password && admin === undefined) return { role: 'user', deviceKey: undefined };
+    if (password === undefined && admin === undefined) throw new FerryError('auth_required');
+    const network = this.network(addressPrefix(remote));
+    if (network.waiting >= this.maxWaiting) {
+      throw new FerryError('auth_throttled', `too many password attempts from this network; try again in ${Math.ceil((network.nextAt - this.now()) / 1000)} s`);
+    }
+    network.waiting++;
+    const previous = network.turn;
+    let done!: () => void;
+    network.turn = new Promise((resolve) => (done = resolve));
+    try {
+      await previous;
+      const wait = network.nextAt - this.now();
+      if (wait > 0) await sleep(wait);
+      return this.judge(network, password, admin);
+    } finally {
+      network.waiting--;
+      done();
+    }
+  }
+
+  private judge(network: Network, password: string | undefined, admin: string | undefined): Grant {
     const adminOk = matches(admin, this.admin);
     const userOk = !this.password || matches(password, this.password) || adminOk;
-    if (admin !== undefined && !adminOk) return this.fail(remote, 'wrong admin credential');
-    if (!userOk) return password === undefined && admin === undefined ? this.refuse('auth_required') : this.fail(remote, 'wrong password');
-    return adminOk ? 'admin' : 'user';
+    if ((admin !== undefined && !adminOk) || !userOk) {
+      network.failures++;
+      network.nextAt = this.now() + Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (network.failures - 1));
+      throw new FerryError('auth_refused', admin !== undefined && !adminOk ? 'wrong admin credential' : 'wrong password');
+    }
+    const role: Role = adminOk ? 'admin' : 'user';
+    return { role, deviceKey: this.password || this.admin ? this.deviceKey(role) : undefined };
   }
 
-  private refuse(code: 'auth_required'): never {
-    throw new FerryError(code);
+  private network(prefix: string): Network {
+    let network = this.networks.get(prefix);
+    // A network's record is dropped once it has waited out its delay with nobody queued.
+    if (network && network.waiting === 0 && this.now() > network.nextAt + this.maxDelayMs) network = undefined;
+    if (!network) {
+      network = { failures: 0, nextAt: 0, waiting: 0, turn: Promise.resolve() };
+      this.networks.set(prefix, network);
+      // Forget the oldest networks once the map is large, so a spray of addresses cannot grow it without bound.
+      if (this.networks.size > MAX_NETWORKS) this.networks.delete(this.networks.keys().next().value!);
+    }
+    return network;
   }
 
-  private fail(remote: string, message: string): never {
-    const entry = this.failures.get(remote) ?? { count: 0, since: this.now() };
-    entry.count++;
-    this.failures.set(remote, entry);
-    // Forget the oldest address once the map is large, so a spray of addresses cannot grow it without bound.
-    if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value!);
-    throw new FerryError('auth_refused', message);
+  private deviceKey(role: Role): string {
+    const claims = `${role}.${this.now() + DEVICE_KEY_LIFETIME_MS}`;
+    return `${claims}.${createHmac('sha256', this.deviceKeySecret).update(claims).digest('base64url')}`;
+  }
+
+  private roleOfKey(key: string | undefined): Role | null {
+    const m = /^(user|admin)\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(key ?? '');
+    if (!m) return null;
+    const expected = createHmac('sha256', this.deviceKeySecret).update(`${m[1]}.${m[2]}`).digest();
+    const given = Buffer.from(m[3]!, 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected) || Number(m[2]) <= this.now()) return null;
+    return m[1] as Role;
   }
 }

@@ -10,8 +10,18 @@ export interface RelayConfig {
   password: string | undefined;
   adminPassword: string | undefined;
   noAuth: boolean;
-  /** Signs download tickets; relays behind one address need the same one (defaults to the password). */
-  ticketSecret: string | undefined;
+  /**
+   * Keys download tickets: the first seals new ones, every one opens them (so a secret can be rotated).
+   * Relays behind one address need the same; empty: a random key per relay.
+   */
+  ticketSecrets: string[];
+  /** Pages besides the relay's own that may use it; their host names are accepted in Host headers. */
+  allowOrigins: string[];
+  /** A bearer token for /metrics besides the admin credential; /metrics is open only on a loopback relay. */
+  metricsToken: string | undefined;
+  /** WebSockets open at once, in all and from one client address (the /24 or /64 it is in). */
+  maxSockets: number;
+  maxSocketsPerAddress: number;
   /** Take the client address from X-Forwarded-For (only behind a proxy you run). */
   trustProxy: boolean;
   logLevel: string;
@@ -30,8 +40,18 @@ export const SERVE_HELP = `ferry serve: run the relay and its page
   --password-file FILE      clients must send this password (FERRY_PASSWORD holds the password itself)
   --admin-password-file F   a separate credential that may list and cancel every transfer
                             (FERRY_ADMIN_PASSWORD)
-  --ticket-secret-file F    signs download links; every relay behind one address needs the same
-                            (FERRY_TICKET_SECRET; default: the password, else one per relay)
+  --ticket-secret-file F    seals download links; every relay behind one address needs the same;
+                            at least 32 characters (FERRY_TICKET_SECRET; default: a random key per
+                            relay). Give it twice to rotate: the first seals, both open
+                            (FERRY_TICKET_SECRET_PREVIOUS opens only).
+  --allow-origin ORIGIN     let pages from this origin use the relay, and accept its name in the Host
+                            header, e.g. https://ferry.example.com behind a proxy; repeatable
+                            (FERRY_ALLOW_ORIGINS, comma-separated). The relay's own page always may.
+  --metrics-token-file F    a bearer token for /metrics besides the admin credential; /metrics is
+                            open without one only on a loopback relay (FERRY_METRICS_TOKEN)
+  --max-sockets N           WebSockets open at once (FERRY_MAX_SOCKETS, default 1024)
+  --max-sockets-per-address N  from one client address, counted per /24 (IPv4) or /64 (IPv6)
+                            (FERRY_MAX_SOCKETS_PER_ADDRESS, default 128)
   --no-auth                 allow listening on a non-loopback address without a password
   --trust-proxy             take client addresses from X-Forwarded-For (FERRY_TRUST_PROXY=1); only
                             behind a reverse proxy you run, or anyone can dodge the password throttle
@@ -40,7 +60,32 @@ export const SERVE_HELP = `ferry serve: run the relay and its page
   -h, --help                this text
 `;
 
-const readSecret = (file: string): string => readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+/** The shortest secret accepted, by kind: a password is typed by people; a ticket secret never is. */
+const MIN_LENGTH = { password: 8, 'admin password': 8, 'ticket secret': 32, 'metrics token': 16 } as const;
+type SecretKind = keyof typeof MIN_LENGTH;
+
+/** An empty or short secret would silently mean no password, or a guessable key: refuse to start instead. */
+function checkSecret(kind: SecretKind, value: string, source: string): string {
+  if (value.length < MIN_LENGTH[kind]) {
+    throw new Error(`the ${kind} in ${source} is ${value.length === 0 ? 'empty' : 'too short'}: it needs at least ${MIN_LENGTH[kind]} characters`);
+  }
+  return value;
+}
+
+/** The secret from its file (flag) or its environment variable; undefined when neither is given. */
+function secret(kind: SecretKind, file: string | undefined, env: NodeJS.ProcessEnv, name: string): string | undefined {
+  if (file !== undefined) return checkSecret(kind, readFileSync(file, 'utf8').replace(/\r?\n$/, ''), file);
+  const value = env[name];
+  return value === undefined ? undefined : checkSecret(kind, value, name);
+}
+
+function count(flag: string, raw: string | undefined, fallback: number): number {
+  const n = Number(raw ?? fallback);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a whole number above 0, not ${raw}`);
+  return n;
+}
+
+const list = (raw: string | undefined): string[] => (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
@@ -56,7 +101,11 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): RelayCon
       'password-file': { type: 'string' },
       'admin-password-file': { type: 'string' },
       'no-auth': { type: 'boolean' },
-      'ticket-secret-file': { type: 'string' },
+      'ticket-secret-file': { type: 'string', multiple: true },
+      'allow-origin': { type: 'string', multiple: true },
+      'metrics-token-file': { type: 'string' },
+      'max-sockets': { type: 'string' },
+      'max-sockets-per-address': { type: 'string' },
       'trust-proxy': { type: 'boolean' },
       'log-level': { type: 'string' },
       'static-dir': { type: 'string' },
@@ -68,15 +117,23 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): RelayCon
   if (values.help) return 'help';
   const port = Number(values.port ?? env.FERRY_PORT ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0 to 65535, not ${values.port ?? env.FERRY_PORT}`);
-  const allowSpecs = values['allow-host'] ?? (env.FERRY_ALLOW_HOSTS ?? '').split(',').filter((s) => s.trim() !== '');
+  const allowSpecs = values['allow-host'] ?? list(env.FERRY_ALLOW_HOSTS);
+  const ticketFiles = values['ticket-secret-file'] ?? [];
+  const ticketSecrets = ticketFiles.length > 0
+    ? ticketFiles.map((file) => secret('ticket secret', file, env, '')!)
+    : ['FERRY_TICKET_SECRET', 'FERRY_TICKET_SECRET_PREVIOUS'].map((name) => secret('ticket secret', undefined, env, name)).filter((s) => s !== undefined);
   const config: RelayConfig = {
     host: values.host ?? env.FERRY_HOST ?? '127.0.0.1',
     port,
     allowHosts: allowSpecs.map(parseAllowedHost),
-    password: values['password-file'] ? readSecret(values['password-file']) : env.FERRY_PASSWORD || undefined,
-    adminPassword: values['admin-password-file'] ? readSecret(values['admin-password-file']) : env.FERRY_ADMIN_PASSWORD || undefined,
+    password: secret('password', values['password-file'], env, 'FERRY_PASSWORD'),
+    adminPassword: secret('admin password', values['admin-password-file'], env, 'FERRY_ADMIN_PASSWORD'),
     noAuth: values['no-auth'] ?? false,
-    ticketSecret: values['ticket-secret-file'] ? readSecret(values['ticket-secret-file']) : env.FERRY_TICKET_SECRET || undefined,
+    ticketSecrets,
+    allowOrigins: values['allow-origin'] ?? list(env.FERRY_ALLOW_ORIGINS),
+    metricsToken: secret('metrics token', values['metrics-token-file'], env, 'FERRY_METRICS_TOKEN'),
+    maxSockets: count('max-sockets', values['max-sockets'] ?? env.FERRY_MAX_SOCKETS, 1024),
+    maxSocketsPerAddress: count('max-sockets-per-address', values['max-sockets-per-address'] ?? env.FERRY_MAX_SOCKETS_PER_ADDRESS, 128),
     trustProxy: values['trust-proxy'] ?? env.FERRY_TRUST_PROXY === '1',
     logLevel: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info',
     staticDir: values['static-dir'],

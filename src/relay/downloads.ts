@@ -11,24 +11,23 @@ import { FerryError } from '../protocol/codes.js';
 import type { DownloadInfo } from '../protocol/frames.js';
 import { suggestedName } from '../protocol/filename.js';
 import type { RelayMetrics } from './metrics.js';
-import type { Logger } from './session.js';
-import { TICKET_LIFETIME_MS, type TicketClaims, type TicketSigner } from './ticket.js';
+import type { Logger } from './log.js';
+import { CancelledTickets } from './cancelled-tickets.js';
+import { disposition, failure, parseRange } from './download-reply.js';
+import { TICKET_LIFETIME_MS, type TicketClaims, type TicketSealer } from './ticket.js';
 import type { OpenUpstream, UpstreamResponse } from './upstream.js';
 
 export const SAVE_PATH = '/save/';
 
 export interface DownloadWatcher {
-  progress(bytes: number, total: number | null, done: boolean): void;
+  /** `stopped`: the browser's connection broke short of the end and no request for the rest has come yet. */
+  progress(bytes: number, total: number | null, done: boolean, stopped: boolean): void;
   failed(err: FerryError): void;
 }
 
-/** What the HTTP edge sends: a status, headers, and either a body to stream or a short text. */
-export interface DownloadReply {
-  status: number;
-  headers: Record<string, string>;
-  body: AsyncIterable<Uint8Array> | null;
-  text: string;
-}
+import type { DownloadReply } from './download-reply.js';
+
+export type { DownloadReply };
 
 interface DownloadRecord {
   url: string;
@@ -47,32 +46,27 @@ const REPORT_MS = 250;
 const MAX_RESPONSES_PER_TICKET = 4;
 /** Downloads remembered for their watchers; the oldest is forgotten past this. */
 const MAX_RECORDS = 10_000;
-const RANGE = /^bytes=(\d+)-(\d*)$/;
-
-/** Where each failure leaves the browser: 412 and 416 make it drop what it has instead of splicing. */
-const STATUS: Partial<Record<FerryError['code'], number>> = {
-  ticket_invalid: 403,
-  cancelled: 410,
-  source_changed: 412,
-  range_ignored: 416,
-  blocked: 403,
-  invalid_url: 400,
-  limit_reached: 429,
-};
+/** A download whose connection broke is reported stopped if the browser has not asked for the rest by then. */
+const STOPPED_AFTER_MS = 3000;
 
 export interface DownloadsOptions {
-  signer: TicketSigner;
+  sealer: TicketSealer;
   openUpstream: OpenUpstream;
   metrics: RelayMetrics;
   log: Logger;
   /** An upstream that sends nothing for this long is dropped; the browser resumes. */
   idleMs: number;
+  /** Cancelled tickets remembered until they expire; past this, tickets older than the oldest forgotten are refused. */
+  maxCancelled?: number;
 }
 
 export class Downloads {
   private readonly records = new Map<string, DownloadRecord>();
+  private readonly cancelled: CancelledTickets;
 
-  constructor(private readonly options: DownloadsOptions) {}
+  constructor(private readonly options: DownloadsOptions) {
+    this.cancelled = new CancelledTickets(options.maxCancelled ?? 100_000);
+  }
 
   /** Reads the upstream's headers (one byte of it) and signs a ticket for that version of the file. */
   async issue(url: string, signal: AbortSignal): Promise<{ ticket: string; claims: TicketClaims }> {
@@ -97,12 +91,15 @@ export class Downloads {
       expires: Date.now() + TICKET_LIFETIME_MS,
     };
     this.record(claims);
-    return { ticket: await this.options.signer.sign(claims), claims };
+    return { ticket: await this.options.sealer.seal(claims), claims };
   }
 
   /** Claims of a ticket this relay can serve, for a session that wants to follow it. */
-  verify(ticket: string): Promise<TicketClaims> {
-    return this.options.signer.verify(ticket);
+  async verify(ticket: string): Promise<TicketClaims> {
+    const claims = await this.options.sealer.unseal(ticket);
+    const cancelled = this.cancelled.why(claims);
+    if (cancelled) throw cancelled;
+    return claims;
   }
 
   watch(claims: TicketClaims, watcher: DownloadWatcher): () => void {
@@ -112,7 +109,7 @@ export class Downloads {
     queueMicrotask(() => {
       if (!record.watchers.has(watcher)) return;
       if (record.ended instanceof FerryError) watcher.failed(record.ended);
-      else if (record.bytes > 0 || record.ended === 'done') watcher.progress(record.bytes, record.total, record.ended === 'done');
+      else if (record.bytes > 0 || record.ended === 'done') watcher.progress(record.bytes, record.total, record.ended === 'done', false);
     });
     return () => record.watchers.delete(watcher);
   }
@@ -121,7 +118,10 @@ export class Downloads {
   cancel(id: string, why = 'the download was cancelled'): void {
     const record = this.records.get(id);
     if (!record || record.ended) return;
-    this.end(record, new FerryError('cancelled', why));
+    const err = new FerryError('cancelled', why);
+    // Remembered apart from the records, for the ticket's whole life: evicting a record must not revive it.
+    this.cancelled.add(id, record.expires, err);
+    this.end(record, err);
   }
 
   /** The downloads being sent now, for the admin. */
@@ -134,7 +134,7 @@ export class Downloads {
   async serve(ticket: string, range: string | null, method: string, signal: AbortSignal): Promise<DownloadReply> {
     let claims: TicketClaims;
     try {
-      claims = await this.options.signer.verify(ticket);
+      claims = await this.verify(ticket);
     } catch (err) {
       return failure(err as FerryError);
     }
@@ -166,9 +166,9 @@ export class Downloads {
     method: string,
     signal: AbortSignal,
   ): Promise<DownloadReply & { upstream: UpstreamResponse | null }> {
-    const asked = RANGE.exec(range ?? '');
-    const offset = asked ? Number(asked[1]) : 0;
-    const end = asked?.[2] ? Number(asked[2]) : undefined;
+    const asked = parseRange(range, claims.total);
+    if (asked instanceof FerryError) return { ...failure(asked, claims.total), upstream: null };
+    const { offset, end } = asked;
     let upstream: UpstreamResponse;
     try {
       upstream = await this.options.openUpstream({
@@ -189,7 +189,7 @@ export class Downloads {
       if (e.code === 'source_changed') this.end(record, e);
       else if (e !== ended) for (const w of record.watchers) w.failed(e);
       this.options.log.info({ download: claims.id, code: e.code, offset }, 'download refused');
-      return { ...failure(e), upstream: null };
+      return { ...failure(e, record.total), upstream: null };
     }
     const { meta } = upstream;
     const headers: Record<string, string> = {
@@ -218,6 +218,7 @@ export class Downloads {
     const { offset, length } = upstream.meta;
     this.options.metrics.downloads.inc();
     let sent = 0;
+    let whole = false;
     try {
       for (;;) {
         const next = await nextOrStop(upstream.body, this.options.idleMs, stop.signal);
@@ -229,11 +230,13 @@ export class Downloads {
       }
       // Ending cleanly short of the length would tell the browser the file is whole; failing makes it resume.
       if (length !== null && sent < length) throw new FerryError('truncated', `the server sent ${sent} of ${length} bytes`);
+      whole = true;
       if (record.total === null || offset + sent >= record.total) this.end(record, 'done');
     } finally {
       record.responses.delete(stop);
       this.options.metrics.downloads.dec();
       upstream.destroy();
+      if (!whole) this.reportIfStopped(record);
     }
   }
 
@@ -242,7 +245,18 @@ export class Downloads {
     const now = Date.now();
     if (now - record.lastReport < REPORT_MS) return;
     record.lastReport = now;
-    for (const w of record.watchers) w.progress(record.bytes, record.total, false);
+    for (const w of record.watchers) w.progress(record.bytes, record.total, false, false);
+  }
+
+  /**
+   * A response that broke off short of the end: the browser usually asks for the rest at once. If it has
+   * not by `STOPPED_AFTER_MS`, the watchers hear that the download stopped, so the page can say how to resume.
+   */
+  private reportIfStopped(record: DownloadRecord): void {
+    setTimeout(() => {
+      if (record.ended || record.responses.size > 0) return;
+      for (const w of record.watchers) w.progress(record.bytes, record.total, false, true);
+    }, STOPPED_AFTER_MS).unref?.();
   }
 
   private end(record: DownloadRecord, how: FerryError | 'done'): void {
@@ -252,7 +266,7 @@ export class Downloads {
       for (const stop of record.responses) stop.abort(how);
     }
     for (const w of record.watchers) {
-      if (how === 'done') w.progress(record.total ?? record.bytes, record.total, true);
+      if (how === 'done') w.progress(record.total ?? record.bytes, record.total, true, false);
       else w.failed(how);
     }
   }
@@ -269,22 +283,6 @@ export class Downloads {
     this.records.set(claims.id, record);
     return record;
   }
-}
-
-function failure(err: FerryError): DownloadReply {
-  return {
-    // A range past the end stays a 416, so the browser knows it asked for too much.
-    status: err.status === 416 ? 416 : (STATUS[err.code] ?? 502),
-    headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
-    body: null,
-    text: `${err.message}\n`,
-  };
-}
-
-/** An ASCII fallback for old clients, and the exact name in RFC 5987 form. */
-function disposition(name: string): string {
-  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\%]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
 /** The body's next chunk, unless the upstream goes quiet for `idleMs` or the download is stopped first. */

@@ -50,13 +50,38 @@ export class DestinationPolicy {
   }
 }
 
+/**
+ * IPv6 forms that carry an IPv4 address in their last 32 bits. ipaddr.js reads `::a.b.c.d` written that way
+ * as IPv4, but the same address written `::7f00:1` (as URL parsing writes it) as ordinary unicast.
+ */
+const EMBEDDING_IPV4: [string, number, string][] = [
+  ['::', 96, 'an IPv4-compatible IPv6'],
+  ['::ffff:0:0', 96, 'an IPv4-mapped IPv6'],
+  ['64:ff9b::', 96, 'a NAT64'],
+  ['64:ff9b:1::', 48, 'a local NAT64'],
+];
+
 /** Why an address may not be dialled, or null when it is public unicast. */
 export function addressRefusal(address: string): string | null {
   const bare = address.replace(/^\[|\]$/g, '');
   if (!ipaddr.isValid(bare)) return 'not an IP address';
   // process() turns ::ffff:a.b.c.d into a.b.c.d, so a mapped loopback is judged as loopback.
-  const range = ipaddr.process(bare).range();
+  const parsed = ipaddr.process(bare);
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    for (const [prefix, bits, kind] of EMBEDDING_IPV4) {
+      // Never dialled, whatever they embed: a relay has no business with transition forms (and 6to4,
+      // Teredo and the rest are not unicast to ipaddr.js either).
+      if (v6.match(ipaddr.IPv6.parse(prefix), bits)) return `${kind} address (it embeds ${embeddedIpv4(v6)})`;
+    }
+  }
+  const range = parsed.range();
   return range === 'unicast' ? null : `${range === 'private' ? 'a private' : `a ${range}`} address`;
+}
+
+function embeddedIpv4(v6: ipaddr.IPv6): string {
+  const [hi, lo] = v6.parts.slice(6) as [number, number];
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
 export function defaultPort(url: URL): number {

@@ -1,24 +1,26 @@
 /** Node edge of the relay: HTTP (page, health, metrics) and the WebSocket endpoint, wired to sessions. */
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
-import { extname, join, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { MAX_CONTROL_BYTES, MAX_STREAMS_PER_SOCKET } from '../protocol/limits.js';
+import { MAX_STREAMS_PER_SOCKET } from '../protocol/limits.js';
 import { Auth } from './auth.js';
-import type { RelayConfig } from './config.js';
+import { isLoopback, type RelayConfig } from './config.js';
 import { createDialer, type Resolver } from './dialer.js';
+import { Downloads } from './downloads.js';
 import { DestinationPolicy } from './guard.js';
+import { createHttpHandler } from './http-edge.js';
 import { RelayMetrics } from './metrics.js';
-import { Downloads, SAVE_PATH, type DownloadReply } from './downloads.js';
-import { Session, type Logger, type SessionLimits } from './session.js';
-import { TicketSigner } from './ticket.js';
+import type { Logger } from './log.js';
+import type { Session, SessionLimits } from './session.js';
+import { SitePolicy } from './site.js';
+import { createSocketEdge, WS_PATH } from './socket-edge.js';
+import { SocketQuota } from './socket-quota.js';
+import { TicketSealer } from './ticket.js';
 import { createUpstream } from './upstream.js';
 
-export const WS_PATH = '/ws';
+export { WS_PATH };
 const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../dist/app', import.meta.url));
 
 export interface RelayOptions {
@@ -31,7 +33,9 @@ export interface RelayOptions {
     /** A client must finish its HTTP request (or WebSocket handshake) within this. */
     handshakeTimeoutMs?: number;
     pingIntervalMs?: number;
-    auth?: { maxFailures?: number; windowMs?: number };
+    /** After the relay closes a socket, the peer has this long to answer before it is cut off. */
+    closeGraceMs?: number;
+    auth?: { baseDelayMs?: number; maxDelayMs?: number; maxWaiting?: number };
   };
   log?: Logger;
   /** The URL the page opens on when it is given none (the built-in demo). */
@@ -48,21 +52,6 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.json': 'application/json',
-  '.mp4': 'video/mp4',
-  '.ico': 'image/x-icon',
-  '.map': 'application/json',
-};
-
-const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>Ferry relay</title>
-<h1>Ferry relay</h1><p>This is a Ferry relay. Clients speak to it over a WebSocket at <code>${WS_PATH}</code>.
-The player page is not built: run <code>npm run build</code>.</p>`;
-
 export function createRelay(options: RelayOptions): Relay {
   const { config } = options;
   const metrics = new RelayMetrics();
@@ -75,31 +64,24 @@ export function createRelay(options: RelayOptions): Relay {
     headersTimeoutMs: options.limits?.headersTimeoutMs ?? 15_000,
     onDial: () => metrics.dials.inc(),
   });
-  const auth = new Auth({ password: config.password, adminPassword: config.adminPassword, ...options.limits?.auth });
+  const auth = new Auth({ password: config.password, adminPassword: config.adminPassword, metricsToken: config.metricsToken, ...options.limits?.auth });
   const limits: SessionLimits = {
     maxStreams: options.limits?.maxStreams ?? MAX_STREAMS_PER_SOCKET,
     socketQueueBytes: options.limits?.socketQueueBytes ?? 8 * 1024 * 1024,
     idleMs: options.limits?.idleMs ?? 30_000,
+    creditIdleMs: options.limits?.creditIdleMs ?? 20_000,
+    maxQueuedBytes: options.limits?.maxQueuedBytes ?? 16 * 1024 * 1024,
     helloTimeoutMs: options.limits?.helloTimeoutMs ?? 10_000,
     maxProtocolErrors: options.limits?.maxProtocolErrors ?? 50,
   };
   const openUpstream = createUpstream(dialer, policy);
-  const downloads = new Downloads({ signer: new TicketSigner(config.ticketSecret ?? config.password), openUpstream, metrics, log, idleMs: limits.idleMs });
+  const downloads = new Downloads({ sealer: new TicketSealer(config.ticketSecrets), openUpstream, metrics, log, idleMs: limits.idleMs });
   const ctx = { auth, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits };
   const staticDir = resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
 
   const handshakeTimeoutMs = options.limits?.handshakeTimeoutMs ?? 10_000;
-  const pingIntervalMs = options.limits?.pingIntervalMs ?? 20_000;
-  const server = createServer(
-    // Slow-loris: a client that trickles its headers (or its upgrade request) is cut off.
-    { headersTimeout: handshakeTimeoutMs, requestTimeout: 3 * handshakeTimeoutMs, connectionsCheckingInterval: Math.min(1000, handshakeTimeoutMs) },
-    (req, res) => {
-      handleHttp(req, res).catch((err: unknown) => {
-        log.warn({ err: String(err) }, 'http handler failed');
-        if (!res.headersSent) res.writeHead(500).end();
-      });
-    },
-  );
+  // Slow-loris: a client that trickles its headers (or its upgrade request) is cut off.
+  const server = createServer({ headersTimeout: handshakeTimeoutMs, requestTimeout: 3 * handshakeTimeoutMs, connectionsCheckingInterval: Math.min(1000, handshakeTimeoutMs) });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
     metrics.socketsClosed.inc({ reason: timeout ? 'handshake timeout' : 'bad http' });
@@ -107,80 +89,36 @@ export function createRelay(options: RelayOptions): Relay {
     socket.destroy();
   });
 
-  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://relay').pathname;
-    if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, sockets: ctx.registry.size }));
-      return;
-    }
-    if (path === '/config.json') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ demoUrl: options.demoUrl ?? null }));
-      return;
-    }
-    if (path === '/metrics') {
-      res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
-      return;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405).end();
-      return;
-    }
-    if (path.startsWith(SAVE_PATH)) {
-      const abort = new AbortController();
-      res.once('close', () => abort.abort());
-      const ticket = path.slice(SAVE_PATH.length).split('/')[0] ?? '';
-      await sendDownload(await downloads.serve(ticket, req.headers.range ?? null, req.method, abort.signal), res);
-      return;
-    }
-    serveStatic(staticDir, path, res);
-  }
-
-  // Messages up to this size are read and refused with an error (limit_reached) on a socket that stays open;
-  // anything larger is cut off by ws itself with close code 1009, before it is buffered.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * MAX_CONTROL_BYTES, perMessageDeflate: false });
-  server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://relay').pathname !== WS_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, remoteAddress(req, config.trustProxy)));
+  const site = new SitePolicy(config.host, config.allowOrigins);
+  const quota = new SocketQuota(config.maxSockets, config.maxSocketsPerAddress);
+  // Past the sockets cap, TCP connections that are not yet sockets (page loads, handshakes) are bounded too.
+  server.maxConnections = config.maxSockets + 256;
+  const metricsOpen = isLoopback(config.host);
+  const handleHttp = createHttpHandler({
+    site,
+    downloads,
+    metrics,
+    mayReadMetrics: (authorization) => metricsOpen || auth.isMetricsReader(/^Bearer (.+)$/.exec(authorization ?? '')?.[1]),
+    staticDir,
+    demoUrl: options.demoUrl,
+    stalledReaderMs: limits.creditIdleMs,
   });
-
-  function attach(ws: WebSocket, remote: string): void {
-    const session = new Session(
-      {
-        send: (data, done) => (typeof data === 'string' ? ws.send(data, done) : ws.send(data, { binary: true }, done)),
-        close: (code, reason) => ws.close(code, reason),
-      },
-      remote,
-      ctx,
-    );
-    let alive = true;
-    const ping = setInterval(() => {
-      if (!alive) {
-        metrics.socketsClosed.inc({ reason: 'ping timeout' });
-        ws.terminate();
-        return;
-      }
-      alive = false;
-      ws.ping();
-    }, pingIntervalMs);
-    ws.on('pong', () => (alive = true));
-    ws.on('message', (data, isBinary) => {
-      alive = true;
-      if (isBinary) session.onBinary();
-      else session.onText(data.toString());
+  server.on('request', (req, res) => {
+    handleHttp(req, res).catch((err: unknown) => {
+      log.warn({ err: String(err) }, 'http handler failed');
+      if (!res.headersSent) res.writeHead(500).end();
     });
-    ws.on('error', (err) => {
-      // ws closes the socket itself after an error, such as a frame above maxPayload (1009).
-      metrics.socketsClosed.inc({ reason: 'ws error' });
-      log.warn({ session: session.id, err: err.message }, 'socket error');
-    });
-    ws.on('close', () => {
-      clearInterval(ping);
-      session.onClose();
-    });
-  }
+  });
+  const sockets = createSocketEdge({
+    ctx,
+    site,
+    quota,
+    metrics,
+    pingIntervalMs: options.limits?.pingIntervalMs ?? 20_000,
+    closeGraceMs: options.limits?.closeGraceMs ?? 1000,
+    remoteAddress: (req) => remoteAddress(req, config.trustProxy),
+  });
+  server.on('upgrade', sockets.upgrade);
 
   const relay: Relay = {
     server,
@@ -200,25 +138,13 @@ export function createRelay(options: RelayOptions): Relay {
         });
       }),
     close: async () => {
-      for (const client of wss.clients) client.terminate();
-      wss.close();
+      sockets.close();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
       await dialer.close();
     },
   };
   return relay;
-}
-
-/** Writes a download as fast as the browser takes it; a failure mid-body drops the connection so the browser resumes. */
-async function sendDownload(reply: DownloadReply, res: ServerResponse): Promise<void> {
-  res.writeHead(reply.status, reply.headers);
-  if (!reply.body) {
-    res.end(reply.text);
-    return;
-  }
-  // pipeline waits for drain, and on a failure (or a client gone) stops the body and destroys the response.
-  await pipeline(reply.body, res).catch(() => {});
 }
 
 function remoteAddress(req: IncomingMessage, trustProxy: boolean): string {
@@ -229,22 +155,4 @@ function remoteAddress(req: IncomingMessage, trustProxy: boolean): string {
     if (last) return last;
   }
   return req.socket.remoteAddress ?? 'unknown';
-}
-
-function serveStatic(root: string, path: string, res: ServerResponse): void {
-  const target = resolve(join(root, decodeURIComponent(path === '/' ? '/index.html' : path)));
-  if (!target.startsWith(root + sep) || !existsSync(target) || !statSync(target).isFile()) {
-    if (path === '/' || path === '/index.html') {
-      res.writeHead(200, { 'content-type': TYPES['.html']! }).end(PLACEHOLDER);
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-    return;
-  }
-  res.writeHead(200, {
-    'content-type': TYPES[extname(target)] ?? 'application/octet-stream',
-    'content-length': statSync(target).size,
-    'x-content-type-options': 'nosniff',
-  });
-  createReadStream(target).pipe(res);
 }

@@ -1,45 +1,37 @@
 /**
- * One client's WebSocket: authentication, its streams, and their credits. Runtime-neutral: it sees the socket
- * through `WireSocket` and the origin through `OpenUpstream`, so the Node specifics stay in server.ts.
+ * One client's WebSocket: the handshake, then its streams (streams.ts), the downloads it follows
+ * (follows.ts) and the admin's requests. Runtime-neutral: it sees the socket through `WireSocket` and the
+ * origin through `OpenUpstream`, so the Node specifics stay in the edges.
  *
- * Flow control: a stream reads upstream only while it holds credit granted by the reader, so a slow reader
- * leaves the origin's TCP connection paused and nothing piles up here. What the socket itself may have queued
- * is bounded too; past that bound every stream of the socket waits for the socket to drain.
+ * Everything queued for the socket, replies and data alike, is counted: past `socketQueueBytes` the streams
+ * wait for it to drain, and past `maxQueuedBytes` (a client that keeps asking but never reads) it is closed.
  */
 import { ErrorCodes, FerryError, type ErrorCode } from '../protocol/codes.js';
-import {
-  encodeDataFrame,
-  parseClientMessage,
-  type ClientMessage,
-  type OpenMessage,
-  type RelayMessage,
-  type TransferInfo,
-} from '../protocol/frames.js';
-import { MAX_CHUNK_BYTES, MAX_STREAM_CREDIT, PROTOCOL_VERSION } from '../protocol/limits.js';
+import { encodeDataFrame, parseClientMessage, MessageRefused, type ClientMessage, type HelloMessage, type RelayMessage, type TransferInfo } from '../protocol/frames.js';
+import { MAX_CHUNK_BYTES, MAX_CONTROL_BYTES, MAX_STREAM_CREDIT, PROTOCOL_VERSION } from '../protocol/limits.js';
 import type { Auth, Role } from './auth.js';
-import { SAVE_PATH, type Downloads } from './downloads.js';
-import type { TicketClaims } from './ticket.js';
+import type { Downloads } from './downloads.js';
+import { Follows } from './follows.js';
+import { redact, type Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
-import type { OpenUpstream, UpstreamResponse } from './upstream.js';
-import { mapNetworkError } from './upstream.js';
+import { Streams } from './streams.js';
+import type { OpenUpstream } from './upstream.js';
 
 export interface WireSocket {
   send(data: string | Uint8Array, done: (err?: Error) => void): void;
   close(code: number, reason: string): void;
 }
 
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  child(bindings: object): Logger;
-}
-
 export interface SessionLimits {
   maxStreams: number;
   /** Bytes the socket may have queued before every stream of it waits. */
   socketQueueBytes: number;
+  /** Bytes of replies and data queued for a socket past which the socket is closed (a client that never reads). */
+  maxQueuedBytes: number;
   /** A stream that holds credit but gets nothing from upstream for this long fails with `upstream_timeout`. */
   idleMs: number;
+  /** A stream that has had no credit for this long gives its upstream back; more credit re-opens it by range. */
+  creditIdleMs: number;
   helloTimeoutMs: number;
   /** Protocol errors tolerated before the socket is closed. */
   maxProtocolErrors: number;
@@ -55,35 +47,26 @@ export interface SessionContext {
   limits: SessionLimits;
 }
 
-interface Stream {
-  id: number;
-  url: string;
-  /** Offset of the next byte to send. */
-  offset: number;
-  sent: number;
-  credit: number;
-  closed: boolean;
-  abort: AbortController;
-  upstream: UpstreamResponse | undefined;
-  /** Set while waiting on the origin for data, for the idle watchdog. */
-  awaitingUpstreamSince: number | null;
-  wake: (() => void) | null;
-}
+const encoder = new TextEncoder();
+/** What a client may send after its hello before the relay has judged it. */
+const MAX_EARLY_BYTES = 16 * MAX_CONTROL_BYTES;
 
 export class Session {
   readonly id = crypto.randomUUID();
   private role: Role | null = null;
-  private readonly streams = new Map<number, Stream>();
-  /** Downloads this client follows: client id → its ticket's id, and how to stop following. */
-  private readonly saves = new Map<number, { download: string; unwatch: () => void }>();
-  /** Aborted when the socket goes: what this session still waits for upstream is dropped. */
-  private readonly closing = new AbortController();
+  private helloSeen = false;
+  /** Messages that came while the hello was being judged; handled in order once it is. */
+  private early: string[] | null = null;
+  private earlyBytes = 0;
+  closed = false;
   private queuedBytes = 0;
   private protocolErrors = 0;
-  private closed = false;
+  private readonly streams: Streams;
+  private readonly follows: Follows;
+  private readonly closing = new AbortController();
   private readonly log: Logger;
   private readonly helloTimer: ReturnType<typeof setTimeout>;
-  private readonly idleTimer: ReturnType<typeof setInterval>;
+  private readonly tickTimer: ReturnType<typeof setInterval>;
 
   constructor(
     private readonly socket: WireSocket,
@@ -93,44 +76,52 @@ export class Session {
     this.log = ctx.log.child({ session: this.id });
     ctx.registry.set(this.id, this);
     ctx.metrics.sockets.inc();
-    this.helloTimer = setTimeout(() => this.shutdown(1008, 'no hello in time'), ctx.limits.helloTimeoutMs);
-    this.idleTimer = setInterval(() => this.checkIdle(), Math.min(1000, ctx.limits.idleMs));
+    const { limits } = ctx;
+    this.streams = new Streams(
+      {
+        send: (m) => this.send(m),
+        sendError: (err, id) => this.sendError(err, id),
+        sendFrame: (id, offset, payload) => this.queue(encodeDataFrame(id, offset, payload)),
+        hasRoom: () => this.queuedBytes < limits.socketQueueBytes,
+      },
+      ctx.openUpstream,
+      ctx.metrics,
+      this.log,
+      limits,
+    );
+    this.follows = new Follows(
+      {
+        send: (m) => this.send(m),
+        sendError: (err, id) => this.sendError(err, id),
+        canUse: (id) => this.canUse(id),
+        isClosed: () => this.closed,
+      },
+      ctx.downloads,
+      this.log,
+      limits.maxStreams,
+      this.closing.signal,
+    );
+    this.helloTimer = setTimeout(() => this.shutdown(1008, 'no hello in time'), limits.helloTimeoutMs);
+    this.tickTimer = setInterval(() => this.streams.tick(Date.now()), Math.min(1000, limits.idleMs, limits.creditIdleMs));
   }
 
   onText(text: string): void {
+    if (this.early) {
+      this.earlyBytes += text.length;
+      if (this.earlyBytes > MAX_EARLY_BYTES) return this.shutdown(1008, 'too much sent before welcome');
+      this.early.push(text);
+      return;
+    }
     let message: ClientMessage;
     try {
       message = parseClientMessage(text);
     } catch (err) {
-      this.protocolError(err instanceof FerryError ? err : new FerryError('protocol_error'));
-      return;
+      // A refused request names its id, so the client's transfer or save fails instead of waiting for ever.
+      return this.protocolError(err instanceof FerryError ? err : new FerryError('protocol_error'), err instanceof MessageRefused ? err.id : undefined);
     }
-    if (message.t === 'hello') return this.hello(message.v, message.password, message.admin);
+    if (message.t === 'hello') return void this.hello(message);
     if (!this.role) return this.protocolError(new FerryError('auth_required', 'send hello first'));
-    switch (message.t) {
-      case 'open':
-        return this.open(message);
-      case 'credit':
-        return this.credit(message.id, message.bytes);
-      case 'cancel':
-        return this.cancel(message.id);
-      case 'save':
-        return void this.save(message.id, message.url);
-      case 'watch':
-        return void this.watch(message.id, message.ticket);
-      case 'list':
-        if (this.requireAdmin()) {
-          this.send({ t: 'transfers', list: [...this.ctx.registry.values()].flatMap((s) => s.transfers()), downloads: this.ctx.downloads.list(redact) });
-        }
-        return;
-      case 'kill': {
-        if (!this.requireAdmin()) return;
-        if ('download' in message) return this.ctx.downloads.cancel(message.download, 'the download was cancelled by an admin');
-        const target = this.ctx.registry.get(message.session);
-        target?.fail(message.id, new FerryError('cancelled', 'the transfer was cancelled by an admin'));
-        return;
-      }
-    }
+    this.dispatch(message);
   }
 
   onBinary(): void {
@@ -142,43 +133,82 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.helloTimer);
-    clearInterval(this.idleTimer);
-    for (const stream of [...this.streams.values()]) this.finish(stream);
-    // Downloads belong to the browser's download manager and go on without this socket.
-    for (const save of this.saves.values()) save.unwatch();
-    this.saves.clear();
+    clearInterval(this.tickTimer);
+    this.streams.closeAll();
+    this.follows.closeAll();
     this.closing.abort();
     this.ctx.registry.delete(this.id);
     this.ctx.metrics.sockets.dec();
   }
 
   transfers(): TransferInfo[] {
-    return [...this.streams.values()].map((s) => ({ session: this.id, id: s.id, url: redact(s.url), offset: s.offset, sent: s.sent, credit: s.credit }));
+    return this.streams.info(this.id);
   }
 
-  private hello(version: number, password: string | undefined, admin: string | undefined): void {
-    if (this.role) return this.protocolError(new FerryError('protocol_error', 'hello sent twice'));
-    if (version !== PROTOCOL_VERSION) {
-      this.send({ t: 'error', code: 'protocol_error', message: `this relay speaks protocol ${PROTOCOL_VERSION}, not ${version}` });
+  /** Ends one of this socket's streams with an error (the admin's kill). */
+  fail(id: number, err: FerryError): void {
+    this.streams.fail(id, err);
+  }
+
+  private dispatch(message: Exclude<ClientMessage, HelloMessage>): void {
+    switch (message.t) {
+      case 'open':
+        if (this.canUse(message.id)) this.streams.open(message);
+        return;
+      case 'credit':
+        return this.streams.credit(message.id, message.bytes);
+      case 'cancel':
+        this.streams.cancel(message.id);
+        return this.follows.cancel(message.id);
+      case 'save':
+        return void this.follows.save(message.id, message.url);
+      case 'watch':
+        return void this.follows.watch(message.id, message.ticket);
+      case 'list':
+        if (this.requireAdmin()) {
+          const list = [...this.ctx.registry.values()].flatMap((s) => s.transfers());
+          this.send({ t: 'transfers', list, downloads: this.ctx.downloads.list(redact) });
+        }
+        return;
+      case 'kill':
+        if (!this.requireAdmin()) return;
+        if ('download' in message) return this.ctx.downloads.cancel(message.download, 'the download was cancelled by an admin');
+        return this.ctx.registry.get(message.session)?.fail(message.id, new FerryError('cancelled', 'the transfer was cancelled by an admin'));
+    }
+  }
+
+  private async hello(m: HelloMessage): Promise<void> {
+    if (this.helloSeen) return this.protocolError(new FerryError('protocol_error', 'hello sent twice'));
+    this.helloSeen = true;
+    clearTimeout(this.helloTimer);
+    if (m.v !== PROTOCOL_VERSION) {
+      this.send({ t: 'error', code: 'protocol_error', message: `this relay speaks protocol ${PROTOCOL_VERSION}, not ${m.v}` });
       return this.shutdown(1002, 'protocol version');
     }
+    let key: string | undefined;
+    this.early = [];
     try {
-      this.role = this.ctx.auth.authenticate(this.remote, password, admin);
+      ({ role: this.role, deviceKey: key } = await this.ctx.auth.authenticate(this.remote, m.password, m.admin, m.key));
     } catch (err) {
+      this.early = null;
       const e = err as FerryError;
       if (e.code === 'auth_refused') this.ctx.metrics.authFailures.inc();
       this.log.warn({ remote: this.remote, code: e.code }, 'authentication failed');
       this.sendError(e);
       return this.shutdown(1008, e.code);
     }
-    clearTimeout(this.helloTimer);
+    if (this.closed) return;
     this.send({
       t: 'welcome',
       v: PROTOCOL_VERSION,
-      role: this.role,
+      role: this.role!,
       session: this.id,
       limits: { streams: this.ctx.limits.maxStreams, credit: MAX_STREAM_CREDIT, chunk: MAX_CHUNK_BYTES },
+      ...(key && { key }),
     });
+    const early = this.early;
+    this.early = null;
+    for (const text of early) this.onText(text);
   }
 
   private requireAdmin(): boolean {
@@ -187,213 +217,15 @@ export class Session {
     return false;
   }
 
-  private open(m: OpenMessage): void {
-    if (this.streams.has(m.id)) return this.protocolError(new FerryError('protocol_error', `stream ${m.id} is already open`));
-    if (this.streams.size >= this.ctx.limits.maxStreams) {
-      return this.sendError(new FerryError('limit_reached', `at most ${this.ctx.limits.maxStreams} streams per connection`), m.id);
-    }
-    if (m.credit > MAX_STREAM_CREDIT) return this.sendError(new FerryError('limit_reached', `credit above ${MAX_STREAM_CREDIT}`), m.id);
-    const stream: Stream = {
-      id: m.id,
-      url: m.url,
-      offset: m.offset ?? 0,
-      sent: 0,
-      credit: m.credit,
-      closed: false,
-      abort: new AbortController(),
-      upstream: undefined,
-      awaitingUpstreamSince: Date.now(),
-      wake: null,
-    };
-    this.streams.set(m.id, stream);
-    this.ctx.metrics.streams.inc();
-    this.ctx.metrics.streamsOpened.inc();
-    this.log.info({ stream: m.id, url: redact(m.url), offset: stream.offset, end: m.end, resume: Boolean(m.validator) }, 'open');
-    this.pump(stream, m).catch((err: unknown) => this.fail(m.id, mapNetworkError(err)));
+  /** Whether a new stream, save or watch may take this id; answers the client when not. */
+  private canUse(id: number): boolean {
+    if (!this.streams.has(id) && !this.follows.has(id)) return true;
+    this.protocolError(new FerryError('protocol_error', `id ${id} is already in use`));
+    return false;
   }
 
-  private async pump(stream: Stream, m: OpenMessage): Promise<void> {
-    const upstream = await this.ctx.openUpstream({
-      url: m.url,
-      method: m.method ?? 'GET',
-      headers: m.headers ?? {},
-      body: m.body === undefined ? undefined : fromBase64(m.body),
-      offset: stream.offset,
-      end: m.end,
-      validator: m.validator,
-      signal: stream.abort.signal,
-    });
-    if (stream.closed) return upstream.destroy();
-    stream.upstream = upstream;
-    const { length, ...meta } = upstream.meta;
-    this.send({ t: 'meta', id: stream.id, ...meta });
-
-    const wanted = m.end === undefined ? Infinity : m.end - stream.offset + 1;
-    const expected = Math.min(length ?? Infinity, wanted);
-    for (;;) {
-      if (stream.sent >= wanted) break;
-      stream.awaitingUpstreamSince = Date.now();
-      const next = await upstream.body.next();
-      stream.awaitingUpstreamSince = null;
-      if (stream.closed) return;
-      if (next.done) break;
-      const chunk = next.value.byteLength > wanted - stream.sent ? next.value.subarray(0, wanted - stream.sent) : next.value;
-      for (let pos = 0; pos < chunk.byteLength; ) {
-        if (!this.ready(stream)) await new Promise<void>((resolve) => (stream.wake = resolve));
-        if (stream.closed) return;
-        const n = Math.min(stream.credit, chunk.byteLength - pos, MAX_CHUNK_BYTES);
-        this.sendData(stream, chunk.subarray(pos, pos + n));
-        pos += n;
-      }
-    }
-    if (Number.isFinite(expected) && stream.sent < expected) {
-      throw new FerryError('truncated', `the server sent ${stream.sent} of ${expected} bytes`);
-    }
-    this.send({ t: 'end', id: stream.id, offset: stream.offset });
-    this.finish(stream);
-  }
-
-  private ready(stream: Stream): boolean {
-    return stream.closed || (stream.credit > 0 && this.queuedBytes < this.ctx.limits.socketQueueBytes);
-  }
-
-  private sendData(stream: Stream, payload: Uint8Array): void {
-    const frame = encodeDataFrame(stream.id, stream.offset, payload);
-    stream.credit -= payload.byteLength;
-    stream.offset += payload.byteLength;
-    stream.sent += payload.byteLength;
-    this.queuedBytes += frame.byteLength;
-    this.ctx.metrics.bytes.inc(payload.byteLength);
-    this.socket.send(frame, () => {
-      this.queuedBytes -= frame.byteLength;
-      if (this.queuedBytes < this.ctx.limits.socketQueueBytes) this.wakeReady();
-    });
-  }
-
-  private wakeReady(): void {
-    for (const s of this.streams.values()) {
-      if (s.wake && this.ready(s)) {
-        const wake = s.wake;
-        s.wake = null;
-        wake();
-      }
-    }
-  }
-
-  private credit(id: number, bytes: number): void {
-    const stream = this.streams.get(id);
-    // Credit for a stream that just ended is normal: the grant crossed the end on the wire.
-    if (!stream) return;
-    if (stream.credit + bytes > MAX_STREAM_CREDIT) {
-      return this.fail(id, new FerryError('protocol_error', `credit above ${MAX_STREAM_CREDIT} bytes`));
-    }
-    stream.credit += bytes;
-    this.wakeReady();
-  }
-
-  private cancel(id: number): void {
-    const stream = this.streams.get(id);
-    if (stream) this.finish(stream);
-    const save = this.saves.get(id);
-    if (save) this.ctx.downloads.cancel(save.download);
-    // Cancelled before its ticket was issued: the ticket, when it comes, is not sent.
-    if (save?.download === '') this.saves.delete(id);
-  }
-
-  /** Whether a new save or watch may take this id; answers the client when not. */
-  private canFollow(id: number): boolean {
-    if (this.saves.has(id) || this.streams.has(id)) {
-      this.protocolError(new FerryError('protocol_error', `id ${id} is already in use`));
-      return false;
-    }
-    if (this.saves.size >= this.ctx.limits.maxStreams) {
-      this.sendError(new FerryError('limit_reached', `at most ${this.ctx.limits.maxStreams} downloads per connection`), id);
-      return false;
-    }
-    return true;
-  }
-
-  private async save(id: number, url: string): Promise<void> {
-    if (!this.canFollow(id)) return;
-    // Counted from the moment it is asked for, so a flood of saves cannot start a flood of upstream requests.
-    const pending = { download: '', unwatch: () => {} };
-    this.saves.set(id, pending);
-    this.log.info({ save: id, url: redact(url) }, 'save');
-    try {
-      const { ticket, claims } = await this.ctx.downloads.issue(url, this.closing.signal);
-      if (this.closed || this.saves.get(id) !== pending) return;
-      this.send({ t: 'ticket', id, ticket, path: `${SAVE_PATH}${ticket}/${encodeURIComponent(claims.name)}`, name: claims.name, total: claims.total });
-      this.follow(id, claims);
-    } catch (err) {
-      if (this.closed || this.saves.get(id) !== pending) return;
-      this.saves.delete(id);
-      this.sendError(mapNetworkError(err), id);
-    }
-  }
-
-  private async watch(id: number, ticket: string): Promise<void> {
-    if (!this.canFollow(id)) return;
-    try {
-      const claims = await this.ctx.downloads.verify(ticket);
-      if (!this.closed && !this.saves.has(id)) this.follow(id, claims);
-    } catch (err) {
-      this.sendError(mapNetworkError(err), id);
-    }
-  }
-
-  private follow(id: number, claims: TicketClaims): void {
-    const unwatch = this.ctx.downloads.watch(claims, {
-      progress: (bytes, total, done) => {
-        this.send({ t: 'progress', id, bytes, total, done });
-        if (done) this.unfollow(id);
-      },
-      failed: (err) => {
-        this.sendError(err, id);
-        this.unfollow(id);
-      },
-    });
-    this.saves.set(id, { download: claims.id, unwatch });
-  }
-
-  private unfollow(id: number): void {
-    this.saves.get(id)?.unwatch();
-    this.saves.delete(id);
-  }
-
-  /** Ends a stream with an error sent to the client. */
-  fail(id: number, err: FerryError): void {
-    const stream = this.streams.get(id);
-    if (!stream || stream.closed) return;
+  private protocolError(err: FerryError, id?: number): void {
     this.sendError(err, id);
-    this.log.info({ stream: id, code: err.code, sent: stream.sent }, 'stream failed');
-    this.finish(stream);
-  }
-
-  private finish(stream: Stream): void {
-    if (!this.streams.delete(stream.id)) return;
-    this.ctx.metrics.streams.dec();
-    this.release(stream);
-  }
-
-  private release(stream: Stream): void {
-    stream.closed = true;
-    stream.abort.abort();
-    stream.upstream?.destroy();
-    stream.wake?.();
-    stream.wake = null;
-  }
-
-  private checkIdle(): void {
-    const now = Date.now();
-    for (const s of this.streams.values()) {
-      if (s.awaitingUpstreamSince !== null && now - s.awaitingUpstreamSince > this.ctx.limits.idleMs) {
-        this.fail(s.id, new FerryError('upstream_timeout', `the server sent nothing for ${Math.round(this.ctx.limits.idleMs / 1000)} s`));
-      }
-    }
-  }
-
-  private protocolError(err: FerryError): void {
-    this.sendError(err);
     if (++this.protocolErrors >= this.ctx.limits.maxProtocolErrors) this.shutdown(1008, 'too many protocol errors');
   }
 
@@ -409,30 +241,24 @@ export class Session {
   }
 
   private send(message: RelayMessage): void {
-    if (!this.closed) this.socket.send(JSON.stringify(message), () => {});
+    if (!this.closed) this.queue(JSON.stringify(message));
+  }
+
+  /** Hands a message to the socket, counting it until the socket has written it. */
+  private queue(data: string | Uint8Array): void {
+    const bytes = typeof data === 'string' ? encoder.encode(data).byteLength : data.byteLength;
+    this.queuedBytes += bytes;
+    if (this.queuedBytes > this.ctx.limits.maxQueuedBytes) return this.shutdown(1008, 'outgoing queue full');
+    this.socket.send(data, () => {
+      this.queuedBytes -= bytes;
+      if (this.queuedBytes < this.ctx.limits.socketQueueBytes) this.streams.wakeReady();
+    });
   }
 
   private shutdown(code: number, reason: string): void {
+    if (this.closed) return;
     this.ctx.metrics.socketsClosed.inc({ reason });
     this.socket.close(code, reason);
     this.onClose();
-  }
-}
-
-/** URLs in logs and admin lists lose their credentials and query, which often carry tokens. */
-export function redact(raw: string): string {
-  try {
-    const u = new URL(raw);
-    return `${u.protocol}//${u.host}${u.pathname}${u.search ? '?…' : ''}`;
-  } catch {
-    return '(invalid url)';
-  }
-}
-
-function fromBase64(text: string): Uint8Array {
-  try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  } catch {
-    throw new FerryError('bad_request', 'body is not valid base64');
   }
 }

@@ -163,6 +163,26 @@ function discard(body: Dispatcher.ResponseData['body']): void {
   body.destroy();
 }
 
+/** A 206's Content-Range must be the range asked for, and agree with its own Content-Length. */
+function partial(h: Headers, req: UpstreamRequest, base: Omit<ResponseMeta, 'total' | 'ranges' | 'offset' | 'length'>): ResponseMeta {
+  const m = CONTENT_RANGE.exec(header(h, 'content-range') ?? '');
+  if (!m) throw new FerryError('upstream_error', 'the server answered 206 without a valid Content-Range');
+  const first = Number(m[1]);
+  const last = Number(m[2]);
+  const total = m[3] === '*' ? null : Number(m[3]);
+  const contentLength = header(h, 'content-length');
+  const disagrees =
+    first !== req.offset ||
+    last < first ||
+    (req.end !== undefined && last > req.end) ||
+    (total !== null && last >= total) ||
+    (contentLength !== null && Number(contentLength) !== last - first + 1);
+  if (disagrees) {
+    throw new FerryError('upstream_error', `the server answered bytes ${first}-${last}/${m[3]} (length ${contentLength ?? 'unknown'}) to a request for ${req.offset}-${req.end ?? ''}`);
+  }
+  return { ...base, total, ranges: true, offset: first, length: last - first + 1 };
+}
+
 function describe(res: Dispatcher.ResponseData, url: URL, req: UpstreamRequest, ranged: boolean): ResponseMeta {
   const h = res.headers;
   const status = res.statusCode;
@@ -185,19 +205,11 @@ function describe(res: Dispatcher.ResponseData, url: URL, req: UpstreamRequest, 
   if (req.validator && !sameVersion(req.validator, validator) && (status === 206 || req.offset === 0)) {
     throw new FerryError('source_changed');
   }
-  if (status === 206) {
-    const m = CONTENT_RANGE.exec(header(h, 'content-range') ?? '');
-    if (!m) throw new FerryError('upstream_error', 'the server answered 206 without a valid Content-Range');
-    const first = Number(m[1]);
-    const last = Number(m[2]);
-    if (first !== req.offset) {
-      throw new FerryError('range_ignored', `the server answered from byte ${first} instead of ${req.offset}`);
-    }
-    return { ...base, total: m[3] === '*' ? null : Number(m[3]), ranges: true, offset: first, length: last - first + 1 };
-  }
+  if (status === 206) return partial(h, req, base);
   if (ranged && req.offset > 0) {
-    // A 200 to a range request is the whole file: either the range was ignored or, with If-Range, the file changed.
-    throw req.validator ? new FerryError('source_changed') : new FerryError('range_ignored');
+    // A 200 to a range request is the whole file: with If-Range and another version, the file changed;
+    // otherwise the server ignored the range.
+    throw req.validator && !sameVersion(req.validator, validator) ? new FerryError('source_changed') : new FerryError('range_ignored');
   }
   const total = contentLength === null ? null : Number(contentLength);
   const ranges = header(h, 'accept-ranges')?.toLowerCase() === 'bytes';

@@ -48,6 +48,8 @@ http {
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection "upgrade";
       proxy_set_header X-Forwarded-For $remote_addr;
+      # The relay accepts only Host names it answers to (DNS rebinding): pass on the one the browser used.
+      proxy_set_header Host $http_host;
       proxy_buffering off;
       proxy_read_timeout 120s;
       proxy_next_upstream error timeout;

@@ -12,6 +12,8 @@ export interface Resource {
   ignoreRange?: boolean;
   /** Destroy the connection after this many body bytes of a response. */
   dropAfter?: number;
+  /** With `dropAfter`: end the connection with a TCP reset (RST) rather than a close. */
+  reset?: boolean;
   /** Stop sending (but keep the connection) after this many body bytes of a response. */
   stallAfter?: number;
   /** Announce more bytes than are sent, then end the connection. */
@@ -21,6 +23,8 @@ export interface Resource {
   disposition?: string;
   /** Send each response no faster than this. */
   bytesPerSecond?: number;
+  /** Answer a range request with this Content-Range instead of the true one (a broken server). */
+  contentRange?: string;
 }
 
 export interface Seen { path: string; range: string | undefined; ifRange: string | undefined; encoding: string | undefined }
@@ -63,6 +67,11 @@ export class Origin {
 
   remove(path: string): void {
     this.resources.delete(path);
+  }
+
+  /** TCP connections open to this origin now. */
+  get connections(): number {
+    return this.sockets.size;
   }
 
   redirect(from: string, to: string, status = 302): void {
@@ -108,7 +117,7 @@ export class Origin {
         return;
       }
       status = 206;
-      headers['content-range'] = `bytes ${start}-${end}/${total}`;
+      headers['content-range'] = r.contentRange ?? `bytes ${start}-${end}/${total}`;
     }
     headers['content-length'] = end - start + 1 + (r.shortBy ?? 0);
     res.writeHead(status, headers);
@@ -129,7 +138,10 @@ export class Origin {
         if (r.dropAfter !== undefined) n = Math.min(n, r.dropAfter - sentHere);
         if (r.stallAfter !== undefined) n = Math.min(n, r.stallAfter - sentHere);
         if (n <= 0) {
-          if (r.dropAfter !== undefined && sentHere >= r.dropAfter) res.socket?.destroy();
+          if (r.dropAfter !== undefined && sentHere >= r.dropAfter) {
+            if (r.reset) res.socket?.resetAndDestroy();
+            else res.socket?.destroy();
+          }
           return; // stalled: hold the connection open and send nothing more
         }
         const ok = res.write(r.body.subarray(pos, pos + n));

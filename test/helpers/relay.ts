@@ -11,20 +11,29 @@ export type TestRelayOptions = Partial<Omit<RelayOptions, 'config'>> & {
   password?: string;
   adminPassword?: string;
   ticketSecret?: string;
+  allowOrigins?: string[];
+  host?: string;
+  metricsToken?: string;
+  maxSockets?: number;
+  maxSocketsPerAddress?: number;
   port?: number;
 };
 
 export async function startRelay(options: TestRelayOptions = {}): Promise<Relay> {
-  const { allow = [], password, adminPassword, ticketSecret, port = 0, ...rest } = options;
+  const { allow = [], password, adminPassword, ticketSecret, allowOrigins = [], host = '127.0.0.1', metricsToken, maxSockets = 1024, maxSocketsPerAddress = 128, port = 0, ...rest } = options;
   const relay = createRelay({
     config: {
-      host: '127.0.0.1',
+      host,
       port,
       allowHosts: allow.map(parseAllowedHost),
       password,
       adminPassword,
       noAuth: false,
-      ticketSecret,
+      ticketSecrets: ticketSecret === undefined ? [] : [ticketSecret],
+      allowOrigins,
+      metricsToken,
+      maxSockets,
+      maxSocketsPerAddress,
       trustProxy: false,
       logLevel: 'silent',
       staticDir: undefined,

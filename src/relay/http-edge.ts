@@ -1,0 +1,129 @@
+/**
+ * Node edge of the relay's HTTP side: the page, `/healthz`, `/metrics`, `/config.json`, and `/save/` for
+ * download managers. Every request must name the relay by a Host it answers to (DNS rebinding).
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Downloads, DownloadReply } from './downloads.js';
+import { SAVE_PATH } from './downloads.js';
+import type { RelayMetrics } from './metrics.js';
+import type { SitePolicy } from './site.js';
+import { WS_PATH } from './socket-edge.js';
+
+export interface HttpEdgeOptions {
+  site: SitePolicy;
+  downloads: Downloads;
+  metrics: RelayMetrics;
+  /** Whether a request may read /metrics. */
+  mayReadMetrics(authorization: string | undefined): boolean;
+  staticDir: string;
+  demoUrl: string | undefined;
+  /** A download whose browser takes nothing for this long is dropped; the browser resumes it by range. */
+  stalledReaderMs: number;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+  '.mp4': 'video/mp4',
+  '.ico': 'image/x-icon',
+  '.map': 'application/json',
+};
+
+const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>Ferry relay</title>
+<h1>Ferry relay</h1><p>This is a Ferry relay. Clients speak to it over a WebSocket at <code>${WS_PATH}</code>.
+The player page is not built: run <code>npm run build</code>.</p>`;
+
+const text = (res: ServerResponse, status: number, body: string): void => {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`${body}\n`);
+};
+
+export function createHttpHandler(options: HttpEdgeOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const { site, metrics } = options;
+  return async function handleHttp(req, res) {
+    const hostIssue = site.hostRefusal(req.headers.host);
+    if (hostIssue) return text(res, 421, hostIssue);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://relay').pathname);
+    } catch {
+      return text(res, 400, 'the path is not valid percent-encoding');
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end('{"ok":true}');
+      return;
+    }
+    if (path === '/metrics') {
+      if (!options.mayReadMetrics(req.headers.authorization)) {
+        res.writeHead(401, { 'www-authenticate': 'Bearer realm="ferry metrics"', 'content-type': 'text/plain' }).end('metrics need the admin credential or the metrics token\n');
+        return;
+      }
+      res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'only GET and HEAD');
+    if (path === '/config.json') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ demoUrl: options.demoUrl ?? null }));
+      return;
+    }
+    if (path.startsWith(SAVE_PATH)) return serveDownload(req, res, path.slice(SAVE_PATH.length).split('/')[0] ?? '');
+    serveStatic(options.staticDir, path, res);
+  };
+
+  async function serveDownload(req: IncomingMessage, res: ServerResponse, ticket: string): Promise<void> {
+    const fetchSite = req.headers['sec-fetch-site'];
+    const refusal = site.downloadRefusal({ host: req.headers.host, origin: req.headers.origin, fetchSite: Array.isArray(fetchSite) ? fetchSite[0] : fetchSite });
+    if (refusal) return text(res, 403, refusal);
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    await sendDownload(await options.downloads.serve(ticket, req.headers.range ?? null, req.method ?? 'GET', abort.signal), res, options.stalledReaderMs);
+  }
+}
+
+/**
+ * Writes a download as fast as the browser takes it. A failure mid-body, or a browser that takes nothing for
+ * `stalledReaderMs`, drops the connection (never a clean short end), so the browser knows to resume.
+ */
+async function sendDownload(reply: DownloadReply, res: ServerResponse, stalledReaderMs: number): Promise<void> {
+  res.writeHead(reply.status, reply.headers);
+  if (!reply.body) {
+    res.end(reply.text);
+    return;
+  }
+  let stalled: ReturnType<typeof setTimeout> | undefined;
+  const watch = (): void => {
+    clearTimeout(stalled);
+    stalled = setTimeout(() => {
+      // Still waiting for the browser to take what was written: give its upstream back.
+      if (res.writableNeedDrain) res.destroy();
+      else watch();
+    }, stalledReaderMs);
+  };
+  watch();
+  res.on('drain', watch);
+  // pipeline waits for drain, and on a failure (or a client gone) stops the body and destroys the response.
+  await pipeline(reply.body, res).catch(() => {});
+  clearTimeout(stalled);
+}
+
+function serveStatic(root: string, path: string, res: ServerResponse): void {
+  const target = join(root, path === '/' ? '/index.html' : path);
+  if (!target.startsWith(root + sep) || !existsSync(target) || !statSync(target).isFile()) {
+    if (path === '/' || path === '/index.html') {
+      res.writeHead(200, { 'content-type': TYPES['.html']! }).end(PLACEHOLDER);
+      return;
+    }
+    return text(res, 404, 'not found');
+  }
+  res.writeHead(200, {
+    'content-type': TYPES[extname(target)] ?? 'application/octet-stream',
+    'content-length': statSync(target).size,
+    'x-content-type-options': 'nosniff',
+  });
+  createReadStream(target).pipe(res);
+}

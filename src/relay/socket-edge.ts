@@ -1,0 +1,110 @@
+/**
+ * Node edge of the relay's WebSocket endpoint: who may open a socket (Host, Origin, socket caps), and the
+ * socket's life (liveness by pong only, a bounded close). What is said on it belongs to `Session`.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { MAX_CONTROL_BYTES } from '../protocol/limits.js';
+import type { RelayMetrics } from './metrics.js';
+import { Session, type SessionContext } from './session.js';
+import type { SitePolicy } from './site.js';
+import type { SocketQuota } from './socket-quota.js';
+
+export const WS_PATH = '/ws';
+
+export interface SocketEdgeOptions {
+  ctx: SessionContext;
+  site: SitePolicy;
+  quota: SocketQuota;
+  metrics: RelayMetrics;
+  pingIntervalMs: number;
+  /** After the relay closes a socket, the peer has this long to finish the closing handshake. */
+  closeGraceMs: number;
+  remoteAddress(req: IncomingMessage): string;
+}
+
+export interface SocketEdge {
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  close(): void;
+}
+
+/** Refuses an upgrade with a plain HTTP answer, before any WebSocket exists. */
+function refuse(socket: Duplex, status: string, text: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${text}\n`);
+}
+
+export function createSocketEdge(options: SocketEdgeOptions): SocketEdge {
+  const { metrics, quota, site } = options;
+  // Messages up to this size are read and refused with an error (limit_reached) on a socket that stays open;
+  // anything larger is cut off by ws itself with close code 1009, before it is buffered.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * MAX_CONTROL_BYTES, perMessageDeflate: false });
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (new URL(req.url ?? '/', 'http://relay').pathname !== WS_PATH) return refuse(socket, '404 Not Found', 'not found');
+    const refusal = site.originRefusal({ host: req.headers.host, origin: req.headers.origin, fetchSite: undefined });
+    if (refusal) {
+      metrics.socketsRefused.inc({ reason: 'foreign site' });
+      return refuse(socket, '403 Forbidden', refusal);
+    }
+    const remote = options.remoteAddress(req);
+    const full = quota.admit(remote);
+    if (full) {
+      metrics.socketsRefused.inc({ reason: full });
+      return refuse(socket, '503 Service Unavailable', full === 'relay full' ? 'the relay holds as many connections as it may' : 'too many connections from this address');
+    }
+    socket.once('close', () => quota.release(remote));
+    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, remote));
+  }
+
+  function attach(ws: WebSocket, remote: string): void {
+    let closing: ReturnType<typeof setTimeout> | undefined;
+    const session = new Session(
+      {
+        send: (data, done) => (typeof data === 'string' ? ws.send(data, done) : ws.send(data, { binary: true }, done)),
+        close: (code, reason) => {
+          ws.close(code, reason);
+          // A peer that does not answer the close (it may not be reading at all) is cut off.
+          closing ??= setTimeout(() => ws.terminate(), options.closeGraceMs);
+        },
+      },
+      remote,
+      options.ctx,
+    );
+    // Alive means answering pings. Messages do not count: a client that writes without ever reading must not
+    // keep its socket, and the replies queued for it, for ever.
+    let alive = true;
+    const ping = setInterval(() => {
+      if (!alive) {
+        metrics.socketsClosed.inc({ reason: 'ping timeout' });
+        ws.terminate();
+        return;
+      }
+      alive = false;
+      ws.ping();
+    }, options.pingIntervalMs);
+    ws.on('pong', () => (alive = true));
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) session.onBinary();
+      else session.onText(data.toString());
+    });
+    ws.on('error', (err) => {
+      // ws closes the socket itself after an error, such as a frame above maxPayload (1009).
+      metrics.socketsClosed.inc({ reason: 'ws error' });
+      options.ctx.log.warn({ session: session.id, err: err.message }, 'socket error');
+    });
+    ws.on('close', () => {
+      clearInterval(ping);
+      clearTimeout(closing);
+      session.onClose();
+    });
+  }
+
+  return {
+    upgrade,
+    close: () => {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+    },
+  };
+}

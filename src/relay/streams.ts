@@ -1,0 +1,270 @@
+/**
+ * A socket's streams: each relays one upstream request to the client, as far as the client's credit allows.
+ *
+ * Flow control: a stream reads upstream only while it holds credit granted by the reader, so a slow reader
+ * leaves the origin's TCP connection paused and nothing piles up here. A stream left without credit for
+ * `creditIdleMs` gives its upstream connection (and what it had buffered) back; credit that comes later
+ * re-opens it by range from the next byte, pinned to the first answer's version.
+ */
+import { FerryError } from '../protocol/codes.js';
+import type { OpenMessage, RelayMessage, TransferInfo, Validator } from '../protocol/frames.js';
+import { MAX_CHUNK_BYTES, MAX_STREAM_CREDIT } from '../protocol/limits.js';
+import { redact, type Logger } from './log.js';
+import type { RelayMetrics } from './metrics.js';
+import { mapNetworkError, type OpenUpstream, type UpstreamResponse } from './upstream.js';
+
+/** What the streams need of their socket. */
+export interface StreamSocket {
+  send(message: RelayMessage): void;
+  sendError(err: FerryError, id: number): void;
+  /** Queues a binary data frame. */
+  sendFrame(id: number, offset: number, payload: Uint8Array): void;
+  /** False while the socket's queue is too full for more data. */
+  hasRoom(): boolean;
+}
+
+export interface StreamLimits {
+  maxStreams: number;
+  idleMs: number;
+  creditIdleMs: number;
+}
+
+interface Stream {
+  id: number;
+  request: OpenMessage;
+  /** Offset of the next byte to send. */
+  offset: number;
+  sent: number;
+  credit: number;
+  closed: boolean;
+  abort: AbortController;
+  upstream: UpstreamResponse | undefined;
+  /** The upstream chunk being sent, and how far into it. */
+  chunk: Uint8Array | null;
+  /** Whether the client has had the first answer's meta; re-opened upstreams send none. */
+  described: boolean;
+  /** The first answer's version and size, which a re-opened upstream must match. */
+  validator: Validator | null;
+  total: number | null;
+  /** Bytes the stream must carry, once the first answer told its length; fewer is a truncation. */
+  expected: number;
+  /** Set while waiting on the origin for data, for the idle watchdog. */
+  awaitingUpstreamSince: number | null;
+  /** Set while waiting for credit; past `creditIdleMs` the upstream is given back. */
+  creditlessSince: number | null;
+  wake: (() => void) | null;
+}
+
+export class Streams {
+  private readonly streams = new Map<number, Stream>();
+
+  constructor(
+    private readonly socket: StreamSocket,
+    private readonly openUpstream: OpenUpstream,
+    private readonly metrics: RelayMetrics,
+    private readonly log: Logger,
+    private readonly limits: StreamLimits,
+  ) {}
+
+  has(id: number): boolean {
+    return this.streams.has(id);
+  }
+
+  info(session: string): TransferInfo[] {
+    return [...this.streams.values()].map((s) => ({ session, id: s.id, url: redact(s.request.url), offset: s.offset, sent: s.sent, credit: s.credit }));
+  }
+
+  /** Opens a stream, or answers with why not. */
+  open(m: OpenMessage): void {
+    if (this.streams.size >= this.limits.maxStreams) {
+      return this.socket.sendError(new FerryError('limit_reached', `at most ${this.limits.maxStreams} streams per connection`), m.id);
+    }
+    if (m.credit > MAX_STREAM_CREDIT) return this.socket.sendError(new FerryError('limit_reached', `credit above ${MAX_STREAM_CREDIT}`), m.id);
+    const stream: Stream = {
+      id: m.id,
+      request: m,
+      offset: m.offset ?? 0,
+      sent: 0,
+      credit: m.credit,
+      closed: false,
+      abort: new AbortController(),
+      upstream: undefined,
+      chunk: null,
+      described: false,
+      validator: m.validator ?? null,
+      total: null,
+      expected: Infinity,
+      awaitingUpstreamSince: Date.now(),
+      creditlessSince: null,
+      wake: null,
+    };
+    this.streams.set(m.id, stream);
+    this.metrics.streams.inc();
+    this.metrics.streamsOpened.inc();
+    this.log.info({ stream: m.id, url: redact(m.url), offset: stream.offset, end: m.end, resume: Boolean(m.validator) }, 'open');
+    this.pump(stream).catch((err: unknown) => this.fail(m.id, mapNetworkError(err)));
+  }
+
+  credit(id: number, bytes: number): void {
+    const stream = this.streams.get(id);
+    // Credit for a stream that just ended is normal: the grant crossed the end on the wire.
+    if (!stream) return;
+    if (stream.credit + bytes > MAX_STREAM_CREDIT) {
+      return this.fail(id, new FerryError('protocol_error', `credit above ${MAX_STREAM_CREDIT} bytes`));
+    }
+    stream.credit += bytes;
+    this.wakeReady();
+  }
+
+  cancel(id: number): void {
+    const stream = this.streams.get(id);
+    if (stream) this.finish(stream);
+  }
+
+  /** Ends a stream with an error sent to the client. */
+  fail(id: number, err: FerryError): void {
+    const stream = this.streams.get(id);
+    if (!stream || stream.closed) return;
+    this.socket.sendError(err, id);
+    this.log.info({ stream: id, code: err.code, sent: stream.sent }, 'stream failed');
+    this.finish(stream);
+  }
+
+  closeAll(): void {
+    for (const stream of [...this.streams.values()]) this.finish(stream);
+  }
+
+  /** The socket has room again: streams waiting on it go on. */
+  wakeReady(): void {
+    for (const s of this.streams.values()) {
+      if (s.wake && this.ready(s)) {
+        const wake = s.wake;
+        s.wake = null;
+        wake();
+      }
+    }
+  }
+
+  /** Times out silent upstreams, and gives back the upstreams of streams left without credit. */
+  tick(now: number): void {
+    for (const s of this.streams.values()) {
+      if (s.awaitingUpstreamSince !== null && now - s.awaitingUpstreamSince > this.limits.idleMs) {
+        this.fail(s.id, new FerryError('upstream_timeout', `the server sent nothing for ${Math.round(this.limits.idleMs / 1000)} s`));
+      } else if (s.upstream && s.creditlessSince !== null && now - s.creditlessSince > this.limits.creditIdleMs) {
+        this.park(s);
+      }
+    }
+  }
+
+  private async pump(stream: Stream): Promise<void> {
+    const m = stream.request;
+    const wanted = m.end === undefined ? Infinity : m.end - stream.offset + 1;
+    while (stream.sent < wanted) {
+      if (!stream.upstream && !(await this.connect(stream, wanted))) return;
+      if (!stream.chunk) {
+        stream.awaitingUpstreamSince = Date.now();
+        const next = await stream.upstream!.body.next();
+        stream.awaitingUpstreamSince = null;
+        if (stream.closed) return;
+        if (next.done) break;
+        stream.chunk = next.value.byteLength > wanted - stream.sent ? next.value.subarray(0, wanted - stream.sent) : next.value;
+      }
+      if (!(await this.sendChunk(stream))) return;
+    }
+    if (Number.isFinite(stream.expected) && stream.sent < stream.expected) {
+      throw new FerryError('truncated', `the server sent ${stream.sent} of ${stream.expected} bytes`);
+    }
+    this.socket.send({ t: 'end', id: stream.id, offset: stream.offset });
+    this.finish(stream);
+  }
+
+  /** Opens (or re-opens, after parking) the upstream from the stream's next byte; null if the stream closed. */
+  private async connect(stream: Stream, wanted: number): Promise<UpstreamResponse | null> {
+    const m = stream.request;
+    const upstream = await this.openUpstream({
+      url: m.url,
+      method: m.method ?? 'GET',
+      headers: m.headers ?? {},
+      body: m.body === undefined ? undefined : fromBase64(m.body),
+      offset: stream.offset,
+      end: m.end,
+      validator: stream.validator ?? undefined,
+      signal: stream.abort.signal,
+    });
+    if (stream.closed) {
+      upstream.destroy();
+      return null;
+    }
+    stream.upstream = upstream;
+    if (stream.described) {
+      // Without a validator, the size is all there is to tell one version from another.
+      if (!stream.validator && upstream.meta.total !== stream.total) throw new FerryError('source_changed');
+      return upstream;
+    }
+    const { length, ...meta } = upstream.meta;
+    stream.described = true;
+    stream.validator = meta.validator;
+    stream.total = meta.total;
+    stream.expected = Math.min(length ?? Infinity, wanted);
+    this.socket.send({ t: 'meta', id: stream.id, ...meta });
+    return upstream;
+  }
+
+  /** Sends the current chunk as credit allows; false if the stream closed meanwhile. */
+  private async sendChunk(stream: Stream): Promise<boolean> {
+    while (stream.chunk) {
+      while (!this.ready(stream)) {
+        if (stream.credit <= 0) stream.creditlessSince ??= Date.now();
+        await new Promise<void>((resolve) => (stream.wake = resolve));
+      }
+      stream.creditlessSince = null;
+      if (stream.closed) return false;
+      // Parked while waiting: the chunk is gone too, and the next read re-opens the upstream.
+      if (!stream.chunk) return true;
+      const n = Math.min(stream.credit, stream.chunk.byteLength, MAX_CHUNK_BYTES);
+      const payload = stream.chunk.subarray(0, n);
+      stream.chunk = n === stream.chunk.byteLength ? null : stream.chunk.subarray(n);
+      stream.credit -= n;
+      this.socket.sendFrame(stream.id, stream.offset, payload);
+      stream.offset += n;
+      stream.sent += n;
+    }
+    return true;
+  }
+
+  private ready(stream: Stream): boolean {
+    return stream.closed || (stream.credit > 0 && this.socket.hasRoom());
+  }
+
+  /** Gives the upstream back while the reader grants nothing; the stream stays open. */
+  private park(stream: Stream): void {
+    // A POST is not sent twice behind its client's back.
+    if ((stream.request.method ?? 'GET') !== 'GET') {
+      return this.fail(stream.id, new FerryError('limit_reached', `the reader took nothing for ${Math.round(this.limits.creditIdleMs / 1000)} s`));
+    }
+    this.log.info({ stream: stream.id, offset: stream.offset }, 'parked without credit');
+    stream.upstream?.destroy();
+    stream.upstream = undefined;
+    stream.chunk = null;
+    this.metrics.streamsParked.inc();
+  }
+
+  private finish(stream: Stream): void {
+    if (!this.streams.delete(stream.id)) return;
+    this.metrics.streams.dec();
+    stream.closed = true;
+    stream.abort.abort();
+    stream.upstream?.destroy();
+    stream.chunk = null;
+    stream.wake?.();
+    stream.wake = null;
+  }
+}
+
+function fromBase64(text: string): Uint8Array {
+  try {
+    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  } catch {
+    throw new FerryError('bad_request', 'body is not valid base64');
+  }
+}
