@@ -79,6 +79,9 @@ describe('cli pieces', () => {
     expect(fileNameFromDisposition('attachment; filename="film \\"one\\".mp4"')).toBe('film _one_.mp4');
     expect(fileNameFromDisposition("attachment; filename=a.mp4; filename*=UTF-8''%C3%A9t%C3%A9.mp4")).toBe('été.mp4');
     expect(fileNameFromDisposition('inline')).toBeNull();
+    // Bidi overrides, zero-width and other invisible characters go: `invoice‮fdp.exe` would read `invoiceexe.pdf`.
+    expect(fileNameFromDisposition('attachment; filename*=UTF-8\'\'invoice%E2%80%AEfdp.exe')).toBe('invoicefdp.exe');
+    expect(fileNameFromUrl('https://x/a%E2%80%8Bb%E2%81%A6c%E2%80%A8d%0A.mp4')).toBe('abcd.mp4');
   });
 
   it('draws a progress bar', () => {
@@ -89,5 +92,20 @@ describe('cli pieces', () => {
     expect(() => parseServeArgs(['--host', '0.0.0.0'], {})).toThrow(/without a password/);
     expect(parseServeArgs(['--host', '0.0.0.0', '--no-auth'], {})).toMatchObject({ host: '0.0.0.0', noAuth: true });
     expect(parseServeArgs([], { FERRY_PORT: '9000', FERRY_ALLOW_HOSTS: 'a:1,b' })).toMatchObject({ port: 9000, allowHosts: [{ host: 'a', port: 1 }, { host: 'b', port: undefined }] });
+  });
+
+  it('refuses to start with an empty or short secret, instead of running without one', () => {
+    const file = (name: string, text: string): string => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    expect(() => parseServeArgs(['--password-file', file('empty-pw', '')], {})).toThrow(/password in .*empty-pw is empty/);
+    expect(() => parseServeArgs(['--password-file', file('nl-pw', '\n')], {})).toThrow(/is empty/);
+    expect(() => parseServeArgs(['--ticket-secret-file', file('empty-ts', '')], {})).toThrow(/ticket secret .* is empty/);
+    expect(() => parseServeArgs(['--ticket-secret-file', file('short-ts', 'hunter2hunter2')], {})).toThrow(/too short: it needs at least 32/);
+    expect(() => parseServeArgs([], { FERRY_PASSWORD: '' })).toThrow(/FERRY_PASSWORD is empty/);
+    const long = 'x'.repeat(40);
+    expect(parseServeArgs(['--ticket-secret-file', file('ts1', long), '--ticket-secret-file', file('ts2', `${long}y`)], {})).toMatchObject({ ticketSecrets: [long, `${long}y`] });
   });
 });

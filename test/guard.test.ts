@@ -17,6 +17,8 @@ const fakeDns: Record<string, string[]> = {
   'v6private.test': ['fd12:3456::1'],
   'mapped.test': ['::ffff:192.168.0.1'],
   'mixed.test': ['93.184.216.34', '192.168.0.1'],
+  'compat.test': ['::7f00:1'],
+  'nat64.test': ['64:ff9b:1::a9fe:a9fe'],
 };
 
 /** Names whose answer changes at every lookup, as a rebinding attacker's DNS would. */
@@ -95,6 +97,13 @@ const blocked = [
   'http://255.255.255.255/',
   'http://[64:ff9b::7f00:1]/',
   'http://[2002:7f00:1::]/',
+  // IPv4-compatible IPv6 (::/96) as URL parsing writes it (::7f00:1), local-use NAT64, SIIT, Teredo.
+  'http://[::127.0.0.1]/',
+  'http://[::169.254.169.254]/',
+  'http://[::a00:1]/',
+  'http://[64:ff9b:1::a9fe:a9fe]/',
+  'http://[::ffff:0:7f00:1]/',
+  'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/',
   'http://198.18.0.1/',
   'http://[2001:db8::1]/',
   'http://localhost.test/',
@@ -103,6 +112,8 @@ const blocked = [
   'http://v6private.test/',
   'http://mapped.test/',
   'http://mixed.test/',
+  'http://compat.test/',
+  'http://nat64.test/',
 ];
 
 describe('SSRF guard', () => {

@@ -48,7 +48,25 @@ describe('client messages', () => {
     ['body on GET', '{"t":"open","id":1,"url":"http://a","credit":1,"body":"AA=="}', 'bad_request'],
     ['credit above 2^53', '{"t":"credit","id":1,"bytes":1e300}', 'bad_request'],
     ['oversized message', JSON.stringify({ t: 'hello', v: 1, password: 'x'.repeat(70_000) }), 'limit_reached'],
+    ['a body one byte over the limit', JSON.stringify({ t: 'open', id: 1, url: 'http://a', credit: 1, method: 'POST', body: Buffer.alloc(32 * 1024 + 1).toString('base64') }), 'limit_reached'],
   ])('refuses %s', (_name, text, code) => {
     expect(codeOf(() => parseClientMessage(text))).toBe(code);
+  });
+
+  it('takes a body of exactly the limit', () => {
+    const body = Buffer.alloc(32 * 1024).toString('base64');
+    expect(parseClientMessage(JSON.stringify({ t: 'open', id: 1, url: 'http://a', credit: 1, method: 'POST', body }))).toMatchObject({ body });
+  });
+
+  it('names the stream id of a request it refuses, so the client can fail that request', () => {
+    for (const bad of [{ url: 'x'.repeat(9000) }, { url: 'http://a', headers: { cookie: 'a' } }, { url: 'http://a', method: 'PUT' }]) {
+      let refused: unknown;
+      try {
+        parseClientMessage(JSON.stringify({ t: 'open', id: 42, credit: 1, ...bad }));
+      } catch (err) {
+        refused = err;
+      }
+      expect(refused).toMatchObject({ code: 'bad_request', id: 42 });
+    }
   });
 });

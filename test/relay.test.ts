@@ -7,7 +7,7 @@ import type { Transfer } from '../src/client/transfer.js';
 import { FerryError } from '../src/protocol/codes.js';
 import type { Relay } from '../src/relay/server.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
-import { connect, startRelay } from './helpers/relay.js';
+import { connect, signIn, startRelay } from './helpers/relay.js';
 
 const body = testBytes(6 * 1024 * 1024 + 123);
 let origin: Origin;
@@ -222,17 +222,7 @@ describe('hostile input', () => {
 describe('auth', () => {
   it('requires the password, refuses a wrong one and slows guessing down', async () => {
     const r = await startRelay({ allow: [origin.hostPort], password: 'sesame', adminPassword: 'root-of-trust', limits: { auth: { baseDelayMs: 50 } } });
-    const outcome = async (password?: string): Promise<string> => {
-      const c = connect(r.url, { ...(password !== undefined && { password }) });
-      try {
-        await c.whenReady();
-        return 'ok';
-      } catch (err) {
-        return (err as FerryError).code;
-      } finally {
-        c.close();
-      }
-    };
+    const outcome = (password?: string): Promise<string> => signIn(r.url, { ...(password !== undefined && { password }) });
     expect(await outcome()).toBe('auth_required');
     expect(await outcome('sesame')).toBe('ok');
     const started = Date.now();

@@ -11,7 +11,7 @@ import type { TicketMessage } from '../src/protocol/frames.js';
 import type { Relay } from '../src/relay/server.js';
 import { TicketSealer } from '../src/relay/ticket.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
-import { connect, CutProxy, startRelay } from './helpers/relay.js';
+import { connect, CutProxy, startRelay, ticketFor } from './helpers/relay.js';
 
 const SECRET = 'shared by the relays behind one address';
 const body = testBytes(12 * 1024 * 1024 + 77, 5);
@@ -35,13 +35,6 @@ afterAll(async () => {
 
 const base = (r: Relay): string => `http://127.0.0.1:${r.port}`;
 
-/** Asks for a ticket and waits for it. */
-function ticketFor(save: Save): Promise<TicketMessage> {
-  return new Promise((resolve, reject) => {
-    save.events.ticket = resolve;
-    save.events.error = reject;
-  });
-}
 
 /** Resolves with the save's last progress once it is done, or rejects with its error. */
 function outcome(save: Save): Promise<{ bytes: number; reports: number }> {

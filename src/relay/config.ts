@@ -17,8 +17,10 @@ export interface RelayConfig {
   ticketSecrets: string[];
   /** Pages besides the relay's own that may use it; their host names are accepted in Host headers. */
   allowOrigins: string[];
-  /** A bearer token for /metrics besides the admin credential; /metrics is open only on a loopback relay. */
+  /** A bearer token for /metrics besides the admin credential. */
   metricsToken: string | undefined;
+  /** /metrics needs no credential: true when the relay listens on loopback only. */
+  metricsOpen: boolean;
   /** WebSockets open at once, in all and from one client address (the /24 or /64 it is in). */
   maxSockets: number;
   maxSocketsPerAddress: number;
@@ -122,8 +124,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): RelayCon
   const ticketSecrets = ticketFiles.length > 0
     ? ticketFiles.map((file) => secret('ticket secret', file, env, '')!)
     : ['FERRY_TICKET_SECRET', 'FERRY_TICKET_SECRET_PREVIOUS'].map((name) => secret('ticket secret', undefined, env, name)).filter((s) => s !== undefined);
+  const host = values.host ?? env.FERRY_HOST ?? '127.0.0.1';
   const config: RelayConfig = {
-    host: values.host ?? env.FERRY_HOST ?? '127.0.0.1',
+    host,
     port,
     allowHosts: allowSpecs.map(parseAllowedHost),
     password: secret('password', values['password-file'], env, 'FERRY_PASSWORD'),
@@ -132,6 +135,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): RelayCon
     ticketSecrets,
     allowOrigins: values['allow-origin'] ?? list(env.FERRY_ALLOW_ORIGINS),
     metricsToken: secret('metrics token', values['metrics-token-file'], env, 'FERRY_METRICS_TOKEN'),
+    metricsOpen: isLoopback(host),
     maxSockets: count('max-sockets', values['max-sockets'] ?? env.FERRY_MAX_SOCKETS, 1024),
     maxSocketsPerAddress: count('max-sockets-per-address', values['max-sockets-per-address'] ?? env.FERRY_MAX_SOCKETS_PER_ADDRESS, 128),
     trustProxy: values['trust-proxy'] ?? env.FERRY_TRUST_PROXY === '1',

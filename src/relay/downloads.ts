@@ -35,6 +35,8 @@ interface DownloadRecord {
   /** The furthest byte of the file sent to the browser. */
   bytes: number;
   ended: FerryError | 'done' | null;
+  /** Its last response broke off short of the end, and no request for the rest has come since. */
+  stopped: boolean;
   watchers: Set<DownloadWatcher>;
   /** One per response being sent; aborting it ends that response at once. */
   responses: Set<AbortController>;
@@ -44,8 +46,6 @@ interface DownloadRecord {
 
 const REPORT_MS = 250;
 const MAX_RESPONSES_PER_TICKET = 4;
-/** Downloads remembered for their watchers; the oldest is forgotten past this. */
-const MAX_RECORDS = 10_000;
 /** A download whose connection broke is reported stopped if the browser has not asked for the rest by then. */
 const STOPPED_AFTER_MS = 3000;
 
@@ -56,6 +56,8 @@ export interface DownloadsOptions {
   log: Logger;
   /** An upstream that sends nothing for this long is dropped; the browser resumes. */
   idleMs: number;
+  /** Downloads remembered for their watchers; the oldest is forgotten past this. */
+  maxRecords?: number;
   /** Cancelled tickets remembered until they expire; past this, tickets older than the oldest forgotten are refused. */
   maxCancelled?: number;
 }
@@ -109,7 +111,7 @@ export class Downloads {
     queueMicrotask(() => {
       if (!record.watchers.has(watcher)) return;
       if (record.ended instanceof FerryError) watcher.failed(record.ended);
-      else if (record.bytes > 0 || record.ended === 'done') watcher.progress(record.bytes, record.total, record.ended === 'done', false);
+      else if (record.bytes > 0 || record.ended === 'done') watcher.progress(record.bytes, record.total, record.ended === 'done', record.stopped);
     });
     return () => record.watchers.delete(watcher);
   }
@@ -147,6 +149,7 @@ export class Downloads {
     // Counted from here, so a cancel also stops a request still waiting for the upstream's headers.
     const stop = new AbortController();
     record.responses.add(stop);
+    record.stopped = false;
     let handedOver = false;
     try {
       const reply = await this.answer(claims, record, range, method, AbortSignal.any([signal, stop.signal]));
@@ -255,6 +258,7 @@ export class Downloads {
   private reportIfStopped(record: DownloadRecord): void {
     setTimeout(() => {
       if (record.ended || record.responses.size > 0) return;
+      record.stopped = true;
       for (const w of record.watchers) w.progress(record.bytes, record.total, false, true);
     }, STOPPED_AFTER_MS).unref?.();
   }
@@ -276,10 +280,10 @@ export class Downloads {
     if (record) return record;
     const now = Date.now();
     for (const [id, r] of this.records) {
-      if (r.expires > now && this.records.size < MAX_RECORDS) break;
+      if (r.expires > now && this.records.size < (this.options.maxRecords ?? 10_000)) break;
       this.records.delete(id);
     }
-    record = { url: claims.url, total: claims.total, bytes: 0, ended: null, watchers: new Set(), responses: new Set(), lastReport: 0, expires: claims.expires };
+    record = { url: claims.url, total: claims.total, bytes: 0, ended: null, stopped: false, watchers: new Set(), responses: new Set(), lastReport: 0, expires: claims.expires };
     this.records.set(claims.id, record);
     return record;
   }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { MAX_STREAMS_PER_SOCKET } from '../protocol/limits.js';
 import { Auth } from './auth.js';
-import { isLoopback, type RelayConfig } from './config.js';
+import type { RelayConfig } from './config.js';
 import { createDialer, type Resolver } from './dialer.js';
 import { Downloads } from './downloads.js';
 import { DestinationPolicy } from './guard.js';
@@ -36,6 +36,7 @@ export interface RelayOptions {
     /** After the relay closes a socket, the peer has this long to answer before it is cut off. */
     closeGraceMs?: number;
     auth?: { baseDelayMs?: number; maxDelayMs?: number; maxWaiting?: number };
+    downloads?: { maxRecords?: number; maxCancelled?: number };
   };
   log?: Logger;
   /** The URL the page opens on when it is given none (the built-in demo). */
@@ -64,7 +65,13 @@ export function createRelay(options: RelayOptions): Relay {
     headersTimeoutMs: options.limits?.headersTimeoutMs ?? 15_000,
     onDial: () => metrics.dials.inc(),
   });
-  const auth = new Auth({ password: config.password, adminPassword: config.adminPassword, metricsToken: config.metricsToken, ...options.limits?.auth });
+  const auth = new Auth({
+    password: config.password,
+    adminPassword: config.adminPassword,
+    metricsToken: config.metricsToken,
+    keySecret: config.ticketSecrets[0],
+    ...options.limits?.auth,
+  });
   const limits: SessionLimits = {
     maxStreams: options.limits?.maxStreams ?? MAX_STREAMS_PER_SOCKET,
     socketQueueBytes: options.limits?.socketQueueBytes ?? 8 * 1024 * 1024,
@@ -75,7 +82,7 @@ export function createRelay(options: RelayOptions): Relay {
     maxProtocolErrors: options.limits?.maxProtocolErrors ?? 50,
   };
   const openUpstream = createUpstream(dialer, policy);
-  const downloads = new Downloads({ sealer: new TicketSealer(config.ticketSecrets), openUpstream, metrics, log, idleMs: limits.idleMs });
+  const downloads = new Downloads({ sealer: new TicketSealer(config.ticketSecrets), openUpstream, metrics, log, idleMs: limits.idleMs, ...options.limits?.downloads });
   const ctx = { auth, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits };
   const staticDir = resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
 
@@ -93,12 +100,11 @@ export function createRelay(options: RelayOptions): Relay {
   const quota = new SocketQuota(config.maxSockets, config.maxSocketsPerAddress);
   // Past the sockets cap, TCP connections that are not yet sockets (page loads, handshakes) are bounded too.
   server.maxConnections = config.maxSockets + 256;
-  const metricsOpen = isLoopback(config.host);
   const handleHttp = createHttpHandler({
     site,
     downloads,
     metrics,
-    mayReadMetrics: (authorization) => metricsOpen || auth.isMetricsReader(/^Bearer (.+)$/.exec(authorization ?? '')?.[1]),
+    mayReadMetrics: (authorization) => config.metricsOpen || auth.isMetricsReader(/^Bearer (.+)$/.exec(authorization ?? '')?.[1]),
     staticDir,
     demoUrl: options.demoUrl,
     stalledReaderMs: limits.creditIdleMs,

@@ -76,7 +76,8 @@ export class TicketSealer {
 
   /** The claims of a genuine, unexpired ticket; otherwise throws `ticket_invalid`. */
   async unseal(token: string, now = Date.now()): Promise<TicketClaims> {
-    if (token.length > MAX_TICKET_CHARS || !/^[A-Za-z0-9_-]+$/.test(token)) throw new FerryError('ticket_invalid');
+    // Base64url of at least an IV and a tag; a length of 4n+1 is no base64 at all.
+    if (token.length > MAX_TICKET_CHARS || !/^[A-Za-z0-9_-]{38,}$/.test(token) || token.length % 4 === 1) throw new FerryError('ticket_invalid');
     const bytes = fromBase64Url(token);
     const iv = bytes.subarray(0, IV_BYTES);
     let claims: TicketClaims | undefined;

@@ -65,15 +65,17 @@ function sameVersion(asked: Validator, got: Validator | null): boolean {
 
 export function mapNetworkError(err: unknown): FerryError {
   if (err instanceof FerryError) return err;
-  const e = err as { code?: string; name?: string; message?: string };
-  if (e.name === 'AbortError' || e.code === 'UND_ERR_ABORTED') return new FerryError('cancelled');
-  if (e instanceof undiciErrors.ConnectTimeoutError || e.code === 'UND_ERR_CONNECT_TIMEOUT') return new FerryError('connect_timeout');
-  if (e.code === 'UND_ERR_HEADERS_TIMEOUT') return new FerryError('upstream_timeout', 'the server did not send its headers in time');
-  if (e.code === 'ECONNREFUSED' || e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') return new FerryError('connect_failed', `the server could not be reached (${e.code})`);
-  if (e.code === 'UND_ERR_HEADERS_OVERFLOW') return new FerryError('upstream_error', 'the server sent headers that are too large');
-  if (e.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return new FerryError('truncated');
-  if (e.code === 'HPE_INVALID_HEADER_TOKEN' || e.code?.startsWith('HPE_')) return new FerryError('upstream_error', 'the server sent a malformed HTTP response');
-  return new FerryError('upstream_error', `the connection to the server failed${e.code ? ` (${e.code})` : ''}`);
+  const e = err as { code?: unknown; name?: string };
+  // DOM exceptions carry a numeric code; only Node's and undici's string codes say anything here.
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  if (e.name === 'AbortError' || code === 'UND_ERR_ABORTED') return new FerryError('cancelled');
+  if (e instanceof undiciErrors.ConnectTimeoutError || code === 'UND_ERR_CONNECT_TIMEOUT') return new FerryError('connect_timeout');
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return new FerryError('upstream_timeout', 'the server did not send its headers in time');
+  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return new FerryError('connect_failed', `the server could not be reached (${code})`);
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') return new FerryError('upstream_error', 'the server sent headers that are too large');
+  if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return new FerryError('truncated');
+  if (code?.startsWith('HPE_')) return new FerryError('upstream_error', 'the server sent a malformed HTTP response');
+  return new FerryError('upstream_error', `the connection to the server failed${code ? ` (${code})` : ''}`);
 }
 
 export function createUpstream(dispatcher: Dispatcher, policy: DestinationPolicy): OpenUpstream {

@@ -3,6 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Connection, type ConnectionOptions } from '../../src/client/connection.js';
 import { nodeSocket } from '../../src/client/node.js';
+import type { Save } from '../../src/client/save.js';
+import type { FerryError } from '../../src/protocol/codes.js';
+import type { TicketMessage } from '../../src/protocol/frames.js';
 import { parseAllowedHost } from '../../src/relay/guard.js';
 import { createRelay, type Relay, type RelayOptions } from '../../src/relay/server.js';
 
@@ -11,16 +14,19 @@ export type TestRelayOptions = Partial<Omit<RelayOptions, 'config'>> & {
   password?: string;
   adminPassword?: string;
   ticketSecret?: string;
+  /** Newest first, for rotation; overrides `ticketSecret`. */
+  ticketSecrets?: string[];
   allowOrigins?: string[];
   host?: string;
   metricsToken?: string;
+  metricsOpen?: boolean;
   maxSockets?: number;
   maxSocketsPerAddress?: number;
   port?: number;
 };
 
 export async function startRelay(options: TestRelayOptions = {}): Promise<Relay> {
-  const { allow = [], password, adminPassword, ticketSecret, allowOrigins = [], host = '127.0.0.1', metricsToken, maxSockets = 1024, maxSocketsPerAddress = 128, port = 0, ...rest } = options;
+  const { allow = [], password, adminPassword, ticketSecret, ticketSecrets, allowOrigins = [], host = '127.0.0.1', metricsToken, metricsOpen = true, maxSockets = 1024, maxSocketsPerAddress = 128, port = 0, ...rest } = options;
   const relay = createRelay({
     config: {
       host,
@@ -29,9 +35,10 @@ export async function startRelay(options: TestRelayOptions = {}): Promise<Relay>
       password,
       adminPassword,
       noAuth: false,
-      ticketSecrets: ticketSecret === undefined ? [] : [ticketSecret],
+      ticketSecrets: ticketSecrets ?? (ticketSecret === undefined ? [] : [ticketSecret]),
       allowOrigins,
       metricsToken,
+      metricsOpen,
       maxSockets,
       maxSocketsPerAddress,
       trustProxy: false,
@@ -48,6 +55,27 @@ export async function startRelay(options: TestRelayOptions = {}): Promise<Relay>
 
 export function connect(relayUrl: string, options: Partial<ConnectionOptions> = {}): Connection {
   return new Connection({ relay: relayUrl, createSocket: nodeSocket, baseDelayMs: 20, maxDelayMs: 200, ...options });
+}
+
+/** Connects with these credentials: 'ok' once welcomed, else the refusal's code. */
+export async function signIn(relayUrl: string, options: Partial<ConnectionOptions> = {}): Promise<string> {
+  const c = connect(relayUrl, options);
+  try {
+    await c.whenReady();
+    return 'ok';
+  } catch (err) {
+    return (err as FerryError).code;
+  } finally {
+    c.close();
+  }
+}
+
+/** Resolves with the ticket the relay issues for this save, or rejects with its error. */
+export function ticketFor(save: Save): Promise<TicketMessage> {
+  return new Promise((resolve, reject) => {
+    save.events.ticket = resolve;
+    save.events.error = reject;
+  });
 }
 
 /** A TCP hop between client and relay whose connections can be cut, as a flaky network would. */
