@@ -1,0 +1,128 @@
+/**
+ * npm run bench:abuse: what hostile clients can make a relay hold (issue 9), each against a fresh relay in its
+ * own process, with its idle RSS measured in the same run as the baseline. Loopback only.
+ *
+ *   spam      one socket writes 72 MB of requests and never reads its replies
+ *   no credit 8 sockets open 64 streams each with zero credit, and never grant any
+ *   sockets   3 072 sockets from 24 client networks, none ever saying hello
+ */
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import WebSocket from 'ws';
+import { benchFile, MB, startProcess, table } from './lib.js';
+
+const SPAM_BYTES = 72 * MB;
+
+function rss(pid: number): number {
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+}
+
+async function relayProcess(extra: string[]): Promise<{ pid: number; port: number; stop(): void; metric(name: string): Promise<number> }> {
+  const { child, match } = await startProcess(['dist/cli/main.js', 'serve', '--port', '0', '--log-level', 'silent', ...extra], /relay on http:\/\/127\.0\.0\.1:(\d+)\//);
+  const port = Number(match[1]);
+  return {
+    pid: child.pid!,
+    port,
+    stop: () => child.kill(),
+    metric: async (name) => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return text.split('\n').filter((l) => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    },
+  };
+}
+
+/** Samples a process's RSS every 50 ms until stopped; returns the peak. */
+function peakRss(pid: number): { stop(): number } {
+  let peak = rss(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, rss(pid))), 50);
+  return { stop: () => (clearInterval(timer), Math.max(peak, rss(pid))) };
+}
+
+const opened = (ws: WebSocket): Promise<unknown> => new Promise((done, fail) => (ws.once('open', done), ws.once('error', fail), ws.once('unexpected-response', fail)));
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+const mb = (bytes: number): string => `${(bytes / MB).toFixed(0)} MB`;
+
+async function spam(): Promise<string[]> {
+  const relay = await relayProcess([]);
+  const idle = rss(relay.pid);
+  const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/ws`);
+  await opened(ws);
+  ws.send(JSON.stringify({ t: 'hello', v: 1 }));
+  (ws as unknown as { _socket: Socket })._socket.pause();
+  const peak = peakRss(relay.pid);
+  const started = performance.now();
+  const url = `not a url ${'x'.repeat(200)}`;
+  let sent = 0;
+  let id = 0;
+  let closedAt = 0;
+  while (sent < SPAM_BYTES && !closedAt) {
+    for (let i = 0; i < 2000; i++) {
+      const m = JSON.stringify({ t: 'open', id: id++, url, credit: 0 });
+      ws.send(m);
+      sent += m.length;
+    }
+    await sleep(1);
+    if (id % 20_000 === 0 && (await relay.metric('ferry_sockets_closed_total{reason="outgoing queue full"}')) > 0) closedAt = performance.now();
+  }
+  const top = peak.stop();
+  ws.terminate();
+  relay.stop();
+  return ['spam: 72 MB of requests, replies never read', mb(idle), mb(top), closedAt ? `closed after ${mb(sent)} sent, ${((closedAt - started) / 1000).toFixed(1)} s` : `not closed after ${mb(sent)}`];
+}
+
+async function noCredit(origin: string, originPort: string): Promise<string[]> {
+  const relay = await relayProcess(['--allow-host', `127.0.0.1:${originPort}`]);
+  const idle = rss(relay.pid);
+  const peak = peakRss(relay.pid);
+  const sockets = await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/ws`);
+      await opened(ws);
+      ws.send(JSON.stringify({ t: 'hello', v: 1 }));
+      for (let id = 1; id <= 64; id++) ws.send(JSON.stringify({ t: 'open', id, url: origin, credit: 0 }));
+      return ws;
+    }),
+  );
+  await sleep(3000);
+  const holding = rss(relay.pid);
+  const started = performance.now();
+  while ((await relay.metric('ferry_streams_parked_total')) < 512 && performance.now() - started < 40_000) await sleep(250);
+  await sleep(1000);
+  const parked = await relay.metric('ferry_streams_parked_total');
+  const after = rss(relay.pid);
+  const top = peak.stop();
+  for (const ws of sockets) ws.terminate();
+  relay.stop();
+  return [`no credit: 512 streams, 0 bytes granted`, mb(idle), mb(top), `${mb(holding)} at 3 s; ${parked} parked by ${((performance.now() - started) / 1000 + 3).toFixed(0)} s, then ${mb(after)}`];
+}
+
+async function sockets(): Promise<string[]> {
+  const relay = await relayProcess([]);
+  const idle = rss(relay.pid);
+  const peak = peakRss(relay.pid);
+  const all: WebSocket[] = [];
+  let accepted = 0;
+  for (let net = 0; net < 24; net++) {
+    const tries = Array.from({ length: 128 }, async (_, i) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/ws`, { localAddress: `127.0.${net}.${1 + (i % 200)}` });
+      ws.on('error', () => {});
+      all.push(ws);
+      await opened(ws).then(() => accepted++, () => {});
+    });
+    await Promise.all(tries);
+  }
+  const refused = await relay.metric('ferry_sockets_refused_total');
+  const started = performance.now();
+  while ((await relay.metric('ferry_sockets ')) > 0 && performance.now() - started < 30_000) await sleep(100);
+  const gone = (performance.now() - started) / 1000;
+  const top = peak.stop();
+  for (const ws of all) ws.terminate();
+  relay.stop();
+  return ['sockets: 3 072 from 24 networks, no hello', mb(idle), mb(top), `${accepted} accepted, ${refused} refused; all closed ${gone.toFixed(1)} s after the last opened`];
+}
+
+const file = await benchFile('bench-100m.bin', 100 * MB);
+const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file], /listening (\d+) (\S+)\n/);
+const rows = [await spam(), await noCredit(origin.match[2]!, origin.match[1]!), await sockets()];
+origin.child.kill();
+console.log(table(['attack', 'relay idle RSS', 'relay peak RSS', 'outcome'], rows));
