@@ -55,14 +55,20 @@ async function spam(): Promise<string[]> {
   let sent = 0;
   let id = 0;
   let closedAt = 0;
+  const closed = async (): Promise<boolean> => (await relay.metric('ferry_sockets_closed_total{reason="outgoing queue full"}')) > 0;
   while (sent < SPAM_BYTES && !closedAt) {
+    // Written only as fast as the relay reads, so what was sent is what the relay took in.
+    while (ws.bufferedAmount > MB) await sleep(1);
     for (let i = 0; i < 2000; i++) {
       const m = JSON.stringify({ t: 'open', id: id++, url, credit: 0 });
       ws.send(m);
       sent += m.length;
     }
-    await sleep(1);
-    if (id % 20_000 === 0 && (await relay.metric('ferry_sockets_closed_total{reason="outgoing queue full"}')) > 0) closedAt = performance.now();
+    if (id % 20_000 === 0 && (await closed())) closedAt = performance.now();
+  }
+  while (!closedAt && performance.now() - started < 30_000) {
+    await sleep(50);
+    if (await closed()) closedAt = performance.now();
   }
   const top = peak.stop();
   ws.terminate();
@@ -93,7 +99,7 @@ async function noCredit(origin: string, originPort: string): Promise<string[]> {
   const top = peak.stop();
   for (const ws of sockets) ws.terminate();
   relay.stop();
-  return [`no credit: 512 streams, 0 bytes granted`, mb(idle), mb(top), `${mb(holding)} at 3 s; ${parked} parked by ${((performance.now() - started) / 1000 + 3).toFixed(0)} s, then ${mb(after)}`];
+  return [`no credit: 512 streams, 0 bytes granted`, mb(idle), mb(top), `${mb(holding)} at 3 s; ${parked} parked by ${((performance.now() - started) / 1000 + 3).toFixed(0)} s; ${mb(after)} then`];
 }
 
 async function sockets(): Promise<string[]> {

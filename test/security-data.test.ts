@@ -46,6 +46,19 @@ describe('what an idle client holds', () => {
     expect(resumed.length).toBeGreaterThanOrEqual(1);
   });
 
+  it('a stream waiting for credit is not mistaken for a silent origin', async () => {
+    const r = await startRelay({ allow: [origin.hostPort], limits: { idleMs: 300 } });
+    const c = connect(r.url);
+    const t = c.open({ url: origin.url('/f.bin'), window: 64 * 1024 });
+    await t.meta;
+    await new Promise((done) => setTimeout(done, 1000));
+    const parts: Uint8Array[] = [];
+    for await (const chunk of t) parts.push(chunk.data);
+    expect(sha256(Buffer.concat(parts))).toBe(sha256(body));
+    c.close();
+    await r.close();
+  });
+
   it('many streams opened with no credit at all hold no upstream connection after the idle time', async () => {
     const sockets = await Promise.all(
       [0, 1].map(async () => {
@@ -63,6 +76,18 @@ describe('what an idle client holds', () => {
     for await (const c of client.open({ url: origin.url('/f.bin'), end: 1023 })) parts.push(c.data);
     expect(Buffer.concat(parts).byteLength).toBe(1024);
     for (const ws of sockets) ws.terminate();
+  });
+
+  it('holds at most so many idle upstreams across the relay: past that, the longest idle is parked at once', async () => {
+    const r = await startRelay({ allow: [origin.hostPort], limits: { creditIdleMs: 60_000, maxIdleUpstreams: 4 } });
+    const ws = new WebSocket(r.url);
+    await new Promise((done) => ws.on('open', done));
+    ws.send(JSON.stringify({ t: 'hello', v: 1 }));
+    for (let id = 1; id <= 16; id++) ws.send(JSON.stringify({ t: 'open', id, url: origin.url('/f.bin'), credit: 0 }));
+    await expect.poll(async () => (await r.metrics.streamsParked.get()).values[0]?.value, { timeout: 5000 }).toBe(12);
+    await expect.poll(() => origin.connections, { timeout: 5000 }).toBe(4);
+    ws.terminate();
+    await r.close();
   });
 
   it('a download the browser stops reading is dropped, so the browser can resume it later', async () => {

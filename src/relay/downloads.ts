@@ -8,46 +8,17 @@
  * for people watching: progress for the session that asked, and cancellations it made here.
  */
 import { FerryError } from '../protocol/codes.js';
-import type { DownloadInfo } from '../protocol/frames.js';
 import { suggestedName } from '../protocol/filename.js';
 import type { RelayMetrics } from './metrics.js';
 import type { Logger } from './log.js';
-import { CancelledTickets } from './cancelled-tickets.js';
-import { disposition, failure, parseRange } from './download-reply.js';
+import { DownloadRecords, type DownloadRecord } from './download-records.js';
+import { disposition, failure, parseRange, type DownloadReply } from './download-reply.js';
 import { TICKET_LIFETIME_MS, type TicketClaims, type TicketSealer } from './ticket.js';
 import type { OpenUpstream, UpstreamResponse } from './upstream.js';
 
 export const SAVE_PATH = '/save/';
 
-export interface DownloadWatcher {
-  /** `stopped`: the browser's connection broke short of the end and no request for the rest has come yet. */
-  progress(bytes: number, total: number | null, done: boolean, stopped: boolean): void;
-  failed(err: FerryError): void;
-}
-
-import type { DownloadReply } from './download-reply.js';
-
-export type { DownloadReply };
-
-interface DownloadRecord {
-  url: string;
-  total: number | null;
-  /** The furthest byte of the file sent to the browser. */
-  bytes: number;
-  ended: FerryError | 'done' | null;
-  /** Its last response broke off short of the end, and no request for the rest has come since. */
-  stopped: boolean;
-  watchers: Set<DownloadWatcher>;
-  /** One per response being sent; aborting it ends that response at once. */
-  responses: Set<AbortController>;
-  lastReport: number;
-  expires: number;
-}
-
-const REPORT_MS = 250;
 const MAX_RESPONSES_PER_TICKET = 4;
-/** A download whose connection broke is reported stopped if the browser has not asked for the rest by then. */
-const STOPPED_AFTER_MS = 3000;
 
 export interface DownloadsOptions {
   sealer: TicketSealer;
@@ -63,11 +34,11 @@ export interface DownloadsOptions {
 }
 
 export class Downloads {
-  private readonly records = new Map<string, DownloadRecord>();
-  private readonly cancelled: CancelledTickets;
+  /** What this relay remembers of each download, for the people watching it. */
+  readonly records: DownloadRecords;
 
   constructor(private readonly options: DownloadsOptions) {
-    this.cancelled = new CancelledTickets(options.maxCancelled ?? 100_000);
+    this.records = new DownloadRecords(options.metrics, options.maxRecords ?? 10_000, options.maxCancelled ?? 100_000);
   }
 
   /** Reads the upstream's headers (one byte of it) and signs a ticket for that version of the file. */
@@ -92,45 +63,16 @@ export class Downloads {
       total: meta.total,
       expires: Date.now() + TICKET_LIFETIME_MS,
     };
-    this.record(claims);
+    this.records.get(claims);
     return { ticket: await this.options.sealer.seal(claims), claims };
   }
 
   /** Claims of a ticket this relay can serve, for a session that wants to follow it. */
   async verify(ticket: string): Promise<TicketClaims> {
     const claims = await this.options.sealer.unseal(ticket);
-    const cancelled = this.cancelled.why(claims);
+    const cancelled = this.records.cancellation(claims);
     if (cancelled) throw cancelled;
     return claims;
-  }
-
-  watch(claims: TicketClaims, watcher: DownloadWatcher): () => void {
-    const record = this.record(claims);
-    record.watchers.add(watcher);
-    // Where it stands now, told after the caller has had a chance to keep the returned stop function.
-    queueMicrotask(() => {
-      if (!record.watchers.has(watcher)) return;
-      if (record.ended instanceof FerryError) watcher.failed(record.ended);
-      else if (record.bytes > 0 || record.ended === 'done') watcher.progress(record.bytes, record.total, record.ended === 'done', record.stopped);
-    });
-    return () => record.watchers.delete(watcher);
-  }
-
-  /** Stops the download at once, here: its upstream is aborted, and the browser's resumes are refused. */
-  cancel(id: string, why = 'the download was cancelled'): void {
-    const record = this.records.get(id);
-    if (!record || record.ended) return;
-    const err = new FerryError('cancelled', why);
-    // Remembered apart from the records, for the ticket's whole life: evicting a record must not revive it.
-    this.cancelled.add(id, record.expires, err);
-    this.end(record, err);
-  }
-
-  /** The downloads being sent now, for the admin. */
-  list(redact: (url: string) => string): DownloadInfo[] {
-    return [...this.records]
-      .filter(([, r]) => r.responses.size > 0)
-      .map(([download, r]) => ({ download, url: redact(r.url), bytes: r.bytes, total: r.total, requests: r.responses.size }));
   }
 
   async serve(ticket: string, range: string | null, method: string, signal: AbortSignal): Promise<DownloadReply> {
@@ -140,7 +82,7 @@ export class Downloads {
     } catch (err) {
       return failure(err as FerryError);
     }
-    const record = this.record(claims);
+    const record = this.records.get(claims);
     if (record.ended instanceof FerryError) return failure(record.ended);
     // A download manager reads one response at a time; a ticket is not a way to open the origin many times.
     if (record.responses.size >= MAX_RESPONSES_PER_TICKET) {
@@ -189,7 +131,7 @@ export class Downloads {
       const ended = record.ended as DownloadRecord['ended'];
       const e = ended instanceof FerryError ? ended : err instanceof FerryError ? err : new FerryError('upstream_error');
       // A new version is final; anything else the watcher hears about, but a later request may still succeed.
-      if (e.code === 'source_changed') this.end(record, e);
+      if (e.code === 'source_changed') this.records.end(record, e);
       else if (e !== ended) for (const w of record.watchers) w.failed(e);
       this.options.log.info({ download: claims.id, code: e.code, offset }, 'download refused');
       return { ...failure(e, record.total), upstream: null };
@@ -228,64 +170,19 @@ export class Downloads {
         if (next.done) break;
         sent += next.value.byteLength;
         this.options.metrics.bytes.inc(next.value.byteLength);
-        this.advance(record, offset + sent);
+        this.records.advance(record, offset + sent);
         yield next.value;
       }
       // Ending cleanly short of the length would tell the browser the file is whole; failing makes it resume.
       if (length !== null && sent < length) throw new FerryError('truncated', `the server sent ${sent} of ${length} bytes`);
       whole = true;
-      if (record.total === null || offset + sent >= record.total) this.end(record, 'done');
+      if (record.total === null || offset + sent >= record.total) this.records.end(record, 'done');
     } finally {
       record.responses.delete(stop);
       this.options.metrics.downloads.dec();
       upstream.destroy();
-      if (!whole) this.reportIfStopped(record);
+      if (!whole) this.records.reportIfStopped(record);
     }
-  }
-
-  private advance(record: DownloadRecord, bytes: number): void {
-    record.bytes = bytes;
-    const now = Date.now();
-    if (now - record.lastReport < REPORT_MS) return;
-    record.lastReport = now;
-    for (const w of record.watchers) w.progress(record.bytes, record.total, false, false);
-  }
-
-  /**
-   * A response that broke off short of the end: the browser usually asks for the rest at once. If it has
-   * not by `STOPPED_AFTER_MS`, the watchers hear that the download stopped, so the page can say how to resume.
-   */
-  private reportIfStopped(record: DownloadRecord): void {
-    setTimeout(() => {
-      if (record.ended || record.responses.size > 0) return;
-      record.stopped = true;
-      for (const w of record.watchers) w.progress(record.bytes, record.total, false, true);
-    }, STOPPED_AFTER_MS).unref?.();
-  }
-
-  private end(record: DownloadRecord, how: FerryError | 'done'): void {
-    record.ended = how;
-    if (how instanceof FerryError) {
-      this.options.metrics.error(how.code);
-      for (const stop of record.responses) stop.abort(how);
-    }
-    for (const w of record.watchers) {
-      if (how === 'done') w.progress(record.total ?? record.bytes, record.total, true, false);
-      else w.failed(how);
-    }
-  }
-
-  private record(claims: TicketClaims): DownloadRecord {
-    let record = this.records.get(claims.id);
-    if (record) return record;
-    const now = Date.now();
-    for (const [id, r] of this.records) {
-      if (r.expires > now && this.records.size < (this.options.maxRecords ?? 10_000)) break;
-      this.records.delete(id);
-    }
-    record = { url: claims.url, total: claims.total, bytes: 0, ended: null, stopped: false, watchers: new Set(), responses: new Set(), lastReport: 0, expires: claims.expires };
-    this.records.set(claims.id, record);
-    return record;
   }
 }
 

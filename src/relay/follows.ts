@@ -75,7 +75,7 @@ export class Follows {
     const follow = this.follows.get(id);
     if (!follow) return;
     if (follow.download === '') this.follows.delete(id);
-    else this.downloads.cancel(follow.download);
+    else this.downloads.records.cancel(follow.download);
   }
 
   /** Downloads belong to the browser's download manager and go on without this socket. */
@@ -85,7 +85,7 @@ export class Follows {
   }
 
   private follow(id: number, claims: TicketClaims): void {
-    const unwatch = this.downloads.watch(claims, {
+    const unwatch = this.downloads.records.watch(claims, {
       progress: (bytes, total, done, stopped) => {
         this.socket.send({ t: 'progress', id, bytes, total, done, ...(stopped && { stopped }) });
         if (done) this.unfollow(id);

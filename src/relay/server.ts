@@ -11,6 +11,7 @@ import { createDialer, type Resolver } from './dialer.js';
 import { Downloads } from './downloads.js';
 import { DestinationPolicy } from './guard.js';
 import { createHttpHandler } from './http-edge.js';
+import { IdleStreams } from './idle-streams.js';
 import { RelayMetrics } from './metrics.js';
 import type { Logger } from './log.js';
 import type { Session, SessionLimits } from './session.js';
@@ -37,6 +38,8 @@ export interface RelayOptions {
     closeGraceMs?: number;
     auth?: { baseDelayMs?: number; maxDelayMs?: number; maxWaiting?: number };
     downloads?: { maxRecords?: number; maxCancelled?: number };
+    /** Streams across the relay that may wait for credit with an upstream open; past it the oldest is parked. */
+    maxIdleUpstreams?: number;
   };
   log?: Logger;
   /** The URL the page opens on when it is given none (the built-in demo). */
@@ -83,7 +86,9 @@ export function createRelay(options: RelayOptions): Relay {
   };
   const openUpstream = createUpstream(dialer, policy);
   const downloads = new Downloads({ sealer: new TicketSealer(config.ticketSecrets), openUpstream, metrics, log, idleMs: limits.idleMs, ...options.limits?.downloads });
-  const ctx = { auth, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits };
+  // About 2 MiB each at most: 64 idle streams hold 128 MiB, whatever the number of streams opened.
+  const idleStreams = new IdleStreams(options.limits?.maxIdleUpstreams ?? 64);
+  const ctx = { auth, idleStreams, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits };
   const staticDir = resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
 
   const handshakeTimeoutMs = options.limits?.handshakeTimeoutMs ?? 10_000;

@@ -12,6 +12,7 @@ import { MAX_CHUNK_BYTES, MAX_CONTROL_BYTES, MAX_STREAM_CREDIT, PROTOCOL_VERSION
 import type { Auth, Role } from './auth.js';
 import type { Downloads } from './downloads.js';
 import { Follows } from './follows.js';
+import type { IdleStreams } from './idle-streams.js';
 import { redact, type Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import { Streams } from './streams.js';
@@ -39,6 +40,8 @@ export interface SessionLimits {
 
 export interface SessionContext {
   auth: Auth;
+  /** Streams of every session waiting for credit with an upstream open, capped across the relay. */
+  idleStreams: IdleStreams;
   openUpstream: OpenUpstream;
   downloads: Downloads;
   metrics: RelayMetrics;
@@ -88,6 +91,7 @@ export class Session {
       ctx.metrics,
       this.log,
       limits,
+      ctx.idleStreams,
     );
     this.follows = new Follows(
       {
@@ -167,12 +171,12 @@ export class Session {
       case 'list':
         if (this.requireAdmin()) {
           const list = [...this.ctx.registry.values()].flatMap((s) => s.transfers());
-          this.send({ t: 'transfers', list, downloads: this.ctx.downloads.list(redact) });
+          this.send({ t: 'transfers', list, downloads: this.ctx.downloads.records.list(redact) });
         }
         return;
       case 'kill':
         if (!this.requireAdmin()) return;
-        if ('download' in message) return this.ctx.downloads.cancel(message.download, 'the download was cancelled by an admin');
+        if ('download' in message) return this.ctx.downloads.records.cancel(message.download, 'the download was cancelled by an admin');
         return this.ctx.registry.get(message.session)?.fail(message.id, new FerryError('cancelled', 'the transfer was cancelled by an admin'));
     }
   }

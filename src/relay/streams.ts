@@ -3,14 +3,16 @@
  *
  * Flow control: a stream reads upstream only while it holds credit granted by the reader, so a slow reader
  * leaves the origin's TCP connection paused and nothing piles up here. A stream left without credit for
- * `creditIdleMs` gives its upstream connection (and what it had buffered) back; credit that comes later
- * re-opens it by range from the next byte, pinned to the first answer's version.
+ * `creditIdleMs` gives its upstream connection (and what it had buffered) back, and so does the one idle
+ * longest when too many wait across the relay (idle-streams.ts); credit that comes later re-opens it by range
+ * from the next byte, pinned to the first answer's version.
  */
 import { FerryError } from '../protocol/codes.js';
 import type { OpenMessage, RelayMessage, TransferInfo, Validator } from '../protocol/frames.js';
 import { MAX_CHUNK_BYTES, MAX_STREAM_CREDIT } from '../protocol/limits.js';
 import { redact, type Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
+import type { IdleStreams } from './idle-streams.js';
 import { mapNetworkError, type OpenUpstream, type UpstreamResponse } from './upstream.js';
 
 /** What the streams need of their socket. */
@@ -64,6 +66,7 @@ export class Streams {
     private readonly metrics: RelayMetrics,
     private readonly log: Logger,
     private readonly limits: StreamLimits,
+    private readonly idle: IdleStreams,
   ) {}
 
   has(id: number): boolean {
@@ -94,7 +97,7 @@ export class Streams {
       validator: m.validator ?? null,
       total: null,
       expected: Infinity,
-      awaitingUpstreamSince: Date.now(),
+      awaitingUpstreamSince: null,
       creditlessSince: null,
       wake: null,
     };
@@ -150,7 +153,9 @@ export class Streams {
     for (const s of this.streams.values()) {
       if (s.awaitingUpstreamSince !== null && now - s.awaitingUpstreamSince > this.limits.idleMs) {
         this.fail(s.id, new FerryError('upstream_timeout', `the server sent nothing for ${Math.round(this.limits.idleMs / 1000)} s`));
-      } else if (s.upstream && s.creditlessSince !== null && now - s.creditlessSince > this.limits.creditIdleMs) {
+      } else if (s.upstream?.meta.ranges && s.creditlessSince !== null && now - s.creditlessSince > this.limits.creditIdleMs) {
+        // Only an upstream that takes ranges can be re-opened where it stopped; others keep theirs, within
+        // the relay's cap on idle upstreams.
         this.park(s);
       }
     }
@@ -159,7 +164,12 @@ export class Streams {
   private async pump(stream: Stream): Promise<void> {
     const m = stream.request;
     const wanted = m.end === undefined ? Infinity : m.end - stream.offset + 1;
+    // The first answer's meta goes out at once, credit or not.
+    if (!(await this.connect(stream, wanted))) return;
     while (stream.sent < wanted) {
+      // Nothing more is read from upstream until it can be sent: an idle stream holds only what the
+      // upstream body buffered, and after parking not even that.
+      if (!(await this.untilReady(stream))) return;
       if (!stream.upstream && !(await this.connect(stream, wanted))) return;
       if (!stream.chunk) {
         stream.awaitingUpstreamSince = Date.now();
@@ -181,6 +191,7 @@ export class Streams {
   /** Opens (or re-opens, after parking) the upstream from the stream's next byte; null if the stream closed. */
   private async connect(stream: Stream, wanted: number): Promise<UpstreamResponse | null> {
     const m = stream.request;
+    stream.awaitingUpstreamSince = Date.now();
     const upstream = await this.openUpstream({
       url: m.url,
       method: m.method ?? 'GET',
@@ -196,6 +207,7 @@ export class Streams {
       return null;
     }
     stream.upstream = upstream;
+    stream.awaitingUpstreamSince = null;
     if (stream.described) {
       // Without a validator, the size is all there is to tell one version from another.
       if (!stream.validator && upstream.meta.total !== stream.total) throw new FerryError('source_changed');
@@ -213,12 +225,7 @@ export class Streams {
   /** Sends the current chunk as credit allows; false if the stream closed meanwhile. */
   private async sendChunk(stream: Stream): Promise<boolean> {
     while (stream.chunk) {
-      while (!this.ready(stream)) {
-        if (stream.credit <= 0) stream.creditlessSince ??= Date.now();
-        await new Promise<void>((resolve) => (stream.wake = resolve));
-      }
-      stream.creditlessSince = null;
-      if (stream.closed) return false;
+      if (!(await this.untilReady(stream))) return false;
       // Parked while waiting: the chunk is gone too, and the next read re-opens the upstream.
       if (!stream.chunk) return true;
       const n = Math.min(stream.credit, stream.chunk.byteLength, MAX_CHUNK_BYTES);
@@ -232,12 +239,28 @@ export class Streams {
     return true;
   }
 
+  /** Waits until the stream has credit and its socket has room; false if the stream closed meanwhile. */
+  private async untilReady(stream: Stream): Promise<boolean> {
+    while (!this.ready(stream)) {
+      if (stream.credit <= 0 && stream.creditlessSince === null) {
+        stream.creditlessSince = Date.now();
+        this.idle.add(stream, () => this.park(stream));
+      }
+      await new Promise<void>((resolve) => (stream.wake = resolve));
+    }
+    stream.creditlessSince = null;
+    this.idle.remove(stream);
+    return !stream.closed;
+  }
+
   private ready(stream: Stream): boolean {
     return stream.closed || (stream.credit > 0 && this.socket.hasRoom());
   }
 
   /** Gives the upstream back while the reader grants nothing; the stream stays open. */
   private park(stream: Stream): void {
+    this.idle.remove(stream);
+    if (!stream.upstream || stream.closed) return;
     // A POST is not sent twice behind its client's back.
     if ((stream.request.method ?? 'GET') !== 'GET') {
       return this.fail(stream.id, new FerryError('limit_reached', `the reader took nothing for ${Math.round(this.limits.creditIdleMs / 1000)} s`));
@@ -252,6 +275,7 @@ export class Streams {
   private finish(stream: Stream): void {
     if (!this.streams.delete(stream.id)) return;
     this.metrics.streams.dec();
+    this.idle.remove(stream);
     stream.closed = true;
     stream.abort.abort();
     stream.upstream?.destroy();
