@@ -83,6 +83,19 @@ describe('pages from other sites', () => {
   });
 });
 
+/** Writes raw bytes to the relay and returns what it answers. */
+async function rawRequest(port: number, text: string): Promise<string> {
+  const { connect: tcp } = await import('node:net');
+  return new Promise((resolve) => {
+    let answer = '';
+    const socket = tcp(port, '127.0.0.1', () => socket.write(text));
+    socket.on('data', (d) => (answer += String(d)));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', () => resolve(answer));
+    setTimeout(() => socket.destroy(), 1000);
+  });
+}
+
 /** fetch() will not set Host; a raw request will. */
 async function fetchWithHost(r: Relay, path: string, host: string): Promise<{ status: number }> {
   const { request } = await import('node:http');
@@ -172,6 +185,12 @@ describe('what strangers learn', () => {
     expect(await (await metrics('scrape-me-please-0123')).text()).toMatch(/ferry_sockets /);
     expect(await (await fetch(`${httpBase(r)}/healthz`)).text()).toBe('{"ok":true}');
     expect((await fetch(`${httpBase(r)}/%E0%A4%A`)).status).toBe(400);
+    // A request target that parses as HTTP but is no URL, on the socket path and elsewhere.
+    for (const upgrade of ['', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n']) {
+      const raw = await rawRequest(r.port, `GET http://[ HTTP/1.1\r\nHost: 127.0.0.1\r\n${upgrade}\r\n`);
+      expect(raw).toMatch(/^HTTP\/1.1 (400|404)/);
+    }
+    expect((await fetch(`${httpBase(r)}/healthz`)).status).toBe(200);
     await r.close();
   });
 });

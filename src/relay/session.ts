@@ -61,7 +61,7 @@ export class Session {
   /** Messages that came while the hello was being judged; handled in order once it is. */
   private early: string[] | null = null;
   private earlyBytes = 0;
-  closed = false;
+  private closed = false;
   private queuedBytes = 0;
   private protocolErrors = 0;
   private readonly streams: Streams;
@@ -87,11 +87,7 @@ export class Session {
         sendFrame: (id, offset, payload) => this.queue(encodeDataFrame(id, offset, payload)),
         hasRoom: () => this.queuedBytes < limits.socketQueueBytes,
       },
-      ctx.openUpstream,
-      ctx.metrics,
-      this.log,
-      limits,
-      ctx.idleStreams,
+      { openUpstream: ctx.openUpstream, metrics: ctx.metrics, log: this.log, limits, idle: ctx.idleStreams },
     );
     this.follows = new Follows(
       {

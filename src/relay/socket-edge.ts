@@ -29,6 +29,15 @@ export interface SocketEdge {
   close(): void;
 }
 
+/** The request's path, or null when its target is no URL (`GET http://[ HTTP/1.1` parses, then throws here). */
+function pathOf(target: string | undefined): string | null {
+  try {
+    return new URL(target ?? '/', 'http://relay').pathname;
+  } catch {
+    return null;
+  }
+}
+
 /** Refuses an upgrade with a plain HTTP answer, before any WebSocket exists. */
 function refuse(socket: Duplex, status: string, text: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${text}\n`);
@@ -41,7 +50,7 @@ export function createSocketEdge(options: SocketEdgeOptions): SocketEdge {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * MAX_CONTROL_BYTES, perMessageDeflate: false });
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (new URL(req.url ?? '/', 'http://relay').pathname !== WS_PATH) return refuse(socket, '404 Not Found', 'not found');
+    if (pathOf(req.url) !== WS_PATH) return refuse(socket, '404 Not Found', 'not found');
     const refusal = site.originRefusal({ host: req.headers.host, origin: req.headers.origin, fetchSite: undefined });
     if (refusal) {
       metrics.socketsRefused.inc({ reason: 'foreign site' });

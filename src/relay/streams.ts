@@ -31,6 +31,15 @@ export interface StreamLimits {
   creditIdleMs: number;
 }
 
+/** What the streams of every socket share. */
+export interface StreamDeps {
+  openUpstream: OpenUpstream;
+  metrics: RelayMetrics;
+  log: Logger;
+  limits: StreamLimits;
+  idle: IdleStreams;
+}
+
 interface Stream {
   id: number;
   request: OpenMessage;
@@ -62,11 +71,7 @@ export class Streams {
 
   constructor(
     private readonly socket: StreamSocket,
-    private readonly openUpstream: OpenUpstream,
-    private readonly metrics: RelayMetrics,
-    private readonly log: Logger,
-    private readonly limits: StreamLimits,
-    private readonly idle: IdleStreams,
+    private readonly deps: StreamDeps,
   ) {}
 
   has(id: number): boolean {
@@ -79,8 +84,8 @@ export class Streams {
 
   /** Opens a stream, or answers with why not. */
   open(m: OpenMessage): void {
-    if (this.streams.size >= this.limits.maxStreams) {
-      return this.socket.sendError(new FerryError('limit_reached', `at most ${this.limits.maxStreams} streams per connection`), m.id);
+    if (this.streams.size >= this.deps.limits.maxStreams) {
+      return this.socket.sendError(new FerryError('limit_reached', `at most ${this.deps.limits.maxStreams} streams per connection`), m.id);
     }
     if (m.credit > MAX_STREAM_CREDIT) return this.socket.sendError(new FerryError('limit_reached', `credit above ${MAX_STREAM_CREDIT}`), m.id);
     const stream: Stream = {
@@ -102,9 +107,9 @@ export class Streams {
       wake: null,
     };
     this.streams.set(m.id, stream);
-    this.metrics.streams.inc();
-    this.metrics.streamsOpened.inc();
-    this.log.info({ stream: m.id, url: redact(m.url), offset: stream.offset, end: m.end, resume: Boolean(m.validator) }, 'open');
+    this.deps.metrics.streams.inc();
+    this.deps.metrics.streamsOpened.inc();
+    this.deps.log.info({ stream: m.id, url: redact(m.url), offset: stream.offset, end: m.end, resume: Boolean(m.validator) }, 'open');
     this.pump(stream).catch((err: unknown) => this.fail(m.id, mapNetworkError(err)));
   }
 
@@ -129,7 +134,7 @@ export class Streams {
     const stream = this.streams.get(id);
     if (!stream || stream.closed) return;
     this.socket.sendError(err, id);
-    this.log.info({ stream: id, code: err.code, sent: stream.sent }, 'stream failed');
+    this.deps.log.info({ stream: id, code: err.code, sent: stream.sent }, 'stream failed');
     this.finish(stream);
   }
 
@@ -151,9 +156,9 @@ export class Streams {
   /** Times out silent upstreams, and gives back the upstreams of streams left without credit. */
   tick(now: number): void {
     for (const s of this.streams.values()) {
-      if (s.awaitingUpstreamSince !== null && now - s.awaitingUpstreamSince > this.limits.idleMs) {
-        this.fail(s.id, new FerryError('upstream_timeout', `the server sent nothing for ${Math.round(this.limits.idleMs / 1000)} s`));
-      } else if (s.upstream?.meta.ranges && s.creditlessSince !== null && now - s.creditlessSince > this.limits.creditIdleMs) {
+      if (s.awaitingUpstreamSince !== null && now - s.awaitingUpstreamSince > this.deps.limits.idleMs) {
+        this.fail(s.id, new FerryError('upstream_timeout', `the server sent nothing for ${Math.round(this.deps.limits.idleMs / 1000)} s`));
+      } else if (s.upstream?.meta.ranges && s.creditlessSince !== null && now - s.creditlessSince > this.deps.limits.creditIdleMs) {
         // Only an upstream that takes ranges can be re-opened where it stopped; others keep theirs, within
         // the relay's cap on idle upstreams.
         this.park(s);
@@ -192,7 +197,7 @@ export class Streams {
   private async connect(stream: Stream, wanted: number): Promise<UpstreamResponse | null> {
     const m = stream.request;
     stream.awaitingUpstreamSince = Date.now();
-    const upstream = await this.openUpstream({
+    const upstream = await this.deps.openUpstream({
       url: m.url,
       method: m.method ?? 'GET',
       headers: m.headers ?? {},
@@ -244,12 +249,12 @@ export class Streams {
     while (!this.ready(stream)) {
       if (stream.credit <= 0 && stream.creditlessSince === null) {
         stream.creditlessSince = Date.now();
-        this.idle.add(stream, () => this.park(stream));
+        this.deps.idle.add(stream, () => this.park(stream));
       }
       await new Promise<void>((resolve) => (stream.wake = resolve));
     }
     stream.creditlessSince = null;
-    this.idle.remove(stream);
+    this.deps.idle.remove(stream);
     return !stream.closed;
   }
 
@@ -259,23 +264,23 @@ export class Streams {
 
   /** Gives the upstream back while the reader grants nothing; the stream stays open. */
   private park(stream: Stream): void {
-    this.idle.remove(stream);
+    this.deps.idle.remove(stream);
     if (!stream.upstream || stream.closed) return;
     // A POST is not sent twice behind its client's back.
     if ((stream.request.method ?? 'GET') !== 'GET') {
-      return this.fail(stream.id, new FerryError('limit_reached', `the reader took nothing for ${Math.round(this.limits.creditIdleMs / 1000)} s`));
+      return this.fail(stream.id, new FerryError('limit_reached', `the reader took nothing for ${Math.round(this.deps.limits.creditIdleMs / 1000)} s`));
     }
-    this.log.info({ stream: stream.id, offset: stream.offset }, 'parked without credit');
+    this.deps.log.info({ stream: stream.id, offset: stream.offset }, 'parked without credit');
     stream.upstream?.destroy();
     stream.upstream = undefined;
     stream.chunk = null;
-    this.metrics.streamsParked.inc();
+    this.deps.metrics.streamsParked.inc();
   }
 
   private finish(stream: Stream): void {
     if (!this.streams.delete(stream.id)) return;
-    this.metrics.streams.dec();
-    this.idle.remove(stream);
+    this.deps.metrics.streams.dec();
+    this.deps.idle.remove(stream);
     stream.closed = true;
     stream.abort.abort();
     stream.upstream?.destroy();
