@@ -50,6 +50,8 @@ describe('pages from other sites', () => {
     expect(await upgrade(relay, { Origin: `http://127.0.0.1:${relay.port + 1}` })).toBe(403);
     expect(await upgrade(relay, { Origin: `http://${own}` })).toBe('open');
     expect(await upgrade(relay, {})).toBe('open');
+    // A program sends no Origin and cannot be steered by a page: it may name the relay any way it likes.
+    expect(await upgrade(relay, { Host: 'relay.example.net' })).toBe('open');
     // A name the operator allowed, as a proxy in front would present it.
     expect(await upgrade(relay, { Host: 'ferry.example.com', Origin: 'https://ferry.example.com' })).toBe('open');
     expect(await counter(relay, 'socketsRefused', 'foreign site')).toBe(3);

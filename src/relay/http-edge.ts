@@ -95,20 +95,18 @@ async function sendDownload(reply: DownloadReply, res: ServerResponse, stalledRe
     res.end(reply.text);
     return;
   }
-  let stalled: ReturnType<typeof setTimeout> | undefined;
-  const watch = (): void => {
-    clearTimeout(stalled);
-    stalled = setTimeout(() => {
-      // Still waiting for the browser to take what was written: give its upstream back.
-      if (res.writableNeedDrain) res.destroy();
-      else watch();
-    }, stalledReaderMs);
-  };
-  watch();
-  res.on('drain', watch);
+  // One timer a download, and a flag per drain: drains come thousands of times a second.
+  let waitingSince: number | null = null;
+  res.on('drain', () => (waitingSince = null));
+  const watch = setInterval(() => {
+    if (!res.writableNeedDrain) return;
+    waitingSince ??= Date.now();
+    // Still waiting for the browser to take what was written: give its upstream back.
+    if (Date.now() - waitingSince >= stalledReaderMs) res.destroy();
+  }, Math.min(1000, stalledReaderMs / 4));
   // pipeline waits for drain, and on a failure (or a client gone) stops the body and destroys the response.
   await pipeline(reply.body, res).catch(() => {});
-  clearTimeout(stalled);
+  clearInterval(watch);
 }
 
 function serveStatic(root: string, path: string, res: ServerResponse): void {

@@ -71,14 +71,18 @@ export class SitePolicy {
     if (!host) return 'the request names no host';
     const name = hostName(host);
     if (ipaddr.isValid(name) || this.names.has(name)) return null;
-    return `this relay is not reached by the name ${name.slice(0, 100)}; its operator can allow it with --allow-origin`;
+    return `this relay does not answer to the name ${name.slice(0, 100)}; its operator can allow it with --allow-origin http://${name.slice(0, 100)} (or https://)`;
   }
 
-  /** Why a browser request from this Origin may not use the relay's socket, or null. */
+  /**
+   * Why a browser request from this Origin may not use the relay's socket, or null. Browsers always send an
+   * Origin with a WebSocket handshake; a request without one is a program (`ferry get`), which no page can
+   * steer, so it may name the relay however it likes.
+   */
   originRefusal(req: SiteRequest): string | null {
+    if (req.origin === undefined) return null;
     const hostIssue = this.hostRefusal(req.host);
     if (hostIssue) return hostIssue;
-    if (req.origin === undefined) return null;
     const origin = normaliseOrigin(req.origin);
     if (origin && (this.origins.has(origin) || new URL(origin).host === sameHost(req.host!))) return null;
     return `pages from ${req.origin.slice(0, 100)} may not use this relay; its operator can allow them with --allow-origin`;
@@ -89,7 +93,7 @@ export class SitePolicy {
    * cross-site). The download manager's own requests, a typed address and the relay's page pass.
    */
   downloadRefusal(req: SiteRequest): string | null {
-    const refusal = this.originRefusal(req);
+    const refusal = this.hostRefusal(req.host) ?? this.originRefusal(req);
     if (refusal) return refusal;
     if (req.origin === undefined && (req.fetchSite === 'cross-site' || req.fetchSite === 'same-site')) {
       return 'download links work only from the relay’s own page';
