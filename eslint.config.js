@@ -2,6 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+/**
+ * Data flows one way: origin, upstream, session (relay), wire (protocol), connection and transfer (client),
+ * engine (player), the page (app). A layer never imports one above it, and the runtime-neutral parts import
+ * no runtime. Each rule lists what its folder must not reach; the per-layer tsconfigs check the types too.
+ */
+const NODE_ONLY = ['node:*', 'undici', 'ws', 'pino', 'prom-client'];
+const layer = (files, patterns, message) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { patterns: [{ group: patterns, message }] }] },
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.media/', 'scratch/'] },
   js.configs.recommended,
@@ -12,4 +23,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
     },
   },
+  layer(['src/protocol/**'], [...NODE_ONLY, '**/relay/**', '**/client/**', '**/player/**', '**/app/**', '**/cli/**'], 'the protocol depends on nothing of Ferry and no runtime'),
+  layer(['src/relay/core/**'], [...NODE_ONLY, '**/node/**', '**/client/**', '**/player/**', '**/app/**', '**/cli/**'], 'the relay core is Web standards only, and below the client'),
+  layer(['src/relay/node/**'], ['**/client/**', '**/player/**', '**/app/**', '**/cli/**'], 'the relay is below the client, the player and the page'),
+  layer(['src/client/**'], ['**/relay/**', '**/player/**', '**/app/**', '**/cli/**'], 'the client is below the player and the page, and never reaches into the relay'),
+  layer(['src/player/**'], [...NODE_ONLY, '**/relay/**', '**/app/**', '**/cli/**'], 'the player runs in the page, below it, and never reaches into the relay'),
+  layer(['src/app/**'], [...NODE_ONLY, '**/relay/**', '**/cli/**'], 'the page runs in the browser and never reaches into the relay'),
 );

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileNameFromDisposition, fileNameFromUrl } from '../src/protocol/filename.js';
 import { formatProgress } from '../src/cli/progress.js';
-import { parseServeArgs } from '../src/relay/config.js';
-import type { Relay } from '../src/relay/server.js';
+import { parseServeArgs } from '../src/relay/node/config.js';
+import type { Relay } from '../src/relay/node/server.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { startRelay } from './helpers/relay.js';
 

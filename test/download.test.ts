@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Browser, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Relay } from '../src/relay/server.js';
+import type { Relay } from '../src/relay/node/server.js';
 import { buildPage, launchBrowser } from './helpers/browser.js';
 import { testMedia } from './helpers/media.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';

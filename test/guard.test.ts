@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from '../src/client/connection.js';
 import { FerryError } from '../src/protocol/codes.js';
-import { addressRefusal, parseAllowedHost } from '../src/relay/guard.js';
-import type { Relay } from '../src/relay/server.js';
+import { addressRefusal, parseAllowedHost } from '../src/relay/core/guard.js';
+import type { Relay } from '../src/relay/node/server.js';
 import { Origin, testBytes } from './helpers/origin.js';
 import { connect, startRelay } from './helpers/relay.js';
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { FerryError } from '../src/protocol/codes.js';
 import { decodeDataFrame, parseClientMessage } from '../src/protocol/frames.js';
-import type { Relay } from '../src/relay/server.js';
+import type { Relay } from '../src/relay/node/server.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { connect, startRelay } from './helpers/relay.js';
 

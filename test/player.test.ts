@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineStats } from '../src/player/engine.js';
 import { DEFAULT_GOALS } from '../src/player/mse-engine.js';
-import type { Relay } from '../src/relay/server.js';
+import type { Relay } from '../src/relay/node/server.js';
 import { buildPage, launchBrowser } from './helpers/browser.js';
 import { testMedia, type TestMedia } from './helpers/media.js';
 import { Origin, sha256 } from './helpers/origin.js';

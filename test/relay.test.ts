@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import type { Connection } from '../src/client/connection.js';
 import type { Transfer } from '../src/client/transfer.js';
 import { FerryError } from '../src/protocol/codes.js';
-import type { Relay } from '../src/relay/server.js';
+import type { Relay } from '../src/relay/node/server.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { connect, signIn, startRelay } from './helpers/relay.js';
 

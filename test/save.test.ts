@@ -8,8 +8,8 @@ import type { Connection } from '../src/client/connection.js';
 import type { Save } from '../src/client/save.js';
 import type { FerryError } from '../src/protocol/codes.js';
 import type { TicketMessage } from '../src/protocol/frames.js';
-import type { Relay } from '../src/relay/server.js';
-import { TicketSealer } from '../src/relay/ticket.js';
+import type { Relay } from '../src/relay/node/server.js';
+import { TicketSealer } from '../src/relay/core/ticket.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { connect, CutProxy, startRelay, ticketFor } from './helpers/relay.js';
 

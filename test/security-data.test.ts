@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Connection } from '../src/client/connection.js';
 import type { FerryError } from '../src/protocol/codes.js';
-import type { Relay } from '../src/relay/server.js';
-import { TicketSealer } from '../src/relay/ticket.js';
+import type { Relay } from '../src/relay/node/server.js';
+import { TicketSealer } from '../src/relay/core/ticket.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { connect, startRelay, ticketFor } from './helpers/relay.js';
 

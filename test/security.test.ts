@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { FerryError } from '../src/protocol/codes.js';
-import type { Relay } from '../src/relay/server.js';
+import type { Relay } from '../src/relay/node/server.js';
 import { Origin, testBytes } from './helpers/origin.js';
 import { connect, signIn, startRelay } from './helpers/relay.js';
 

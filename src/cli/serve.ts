@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { parseServeArgs, SERVE_HELP } from '../relay/config.js';
-import { serveFile } from '../relay/file-origin.js';
-import { createRelay } from '../relay/server.js';
+import { parseServeArgs, SERVE_HELP } from '../relay/node/config.js';
+import { serveFile } from './demo-origin.js';
+import { createRelay } from '../relay/node/server.js';
 
 export async function runServe(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const config = parseServeArgs(argv, env);

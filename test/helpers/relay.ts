@@ -6,8 +6,8 @@ import { nodeSocket } from '../../src/client/node.js';
 import type { Save } from '../../src/client/save.js';
 import type { FerryError } from '../../src/protocol/codes.js';
 import type { TicketMessage } from '../../src/protocol/frames.js';
-import { parseAllowedHost } from '../../src/relay/guard.js';
-import { createRelay, type Relay, type RelayOptions } from '../../src/relay/server.js';
+import { parseAllowedHost } from '../../src/relay/core/guard.js';
+import { createRelay, type Relay, type RelayOptions } from '../../src/relay/node/server.js';
 
 export type TestRelayOptions = Partial<Omit<RelayOptions, 'config'>> & {
   allow?: string[];

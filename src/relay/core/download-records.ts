@@ -2,8 +2,8 @@
  * What a relay remembers of the downloads it serves, only for the people watching them: how far each has got,
  * whether it ended, broke off or was cancelled, and who follows it. The bytes never depend on any of it.
  */
-import { FerryError } from '../protocol/codes.js';
-import type { DownloadInfo } from '../protocol/frames.js';
+import { FerryError } from '../../protocol/codes.js';
+import type { DownloadInfo } from '../../protocol/frames.js';
 import { CancelledTickets } from './cancelled-tickets.js';
 import type { RelayMetrics } from './metrics.js';
 import type { TicketClaims } from './ticket.js';
@@ -96,7 +96,7 @@ export class DownloadRecords {
       if (record.ended || record.responses.size > 0) return;
       record.stopped = true;
       for (const w of record.watchers) w.progress(record.bytes, record.total, false, true);
-    }, STOPPED_AFTER_MS).unref?.();
+    }, STOPPED_AFTER_MS);
   }
 
   end(record: DownloadRecord, how: FerryError | 'done'): void {

@@ -2,12 +2,12 @@
  * The downloads a socket follows: asking for a ticket (`save`), following one again after a reconnect
  * (`watch`), and passing on the progress the download manager's requests make on this relay.
  */
-import { FerryError } from '../protocol/codes.js';
-import type { RelayMessage } from '../protocol/frames.js';
+import { FerryError } from '../../protocol/codes.js';
+import type { RelayMessage } from '../../protocol/frames.js';
 import { redact, type Logger } from './log.js';
 import { SAVE_PATH, type Downloads } from './downloads.js';
 import type { TicketClaims } from './ticket.js';
-import { mapNetworkError } from './upstream.js';
+import { asFerryError } from './upstream.js';
 
 export interface FollowSocket {
   send(message: RelayMessage): void;
@@ -56,7 +56,7 @@ export class Follows {
     } catch (err) {
       if (this.socket.isClosed() || this.follows.get(id) !== pending) return;
       this.follows.delete(id);
-      this.socket.sendError(mapNetworkError(err), id);
+      this.socket.sendError(asFerryError(err), id);
     }
   }
 
@@ -66,7 +66,7 @@ export class Follows {
       const claims = await this.downloads.verify(ticket);
       if (!this.socket.isClosed() && !this.follows.has(id)) this.follow(id, claims);
     } catch (err) {
-      this.socket.sendError(mapNetworkError(err), id);
+      this.socket.sendError(asFerryError(err), id);
     }
   }
 

@@ -1,5 +1,5 @@
 /** How `/save/` answers in HTTP terms: statuses for failures, the Range header it accepts, the file name. */
-import { FerryError } from '../protocol/codes.js';
+import { FerryError } from '../../protocol/codes.js';
 
 /** What the HTTP edge sends: a status, headers, and either a body to stream or a short text. */
 export interface DownloadReply {

@@ -1,8 +1,9 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { ErrorCode } from '../protocol/codes.js';
+import type { ErrorCode } from '../../protocol/codes.js';
+import type { RelayMetrics } from '../core/metrics.js';
 
-/** One registry per relay, so tests can run several relays in one process. */
-export class RelayMetrics {
+/** The relay's counters as Prometheus metrics; one registry per relay, so tests can run several in one process. */
+export class PromMetrics implements RelayMetrics {
   readonly registry = new Registry();
   readonly sockets = new Gauge({ name: 'ferry_sockets', help: 'Open WebSocket connections', registers: [this.registry] });
   readonly streams = new Gauge({ name: 'ferry_streams', help: 'Streams being relayed', registers: [this.registry] });

@@ -1,6 +1,6 @@
 /**
- * Passwords, device keys and the guessing throttle. Credentials are compared in constant time (through
- * fixed-length digests, so neither the content nor the length leaks).
+ * Passwords, device keys and the guessing throttle, on Web Crypto. Credentials are compared in constant time
+ * (through fixed-length digests, so neither the content nor the length leaks).
  *
  * Guessing is slowed, never locked out: wrong passwords from one network (the /24 or /64 a client address is
  * in) make that network's next attempt wait, twice as long after each failure, up to `maxDelayMs`; attempts
@@ -8,8 +8,7 @@
  * with wrong guesses from the owner's own network either: a client that signed in once holds a device key
  * (sent in `welcome`), and a hello with a valid key is answered at once, whatever the throttle says.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { FerryError } from '../protocol/codes.js';
+import { FerryError } from '../../protocol/codes.js';
 import { addressPrefix } from './socket-quota.js';
 
 export type Role = 'user' | 'admin';
@@ -45,17 +44,35 @@ interface Network {
 
 const DEVICE_KEY_LIFETIME_MS = 90 * 24 * 60 * 60 * 1000;
 const MAX_NETWORKS = 10_000;
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
-const matches = (given: string | undefined, expected: Buffer | undefined): boolean =>
-  given !== undefined && expected !== undefined && timingSafeEqual(digest(given), expected);
+const encoder = new TextEncoder();
+const digest = async (s: string): Promise<Uint8Array> => new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(s)));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Compares two byte strings in time that depends on their length only. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  let diff = 0;
+  for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** Whether `given` is the secret whose digest is `expected`: digests have one length, so neither leaks. */
+async function matches(given: string | undefined, expected: Promise<Uint8Array> | undefined): Promise<boolean> {
+  return given !== undefined && expected !== undefined && sameBytes(await digest(given), await expected);
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  let text = '';
+  for (const b of bytes) text += String.fromCharCode(b);
+  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 export class Auth {
-  private readonly password: Buffer | undefined;
-  private readonly admin: Buffer | undefined;
-  private readonly metricsToken: Buffer | undefined;
+  private readonly password: Promise<Uint8Array> | undefined;
+  private readonly admin: Promise<Uint8Array> | undefined;
+  private readonly metricsToken: Promise<Uint8Array> | undefined;
   /** Signs device keys; it depends on the passwords, so changing one revokes every key. */
-  private readonly deviceKeySecret: Buffer;
+  private readonly deviceKeySecret: Promise<CryptoKey>;
   private readonly networks = new Map<string, Network>();
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -66,8 +83,9 @@ export class Auth {
     this.password = options.password ? digest(options.password) : undefined;
     this.admin = options.adminPassword ? digest(options.adminPassword) : undefined;
     this.metricsToken = options.metricsToken ? digest(options.metricsToken) : undefined;
-    const secret = options.keySecret ?? randomBytes(32).toString('hex');
-    this.deviceKeySecret = digest(`ferry device key\0${secret}\0${options.password ?? ''}\0${options.adminPassword ?? ''}`);
+    const secret = options.keySecret ?? toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+    const material = encoder.encode(`ferry device key\0${secret}\0${options.password ?? ''}\0${options.adminPassword ?? ''}`);
+    this.deviceKeySecret = crypto.subtle.importKey('raw', material, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
     this.baseDelayMs = options.baseDelayMs ?? 1000;
     this.maxDelayMs = options.maxDelayMs ?? 60_000;
     this.maxWaiting = options.maxWaiting ?? 8;
@@ -79,8 +97,8 @@ export class Auth {
   }
 
   /** Whether a bearer token may read /metrics: the metrics token or the admin credential. */
-  isMetricsReader(token: string | undefined): boolean {
-    return matches(token, this.metricsToken) || matches(token, this.admin);
+  async isMetricsReader(token: string | undefined): Promise<boolean> {
+    return (await matches(token, this.metricsToken)) || (await matches(token, this.admin));
   }
 
   /**
@@ -89,7 +107,7 @@ export class Auth {
    */
   async authenticate(remote: string, password: string | undefined, admin: string | undefined, deviceKey?: string): Promise<Grant> {
     // A valid key proves an earlier sign-in with the passwords as they are now.
-    const keyRole = this.roleOfKey(deviceKey);
+    const keyRole = await this.roleOfKey(deviceKey);
     if (keyRole && admin === undefined) return { role: keyRole, deviceKey };
     if (!this.password && admin === undefined) return { role: 'user', deviceKey: undefined };
     if (password === undefined && admin === undefined) throw new FerryError('auth_required');
@@ -105,23 +123,23 @@ export class Auth {
       await previous;
       const wait = network.nextAt - this.now();
       if (wait > 0) await sleep(wait);
-      return this.judge(network, password, admin);
+      return await this.judge(network, password, admin);
     } finally {
       network.waiting--;
       done();
     }
   }
 
-  private judge(network: Network, password: string | undefined, admin: string | undefined): Grant {
-    const adminOk = matches(admin, this.admin);
-    const userOk = !this.password || matches(password, this.password) || adminOk;
+  private async judge(network: Network, password: string | undefined, admin: string | undefined): Promise<Grant> {
+    const adminOk = await matches(admin, this.admin);
+    const userOk = !this.password || (await matches(password, this.password)) || adminOk;
     if ((admin !== undefined && !adminOk) || !userOk) {
       network.failures++;
       network.nextAt = this.now() + Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (network.failures - 1));
       throw new FerryError('auth_refused', admin !== undefined && !adminOk ? 'wrong admin credential' : 'wrong password');
     }
     const role: Role = adminOk ? 'admin' : 'user';
-    return { role, deviceKey: this.password || this.admin ? this.deviceKey(role) : undefined };
+    return { role, deviceKey: this.password || this.admin ? await this.deviceKey(role) : undefined };
   }
 
   private network(prefix: string): Network {
@@ -137,17 +155,18 @@ export class Auth {
     return network;
   }
 
-  private deviceKey(role: Role): string {
+  private async deviceKey(role: Role): Promise<string> {
     const claims = `${role}.${this.now() + DEVICE_KEY_LIFETIME_MS}`;
-    return `${claims}.${createHmac('sha256', this.deviceKeySecret).update(claims).digest('base64url')}`;
+    const mac = await crypto.subtle.sign('HMAC', await this.deviceKeySecret, encoder.encode(claims));
+    return `${claims}.${toBase64Url(new Uint8Array(mac))}`;
   }
 
-  private roleOfKey(key: string | undefined): Role | null {
+  private async roleOfKey(key: string | undefined): Promise<Role | null> {
     const m = /^(user|admin)\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(key ?? '');
-    if (!m) return null;
-    const expected = createHmac('sha256', this.deviceKeySecret).update(`${m[1]}.${m[2]}`).digest();
-    const given = Buffer.from(m[3]!, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected) || Number(m[2]) <= this.now()) return null;
-    return m[1] as Role;
+    if (!m || Number(m[2]) <= this.now()) return null;
+    const mac = Uint8Array.from(atob(m[3]!.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+    // crypto.subtle.verify compares in constant time.
+    const genuine = await crypto.subtle.verify('HMAC', await this.deviceKeySecret, mac, encoder.encode(`${m[1]}.${m[2]}`));
+    return genuine ? (m[1] as Role) : null;
   }
 }

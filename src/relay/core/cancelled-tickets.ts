@@ -3,7 +3,7 @@
  * is full, the oldest entry is forgotten and every ticket issued before it is refused from then on, so no
  * cancelled ticket ever comes back.
  */
-import { FerryError } from '../protocol/codes.js';
+import { FerryError } from '../../protocol/codes.js';
 import { TICKET_LIFETIME_MS, type TicketClaims } from './ticket.js';
 
 export class CancelledTickets {

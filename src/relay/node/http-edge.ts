@@ -6,18 +6,18 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { DownloadReply } from './download-reply.js';
-import { SAVE_PATH, type Downloads } from './downloads.js';
-import type { RelayMetrics } from './metrics.js';
-import type { SitePolicy } from './site.js';
+import type { DownloadReply } from '../core/download-reply.js';
+import { SAVE_PATH, type Downloads } from '../core/downloads.js';
+import type { PromMetrics } from './prom-metrics.js';
+import type { SitePolicy } from '../core/site.js';
 import { WS_PATH } from './socket-edge.js';
 
 export interface HttpEdgeOptions {
   site: SitePolicy;
   downloads: Downloads;
-  metrics: RelayMetrics;
+  metrics: PromMetrics;
   /** Whether a request may read /metrics. */
-  mayReadMetrics(authorization: string | undefined): boolean;
+  mayReadMetrics(authorization: string | undefined): Promise<boolean>;
   staticDir: string;
   demoUrl: string | undefined;
   /** A download whose browser takes nothing for this long is dropped; the browser resumes it by range. */
@@ -59,7 +59,7 @@ export function createHttpHandler(options: HttpEdgeOptions): (req: IncomingMessa
       return;
     }
     if (path === '/metrics') {
-      if (!options.mayReadMetrics(req.headers.authorization)) {
+      if (!(await options.mayReadMetrics(req.headers.authorization))) {
         res.writeHead(401, { 'www-authenticate': 'Bearer realm="ferry metrics"', 'content-type': 'text/plain' }).end('metrics need the admin credential or the metrics token\n');
         return;
       }

@@ -1,7 +1,7 @@
 /** Settings from the command line and the environment (the command line wins). */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseAllowedHost, type AllowedHost } from './guard.js';
+import { parseAllowedHost, type AllowedHost } from '../core/guard.js';
 
 export interface RelayConfig {
   host: string;

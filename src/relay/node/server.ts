@@ -4,25 +4,25 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { MAX_STREAMS_PER_SOCKET } from '../protocol/limits.js';
-import { Auth } from './auth.js';
+import { MAX_STREAMS_PER_SOCKET } from '../../protocol/limits.js';
+import { Auth } from '../core/auth.js';
 import type { RelayConfig } from './config.js';
 import { createDialer, type Resolver } from './dialer.js';
-import { Downloads } from './downloads.js';
-import { DestinationPolicy } from './guard.js';
+import { Downloads } from '../core/downloads.js';
+import { DestinationPolicy } from '../core/guard.js';
 import { createHttpHandler } from './http-edge.js';
-import { IdleStreams } from './idle-streams.js';
-import { RelayMetrics } from './metrics.js';
-import type { Logger } from './log.js';
-import type { Session, SessionLimits } from './session.js';
-import { SitePolicy } from './site.js';
+import { IdleStreams } from '../core/idle-streams.js';
+import { PromMetrics } from './prom-metrics.js';
+import type { Logger } from '../core/log.js';
+import type { Session, SessionLimits } from '../core/session.js';
+import { SitePolicy } from '../core/site.js';
 import { createSocketEdge, WS_PATH } from './socket-edge.js';
-import { SocketQuota } from './socket-quota.js';
-import { TicketSealer } from './ticket.js';
+import { SocketQuota } from '../core/socket-quota.js';
+import { TicketSealer } from '../core/ticket.js';
 import { createUpstream } from './upstream.js';
 
 export { WS_PATH };
-const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../dist/app', import.meta.url));
+const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../../dist/app', import.meta.url));
 
 export interface RelayOptions {
   config: RelayConfig;
@@ -48,7 +48,7 @@ export interface RelayOptions {
 
 export interface Relay {
   server: Server;
-  metrics: RelayMetrics;
+  metrics: PromMetrics;
   /** ws://host:port/ws once listening. */
   url: string;
   port: number;
@@ -58,7 +58,7 @@ export interface Relay {
 
 export function createRelay(options: RelayOptions): Relay {
   const { config } = options;
-  const metrics = new RelayMetrics();
+  const metrics = new PromMetrics();
   const log: Logger = options.log ?? pino({ level: config.logLevel, base: { svc: 'ferry-relay' } });
   const policy = new DestinationPolicy(config.allowHosts);
   const dialer = createDialer({
@@ -109,7 +109,7 @@ export function createRelay(options: RelayOptions): Relay {
     site,
     downloads,
     metrics,
-    mayReadMetrics: (authorization) => config.metricsOpen || auth.isMetricsReader(/^Bearer (.+)$/.exec(authorization ?? '')?.[1]),
+    mayReadMetrics: async (authorization) => config.metricsOpen || auth.isMetricsReader(/^Bearer (.+)$/.exec(authorization ?? '')?.[1]),
     staticDir,
     demoUrl: options.demoUrl,
     stalledReaderMs: limits.creditIdleMs,

@@ -6,9 +6,9 @@
  * Everything queued for the socket, replies and data alike, is counted: past `socketQueueBytes` the streams
  * wait for it to drain, and past `maxQueuedBytes` (a client that keeps asking but never reads) it is closed.
  */
-import { ErrorCodes, FerryError, type ErrorCode } from '../protocol/codes.js';
-import { encodeDataFrame, parseClientMessage, MessageRefused, type ClientMessage, type HelloMessage, type RelayMessage, type TransferInfo } from '../protocol/frames.js';
-import { MAX_CHUNK_BYTES, MAX_CONTROL_BYTES, MAX_STREAM_CREDIT, PROTOCOL_VERSION } from '../protocol/limits.js';
+import { ErrorCodes, FerryError, type ErrorCode } from '../../protocol/codes.js';
+import { encodeDataFrame, parseClientMessage, MessageRefused, type ClientMessage, type HelloMessage, type RelayMessage, type TransferInfo } from '../../protocol/frames.js';
+import { MAX_CHUNK_BYTES, MAX_CONTROL_BYTES, MAX_STREAM_CREDIT, PROTOCOL_VERSION } from '../../protocol/limits.js';
 import type { Auth, Role } from './auth.js';
 import type { Downloads } from './downloads.js';
 import { Follows } from './follows.js';

@@ -6,8 +6,8 @@
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import { Agent, buildConnector } from 'undici';
-import { FerryError } from '../protocol/codes.js';
-import type { DestinationPolicy } from './guard.js';
+import { FerryError } from '../../protocol/codes.js';
+import type { DestinationPolicy } from '../core/guard.js';
 
 export interface ResolvedAddress { address: string; family: number }
 export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;

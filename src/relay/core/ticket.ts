@@ -8,8 +8,8 @@
  * The key is never the password (a ticket would then be an offline oracle for guessing it): by default it is
  * random per relay; relays behind one address share a dedicated secret, stretched into a key with HKDF.
  */
-import { FerryError } from '../protocol/codes.js';
-import type { Validator } from '../protocol/frames.js';
+import { FerryError } from '../../protocol/codes.js';
+import type { Validator } from '../../protocol/frames.js';
 
 export interface TicketClaims {
   /** Names the download, so the session that asked for it can follow its progress and cancel it. */

@@ -5,11 +5,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { MAX_CONTROL_BYTES } from '../protocol/limits.js';
-import type { RelayMetrics } from './metrics.js';
-import { Session, type SessionContext } from './session.js';
-import type { SitePolicy } from './site.js';
-import type { SocketQuota } from './socket-quota.js';
+import { MAX_CONTROL_BYTES } from '../../protocol/limits.js';
+import type { PromMetrics } from './prom-metrics.js';
+import { Session, type SessionContext } from '../core/session.js';
+import type { SitePolicy } from '../core/site.js';
+import type { SocketQuota } from '../core/socket-quota.js';
 
 export const WS_PATH = '/ws';
 
@@ -17,7 +17,7 @@ export interface SocketEdgeOptions {
   ctx: SessionContext;
   site: SitePolicy;
   quota: SocketQuota;
-  metrics: RelayMetrics;
+  metrics: PromMetrics;
   pingIntervalMs: number;
   /** After the relay closes a socket, the peer has this long to finish the closing handshake. */
   closeGraceMs: number;

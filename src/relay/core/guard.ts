@@ -4,7 +4,7 @@
  * private address, a DNS answer that changes between lookups, or a redirect to a private host is refused alike.
  */
 import ipaddr from 'ipaddr.js';
-import { FerryError } from '../protocol/codes.js';
+import { FerryError } from '../../protocol/codes.js';
 
 export interface AllowedHost {
   host: string;

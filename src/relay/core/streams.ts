@@ -7,13 +7,13 @@
  * longest when too many wait across the relay (idle-streams.ts); credit that comes later re-opens it by range
  * from the next byte, pinned to the first answer's version.
  */
-import { FerryError } from '../protocol/codes.js';
-import type { OpenMessage, RelayMessage, TransferInfo, Validator } from '../protocol/frames.js';
-import { MAX_CHUNK_BYTES, MAX_STREAM_CREDIT } from '../protocol/limits.js';
+import { FerryError } from '../../protocol/codes.js';
+import type { OpenMessage, RelayMessage, TransferInfo, Validator } from '../../protocol/frames.js';
+import { MAX_CHUNK_BYTES, MAX_STREAM_CREDIT } from '../../protocol/limits.js';
 import { redact, type Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import type { IdleStreams } from './idle-streams.js';
-import { mapNetworkError, type OpenUpstream, type UpstreamResponse } from './upstream.js';
+import { asFerryError, type OpenUpstream, type UpstreamResponse } from './upstream.js';
 
 /** What the streams need of their socket. */
 export interface StreamSocket {
@@ -110,7 +110,7 @@ export class Streams {
     this.deps.metrics.streams.inc();
     this.deps.metrics.streamsOpened.inc();
     this.deps.log.info({ stream: m.id, url: redact(m.url), offset: stream.offset, end: m.end, resume: Boolean(m.validator) }, 'open');
-    this.pump(stream).catch((err: unknown) => this.fail(m.id, mapNetworkError(err)));
+    this.pump(stream).catch((err: unknown) => this.fail(m.id, asFerryError(err)));
   }
 
   credit(id: number, bytes: number): void {
@@ -172,9 +172,10 @@ export class Streams {
     // The first answer's meta goes out at once, credit or not.
     if (!(await this.connect(stream, wanted))) return;
     while (stream.sent < wanted) {
-      // Nothing more is read from upstream until it can be sent: an idle stream holds only what the
-      // upstream body buffered, and after parking not even that.
-      if (!(await this.untilReady(stream))) return;
+      // While more bytes are known to come, nothing more is read from upstream until it can be sent: an idle
+      // stream holds only what the upstream body buffered, and after parking not even that. The last read,
+      // which finds the end, must not wait for credit the reader has no reason to grant.
+      if (stream.sent < stream.expected && Number.isFinite(stream.expected) && !(await this.untilReady(stream))) return;
       if (!stream.upstream && !(await this.connect(stream, wanted))) return;
       if (!stream.chunk) {
         stream.awaitingUpstreamSince = Date.now();

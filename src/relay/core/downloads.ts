@@ -7,8 +7,8 @@
  * the ticket was issued for, or the answer is 412 and nothing is spliced. What this relay remembers is only
  * for people watching: progress for the session that asked, and cancellations it made here.
  */
-import { FerryError } from '../protocol/codes.js';
-import { suggestedName } from '../protocol/filename.js';
+import { FerryError } from '../../protocol/codes.js';
+import { suggestedName } from '../../protocol/filename.js';
 import type { RelayMetrics } from './metrics.js';
 import type { Logger } from './log.js';
 import { DownloadRecords, type DownloadRecord } from './download-records.js';

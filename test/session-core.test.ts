@@ -1,0 +1,151 @@
+/**
+ * The relay's core with no runtime under it: a Session driven through a fake socket and a fake upstream,
+ * in milliseconds. Only src/relay/core and src/protocol are imported, as another runtime's edge would.
+ */
+import { describe, expect, it } from 'vitest';
+import { FerryError } from '../src/protocol/codes.js';
+import { decodeDataFrame, type RelayMessage } from '../src/protocol/frames.js';
+import { Auth } from '../src/relay/core/auth.js';
+import { Downloads } from '../src/relay/core/downloads.js';
+import { IdleStreams } from '../src/relay/core/idle-streams.js';
+import type { Logger } from '../src/relay/core/log.js';
+import type { RelayMetrics } from '../src/relay/core/metrics.js';
+import { Session, type SessionLimits, type WireSocket } from '../src/relay/core/session.js';
+import { TicketSealer } from '../src/relay/core/ticket.js';
+import type { OpenUpstream, UpstreamRequest } from '../src/relay/core/upstream.js';
+
+const silent: Logger = { info: () => {}, warn: () => {}, child: () => silent };
+const count = { inc: () => {}, dec: () => {} };
+const metrics: RelayMetrics = {
+  sockets: count, streams: count, streamsOpened: count, streamsParked: count, downloads: count, bytes: count, authFailures: count,
+  socketsClosed: count, error: () => {},
+};
+
+/** A socket that keeps what the relay sends, and writes it out only when told to (`drain`). */
+class FakeSocket implements WireSocket {
+  readonly messages: RelayMessage[] = [];
+  readonly data: { id: number; offset: number; bytes: number }[] = [];
+  private pending: (() => void)[] = [];
+  closed: string | null = null;
+
+  send(data: string | Uint8Array, done: (err?: Error) => void): void {
+    if (typeof data === 'string') this.messages.push(JSON.parse(data) as RelayMessage);
+    else {
+      const frame = decodeDataFrame(data);
+      this.data.push({ id: frame.id, offset: frame.offset, bytes: frame.payload.byteLength });
+    }
+    this.pending.push(() => done());
+  }
+
+  close(_code: number, reason: string): void {
+    this.closed = reason;
+  }
+
+  drain(): void {
+    const pending = this.pending;
+    this.pending = [];
+    for (const done of pending) done();
+  }
+
+  bytes(id: number): number {
+    return this.data.filter((d) => d.id === id).reduce((n, d) => n + d.bytes, 0);
+  }
+}
+
+/** An origin of one file, served from memory in 64 KiB pieces; `gate` holds its answers until opened. */
+function fakeUpstream(size: number, gate?: Promise<void>): { open: OpenUpstream; requests: UpstreamRequest[] } {
+  const requests: UpstreamRequest[] = [];
+  const open: OpenUpstream = async (req) => {
+    requests.push(req);
+    await gate;
+    if (req.signal.aborted) throw new FerryError('cancelled');
+    const end = Math.min(req.end ?? size - 1, size - 1);
+    let offset = req.offset;
+    return {
+      meta: { status: req.offset > 0 ? 206 : 200, type: 'video/mp4', total: size, ranges: true, validator: { etag: '"v1"' }, url: req.url, offset: req.offset, disposition: null, length: end - req.offset + 1 },
+      body: {
+        next: async () => {
+          if (offset > end) return { value: undefined, done: true };
+          const n = Math.min(64 * 1024, end - offset + 1);
+          offset += n;
+          return { value: new Uint8Array(n), done: false };
+        },
+      },
+      destroy: () => {},
+    };
+  };
+  return { open, requests };
+}
+
+function session(open: OpenUpstream, limits: Partial<SessionLimits> = {}): { socket: FakeSocket; session: Session } {
+  const socket = new FakeSocket();
+  const all: SessionLimits = { maxStreams: 64, socketQueueBytes: 8 * 1024 * 1024, maxQueuedBytes: 16 * 1024 * 1024, idleMs: 30_000, creditIdleMs: 20_000, helloTimeoutMs: 10_000, maxProtocolErrors: 50, ...limits };
+  const downloads = new Downloads({ sealer: new TicketSealer([]), openUpstream: open, metrics, log: silent, idleMs: 30_000 });
+  const ctx = { auth: new Auth({ password: undefined, adminPassword: undefined }), idleStreams: new IdleStreams(64), openUpstream: open, downloads, metrics, log: silent, registry: new Map(), limits: all };
+  const s = new Session(socket, '127.0.0.1', ctx);
+  s.onText(JSON.stringify({ t: 'hello', v: 1 }));
+  return { socket, session: s };
+}
+
+const settle = (): Promise<void> => new Promise((done) => setTimeout(done, 5));
+const send = (s: Session, m: object): void => s.onText(JSON.stringify(m));
+
+describe('the relay core, without a runtime', () => {
+  it('sends a stream no more than its credit, and the rest when more is granted', async () => {
+    const { open } = fakeUpstream(300_000);
+    const { socket, session: s } = session(open);
+    send(s, { t: 'open', id: 1, url: 'https://origin.example/f.mp4', credit: 100_000 });
+    await settle();
+    socket.drain();
+    await settle();
+    expect(socket.messages.find((m) => m.t === 'meta')).toMatchObject({ id: 1, total: 300_000 });
+    expect(socket.bytes(1)).toBe(100_000);
+    send(s, { t: 'credit', id: 1, bytes: 200_000 });
+    await settle();
+    socket.drain();
+    await settle();
+    expect(socket.bytes(1)).toBe(300_000);
+    expect(socket.messages.at(-1)).toEqual({ t: 'end', id: 1, offset: 300_000 });
+    s.onClose();
+  });
+
+  it('waits while the socket is full, and goes on when it drains (backpressure)', async () => {
+    const { open } = fakeUpstream(1024 * 1024);
+    const { socket, session: s } = session(open, { socketQueueBytes: 128 * 1024 });
+    send(s, { t: 'open', id: 1, url: 'https://origin.example/f.mp4', credit: 1024 * 1024 });
+    await settle();
+    const held = socket.bytes(1);
+    // The queue stops the stream within one frame of its bound.
+    expect(held).toBeGreaterThanOrEqual(128 * 1024);
+    expect(held).toBeLessThan(128 * 1024 + 64 * 1024 + 1);
+    await settle();
+    expect(socket.bytes(1)).toBe(held);
+    for (let i = 0; i < 20 && socket.bytes(1) < 1024 * 1024; i++) {
+      socket.drain();
+      await settle();
+    }
+    expect(socket.bytes(1)).toBe(1024 * 1024);
+    s.onClose();
+  });
+
+  it('a save cancelled before its ticket is issued never gets one', async () => {
+    let open!: () => void;
+    const { open: upstream, requests } = fakeUpstream(1000, new Promise((done) => (open = done)));
+    const { socket, session: s } = session(upstream);
+    send(s, { t: 'save', id: 7, url: 'https://origin.example/f.mp4' });
+    send(s, { t: 'cancel', id: 7 });
+    open();
+    await settle();
+    expect(requests).toHaveLength(1);
+    expect(socket.messages.map((m) => m.t)).toEqual(['welcome']);
+    s.onClose();
+  });
+
+  it('closes a socket whose replies pile up past the cap, without a runtime to help', async () => {
+    const { open } = fakeUpstream(1000);
+    const { socket, session: s } = session(open, { maxQueuedBytes: 64 * 1024 });
+    for (let id = 1; id < 2000 && !socket.closed; id++) send(s, { t: 'open', id, url: `not a url ${'x'.repeat(200)}`, credit: 0 });
+    await settle();
+    expect(socket.closed).toBe('outgoing queue full');
+  });
+});
