@@ -16,8 +16,10 @@ import type { OpenUpstream, UpstreamRequest } from '../src/relay/core/upstream.j
 
 const silent: Logger = { info: () => {}, warn: () => {}, child: () => silent };
 const count = { inc: () => {}, dec: () => {} };
+let relayed = 0;
 const metrics: RelayMetrics = {
-  sockets: count, streams: count, streamsOpened: count, streamsParked: count, downloads: count, bytes: count, authFailures: count,
+  sockets: count, streams: count, streamsOpened: count, streamsParked: count, downloads: count, authFailures: count,
+  bytes: { inc: (n = 1) => void (relayed += n) },
   socketsClosed: count, error: () => {},
 };
 
@@ -94,6 +96,7 @@ describe('the relay core, without a runtime', () => {
   it('sends a stream no more than its credit, and the rest when more is granted', async () => {
     const { open } = fakeUpstream(300_000);
     const { socket, session: s } = session(open);
+    const before = relayed;
     send(s, { t: 'open', id: 1, url: 'https://origin.example/f.mp4', credit: 100_000 });
     await settle();
     socket.drain();
@@ -106,6 +109,7 @@ describe('the relay core, without a runtime', () => {
     await settle();
     expect(socket.bytes(1)).toBe(300_000);
     expect(socket.messages.at(-1)).toEqual({ t: 'end', id: 1, offset: 300_000 });
+    expect(relayed - before).toBe(300_000);
     s.onClose();
   });
 

@@ -180,6 +180,15 @@ function checkHeaders(v: unknown): Record<string, string> | undefined {
   return out;
 }
 
+/** An open message's request body, from its base64. */
+export function decodeRequestBody(text: string): Uint8Array {
+  try {
+    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  } catch {
+    throw new FerryError('bad_request', 'body is not valid base64');
+  }
+}
+
 /** Parses and validates one text frame from a client. Throws FerryError with `bad_request` or `protocol_error`. */
 export function parseClientMessage(text: string): ClientMessage {
   if (text.length > MAX_CONTROL_BYTES) throw new FerryError('limit_reached', 'control message too large');

@@ -12,6 +12,7 @@ import { suggestedName } from '../../protocol/filename.js';
 import type { RelayMetrics } from './metrics.js';
 import type { Logger } from './log.js';
 import { DownloadRecords, type DownloadRecord } from './download-records.js';
+import { relayedBody } from './relayed-body.js';
 import { disposition, failure, parseRange, type DownloadReply } from './download-reply.js';
 import { TICKET_LIFETIME_MS, type TicketClaims, type TicketSealer } from './ticket.js';
 import type { OpenUpstream, UpstreamResponse } from './upstream.js';
@@ -160,21 +161,16 @@ export class Downloads {
   }
 
   private async *relayBody(record: DownloadRecord, upstream: UpstreamResponse, stop: AbortController): AsyncGenerator<Uint8Array> {
-    const { offset, length } = upstream.meta;
+    const { offset } = upstream.meta;
     this.options.metrics.downloads.inc();
     let sent = 0;
     let whole = false;
     try {
-      for (;;) {
-        const next = await nextOrStop(upstream.body, this.options.idleMs, stop.signal);
-        if (next.done) break;
-        sent += next.value.byteLength;
-        this.options.metrics.bytes.inc(next.value.byteLength);
+      for await (const chunk of relayedBody(upstream, { idleMs: this.options.idleMs, metrics: this.options.metrics, stop: stop.signal })) {
+        sent += chunk.byteLength;
         this.records.advance(record, offset + sent);
-        yield next.value;
+        yield chunk;
       }
-      // Ending cleanly short of the length would tell the browser the file is whole; failing makes it resume.
-      if (length !== null && sent < length) throw new FerryError('truncated', `the server sent ${sent} of ${length} bytes`);
       whole = true;
       if (record.total === null || offset + sent >= record.total) this.records.end(record, 'done');
     } finally {
@@ -183,23 +179,5 @@ export class Downloads {
       upstream.destroy();
       if (!whole) this.records.reportIfStopped(record);
     }
-  }
-}
-
-/** The body's next chunk, unless the upstream goes quiet for `idleMs` or the download is stopped first. */
-async function nextOrStop(body: AsyncIterator<Uint8Array>, idleMs: number, stop: AbortSignal): Promise<IteratorResult<Uint8Array>> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onStop: (() => void) | undefined;
-  const interrupted = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new FerryError('upstream_timeout', `the server sent nothing for ${Math.round(idleMs / 1000)} s`)), idleMs);
-    onStop = () => reject(stop.reason as FerryError);
-    if (stop.aborted) onStop();
-    stop.addEventListener('abort', onStop);
-  });
-  try {
-    return await Promise.race([body.next(), interrupted]);
-  } finally {
-    clearTimeout(timer);
-    stop.removeEventListener('abort', onStop!);
   }
 }

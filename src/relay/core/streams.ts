@@ -8,8 +8,9 @@
  * from the next byte, pinned to the first answer's version.
  */
 import { FerryError } from '../../protocol/codes.js';
-import type { OpenMessage, RelayMessage, TransferInfo, Validator } from '../../protocol/frames.js';
+import { decodeRequestBody, type OpenMessage, type RelayMessage, type TransferInfo, type Validator } from '../../protocol/frames.js';
 import { MAX_CHUNK_BYTES, MAX_STREAM_CREDIT } from '../../protocol/limits.js';
+import { relayedBody } from './relayed-body.js';
 import { redact, type Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import type { IdleStreams } from './idle-streams.js';
@@ -50,6 +51,8 @@ interface Stream {
   closed: boolean;
   abort: AbortController;
   upstream: UpstreamResponse | undefined;
+  /** The upstream's body as relayed: counted, watched for silence, checked for truncation. */
+  body: AsyncGenerator<Uint8Array> | null;
   /** The upstream chunk being sent, and how far into it. */
   chunk: Uint8Array | null;
   /** Whether the client has had the first answer's meta; re-opened upstreams send none. */
@@ -59,8 +62,8 @@ interface Stream {
   total: number | null;
   /** Bytes the stream must carry, once the first answer told its length; fewer is a truncation. */
   expected: number;
-  /** Set while waiting on the origin for data, for the idle watchdog. */
-  awaitingUpstreamSince: number | null;
+  /** Set while waiting for the origin's answer, for the idle watchdog (the body watches itself). */
+  connectingSince: number | null;
   /** Set while waiting for credit; past `creditIdleMs` the upstream is given back. */
   creditlessSince: number | null;
   wake: (() => void) | null;
@@ -97,12 +100,13 @@ export class Streams {
       closed: false,
       abort: new AbortController(),
       upstream: undefined,
+      body: null,
       chunk: null,
       described: false,
       validator: m.validator ?? null,
       total: null,
       expected: Infinity,
-      awaitingUpstreamSince: null,
+      connectingSince: null,
       creditlessSince: null,
       wake: null,
     };
@@ -156,7 +160,7 @@ export class Streams {
   /** Times out silent upstreams, and gives back the upstreams of streams left without credit. */
   tick(now: number): void {
     for (const s of this.streams.values()) {
-      if (s.awaitingUpstreamSince !== null && now - s.awaitingUpstreamSince > this.deps.limits.idleMs) {
+      if (s.connectingSince !== null && now - s.connectingSince > this.deps.limits.idleMs) {
         this.fail(s.id, new FerryError('upstream_timeout', `the server sent nothing for ${Math.round(this.deps.limits.idleMs / 1000)} s`));
       } else if (s.upstream?.meta.ranges && s.creditlessSince !== null && now - s.creditlessSince > this.deps.limits.creditIdleMs) {
         // Only an upstream that takes ranges can be re-opened where it stopped; others keep theirs, within
@@ -178,17 +182,12 @@ export class Streams {
       if (stream.sent < stream.expected && Number.isFinite(stream.expected) && !(await this.untilReady(stream))) return;
       if (!stream.upstream && !(await this.connect(stream, wanted))) return;
       if (!stream.chunk) {
-        stream.awaitingUpstreamSince = Date.now();
-        const next = await stream.upstream!.body.next();
-        stream.awaitingUpstreamSince = null;
+        const next = await stream.body!.next();
         if (stream.closed) return;
         if (next.done) break;
         stream.chunk = next.value.byteLength > wanted - stream.sent ? next.value.subarray(0, wanted - stream.sent) : next.value;
       }
       if (!(await this.sendChunk(stream))) return;
-    }
-    if (Number.isFinite(stream.expected) && stream.sent < stream.expected) {
-      throw new FerryError('truncated', `the server sent ${stream.sent} of ${stream.expected} bytes`);
     }
     this.socket.send({ t: 'end', id: stream.id, offset: stream.offset });
     this.finish(stream);
@@ -197,12 +196,12 @@ export class Streams {
   /** Opens (or re-opens, after parking) the upstream from the stream's next byte; null if the stream closed. */
   private async connect(stream: Stream, wanted: number): Promise<UpstreamResponse | null> {
     const m = stream.request;
-    stream.awaitingUpstreamSince = Date.now();
+    stream.connectingSince = Date.now();
     const upstream = await this.deps.openUpstream({
       url: m.url,
       method: m.method ?? 'GET',
       headers: m.headers ?? {},
-      body: m.body === undefined ? undefined : fromBase64(m.body),
+      body: m.body === undefined ? undefined : decodeRequestBody(m.body),
       offset: stream.offset,
       end: m.end,
       validator: stream.validator ?? undefined,
@@ -213,7 +212,8 @@ export class Streams {
       return null;
     }
     stream.upstream = upstream;
-    stream.awaitingUpstreamSince = null;
+    stream.body = relayedBody(upstream, { idleMs: this.deps.limits.idleMs, metrics: this.deps.metrics, stop: stream.abort.signal });
+    stream.connectingSince = null;
     if (stream.described) {
       // Without a validator, the size is all there is to tell one version from another.
       if (!stream.validator && upstream.meta.total !== stream.total) throw new FerryError('source_changed');
@@ -274,6 +274,7 @@ export class Streams {
     this.deps.log.info({ stream: stream.id, offset: stream.offset }, 'parked without credit');
     stream.upstream?.destroy();
     stream.upstream = undefined;
+    stream.body = null;
     stream.chunk = null;
     this.deps.metrics.streamsParked.inc();
   }
@@ -288,13 +289,5 @@ export class Streams {
     stream.chunk = null;
     stream.wake?.();
     stream.wake = null;
-  }
-}
-
-function fromBase64(text: string): Uint8Array {
-  try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  } catch {
-    throw new FerryError('bad_request', 'body is not valid base64');
   }
 }
