@@ -28,5 +28,6 @@ export default tseslint.config(
   layer(['src/relay/node/**'], ['**/client/**', '**/player/**', '**/app/**', '**/cli/**'], 'the relay is below the client, the player and the page'),
   layer(['src/client/**'], ['**/relay/**', '**/player/**', '**/app/**', '**/cli/**'], 'the client is below the player and the page, and never reaches into the relay'),
   layer(['src/player/**'], [...NODE_ONLY, '**/relay/**', '**/app/**', '**/cli/**'], 'the player runs in the page, below it, and never reaches into the relay'),
+  layer(['src/ui/**'], [...NODE_ONLY, '**/relay/**', '**/client/**', '**/player/**', '**/app/**', '**/cli/**'], 'the words and numbers people read depend on the protocol only, for the page and the terminal alike'),
   layer(['src/app/**'], [...NODE_ONLY, '**/relay/**', '**/cli/**'], 'the page runs in the browser and never reaches into the relay'),
 );

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileNameFromDisposition, fileNameFromUrl } from '../src/protocol/filename.js';
-import { formatProgress } from '../src/cli/progress.js';
+import { formatProgress } from '../src/ui/progress-text.js';
 import { parseServeArgs } from '../src/relay/node/config.js';
 import type { Relay } from '../src/relay/node/server.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';

@@ -113,9 +113,8 @@ describe('fragmenter', () => {
       const got = samples.get(track.id)!;
       const t = track.table;
       expect(got).toHaveLength(t.count);
-      for (const i of [0, 1, Math.floor(t.count / 2), t.count - 1]) {
-        expect(Buffer.from(got[i]!).equals(bytes.subarray(t.offsets[i]!, t.offsets[i]! + t.sizes[i]!))).toBe(true);
-      }
+      const wrong = got.findIndex((sample, i) => !Buffer.from(sample).equals(bytes.subarray(t.offsets[i]!, t.offsets[i]! + t.sizes[i]!)));
+      expect(wrong, `track ${track.id}: first sample whose bytes differ`).toBe(-1);
       expect(fragments.filter((f) => f.trackId === track.id && f.last)).toHaveLength(1);
     }
     for (const f of fragments) expect(f.data.byteLength).toBeLessThan(2 * 1024 * 1024);

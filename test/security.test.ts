@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import type { FerryError } from '../src/protocol/codes.js';
 import type { Relay } from '../src/relay/node/server.js';
 import { Origin, testBytes } from './helpers/origin.js';
-import { connect, signIn, startRelay } from './helpers/relay.js';
+import { connect, rawRequest, signIn, startRelay } from './helpers/relay.js';
 
 let origin: Origin;
 beforeAll(async () => {
@@ -84,19 +84,6 @@ describe('pages from other sites', () => {
     c.close();
   });
 });
-
-/** Writes raw bytes to the relay and returns what it answers. */
-async function rawRequest(port: number, text: string): Promise<string> {
-  const { connect: tcp } = await import('node:net');
-  return new Promise((resolve) => {
-    let answer = '';
-    const socket = tcp(port, '127.0.0.1', () => socket.write(text));
-    socket.on('data', (d) => (answer += String(d)));
-    socket.on('close', () => resolve(answer));
-    socket.on('error', () => resolve(answer));
-    setTimeout(() => socket.destroy(), 1000);
-  });
-}
 
 /** fetch() will not set Host; a raw request will. */
 async function fetchWithHost(r: Relay, path: string, host: string): Promise<{ status: number }> {

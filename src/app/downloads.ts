@@ -5,9 +5,9 @@
  * download's progress over its connection to the relay, and can cancel it there.
  */
 import type { Connection } from '../client/connection.js';
-import { RateMeter } from '../client/rate.js';
+import { RateMeter } from '../ui/rate.js';
 import type { FerryError } from '../protocol/codes.js';
-import { describeError } from '../player/messages.js';
+import { describeError } from '../ui/messages.js';
 
 const MB = 1024 * 1024;
 /** Without a report this long, the row says so: the relay serving the download may not be the page's. */

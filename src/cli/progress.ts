@@ -1,17 +1,9 @@
 /** A one-line progress bar for terminals; silent when the stream is not a terminal. */
 import type { WriteStream } from 'node:tty';
-import { RateMeter } from '../client/rate.js';
+import { RateMeter } from '../ui/rate.js';
+import { formatProgress } from '../ui/progress-text.js';
 
 const MB = 1024 * 1024;
-
-export function formatProgress(done: number, total: number | null, bytesPerSecond: number, width = 30): string {
-  const speed = `${(bytesPerSecond / MB).toFixed(1)} MB/s`;
-  if (!total) return `${(done / MB).toFixed(1)} MB · ${speed}`;
-  const ratio = Math.min(1, done / total);
-  const filled = Math.round(ratio * width);
-  const left = bytesPerSecond > 0 ? Math.ceil((total - done) / bytesPerSecond) : null;
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(ratio * 100).toFixed(1)}% ${(done / MB).toFixed(0)}/${(total / MB).toFixed(0)} MB · ${speed}${left !== null ? ` · ${left} s left` : ''}`;
-}
 
 export class ProgressBar {
   private last = 0;

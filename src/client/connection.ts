@@ -4,7 +4,7 @@
  * Runs in browsers (global WebSocket) and in Node (pass `createSocket`, see node.ts).
  */
 import { FerryError, type ErrorCode } from '../protocol/codes.js';
-import { decodeDataFrame, parseRelayMessage, type TransfersMessage, type WelcomeMessage } from '../protocol/frames.js';
+import { decodeDataFrame, parseRelayMessage, type ClientMessage, type HelloMessage, type TransfersMessage, type WelcomeMessage } from '../protocol/frames.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import { Save, type SaveHost } from './save.js';
 import { Transfer, type TransferHost, type TransferRequest } from './transfer.js';
@@ -53,7 +53,7 @@ interface Request {
   readonly id: number;
   readonly live: boolean;
   readonly answered: boolean;
-  openMessage(): object;
+  openMessage(): ClientMessage;
   fail(err: FerryError): void;
 }
 
@@ -163,7 +163,8 @@ export class Connection {
     this.welcomed = false;
     socket.binaryType = 'arraybuffer';
     socket.onopen = () => {
-      socket.send(JSON.stringify({ t: 'hello', v: PROTOCOL_VERSION, password: this.options.password, admin: this.options.admin, key: this.deviceKey }));
+      const hello: HelloMessage = { t: 'hello', v: PROTOCOL_VERSION, password: this.options.password, admin: this.options.admin, key: this.deviceKey };
+      socket.send(JSON.stringify(hello));
     };
     socket.onmessage = (ev) => this.onMessage(ev.data);
     socket.onerror = () => {};
@@ -269,10 +270,10 @@ export class Connection {
     for (const s of [...this.saves.values()]) s.fail(err);
   }
 
-  private sendControl(message: object): void {
+  private sendControl(message: ClientMessage): void {
     const socket = this.socket;
     // While disconnected, credits and cancels are moot: the next open message restates the whole state.
-    if (socket && socket.readyState === OPEN && (this.welcomed || (message as { t: string }).t === 'hello')) {
+    if (socket && socket.readyState === OPEN && (this.welcomed || message.t === 'hello')) {
       socket.send(JSON.stringify(message));
     }
   }

@@ -3,10 +3,10 @@
  * fetches it over HTTP (and resumes it itself), and this follows its progress over the connection.
  */
 import { FerryError } from '../protocol/codes.js';
-import type { ProgressMessage, TicketMessage } from '../protocol/frames.js';
+import type { CancelMessage, ProgressMessage, SaveMessage, TicketMessage, WatchMessage } from '../protocol/frames.js';
 
 export interface SaveHost {
-  send(message: object): void;
+  send(message: CancelMessage): void;
   forget(save: Save): void;
 }
 
@@ -30,7 +30,7 @@ export class Save {
   ) {}
 
   /** What to send when the socket (re)opens: a ticket request, or, once there is one, a request to follow it. */
-  openMessage(): object {
+  openMessage(): SaveMessage | WatchMessage {
     return this.ticket ? { t: 'watch', id: this.id, ticket: this.ticket.ticket } : { t: 'save', id: this.id, url: this.url };
   }
 

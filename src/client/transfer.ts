@@ -4,7 +4,7 @@
  * Survives reconnects: the connection re-opens it from `nextOffset` with the validator of the first answer.
  */
 import { FerryError } from '../protocol/codes.js';
-import type { MetaMessage, OpenMessage, Validator } from '../protocol/frames.js';
+import type { CancelMessage, CreditMessage, MetaMessage, OpenMessage, Validator } from '../protocol/frames.js';
 
 /** What to fetch: an open message without the wire's bookkeeping, plus the credit window to keep. */
 export type TransferRequest = Omit<OpenMessage, 't' | 'id' | 'credit'> & {
@@ -21,7 +21,7 @@ const RETRYABLE = new Set(['upstream_error', 'upstream_timeout', 'truncated', 'c
 const MAX_RETRIES_WITHOUT_PROGRESS = 4;
 
 export interface TransferHost {
-  send(message: OpenMessage | { t: 'credit'; id: number; bytes: number } | { t: 'cancel'; id: number }): void;
+  send(message: OpenMessage | CreditMessage | CancelMessage): void;
   retryLater(transfer: Transfer, attempt: number): void;
   forget(transfer: Transfer): void;
 }

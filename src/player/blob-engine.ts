@@ -1,5 +1,5 @@
 /** Small files play from a Blob: read whole through the relay, then handed to the video element. */
-import { RateMeter } from '../client/rate.js';
+import { RateMeter } from '../ui/rate.js';
 import type { Chunk, Transfer } from '../client/transfer.js';
 import type { FerryError } from '../protocol/codes.js';
 import { rangesOf, type Engine, type EngineStats } from './engine.js';

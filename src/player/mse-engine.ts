@@ -6,7 +6,7 @@
  * Backpressure is real: when the forward goal (seconds and bytes) is reached the engine stops reading its
  * transfer, so no credit is granted and the relay pauses the origin. Nothing is ever dropped to make room.
  */
-import { RateMeter } from '../client/rate.js';
+import { RateMeter } from '../ui/rate.js';
 import type { Chunk, Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
 import { codecName } from './codecs.js';

@@ -6,7 +6,7 @@ import type { Connection } from '../client/connection.js';
 import { FerryError } from '../protocol/codes.js';
 import { BlobEngine } from './blob-engine.js';
 import type { Engine, EngineStats } from './engine.js';
-import { describeError } from './messages.js';
+import { describeError } from '../ui/messages.js';
 import { DEFAULT_GOALS, MseEngine, type BufferGoals } from './mse-engine.js';
 import { sniff } from './probe.js';
 

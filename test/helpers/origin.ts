@@ -27,7 +27,7 @@ export interface Resource {
   contentRange?: string;
 }
 
-export interface Seen { path: string; range: string | undefined; ifRange: string | undefined; encoding: string | undefined }
+export interface Seen { path: string; method: string; range: string | undefined; ifRange: string | undefined; encoding: string | undefined; body: string }
 
 export class Origin {
   readonly server: Server;
@@ -85,7 +85,9 @@ export class Origin {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    this.seen.push({ path, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, encoding: req.headers['accept-encoding'] });
+    const seen: Seen = { path, method: req.method ?? 'GET', range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, encoding: req.headers['accept-encoding'], body: '' };
+    this.seen.push(seen);
+    for await (const part of req) seen.body += String(part);
     const redirect = this.redirects.get(path);
     if (redirect) {
       res.writeHead(redirect.status, { location: redirect.to }).end();

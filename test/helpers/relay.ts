@@ -124,3 +124,15 @@ export class CutProxy {
     await new Promise<void>((done) => this.server.close(() => done()));
   }
 }
+
+/** Writes raw bytes to the relay and returns what it answers. */
+export async function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    let answer = '';
+    const socket = connectTcp(port, '127.0.0.1', () => socket.write(text));
+    socket.on('data', (d) => (answer += String(d)));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', () => resolve(answer));
+    setTimeout(() => socket.destroy(), 1000);
+  });
+}

@@ -1,0 +1,12 @@
+/** A transfer's progress in words and a bar, for the terminal (and any text line). */
+
+const MB = 1024 * 1024;
+
+export function formatProgress(done: number, total: number | null, bytesPerSecond: number, width = 30): string {
+  const speed = `${(bytesPerSecond / MB).toFixed(1)} MB/s`;
+  if (!total) return `${(done / MB).toFixed(1)} MB · ${speed}`;
+  const ratio = Math.min(1, done / total);
+  const filled = Math.round(ratio * width);
+  const left = bytesPerSecond > 0 ? Math.ceil((total - done) / bytesPerSecond) : null;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(ratio * 100).toFixed(1)}% ${(done / MB).toFixed(0)}/${(total / MB).toFixed(0)} MB · ${speed}${left !== null ? ` · ${left} s left` : ''}`;
+}
