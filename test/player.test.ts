@@ -256,18 +256,54 @@ describe('player', () => {
   });
 
   it('notices a playhead stopped by missing media and fetches it again', async () => {
-    const page = await open('/first.mp4');
+    const page = await browser.newPage();
+    // The page's SourceBuffers, as the browser's own API hands them out (nothing of the engine's insides).
+    await page.addInitScript(() => {
+      const add = MediaSource.prototype.addSourceBuffer;
+      const seen: SourceBuffer[] = [];
+      (window as unknown as { sourceBuffers: SourceBuffer[] }).sourceBuffers = seen;
+      MediaSource.prototype.addSourceBuffer = function (this: MediaSource, type: string) {
+        const sb = add.call(this, type);
+        seen.push(sb);
+        return sb;
+      };
+    });
+    await page.goto(pageUrl('/first.mp4'));
     await waitPlaying(page, 1);
     await settledBytes(page);
     // Take away what lies just ahead, as an eviction by the browser would; the reading has already passed it.
-    const hole = await page.evaluate(() => {
+    const hole = await page.evaluate(async () => {
       const t = document.querySelector('video')!.currentTime;
-      const engine = (window.ferry.player() as unknown as { engine: { queues: Map<number, { remove(a: number, b: number): Promise<void> }> } }).engine;
-      for (const q of engine.queues.values()) void q.remove(t + 1, t + 8);
+      for (const sb of (window as unknown as { sourceBuffers: SourceBuffer[] }).sourceBuffers) {
+        while (sb.updating) await new Promise((done) => sb.addEventListener('updateend', done, { once: true }));
+        sb.remove(t + 1, t + 8);
+      }
       return t + 1;
     });
     await waitPlaying(page, hole + 10, 30_000);
     expect((await stats(page)).error).toBeNull();
+    await page.close();
+  });
+
+  it('a second play() while the first is choosing its engine leaves no orphan engine and no stale error', async () => {
+    const page = await browser.newPage();
+    await page.addInitScript(() => {
+      const Original = window.MediaSource;
+      const w = window as unknown as { mediaSources: number };
+      w.mediaSources = 0;
+      window.MediaSource = class extends Original {
+        constructor() {
+          super();
+          w.mediaSources++;
+        }
+      };
+    });
+    await page.goto(`http://127.0.0.1:${relay.port}/?threshold=0`);
+    await page.evaluate(([missing, film]) => Promise.all([window.ferry.play(missing!), window.ferry.play(film!)]), [origin.url('/missing.mp4'), origin.url('/first.mp4')]);
+    await waitPlaying(page, 1);
+    expect(await page.evaluate(() => (window as unknown as { mediaSources: number }).mediaSources)).toBe(1);
+    expect((await stats(page)).error).toBeNull();
+    expect(await page.getByRole('alert').isVisible()).toBe(false);
     await page.close();
   });
 });

@@ -9,6 +9,7 @@ export class BlobEngine implements Engine {
   private received = 0;
   private url: string | null = null;
   private failed = false;
+  private destroyed = false;
   private readonly meter = new RateMeter();
 
   constructor(
@@ -33,10 +34,13 @@ export class BlobEngine implements Engine {
     try {
       for (let c = await this.transfer.read(); c; c = await this.transfer.read()) this.take(c.data);
     } catch (err) {
+      // A destroyed engine's cancelled read is no error of the next playback's.
+      if (this.destroyed) return;
       this.failed = true;
       this.onError(err as FerryError);
       return;
     }
+    if (this.destroyed) return;
     this.url = URL.createObjectURL(new Blob(this.parts as BlobPart[], { type: this.type }));
     this.parts.length = 0;
     this.video.src = this.url;
@@ -60,6 +64,7 @@ export class BlobEngine implements Engine {
   }
 
   destroy(): void {
+    this.destroyed = true;
     this.transfer.cancel();
     if (this.url) URL.revokeObjectURL(this.url);
     this.video.removeAttribute('src');

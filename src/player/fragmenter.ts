@@ -62,6 +62,11 @@ export class Fragmenter {
     return this.cursors.every((c) => c.next >= c.track.table.count);
   }
 
+  /** One past the last media byte the sample tables refer to: a file shorter than this ends early. */
+  get dataEnd(): number {
+    return Math.max(...this.cursors.map((c) => c.track.table.dataEnd));
+  }
+
   /** Decode time, in seconds, of the earliest sample not yet taken by any track (Infinity when all are). */
   position(): number {
     let earliest = Infinity;

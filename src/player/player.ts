@@ -3,6 +3,7 @@
  * Blob, anything else refused with a clear message and the offer to download.
  */
 import type { Connection } from '../client/connection.js';
+import type { Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
 import { BlobEngine } from './blob-engine.js';
 import type { Engine, EngineStats } from './engine.js';
@@ -29,6 +30,10 @@ const MP4_TYPES = /^(video|audio)\/(mp4|x-m4v|quicktime|3gpp)|^application\/mp4/
 
 export class Player {
   private engine: Engine | null = null;
+  /** Which playback is current: each play() and stop() starts a new one, and an older one's work is dropped. */
+  private playback = 0;
+  /** The first request of the playback being chosen; cancelled if another starts first. */
+  private opening: Transfer | null = null;
   private error: FerryError | null = null;
   private state: EngineStats['state'] = 'idle';
   private bytes = 0;
@@ -44,12 +49,17 @@ export class Player {
 
   async play(url: string): Promise<void> {
     this.stop();
+    const playback = this.playback;
+    const current = (): boolean => playback === this.playback;
     this.state = 'loading';
     const first = this.connection.open({ url, window: this.options.probeWindow });
+    this.opening = first;
     try {
       const meta = await first.meta;
-      this.total = meta.total;
       const head = await first.read();
+      // play() called again, or stop(), while this one waited: it leaves nothing behind.
+      if (!current()) return first.cancel();
+      this.total = meta.total;
       if (!head) throw new FerryError('not_media', 'the server sent an empty file');
       this.bytes = head.data.byteLength;
       const kind = sniff(head.data, meta.total);
@@ -58,26 +68,32 @@ export class Player {
       }
       const big = meta.total === null || meta.total >= this.options.mseThreshold;
       const mp4 = kind.kind === 'mp4' || MP4_TYPES.test(meta.type ?? '');
-      const fail = (err: FerryError): void => this.fail(err);
+      // An engine reports only into its own playback.
+      const fail = (err: FerryError): void => void (current() && this.fail(err));
       if (mp4 && big) {
         if (!('MediaSource' in globalThis)) throw new FerryError('unsupported_codec', 'this browser has no Media Source Extensions, so large files cannot stream here; download it instead');
         const validator = meta.validator ?? undefined;
         const openAt = (offset: number, window = this.options.window) =>
           this.connection.open({ url: meta.url, offset, window, ...(validator && { validator }) });
-        this.engine = new MseEngine(this.video, openAt, first, head, meta.total, { ...this.options.goals }, { probe: this.options.probeWindow, media: this.options.window }, fail);
+        const windows = { probe: this.options.probeWindow, media: this.options.window };
+        this.engine = new MseEngine(this.video, { openAt, first, firstChunk: head, total: meta.total, windows }, { ...this.options.goals }, fail);
       } else if (!big && (mp4 || this.video.canPlayType(meta.type ?? '') !== '')) {
         this.engine = new BlobEngine(this.video, first, head, meta.type ?? 'video/mp4', meta.total, fail);
       } else {
         throw new FerryError('unsupported_codec', `this browser cannot stream ${meta.type ?? 'this kind of file'}${big ? ' of this size' : ''}; download it instead`);
       }
+      this.opening = null;
       this.state = 'playing';
     } catch (err) {
       first.cancel();
-      this.fail(err instanceof FerryError ? err : new FerryError('media_error', String(err)));
+      if (current()) this.fail(err instanceof FerryError ? err : new FerryError('media_error', String(err)));
     }
   }
 
   stop(): void {
+    this.playback++;
+    this.opening?.cancel();
+    this.opening = null;
     this.engine?.destroy();
     this.engine = null;
     this.error = null;

@@ -1,0 +1,206 @@
+/**
+ * The one owner of the MediaSource and its SourceBuffers: one queue per track, the fragments made before the
+ * buffers exist, what is buffered around the playhead, one eviction policy, and the end of the stream.
+ * The loader gives it fragments; the engine asks it how full it is.
+ */
+import { FerryError } from '../protocol/codes.js';
+import type { BufferPool } from './buffer-pool.js';
+import type { Fragment } from './fragmenter.js';
+import type { MovieTrack } from './movie.js';
+import { aroundPlayhead, DroppedError, SourceBufferQueue } from './source-buffer.js';
+
+export interface BufferGoals {
+  /** Seconds to keep buffered ahead of the playhead. */
+  forwardSeconds: number;
+  /** Bytes of media to keep ahead of the playhead. */
+  forwardBytes: number;
+  /** Seconds kept behind the playhead; older media is removed. */
+  backSeconds: number;
+}
+
+export const DEFAULT_GOALS: BufferGoals = { forwardSeconds: 20, forwardBytes: 32 * 1024 * 1024, backSeconds: 30 };
+/** Fragments made but not yet in the browser; past this the loader stops reading. */
+const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+/** How far past the back goal media may linger before a remove: small, since removes are cheap and 16x is not. */
+const EVICTION_SLACK_SECONDS = 2;
+
+export interface Around { ahead: number; behind: number; contains: boolean }
+
+export class MediaBuffers {
+  readonly mediaSource = new MediaSource();
+  readonly objectUrl: string;
+  private readonly sourceOpen: Promise<void>;
+  private readonly queues = new Map<number, SourceBufferQueue>();
+  /** Fragments made before the SourceBuffers exist; bounded by MAX_PENDING_BYTES like the queues. */
+  private early: Fragment[] = [];
+  private tracks: MovieTrack[] = [];
+  /** Bytes appended per fragment end time, to know the bytes buffered ahead. */
+  private ahead: { end: number; bytes: number }[] = [];
+  private lastAppended = new Set<number>();
+  /** Bumped by every seek: appends queued before it no longer count. */
+  private epoch = 0;
+  private closed = false;
+  ended = false;
+
+  constructor(
+    private readonly video: HTMLVideoElement,
+    private readonly goals: BufferGoals,
+    private readonly pool: BufferPool,
+    /** Something appended or removed: whoever waits for room may look again. */
+    private readonly changed: () => void,
+    private readonly fail: (err: FerryError) => void,
+  ) {
+    // Awaited only where readyState is not already 'open' (open()): no ordering assumption.
+    this.sourceOpen = new Promise((resolve) => this.mediaSource.addEventListener('sourceopen', () => resolve(), { once: true }));
+    this.objectUrl = URL.createObjectURL(this.mediaSource);
+  }
+
+  /** One SourceBuffer per track, each starting with its init segment; fragments made meanwhile follow. */
+  async open(tracks: MovieTrack[], duration: number): Promise<void> {
+    this.tracks = tracks;
+    if (this.mediaSource.readyState !== 'open') await this.sourceOpen;
+    if (this.closed) return;
+    this.mediaSource.duration = duration;
+    for (const track of tracks) {
+      const sb = this.mediaSource.addSourceBuffer(track.mime);
+      const queue = new SourceBufferQueue(track.kind, sb, (q) => this.makeRoom(q), (err) => this.fail(new FerryError('media_error', err.message)));
+      this.queues.set(track.id, queue);
+      void queue.append(track.init).catch(() => {});
+    }
+    const early = this.early;
+    this.early = [];
+    for (const f of early) this.enqueue(f);
+  }
+
+  add(fragment: Fragment): void {
+    if (this.queues.size) this.enqueue(fragment);
+    else this.early.push(fragment);
+  }
+
+  /** Whether the forward goal (seconds, bytes, or fragments waiting) is met: then nothing more is read. */
+  full(): boolean {
+    if (this.waitingBytes() >= MAX_PENDING_BYTES) return true;
+    if (this.queues.size === 0) return false;
+    return this.around(this.video.currentTime).ahead >= this.goals.forwardSeconds || this.bytesAhead() >= this.goals.forwardBytes;
+  }
+
+  /** Buffered around `time` in every SourceBuffer: the smallest ahead and behind. */
+  around(time: number): Around {
+    if (this.queues.size === 0) return { ahead: 0, behind: 0, contains: false };
+    let ahead = Infinity;
+    let behind = Infinity;
+    let contains = true;
+    for (const q of this.queues.values()) {
+      const a = aroundPlayhead(q.buffered, time);
+      ahead = Math.min(ahead, a.ahead);
+      behind = Math.min(behind, a.behind);
+      contains &&= a.contains;
+    }
+    return { ahead, behind, contains };
+  }
+
+  /** The start of the next buffered range after `t` in every buffer, or null. */
+  nextRangeStart(t: number): number | null {
+    let start: number | null = null;
+    for (const q of this.queues.values()) {
+      const r = q.buffered;
+      for (let i = 0; i < r.length; i++) {
+        if (r.start(i) > t) {
+          start = Math.max(start ?? 0, r.start(i));
+          break;
+        }
+      }
+    }
+    return start;
+  }
+
+  /**
+   * The one eviction policy: keep `backSeconds` behind `time`, and, after a seek, nothing far ahead of it.
+   * Removes are queued like appends, so they never collide with them.
+   */
+  evict(time: number, afterSeek = false): void {
+    for (const q of this.queues.values()) {
+      const start = q.buffered.length ? q.buffered.start(0) : time;
+      const slack = afterSeek ? 0 : EVICTION_SLACK_SECONDS;
+      if (time - start > this.goals.backSeconds + slack) void q.remove(0, Math.max(0, time - this.goals.backSeconds)).catch(() => {});
+      // After a jump, stale media far ahead would only be held.
+      if (afterSeek) void q.remove(time + this.goals.forwardSeconds + 10, this.mediaSource.duration).catch(() => {});
+    }
+  }
+
+  /** A seek elsewhere: what was queued for the old position is dropped, and the end is not reached yet. */
+  reset(time: number): void {
+    this.epoch++;
+    this.ended = false;
+    this.lastAppended.clear();
+    this.ahead = [];
+    this.early = [];
+    for (const q of this.queues.values()) q.dropPendingAppends();
+    this.evict(time, true);
+  }
+
+  stats(): { queueDepth: number; bytesHeld: number; quotaHits: number; buffered: TimeRanges | null } {
+    let depth = this.early.length;
+    let quotaHits = 0;
+    for (const q of this.queues.values()) {
+      depth += q.depth;
+      quotaHits += q.quotaHits;
+    }
+    return { queueDepth: depth, bytesHeld: this.waitingBytes(), quotaHits, buffered: this.queues.values().next().value?.buffered ?? null };
+  }
+
+  close(): void {
+    this.closed = true;
+    URL.revokeObjectURL(this.objectUrl);
+  }
+
+  private enqueue(fragment: Fragment): void {
+    const queue = this.queues.get(fragment.trackId);
+    if (!queue) return;
+    const epoch = this.epoch;
+    queue.append(fragment.data).then(
+      () => {
+        this.pool.release(fragment.data);
+        if (epoch === this.epoch) this.ahead.push({ end: fragment.endTime, bytes: fragment.data.byteLength });
+        if (fragment.last) this.lastAppended.add(fragment.trackId);
+        this.maybeEnd();
+        this.changed();
+      },
+      (err: Error) => {
+        this.pool.release(fragment.data);
+        if (!(err instanceof DroppedError)) this.fail(new FerryError('media_error', err.message));
+      },
+    );
+  }
+
+  private maybeEnd(): void {
+    if (this.ended || !this.tracks.length || !this.tracks.every((t) => this.lastAppended.has(t.id))) return;
+    if ([...this.queues.values()].some((q) => q.depth > 0) || this.mediaSource.readyState !== 'open') return;
+    this.ended = true;
+    this.mediaSource.endOfStream();
+  }
+
+  private bytesAhead(): number {
+    const t = this.video.currentTime;
+    this.ahead = this.ahead.filter((s) => s.end > t);
+    return this.ahead.reduce((n, s) => n + s.bytes, 0);
+  }
+
+  /** Fragments made but not yet in the browser: before the SourceBuffers exist, or in their queues. */
+  private waitingBytes(): number {
+    let bytes = this.early.reduce((n, s) => n + s.data.byteLength, 0);
+    for (const q of this.queues.values()) bytes += q.pendingBytes;
+    return bytes;
+  }
+
+  /** Quota: shrink the goals, and offer what is behind the playhead for removal if anything is. */
+  private makeRoom(queue: SourceBufferQueue): { start: number; end: number } | null {
+    this.goals.forwardSeconds = Math.max(5, this.goals.forwardSeconds * 0.7);
+    this.goals.forwardBytes = Math.max(8 * 1024 * 1024, this.goals.forwardBytes * 0.7);
+    this.goals.backSeconds = Math.max(5, this.goals.backSeconds * 0.5);
+    const cut = this.video.currentTime - Math.min(this.goals.backSeconds, 5);
+    const buffered = queue.buffered;
+    // Only a remove that frees something; else the browser must first play some of what it holds.
+    return buffered.length > 0 && buffered.start(0) < cut - 0.5 ? { start: 0, end: cut } : null;
+  }
+}
