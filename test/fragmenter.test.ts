@@ -5,7 +5,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Fragmenter, type Fragment } from '../src/player/fragmenter.js';
 import { parseMovie, type Movie } from '../src/player/movie.js';
-import { MoovLocator, readBoxHeader, sniff } from '../src/player/probe.js';
+import { readBoxHeader } from '../src/player/mp4/box.js';
+import { MoovLocator, sniff } from '../src/player/probe.js';
 import { SampleTable } from '../src/player/sample-table.js';
 import { testMedia, type TestMedia } from './helpers/media.js';
 
@@ -168,6 +169,29 @@ describe('fragmenter', () => {
       offset += 256 * 1024;
     }
     expect(peak).toBeLessThan(4 * 1024 * 1024);
+  });
+});
+
+describe('hostile sample tables', () => {
+  /** A table box's payload: version and flags, then these 32-bit words. */
+  const payload = (...words: number[]): DataView => {
+    const v = new DataView(new ArrayBuffer(4 + 4 * words.length));
+    words.forEach((w, i) => v.setUint32(4 + 4 * i, w));
+    return v;
+  };
+
+  it('refuses a 16-byte stsz claiming 50 million samples, before allocating anything', () => {
+    const before = process.memoryUsage().arrayBuffers;
+    expect(() => new SampleTable({ stsz: payload(1000, 50_000_000), stco: payload(1, 0), stsc: payload(1, 1, 1, 1), stts: payload(1, 50_000_000, 1) }, 1000)).toThrow(
+      /stsz claims 50000000 samples/,
+    );
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('refuses tables whose counts run past their own bytes', () => {
+    expect(() => new SampleTable({ stsz: payload(0, 1000) }, 1000)).toThrow(/stsz is cut short/);
+    expect(() => new SampleTable({ stz2: payload(12, 10) }, 1000)).toThrow(/stz2 has 12-bit sizes/);
+    expect(() => new SampleTable({ stsz: payload(100, 3), stco: payload(5), stsc: payload(1, 1, 1, 1) }, 1000)).toThrow(/stco is cut short/);
   });
 });
 

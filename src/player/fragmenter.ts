@@ -9,6 +9,7 @@ import { FerryError } from '../protocol/codes.js';
 import { BufferPool } from './buffer-pool.js';
 import { ByteWindow } from './byte-window.js';
 import type { MovieTrack } from './movie.js';
+import { fragmentSize, writeFragment } from './mp4/moof.js';
 
 export interface Fragment {
   trackId: number;
@@ -27,9 +28,6 @@ export interface FragmenterLimits {
 }
 
 export const DEFAULT_FRAGMENT_LIMITS: FragmenterLimits = { seconds: 1, bytes: 1024 * 1024, window: 64 * 1024 * 1024 };
-
-const SYNC_FLAGS = 0x02000000;
-const NON_SYNC_FLAGS = 0x01010000;
 
 interface Cursor {
   track: MovieTrack;
@@ -143,53 +141,9 @@ export class Fragmenter {
   /** Writes samples [first, next) of a track as moof + mdat. */
   private cut(c: Cursor): Fragment {
     const t = c.track.table;
-    const n = c.next - c.first;
-    let payload = 0;
-    for (let i = c.first; i < c.next; i++) payload += t.sizes[i]!;
-    const trafSize = 8 + 16 + 20 + 20 + 16 * n;
-    const moofSize = 8 + 16 + trafSize;
-    const out = this.pool.take(moofSize + 8 + payload);
-    const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    let p = 0;
-    const box = (size: number, type: string): void => {
-      v.setUint32(p, size);
-      for (let k = 0; k < 4; k++) out[p + 4 + k] = type.charCodeAt(k);
-      p += 8;
-    };
-    box(moofSize, 'moof');
-    box(16, 'mfhd');
-    v.setUint32(p, 0);
-    v.setUint32(p + 4, this.sequence++);
-    p += 8;
-    box(trafSize, 'traf');
-    box(16, 'tfhd');
-    v.setUint32(p, 0x020000); // default-base-is-moof
-    v.setUint32(p + 4, c.track.id);
-    p += 8;
-    box(20, 'tfdt');
-    v.setUint32(p, 0x01000000); // version 1: 64-bit decode time
-    const base = t.dts(c.first);
-    v.setUint32(p + 4, Math.floor(base / 2 ** 32));
-    v.setUint32(p + 8, base % 2 ** 32);
-    p += 12;
-    box(20 + 16 * n, 'trun');
-    // duration, size, flags and composition offset per sample; version 1 when offsets are signed.
-    v.setUint32(p, ((t.hasNegativeCts ? 1 : 0) * 2 ** 24) + 0x000f01);
-    v.setUint32(p + 4, n);
-    v.setInt32(p + 8, moofSize + 8);
-    p += 12;
-    for (let i = c.first; i < c.next; i++) {
-      v.setUint32(p, t.duration(i));
-      v.setUint32(p + 4, t.sizes[i]!);
-      v.setUint32(p + 8, t.sync[i] ? SYNC_FLAGS : NON_SYNC_FLAGS);
-      v.setInt32(p + 12, t.ctsOffset(i));
-      p += 16;
-    }
-    box(8 + payload, 'mdat');
-    for (let i = c.first; i < c.next; i++) {
-      this.window.copy(t.offsets[i]!, t.sizes[i]!, out, p);
-      p += t.sizes[i]!;
-    }
+    const samples = { sequence: this.sequence++, trackId: c.track.id, table: t, first: c.first, end: c.next };
+    const out = this.pool.take(fragmentSize(samples));
+    writeFragment(out, samples, (offset, size, at) => this.window.copy(offset, size, out, at));
     const last = c.next >= t.count;
     const fragment = { trackId: c.track.id, data: out, endTime: (t.dts(c.next - 1) + t.duration(c.next - 1)) / t.timescale, last };
     c.first = c.next;

@@ -1,11 +1,11 @@
 /**
- * The moov as tracks: sample tables read straight into typed arrays (moov-tables.ts), the rest parsed by
+ * The moov as tracks: sample tables read straight into typed arrays (mp4/moov-tables.ts), the rest parsed by
  * mp4box.js's box parser (its sample lists are never built) and written back by its box writers as one MSE
  * init segment per track.
  */
 import { createFile, ISOFile, Log, MP4BoxBuffer } from 'mp4box';
 import { FerryError } from '../protocol/codes.js';
-import { splitMoov } from './moov-tables.js';
+import { splitMoov } from './mp4/moov-tables.js';
 import { SampleTable } from './sample-table.js';
 
 Log.setLogLevel(Log.error);

@@ -1,37 +1,14 @@
 /**
  * What a file is, from its first bytes: the top-level MP4 boxes, or a sign that it is something else
- * (most often a web page served in place of a video). Offsets are plain numbers, never bitwise-combined,
- * so 64-bit box sizes beyond 4 GiB are exact.
+ * (most often a web page served in place of a video).
  */
 import { FerryError } from '../protocol/codes.js';
 import { ByteWindow } from './byte-window.js';
+import { readBoxHeader, type BoxHeader } from './mp4/box.js';
 
-export interface TopBox {
-  type: string;
-  offset: number;
-  /** Whole box size, header included; Infinity for size 0 ("to the end of the file") when the total is unknown. */
-  size: number;
-  headerSize: number;
-}
+export type TopBox = BoxHeader;
 
 const TOP_LEVEL = new Set(['ftyp', 'styp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pdin', 'uuid', 'meta', 'sidx', 'moof', 'mfra', 'prft', 'emsg', 'junk', 'pnot']);
-
-/** Reads the box header at `pos` of `bytes` (which start at file offset `base`), or null if it is not all there. */
-export function readBoxHeader(bytes: Uint8Array, pos: number, base: number, total: number | null): TopBox | null {
-  if (pos + 8 > bytes.byteLength) return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let size = view.getUint32(pos);
-  const type = String.fromCharCode(bytes[pos + 4]!, bytes[pos + 5]!, bytes[pos + 6]!, bytes[pos + 7]!);
-  let headerSize = 8;
-  if (size === 1) {
-    if (pos + 16 > bytes.byteLength) return null;
-    size = view.getUint32(pos + 8) * 2 ** 32 + view.getUint32(pos + 12);
-    headerSize = 16;
-  } else if (size === 0) {
-    size = total === null ? Infinity : total - (base + pos);
-  }
-  return { type, offset: base + pos, size, headerSize };
-}
 
 export type Sniffed =
   | { kind: 'mp4'; boxes: TopBox[] }

@@ -4,6 +4,8 @@
  * segment needs. Parsing half a million table entries as JS objects was most of the start-up time.
  */
 
+import { boxHeader, readBoxHeader } from './box.js';
+
 /** Raw table payloads of one trak (after each box's header), by box type. */
 export type TrakTables = Partial<Record<TableType, DataView>>;
 type TableType = 'stts' | 'ctts' | 'stsc' | 'stsz' | 'stz2' | 'stco' | 'co64' | 'stss';
@@ -21,21 +23,13 @@ export interface SplitMoov {
 
 export function splitMoov(moov: Uint8Array): SplitMoov {
   const traks: TrakTables[] = [];
-  const view = new DataView(moov.buffer, moov.byteOffset, moov.byteLength);
 
   function walk(start: number, end: number, current: TrakTables | null): Uint8Array[] {
     const parts: Uint8Array[] = [];
     for (let pos = start; pos + 8 <= end; ) {
-      let size = view.getUint32(pos);
-      const type = String.fromCharCode(moov[pos + 4]!, moov[pos + 5]!, moov[pos + 6]!, moov[pos + 7]!);
-      let header = 8;
-      if (size === 1) {
-        size = view.getUint32(pos + 8) * 2 ** 32 + view.getUint32(pos + 12);
-        header = 16;
-      } else if (size === 0) {
-        size = end - pos;
-      }
-      if (size < header || pos + size > end) break;
+      const box = readBoxHeader(moov.subarray(0, end), pos, 0, end);
+      if (!box || box.size < box.headerSize || pos + box.size > end) break;
+      const { type, size, headerSize: header } = box;
       if (CONTAINERS.has(type)) {
         const trak = type === 'trak' ? {} : current;
         if (type === 'trak') traks.push(trak!);
@@ -60,13 +54,6 @@ export function splitMoov(moov: Uint8Array): SplitMoov {
     at += p.byteLength;
   }
   return { skeleton, traks };
-}
-
-function boxHeader(type: string, size: number): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setUint32(0, size);
-  for (let k = 0; k < 4; k++) out[4 + k] = type.charCodeAt(k);
-  return out;
 }
 
 /** The same table with no entries, keeping its version and flags. */

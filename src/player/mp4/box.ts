@@ -1,0 +1,45 @@
+/**
+ * MP4 box headers, read and written in one place. A header is a 32-bit size and a four-letter type; size 1
+ * means a 64-bit size follows, size 0 means "to the end of the file". Offsets are plain numbers, never
+ * bitwise-combined, so sizes beyond 4 GiB are exact.
+ */
+
+export interface BoxHeader {
+  type: string;
+  /** Where the box starts in the file. */
+  offset: number;
+  /** Whole box size, header included; Infinity for size 0 ("to the end of the file") when the total is unknown. */
+  size: number;
+  headerSize: number;
+}
+
+/** Reads the box header at `pos` of `bytes` (which start at file offset `base`), or null if it is not all there. */
+export function readBoxHeader(bytes: Uint8Array, pos: number, base: number, total: number | null): BoxHeader | null {
+  if (pos + 8 > bytes.byteLength) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let size = view.getUint32(pos);
+  const type = String.fromCharCode(bytes[pos + 4]!, bytes[pos + 5]!, bytes[pos + 6]!, bytes[pos + 7]!);
+  let headerSize = 8;
+  if (size === 1) {
+    if (pos + 16 > bytes.byteLength) return null;
+    size = view.getUint32(pos + 8) * 2 ** 32 + view.getUint32(pos + 12);
+    headerSize = 16;
+  } else if (size === 0) {
+    size = total === null ? Infinity : total - (base + pos);
+  }
+  return { type, offset: base + pos, size, headerSize };
+}
+
+/** Writes an 8-byte box header at `at` of `view`; returns the position after it. */
+export function writeBoxHeader(view: DataView, at: number, size: number, type: string): number {
+  view.setUint32(at, size);
+  for (let k = 0; k < 4; k++) view.setUint8(at + 4 + k, type.charCodeAt(k));
+  return at + 8;
+}
+
+/** A new 8-byte box header. */
+export function boxHeader(type: string, size: number): Uint8Array {
+  const out = new Uint8Array(8);
+  writeBoxHeader(new DataView(out.buffer), 0, size, type);
+  return out;
+}
