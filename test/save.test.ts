@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Connection } from '../src/client/connection.js';
-import type { Save } from '../src/client/save.js';
+import type { Download } from '../src/client/download.js';
 import type { FerryError } from '../src/protocol/codes.js';
 import type { TicketMessage } from '../src/protocol/frames.js';
 import type { Relay } from '../src/relay/node/server.js';
@@ -37,7 +37,7 @@ const base = (r: Relay): string => `http://127.0.0.1:${r.port}`;
 
 
 /** Resolves with the save's last progress once it is done, or rejects with its error. */
-function outcome(save: Save): Promise<{ bytes: number; reports: number }> {
+function outcome(save: Download): Promise<{ bytes: number; reports: number }> {
   let reports = 0;
   return new Promise((resolve, reject) => {
     save.events.progress = (bytes, _total, done) => {
@@ -49,7 +49,7 @@ function outcome(save: Save): Promise<{ bytes: number; reports: number }> {
 }
 
 /** The error a save ends with; a save that completes instead fails the test. */
-function failureOf(save: Save): Promise<FerryError> {
+function failureOf(save: Download): Promise<FerryError> {
   return outcome(save).then(
     () => {
       throw new Error('the download completed');
@@ -65,7 +65,7 @@ async function readToEnd(reader: ReadableStreamDefaultReader<Uint8Array>): Promi
 
 describe('downloads over /save/', () => {
   it('serves the file byte for byte, named, with validators, and reports it done', async () => {
-    const save = client.save(origin.url('/film.bin'));
+    const save = client.download(origin.url('/film.bin'));
     const ticket = await ticketFor(save);
     expect(ticket).toMatchObject({ name: 'holiday film.mp4', total: body.byteLength });
     expect(ticket.path).toMatch(/^\/save\/[\w-]+\/holiday%20film\.mp4$/);
@@ -81,7 +81,7 @@ describe('downloads over /save/', () => {
   });
 
   it('answers a resume with exactly the rest of the file', async () => {
-    const ticket = await ticketFor(client.save(origin.url('/film.bin')));
+    const ticket = await ticketFor(client.download(origin.url('/film.bin')));
     const from = 5_000_001;
     const res = await fetch(base(relay) + ticket.path, { headers: { range: `bytes=${from}-` } });
     expect(res.status).toBe(206);
@@ -93,7 +93,7 @@ describe('downloads over /save/', () => {
 
   it('refuses every request once the file has changed, with or without a range, and says so', async () => {
     origin.set('/v.bin', { body });
-    const save = client.save(origin.url('/v.bin'));
+    const save = client.download(origin.url('/v.bin'));
     const ticket = await ticketFor(save);
     const failed = failureOf(save);
     origin.set('/v.bin', { body: testBytes(body.byteLength, 6) });
@@ -106,7 +106,7 @@ describe('downloads over /save/', () => {
   });
 
   it('cancel stops the upstream at once and refuses the browser’s resumes', async () => {
-    const save = client.save(origin.url('/slow.bin'));
+    const save = client.download(origin.url('/slow.bin'));
     const ticket = await ticketFor(save);
     const res = await fetch(base(relay) + ticket.path);
     const reader = res.body!.getReader();
@@ -125,7 +125,7 @@ describe('downloads over /save/', () => {
 
   it('tells the watcher when the origin fails the download manager’s request', async () => {
     origin.set('/gone.bin', { body });
-    const save = client.save(origin.url('/gone.bin'));
+    const save = client.download(origin.url('/gone.bin'));
     const ticket = await ticketFor(save);
     const failed = failureOf(save);
     origin.remove('/gone.bin');
@@ -138,7 +138,7 @@ describe('downloads over /save/', () => {
     const r = await startRelay({ allow: [origin.hostPort], adminPassword: 'root-of-trust' });
     const user = connect(r.url);
     const admin = connect(r.url, { admin: 'root-of-trust' });
-    const save = user.save(origin.url('/slow.bin'));
+    const save = user.download(origin.url('/slow.bin'));
     const ticket = await ticketFor(save);
     const failed = failureOf(save);
     const res = await fetch(base(r) + ticket.path);
@@ -167,7 +167,7 @@ describe('downloads over /save/', () => {
   });
 
   it('refuses forged, truncated and expired tickets', async () => {
-    const ticket = await ticketFor(client.save(origin.url('/film.bin')));
+    const ticket = await ticketFor(client.download(origin.url('/film.bin')));
     const token = ticket.ticket;
     const sealer = new TicketSealer([SECRET]);
     const claims = await sealer.unseal(token);
@@ -182,7 +182,7 @@ describe('downloads over /save/', () => {
   });
 
   it('any relay sharing the secret serves a ticket (stateless); another secret does not', async () => {
-    const ticket = await ticketFor(client.save(origin.url('/film.bin')));
+    const ticket = await ticketFor(client.download(origin.url('/film.bin')));
     const twin = await startRelay({ allow: [origin.hostPort], ticketSecret: SECRET });
     const stranger = await startRelay({ allow: [origin.hostPort], ticketSecret: 'another' });
     const res = await fetch(base(twin) + ticket.path, { headers: { range: 'bytes=100-' } });
@@ -196,13 +196,13 @@ describe('downloads over /save/', () => {
   it('on a relay with a password, the ticket is the download manager’s only credential', async () => {
     const guarded = await startRelay({ allow: [origin.hostPort], password: 'open sesame' });
     const c = connect(guarded.url, { password: 'open sesame' });
-    const ticket = await ticketFor(c.save(origin.url('/film.bin')));
+    const ticket = await ticketFor(c.download(origin.url('/film.bin')));
     const res = await fetch(base(guarded) + ticket.path, { headers: { range: 'bytes=10-' } });
     expect(res.status).toBe(206);
     expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(sha256(body.subarray(10)));
     // Without the password, no ticket.
     const intruder = connect(guarded.url, { maxAttempts: 1 });
-    await expect(ticketFor(intruder.save(origin.url('/film.bin')))).rejects.toMatchObject({ code: 'auth_required' });
+    await expect(ticketFor(intruder.download(origin.url('/film.bin')))).rejects.toMatchObject({ code: 'auth_required' });
     c.close();
     intruder.close();
     await guarded.close();
@@ -211,10 +211,10 @@ describe('downloads over /save/', () => {
   it('a ticket is no way around the address guard', async () => {
     const dials = async (r: Relay): Promise<number> => (await r.metrics.dials.get()).values[0]?.value ?? 0;
     // The relay refuses to sign for a private address...
-    const refused = client.save('http://10.1.2.3/secret.bin');
+    const refused = client.download('http://10.1.2.3/secret.bin');
     await expect(ticketFor(refused)).rejects.toMatchObject({ code: 'blocked' });
     // ...and a relay that does not allow the origin refuses a ticket another relay signed for it.
-    const ticket = await ticketFor(client.save(origin.url('/film.bin')));
+    const ticket = await ticketFor(client.download(origin.url('/film.bin')));
     const strict = await startRelay({ ticketSecret: SECRET });
     const before = await dials(strict);
     const res = await fetch(base(strict) + ticket.path);
@@ -227,7 +227,7 @@ describe('downloads over /save/', () => {
   it('keeps reporting progress across a dropped socket', async () => {
     const proxy = await new CutProxy(relay.port).start();
     const c = connect(proxy.url);
-    const save = c.save(origin.url('/slow.bin'));
+    const save = c.download(origin.url('/slow.bin'));
     const ticket = await ticketFor(save);
     const done = outcome(save);
     const res = await fetch(base(relay) + ticket.path);
@@ -280,7 +280,7 @@ describe('downloads over /save/', () => {
     expect(heard.map((m) => m.t)).toEqual(['welcome']);
     quiet.close();
 
-    const ticket = await ticketFor(client.save(origin.url('/slow.bin')));
+    const ticket = await ticketFor(client.download(origin.url('/slow.bin')));
     // Every response is held open until all six have answered.
     const responses = await Promise.all(Array.from({ length: 6 }, () => fetch(base(relay) + ticket.path)));
     const statuses = responses.map((r) => r.status);

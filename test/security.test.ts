@@ -71,7 +71,7 @@ describe('pages from other sites', () => {
   it('refuses a download a foreign page starts', async () => {
     const c = connect(relay.url);
     const ticket = await new Promise<string>((resolve, reject) => {
-      const save = c.save(origin.url('/f.bin'));
+      const save = c.download(origin.url('/f.bin'));
       save.events = { ticket: (t) => resolve(t.path), error: reject };
     });
     const cross = await fetch(httpBase(relay) + ticket, { headers: { 'sec-fetch-site': 'cross-site' } });
@@ -204,7 +204,7 @@ describe('requests that get no answer', () => {
     const started = Date.now();
     const [opened, saved] = await Promise.all([
       c.open({ url: 'http://127.0.0.1:9/a' }).meta.catch((e: FerryError) => e),
-      new Promise<FerryError>((resolve) => (c.save('http://127.0.0.1:9/b').events.error = resolve)),
+      new Promise<FerryError>((resolve) => (c.download('http://127.0.0.1:9/b').events.error = resolve)),
     ]);
     expect(opened).toMatchObject({ code: 'upstream_timeout' });
     expect(saved).toMatchObject({ code: 'upstream_timeout' });

@@ -27,7 +27,7 @@ export interface DownloadRow {
 }
 
 export function startDownload(connection: Connection, url: string, onChange: (row: DownloadRow) => void): DownloadRow {
-  const save = connection.save(url);
+  const download = connection.download(url);
   const meter = new RateMeter();
   const row: DownloadRow = {
     name: '…',
@@ -37,13 +37,13 @@ export function startDownload(connection: Connection, url: string, onChange: (ro
     state: 'starting',
     error: null,
     heard: performance.now(),
-    cancel: () => save.cancel(),
+    cancel: () => download.cancel(),
   };
   const quiet = setInterval(() => {
     if (row.state === 'done' || row.state === 'failed' || row.state === 'cancelled') clearInterval(quiet);
     else if (performance.now() - row.heard > QUIET_MS) onChange(row);
   }, 1000);
-  save.events = {
+  download.events = {
     ticket: (ticket) => {
       row.heard = performance.now();
       row.name = ticket.name;

@@ -6,7 +6,7 @@
 import { FerryError, type ErrorCode } from '../protocol/codes.js';
 import { decodeDataFrame, parseRelayMessage, type ClientMessage, type HelloMessage, type TransfersMessage, type WelcomeMessage } from '../protocol/frames.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
-import { Save, type SaveHost } from './save.js';
+import { Download, type DownloadHost } from './download.js';
 import { Transfer, type TransferHost, type TransferRequest } from './transfer.js';
 
 export interface WebSocketLike {
@@ -68,8 +68,8 @@ export class Connection {
   private attempts = 0;
   private nextId = 1;
   private readonly transfers = new Map<number, Transfer>();
-  private readonly saves = new Map<number, Save>();
-  private readonly saveHost: SaveHost = { send: (m) => this.sendControl(m), forget: (s) => this.saves.delete(s.id) };
+  private readonly downloads = new Map<number, Download>();
+  private readonly downloadHost: DownloadHost = { send: (m) => this.sendControl(m), forget: (s) => this.downloads.delete(s.id) };
   private readonly listWaiters: ((answer: TransfersMessage) => void)[] = [];
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private fatal: FerryError | undefined;
@@ -119,15 +119,15 @@ export class Connection {
    * A download for the browser's download manager (or any HTTP client): resolves the relay's ticket, then
    * reports progress. Ids come from the same counter as transfers, so replies never mix them up.
    */
-  save(url: string): Save {
-    const save = new Save(this.nextId++, url, this.saveHost);
+  download(url: string): Download {
+    const download = new Download(this.nextId++, url, this.downloadHost);
     if (this.fatal) {
-      queueMicrotask(() => save.fail(this.fatal!));
-      return save;
+      queueMicrotask(() => download.fail(this.fatal!));
+      return download;
     }
-    this.saves.set(save.id, save);
-    if (this.welcomed) this.sendOpen(save);
-    return save;
+    this.downloads.set(download.id, download);
+    if (this.welcomed) this.sendOpen(download);
+    return download;
   }
 
   /** Admin: every live stream on the relay, and every download it is sending over HTTP. */
@@ -153,7 +153,7 @@ export class Connection {
     this.setState('closed');
     clearTimeout(this.reconnectTimer);
     for (const t of [...this.transfers.values()]) t.cancel();
-    this.saves.clear();
+    this.downloads.clear();
     this.socket?.close(1000, 'client closed');
   }
 
@@ -221,12 +221,12 @@ export class Connection {
         this.setState('open');
         this.resolveReady();
         for (const t of this.transfers.values()) this.sendOpen(t);
-        for (const s of this.saves.values()) this.sendOpen(s);
+        for (const s of this.downloads.values()) this.sendOpen(s);
         return;
       case 'ticket':
-        return this.saves.get(m.id)?.onTicket(m);
+        return this.downloads.get(m.id)?.onTicket(m);
       case 'progress':
-        return this.saves.get(m.id)?.onProgress(m);
+        return this.downloads.get(m.id)?.onProgress(m);
       case 'meta':
         return this.transfers.get(m.id)?.onMeta(m);
       case 'end':
@@ -237,7 +237,7 @@ export class Connection {
         const err = new FerryError(m.code, m.message, m.status);
         if (m.id !== undefined) {
           this.transfers.get(m.id)?.onError(err);
-          this.saves.get(m.id)?.fail(err);
+          this.downloads.get(m.id)?.fail(err);
           return;
         }
         if (!this.welcomed && FATAL_BEFORE_WELCOME.has(m.code)) {
@@ -267,7 +267,7 @@ export class Connection {
   private failAll(err: FerryError): void {
     this.setState('closed', err);
     for (const t of [...this.transfers.values()]) t.fail(err);
-    for (const s of [...this.saves.values()]) s.fail(err);
+    for (const s of [...this.downloads.values()]) s.fail(err);
   }
 
   private sendControl(message: ClientMessage): void {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Connection, type ConnectionOptions } from '../../src/client/connection.js';
 import { nodeSocket } from '../../src/client/node.js';
-import type { Save } from '../../src/client/save.js';
+import type { Download } from '../../src/client/download.js';
 import type { FerryError } from '../../src/protocol/codes.js';
 import type { TicketMessage } from '../../src/protocol/frames.js';
 import { parseAllowedHost } from '../../src/relay/core/guard.js';
@@ -71,7 +71,7 @@ export async function signIn(relayUrl: string, options: Partial<ConnectionOption
 }
 
 /** Resolves with the ticket the relay issues for this save, or rejects with its error. */
-export function ticketFor(save: Save): Promise<TicketMessage> {
+export function ticketFor(save: Download): Promise<TicketMessage> {
   return new Promise((resolve, reject) => {
     save.events.ticket = resolve;
     save.events.error = reject;

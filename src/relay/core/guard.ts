@@ -1,6 +1,6 @@
 /**
  * The SSRF guard: the relay dials only public unicast addresses, except host:port pairs the operator opened.
- * The policy is checked on the address actually dialled (see upstream.ts), so a hostname that resolves to a
+ * The policy is checked on the address actually dialled (see node/dialer.ts), so a hostname that resolves to a
  * private address, a DNS answer that changes between lookups, or a redirect to a private host is refused alike.
  */
 import ipaddr from 'ipaddr.js';

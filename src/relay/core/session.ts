@@ -1,7 +1,7 @@
 /**
- * One client's WebSocket: the handshake, then its streams (streams.ts), the downloads it follows
- * (follows.ts) and the admin's requests. Runtime-neutral: it sees the socket through `WireSocket` and the
- * origin through `OpenUpstream`, so the Node specifics stay in the edges.
+ * One client's WebSocket: the handshake (here), then its streams (streams.ts), the downloads it follows
+ * (download-follows.ts) and the admin's requests (admin.ts). Runtime-neutral: it sees the socket through
+ * `WireSocket` and the origin through `OpenUpstream`, so the Node specifics stay in the edges.
  *
  * Everything queued for the socket, replies and data alike, is counted: past `socketQueueBytes` the streams
  * wait for it to drain, and past `maxQueuedBytes` (a client that keeps asking but never reads) it is closed.
@@ -9,11 +9,12 @@
 import { ErrorCodes, FerryError, type ErrorCode } from '../../protocol/codes.js';
 import { encodeDataFrame, parseClientMessage, MessageRefused, type ClientMessage, type HelloMessage, type RelayMessage, type TransferInfo } from '../../protocol/frames.js';
 import { MAX_CHUNK_BYTES, MAX_CONTROL_BYTES, MAX_STREAM_CREDIT, PROTOCOL_VERSION } from '../../protocol/limits.js';
+import { kill, listAll } from './admin.js';
 import type { Auth, Role } from './auth.js';
 import type { Downloads } from './downloads.js';
-import { Follows } from './follows.js';
+import { DownloadFollows } from './download-follows.js';
 import type { IdleStreams } from './idle-streams.js';
-import { redact, type Logger } from './log.js';
+import type { Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import { Streams } from './streams.js';
 import type { OpenUpstream } from './upstream.js';
@@ -65,7 +66,7 @@ export class Session {
   private queuedBytes = 0;
   private protocolErrors = 0;
   private readonly streams: Streams;
-  private readonly follows: Follows;
+  private readonly follows: DownloadFollows;
   private readonly closing = new AbortController();
   private readonly log: Logger;
   private readonly helloTimer: ReturnType<typeof setTimeout>;
@@ -89,7 +90,7 @@ export class Session {
       },
       { openUpstream: ctx.openUpstream, metrics: ctx.metrics, log: this.log, limits, idle: ctx.idleStreams },
     );
-    this.follows = new Follows(
+    this.follows = new DownloadFollows(
       {
         send: (m) => this.send(m),
         sendError: (err, id) => this.sendError(err, id),
@@ -165,15 +166,11 @@ export class Session {
       case 'watch':
         return void this.follows.watch(message.id, message.ticket);
       case 'list':
-        if (this.requireAdmin()) {
-          const list = [...this.ctx.registry.values()].flatMap((s) => s.transfers());
-          this.send({ t: 'transfers', list, downloads: this.ctx.downloads.records.list(redact) });
-        }
+        if (this.requireAdmin()) this.send(listAll(this.ctx.registry, this.ctx.downloads));
         return;
       case 'kill':
-        if (!this.requireAdmin()) return;
-        if ('download' in message) return this.ctx.downloads.records.cancel(message.download, 'the download was cancelled by an admin');
-        return this.ctx.registry.get(message.session)?.fail(message.id, new FerryError('cancelled', 'the transfer was cancelled by an admin'));
+        if (this.requireAdmin()) kill(message, this.ctx.registry, this.ctx.downloads);
+        return;
     }
   }
 

@@ -5,12 +5,12 @@
 import { FerryError } from '../protocol/codes.js';
 import type { CancelMessage, ProgressMessage, SaveMessage, TicketMessage, WatchMessage } from '../protocol/frames.js';
 
-export interface SaveHost {
+export interface DownloadHost {
   send(message: CancelMessage): void;
-  forget(save: Save): void;
+  forget(download: Download): void;
 }
 
-export interface SaveEvents {
+export interface DownloadEvents {
   /** The relay issued the ticket: point the download manager at `path`. */
   ticket?(ticket: TicketMessage): void;
   /** `stopped`: the download manager's connection broke short of the end and it has not asked for the rest. */
@@ -18,15 +18,15 @@ export interface SaveEvents {
   error?(err: FerryError): void;
 }
 
-export class Save {
+export class Download {
   ticket: TicketMessage | null = null;
   live = true;
-  events: SaveEvents = {};
+  events: DownloadEvents = {};
 
   constructor(
     readonly id: number,
     readonly url: string,
-    private readonly host: SaveHost,
+    private readonly host: DownloadHost,
   ) {}
 
   /** What to send when the socket (re)opens: a ticket request, or, once there is one, a request to follow it. */

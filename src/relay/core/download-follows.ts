@@ -9,7 +9,7 @@ import { SAVE_PATH, type Downloads } from './downloads.js';
 import type { TicketClaims } from './ticket.js';
 import { asFerryError } from './upstream.js';
 
-export interface FollowSocket {
+export interface DownloadFollowSocket {
   send(message: RelayMessage): void;
   sendError(err: FerryError, id: number): void;
   /** Whether the id is free for a new save or watch; answers the client when not. */
@@ -17,12 +17,12 @@ export interface FollowSocket {
   isClosed(): boolean;
 }
 
-export class Follows {
+export class DownloadFollows {
   /** Client id → its ticket's id ('' until issued), and how to stop following. */
   private readonly follows = new Map<number, { download: string; unwatch: () => void }>();
 
   constructor(
-    private readonly socket: FollowSocket,
+    private readonly socket: DownloadFollowSocket,
     private readonly downloads: Downloads,
     private readonly log: Logger,
     private readonly maxFollows: number,
