@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { Connection } from '../client/connection.js';
 import { fileNameFromUrl } from '../protocol/filename.js';
 import { nodeSocket } from '../client/node.js';
+import type { Transfer } from '../client/transfer.js';
 import type { Validator } from '../protocol/frames.js';
 import { ProgressBar } from './progress.js';
 
@@ -46,15 +47,7 @@ export async function runGet(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
   const stateFile = `${part}.json`;
   const password = values['password-file'] ? readFileSync(values['password-file'], 'utf8').replace(/\r?\n$/, '') : env.FERRY_PASSWORD;
 
-  let offset = 0;
-  let validator: Validator | undefined;
-  if (existsSync(part) && existsSync(stateFile)) {
-    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as PartState;
-    if (saved.url === url && saved.validator) {
-      offset = statSync(part).size;
-      validator = saved.validator;
-    }
-  }
+  const { offset, validator } = resumePoint(url, part, stateFile);
 
   const connection = new Connection({
     relay: values.relay ?? env.FERRY_RELAY ?? 'ws://127.0.0.1:8080/ws',
@@ -67,15 +60,7 @@ export async function runGet(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
   try {
     const meta = await transfer.meta;
     writeFileSync(stateFile, JSON.stringify({ url, validator: meta.validator, total: meta.total } satisfies PartState));
-    const file = createWriteStream(part, offset > 0 ? { flags: 'r+', start: offset } : { flags: 'w' });
-    let written = offset;
-    for await (const chunk of transfer) {
-      if (!file.write(chunk.data)) await once(file, 'drain');
-      written += chunk.data.byteLength;
-      if (!values.quiet) bar.update(written, meta.total);
-    }
-    file.end();
-    await once(file, 'finish');
+    const written = await writeFrom(transfer, part, offset, (n) => !values.quiet && bar.update(n, meta.total));
     if (meta.total !== null && written !== meta.total) throw new Error(`the download ended at ${written} of ${meta.total} bytes`);
     renameSync(part, output);
     rmSync(stateFile, { force: true });
@@ -89,4 +74,26 @@ export async function runGet(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
   } finally {
     connection.close();
   }
+}
+
+/** Where an earlier run of the same command stopped, if its part file is of the same URL and has a version. */
+function resumePoint(url: string, part: string, stateFile: string): { offset: number; validator: Validator | undefined } {
+  if (!existsSync(part) || !existsSync(stateFile)) return { offset: 0, validator: undefined };
+  const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as PartState;
+  if (saved.url !== url || !saved.validator) return { offset: 0, validator: undefined };
+  return { offset: statSync(part).size, validator: saved.validator };
+}
+
+/** Writes the transfer into the part file from `offset`; returns the bytes the file then holds. */
+async function writeFrom(transfer: Transfer, part: string, offset: number, progress: (written: number) => void): Promise<number> {
+  const file = createWriteStream(part, offset > 0 ? { flags: 'r+', start: offset } : { flags: 'w' });
+  let written = offset;
+  for await (const chunk of transfer) {
+    if (!file.write(chunk.data)) await once(file, 'drain');
+    written += chunk.data.byteLength;
+    progress(written);
+  }
+  file.end();
+  await once(file, 'finish');
+  return written;
 }

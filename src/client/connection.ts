@@ -4,7 +4,7 @@
  * Runs in browsers (global WebSocket) and in Node (pass `createSocket`, see node.ts).
  */
 import { FerryError, type ErrorCode } from '../protocol/codes.js';
-import { decodeDataFrame, parseRelayMessage, type ClientMessage, type HelloMessage, type TransfersMessage, type WelcomeMessage } from '../protocol/frames.js';
+import { decodeDataFrame, parseRelayMessage, type ClientMessage, type ErrorMessage, type HelloMessage, type TransfersMessage, type WelcomeMessage } from '../protocol/frames.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import { Download, type DownloadHost } from './download.js';
 import { Transfer, type TransferHost, type TransferRequest } from './transfer.js';
@@ -196,33 +196,11 @@ export class Connection {
   }
 
   private onMessage(data: unknown): void {
-    if (typeof data !== 'string') {
-      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
-      let frame;
-      try {
-        frame = decodeDataFrame(bytes);
-      } catch {
-        return;
-      }
-      this.transfers.get(frame.id)?.onData(frame.offset, frame.payload);
-      return;
-    }
+    if (typeof data !== 'string') return this.onData(data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array));
     const m = parseRelayMessage(data);
     switch (m.t) {
       case 'welcome':
-        this.welcomed = true;
-        this.role = m.role;
-        if (m.key && m.key !== this.deviceKey) {
-          this.deviceKey = m.key;
-          this.options.onDeviceKey?.(m.key);
-        }
-        if (this.state === 'reconnecting') this.reconnects++;
-        this.attempts = 0;
-        this.setState('open');
-        this.resolveReady();
-        for (const t of this.transfers.values()) this.sendOpen(t);
-        for (const s of this.downloads.values()) this.sendOpen(s);
-        return;
+        return this.onWelcome(m);
       case 'ticket':
         return this.downloads.get(m.id)?.onTicket(m);
       case 'progress':
@@ -233,20 +211,47 @@ export class Connection {
         return this.transfers.get(m.id)?.onEnd(m.offset);
       case 'transfers':
         return this.listWaiters.shift()?.(m);
-      case 'error': {
-        const err = new FerryError(m.code, m.message, m.status);
-        if (m.id !== undefined) {
-          this.transfers.get(m.id)?.onError(err);
-          this.downloads.get(m.id)?.fail(err);
-          return;
-        }
-        if (!this.welcomed && FATAL_BEFORE_WELCOME.has(m.code)) {
-          this.fatal = err;
-          this.rejectReady(err);
-          this.failAll(err);
-        }
-        return;
-      }
+      case 'error':
+        return this.onError(m);
+    }
+  }
+
+  private onData(bytes: Uint8Array): void {
+    let frame;
+    try {
+      frame = decodeDataFrame(bytes);
+    } catch {
+      return;
+    }
+    this.transfers.get(frame.id)?.onData(frame.offset, frame.payload);
+  }
+
+  private onWelcome(m: WelcomeMessage): void {
+    this.welcomed = true;
+    this.role = m.role;
+    if (m.key && m.key !== this.deviceKey) {
+      this.deviceKey = m.key;
+      this.options.onDeviceKey?.(m.key);
+    }
+    if (this.state === 'reconnecting') this.reconnects++;
+    this.attempts = 0;
+    this.setState('open');
+    this.resolveReady();
+    for (const t of this.transfers.values()) this.sendOpen(t);
+    for (const d of this.downloads.values()) this.sendOpen(d);
+  }
+
+  private onError(m: ErrorMessage): void {
+    const err = new FerryError(m.code, m.message, m.status);
+    if (m.id !== undefined) {
+      this.transfers.get(m.id)?.onError(err);
+      this.downloads.get(m.id)?.fail(err);
+      return;
+    }
+    if (!this.welcomed && FATAL_BEFORE_WELCOME.has(m.code)) {
+      this.fatal = err;
+      this.rejectReady(err);
+      this.failAll(err);
     }
   }
 

@@ -218,31 +218,8 @@ function parseMessage(m: Record<string, unknown>): ClientMessage {
         ...(m.admin !== undefined && { admin: m.admin }),
         ...(m.key !== undefined && { key: m.key }),
       };
-    case 'open': {
-      if (!isStreamId(m.id)) fail('open needs a stream id');
-      if (!isString(m.url) || m.url.length > 8192) fail('open needs a url');
-      if (!optional(m.method, (x): x is Method => (METHODS as readonly unknown[]).includes(x))) fail(`method must be one of ${METHODS.join(', ')}`);
-      if (!optional(m.offset, isOffset) || !optional(m.end, isOffset)) fail('offset and end must be non-negative integers');
-      if (m.end !== undefined && (m.end as number) < ((m.offset as number | undefined) ?? 0)) fail('end is before offset');
-      if (!isOffset(m.credit)) fail('open needs a credit');
-      if (!optional(m.body, isString)) fail('body must be base64 text');
-      if (m.body !== undefined && base64Bytes(m.body as string) > MAX_REQUEST_BODY_BYTES) throw new FerryError('limit_reached', `request body above ${MAX_REQUEST_BODY_BYTES} bytes`);
-      if (m.body !== undefined && m.method !== 'POST') fail('only POST carries a body');
-      const headers = checkHeaders(m.headers);
-      const validator = checkValidator(m.validator);
-      return {
-        t: 'open',
-        id: m.id,
-        url: m.url,
-        credit: m.credit,
-        ...(m.method !== undefined && { method: m.method as Method }),
-        ...(headers && { headers }),
-        ...(m.body !== undefined && { body: m.body as string }),
-        ...(m.offset !== undefined && { offset: m.offset as number }),
-        ...(m.end !== undefined && { end: m.end as number }),
-        ...(validator && { validator }),
-      };
-    }
+    case 'open':
+      return parseOpen(m);
     case 'credit':
       if (!isStreamId(m.id) || !isOffset(m.bytes)) fail('credit needs a stream id and a byte count');
       return { t: 'credit', id: m.id, bytes: m.bytes };
@@ -265,6 +242,32 @@ function parseMessage(m: Record<string, unknown>): ClientMessage {
     default:
       throw new FerryError('protocol_error', `unknown message type ${JSON.stringify(m.t)?.slice(0, 40)}`);
   }
+}
+
+function parseOpen(m: Record<string, unknown>): OpenMessage {
+  if (!isStreamId(m.id)) fail('open needs a stream id');
+  if (!isString(m.url) || m.url.length > 8192) fail('open needs a url');
+  if (!optional(m.method, (x): x is Method => (METHODS as readonly unknown[]).includes(x))) fail(`method must be one of ${METHODS.join(', ')}`);
+  if (!optional(m.offset, isOffset) || !optional(m.end, isOffset)) fail('offset and end must be non-negative integers');
+  if (m.end !== undefined && (m.end as number) < ((m.offset as number | undefined) ?? 0)) fail('end is before offset');
+  if (!isOffset(m.credit)) fail('open needs a credit');
+  if (!optional(m.body, isString)) fail('body must be base64 text');
+  if (m.body !== undefined && base64Bytes(m.body as string) > MAX_REQUEST_BODY_BYTES) throw new FerryError('limit_reached', `request body above ${MAX_REQUEST_BODY_BYTES} bytes`);
+  if (m.body !== undefined && m.method !== 'POST') fail('only POST carries a body');
+  const headers = checkHeaders(m.headers);
+  const validator = checkValidator(m.validator);
+  return {
+    t: 'open',
+    id: m.id,
+    url: m.url,
+    credit: m.credit,
+    ...(m.method !== undefined && { method: m.method as Method }),
+    ...(headers && { headers }),
+    ...(m.body !== undefined && { body: m.body as string }),
+    ...(m.offset !== undefined && { offset: m.offset as number }),
+    ...(m.end !== undefined && { end: m.end as number }),
+    ...(validator && { validator }),
+  };
 }
 
 /** Parses a text frame from the relay. The client trusts the relay's shapes but not blindly its codes. */

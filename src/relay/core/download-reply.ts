@@ -1,5 +1,6 @@
 /** How `/save/` answers in HTTP terms: statuses for failures, the Range header it accepts, the file name. */
 import { FerryError } from '../../protocol/codes.js';
+import type { ResponseMeta } from './upstream.js';
 
 /** What the HTTP edge sends: a status, headers, and either a body to stream or a short text. */
 export interface DownloadReply {
@@ -46,8 +47,28 @@ export function failure(err: FerryError, total: number | null = null): DownloadR
   return { status, headers, body: null, text: `${err.message}\n` };
 }
 
+/**
+ * The headers of a download's answer: the origin's validators and ranges (so the browser resumes with
+ * If-Range), the length of what follows, and a name; nothing a page could sniff or cache.
+ */
+export function replyHeaders(meta: ResponseMeta, name: string, method: string): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/octet-stream',
+    'content-disposition': disposition(name),
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+  };
+  if (meta.ranges) headers['accept-ranges'] = 'bytes';
+  if (meta.validator?.etag) headers.etag = meta.validator.etag;
+  if (meta.validator?.lastModified) headers['last-modified'] = meta.validator.lastModified;
+  if (meta.length !== null && method !== 'HEAD') headers['content-length'] = String(meta.length);
+  if (meta.status === 206 && meta.length !== null) headers['content-range'] = `bytes ${meta.offset}-${meta.offset + meta.length - 1}/${meta.total ?? '*'}`;
+  return headers;
+}
+
 /** An ASCII fallback for old clients, and the exact name in RFC 5987 form. */
-export function disposition(name: string): string {
+function disposition(name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\%]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }

@@ -13,7 +13,7 @@ import type { RelayMetrics } from './metrics.js';
 import type { Logger } from './log.js';
 import { DownloadRecords, type DownloadRecord } from './download-records.js';
 import { relayedBody } from './relayed-body.js';
-import { disposition, failure, parseRange, type DownloadReply } from './download-reply.js';
+import { failure, parseRange, replyHeaders, type DownloadReply } from './download-reply.js';
 import { TICKET_LIFETIME_MS, type TicketClaims, type TicketSealer } from './ticket.js';
 import type { OpenUpstream, UpstreamResponse } from './upstream.js';
 
@@ -138,20 +138,8 @@ export class Downloads {
       return { ...failure(e, record.total), upstream: null };
     }
     const { meta } = upstream;
-    const headers: Record<string, string> = {
-      'content-type': 'application/octet-stream',
-      'content-disposition': disposition(claims.name),
-      'x-content-type-options': 'nosniff',
-      'cache-control': 'no-store',
-      'referrer-policy': 'no-referrer',
-    };
-    if (meta.ranges) headers['accept-ranges'] = 'bytes';
-    if (meta.validator?.etag) headers.etag = meta.validator.etag;
-    if (meta.validator?.lastModified) headers['last-modified'] = meta.validator.lastModified;
-    if (meta.length !== null && method !== 'HEAD') headers['content-length'] = String(meta.length);
-    const partial = meta.status === 206;
-    if (partial && meta.length !== null) headers['content-range'] = `bytes ${meta.offset}-${meta.offset + meta.length - 1}/${meta.total ?? '*'}`;
-    const status = partial ? 206 : 200;
+    const headers = replyHeaders(meta, claims.name, method);
+    const status = meta.status === 206 ? 206 : 200;
     if (method === 'HEAD') {
       upstream.destroy();
       return { status, headers, body: null, text: '', upstream: null };

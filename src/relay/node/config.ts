@@ -87,43 +87,43 @@ function count(flag: string, raw: string | undefined, fallback: number): number 
   return n;
 }
 
+/** The ticket secrets, newest first: every --ticket-secret-file, else the two environment variables. */
+function ticketSecrets(files: string[], env: NodeJS.ProcessEnv): string[] {
+  if (files.length > 0) return files.map((file) => secret('ticket secret', file, env, '')!);
+  return ['FERRY_TICKET_SECRET', 'FERRY_TICKET_SECRET_PREVIOUS'].map((name) => secret('ticket secret', undefined, env, name)).filter((s) => s !== undefined);
+}
+
 const list = (raw: string | undefined): string[] => (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
+const SERVE_OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'allow-host': { type: 'string', multiple: true },
+  'password-file': { type: 'string' },
+  'admin-password-file': { type: 'string' },
+  'no-auth': { type: 'boolean' },
+  'ticket-secret-file': { type: 'string', multiple: true },
+  'allow-origin': { type: 'string', multiple: true },
+  'metrics-token-file': { type: 'string' },
+  'max-sockets': { type: 'string' },
+  'max-sockets-per-address': { type: 'string' },
+  'trust-proxy': { type: 'boolean' },
+  'log-level': { type: 'string' },
+  'static-dir': { type: 'string' },
+  demo: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): RelayConfig | 'help' {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'allow-host': { type: 'string', multiple: true },
-      'password-file': { type: 'string' },
-      'admin-password-file': { type: 'string' },
-      'no-auth': { type: 'boolean' },
-      'ticket-secret-file': { type: 'string', multiple: true },
-      'allow-origin': { type: 'string', multiple: true },
-      'metrics-token-file': { type: 'string' },
-      'max-sockets': { type: 'string' },
-      'max-sockets-per-address': { type: 'string' },
-      'trust-proxy': { type: 'boolean' },
-      'log-level': { type: 'string' },
-      'static-dir': { type: 'string' },
-      demo: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
+  const { values } = parseArgs({ args: argv, options: SERVE_OPTIONS, strict: true });
   if (values.help) return 'help';
   const port = Number(values.port ?? env.FERRY_PORT ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0 to 65535, not ${values.port ?? env.FERRY_PORT}`);
   const allowSpecs = values['allow-host'] ?? list(env.FERRY_ALLOW_HOSTS);
-  const ticketFiles = values['ticket-secret-file'] ?? [];
-  const ticketSecrets = ticketFiles.length > 0
-    ? ticketFiles.map((file) => secret('ticket secret', file, env, '')!)
-    : ['FERRY_TICKET_SECRET', 'FERRY_TICKET_SECRET_PREVIOUS'].map((name) => secret('ticket secret', undefined, env, name)).filter((s) => s !== undefined);
   const host = values.host ?? env.FERRY_HOST ?? '127.0.0.1';
   const config: RelayConfig = {
     host,
@@ -132,7 +132,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): RelayCon
     password: secret('password', values['password-file'], env, 'FERRY_PASSWORD'),
     adminPassword: secret('admin password', values['admin-password-file'], env, 'FERRY_ADMIN_PASSWORD'),
     noAuth: values['no-auth'] ?? false,
-    ticketSecrets,
+    ticketSecrets: ticketSecrets(values['ticket-secret-file'] ?? [], env),
     allowOrigins: values['allow-origin'] ?? list(env.FERRY_ALLOW_ORIGINS),
     metricsToken: secret('metrics token', values['metrics-token-file'], env, 'FERRY_METRICS_TOKEN'),
     metricsOpen: isLoopback(host),

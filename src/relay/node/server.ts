@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import type { Agent } from 'undici';
 import { MAX_STREAMS_PER_SOCKET } from '../../protocol/limits.js';
 import { Auth } from '../core/auth.js';
 import type { RelayConfig } from './config.js';
@@ -14,7 +15,7 @@ import { createHttpHandler } from './http-edge.js';
 import { IdleStreams } from '../core/idle-streams.js';
 import { PromMetrics } from './prom-metrics.js';
 import type { Logger } from '../core/log.js';
-import type { Session, SessionLimits } from '../core/session.js';
+import type { Session, SessionContext, SessionLimits } from '../core/session.js';
 import { SitePolicy } from '../core/site.js';
 import { createSocketEdge, WS_PATH } from './socket-edge.js';
 import { SocketQuota } from '../core/socket-quota.js';
@@ -60,70 +61,12 @@ export function createRelay(options: RelayOptions): Relay {
   const { config } = options;
   const metrics = new PromMetrics();
   const log: Logger = options.log ?? pino({ level: config.logLevel, base: { svc: 'ferry-relay' } });
-  const policy = new DestinationPolicy(config.allowHosts);
-  const dialer = createDialer({
-    policy,
-    ...(options.resolver && { resolver: options.resolver }),
-    connectTimeoutMs: options.limits?.connectTimeoutMs ?? 10_000,
-    headersTimeoutMs: options.limits?.headersTimeoutMs ?? 15_000,
-    onDial: () => metrics.dials.inc(),
-  });
-  const auth = new Auth({
-    password: config.password,
-    adminPassword: config.adminPassword,
-    metricsToken: config.metricsToken,
-    keySecret: config.ticketSecrets[0],
-    ...options.limits?.auth,
-  });
-  const limits: SessionLimits = {
-    maxStreams: options.limits?.maxStreams ?? MAX_STREAMS_PER_SOCKET,
-    socketQueueBytes: options.limits?.socketQueueBytes ?? 8 * 1024 * 1024,
-    idleMs: options.limits?.idleMs ?? 30_000,
-    creditIdleMs: options.limits?.creditIdleMs ?? 20_000,
-    maxQueuedBytes: options.limits?.maxQueuedBytes ?? 16 * 1024 * 1024,
-    helloTimeoutMs: options.limits?.helloTimeoutMs ?? 10_000,
-    maxProtocolErrors: options.limits?.maxProtocolErrors ?? 50,
-  };
-  const openUpstream = createUpstream(dialer, policy);
-  const downloads = new Downloads({ sealer: new TicketSealer(config.ticketSecrets), openUpstream, metrics, log, idleMs: limits.idleMs, ...options.limits?.downloads });
-  // About 2 MiB each at most: 64 idle streams hold 128 MiB, whatever the number of streams opened.
-  const idleStreams = new IdleStreams(options.limits?.maxIdleUpstreams ?? 64);
-  const ctx = { auth, idleStreams, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits };
-  const staticDir = resolve(config.staticDir ?? DEFAULT_STATIC_DIR);
-
-  const handshakeTimeoutMs = options.limits?.handshakeTimeoutMs ?? 10_000;
-  // Slow-loris: a client that trickles its headers (or its upgrade request) is cut off.
-  const server = createServer({ headersTimeout: handshakeTimeoutMs, requestTimeout: 3 * handshakeTimeoutMs, connectionsCheckingInterval: Math.min(1000, handshakeTimeoutMs) });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-    metrics.socketsClosed.inc({ reason: timeout ? 'handshake timeout' : 'bad http' });
-    if (socket.writable) socket.end(timeout ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    socket.destroy();
-  });
-
-  const site = new SitePolicy(config.host, config.allowOrigins);
-  const quota = new SocketQuota(config.maxSockets, config.maxSocketsPerAddress);
-  // Past the sockets cap, TCP connections that are not yet sockets (page loads, handshakes) are bounded too.
-  server.maxConnections = config.maxSockets + 256;
-  const handleHttp = createHttpHandler({
-    site,
-    downloads,
-    metrics,
-    mayReadMetrics: async (authorization) => config.metricsOpen || auth.isMetricsReader(/^Bearer (.+)$/.exec(authorization ?? '')?.[1]),
-    staticDir,
-    demoUrl: options.demoUrl,
-    stalledReaderMs: limits.creditIdleMs,
-  });
-  server.on('request', (req, res) => {
-    handleHttp(req, res).catch((err: unknown) => {
-      log.warn({ err: String(err) }, 'http handler failed');
-      if (!res.headersSent) res.writeHead(500).end();
-    });
-  });
+  const { dialer, ctx } = sessionContext(options, metrics, log);
+  const server = httpServer(options, ctx);
   const sockets = createSocketEdge({
     ctx,
-    site,
-    quota,
+    site: new SitePolicy(config.host, config.allowOrigins),
+    quota: new SocketQuota(config.maxSockets, config.maxSocketsPerAddress),
     metrics,
     pingIntervalMs: options.limits?.pingIntervalMs ?? 20_000,
     closeGraceMs: options.limits?.closeGraceMs ?? 1000,
@@ -156,6 +99,68 @@ export function createRelay(options: RelayOptions): Relay {
     },
   };
   return relay;
+}
+
+type Context = SessionContext & { metrics: PromMetrics };
+
+/** The core's parts, on the Node dialer: what every session shares. */
+function sessionContext(options: RelayOptions, metrics: PromMetrics, log: Logger): { dialer: Agent; ctx: Context } {
+  const { config, limits: l } = options;
+  const policy = new DestinationPolicy(config.allowHosts);
+  const dialer = createDialer({
+    policy,
+    ...(options.resolver && { resolver: options.resolver }),
+    connectTimeoutMs: l?.connectTimeoutMs ?? 10_000,
+    headersTimeoutMs: l?.headersTimeoutMs ?? 15_000,
+    onDial: () => metrics.dials.inc(),
+  });
+  const auth = new Auth({ password: config.password, adminPassword: config.adminPassword, metricsToken: config.metricsToken, keySecret: config.ticketSecrets[0], ...l?.auth });
+  const limits: SessionLimits = {
+    maxStreams: l?.maxStreams ?? MAX_STREAMS_PER_SOCKET,
+    socketQueueBytes: l?.socketQueueBytes ?? 8 * 1024 * 1024,
+    idleMs: l?.idleMs ?? 30_000,
+    creditIdleMs: l?.creditIdleMs ?? 20_000,
+    maxQueuedBytes: l?.maxQueuedBytes ?? 16 * 1024 * 1024,
+    helloTimeoutMs: l?.helloTimeoutMs ?? 10_000,
+    maxProtocolErrors: l?.maxProtocolErrors ?? 50,
+  };
+  const openUpstream = createUpstream(dialer, policy);
+  const downloads = new Downloads({ sealer: new TicketSealer(config.ticketSecrets), openUpstream, metrics, log, idleMs: limits.idleMs, ...l?.downloads });
+  // About 2 MiB each at most: 64 idle streams hold 128 MiB, whatever the number of streams opened.
+  const idleStreams = new IdleStreams(l?.maxIdleUpstreams ?? 64);
+  return { dialer, ctx: { auth, idleStreams, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits } };
+}
+
+/** The HTTP server: slow-loris bounds, the connection cap, and the page, metrics and /save/ routes. */
+function httpServer(options: RelayOptions, ctx: Context): Server {
+  const { config } = options;
+  const handshakeTimeoutMs = options.limits?.handshakeTimeoutMs ?? 10_000;
+  // Slow-loris: a client that trickles its headers (or its upgrade request) is cut off.
+  const server = createServer({ headersTimeout: handshakeTimeoutMs, requestTimeout: 3 * handshakeTimeoutMs, connectionsCheckingInterval: Math.min(1000, handshakeTimeoutMs) });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    ctx.metrics.socketsClosed.inc({ reason: timeout ? 'handshake timeout' : 'bad http' });
+    if (socket.writable) socket.end(timeout ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    socket.destroy();
+  });
+  // Past the sockets cap, TCP connections that are not yet sockets (page loads, handshakes) are bounded too.
+  server.maxConnections = config.maxSockets + 256;
+  const handleHttp = createHttpHandler({
+    site: new SitePolicy(config.host, config.allowOrigins),
+    downloads: ctx.downloads,
+    metrics: ctx.metrics,
+    mayReadMetrics: async (authorization) => config.metricsOpen || ctx.auth.isMetricsReader(/^Bearer (.+)$/.exec(authorization ?? '')?.[1]),
+    staticDir: resolve(config.staticDir ?? DEFAULT_STATIC_DIR),
+    demoUrl: options.demoUrl,
+    stalledReaderMs: ctx.limits.creditIdleMs,
+  });
+  server.on('request', (req, res) => {
+    handleHttp(req, res).catch((err: unknown) => {
+      ctx.log.warn({ err: String(err) }, 'http handler failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  return server;
 }
 
 function remoteAddress(req: IncomingMessage, trustProxy: boolean): string {

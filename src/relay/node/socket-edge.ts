@@ -63,50 +63,7 @@ export function createSocketEdge(options: SocketEdgeOptions): SocketEdge {
       return refuse(socket, '503 Service Unavailable', full === 'relay full' ? 'the relay holds as many connections as it may' : 'too many connections from this address');
     }
     socket.once('close', () => quota.release(remote));
-    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, remote));
-  }
-
-  function attach(ws: WebSocket, remote: string): void {
-    let closing: ReturnType<typeof setTimeout> | undefined;
-    const session = new Session(
-      {
-        send: (data, done) => (typeof data === 'string' ? ws.send(data, done) : ws.send(data, { binary: true }, done)),
-        close: (code, reason) => {
-          ws.close(code, reason);
-          // A peer that does not answer the close (it may not be reading at all) is cut off.
-          closing ??= setTimeout(() => ws.terminate(), options.closeGraceMs);
-        },
-      },
-      remote,
-      options.ctx,
-    );
-    // Alive means answering pings. Messages do not count: a client that writes without ever reading must not
-    // keep its socket, and the replies queued for it, for ever.
-    let alive = true;
-    const ping = setInterval(() => {
-      if (!alive) {
-        metrics.socketsClosed.inc({ reason: 'ping timeout' });
-        ws.terminate();
-        return;
-      }
-      alive = false;
-      ws.ping();
-    }, options.pingIntervalMs);
-    ws.on('pong', () => (alive = true));
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) session.onBinary();
-      else session.onText(data.toString());
-    });
-    ws.on('error', (err) => {
-      // ws closes the socket itself after an error, such as a frame above maxPayload (1009).
-      metrics.socketsClosed.inc({ reason: 'ws error' });
-      options.ctx.log.warn({ session: session.id, err: err.message }, 'socket error');
-    });
-    ws.on('close', () => {
-      clearInterval(ping);
-      clearTimeout(closing);
-      session.onClose();
-    });
+    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, remote, options));
   }
 
   return {
@@ -116,4 +73,49 @@ export function createSocketEdge(options: SocketEdgeOptions): SocketEdge {
       wss.close();
     },
   };
+}
+
+/** A socket's life: its session, liveness by pong, and a close that does not wait for ever. */
+function attach(ws: WebSocket, remote: string, options: SocketEdgeOptions): void {
+  const { metrics } = options;
+  let closing: ReturnType<typeof setTimeout> | undefined;
+  const session = new Session(
+    {
+      send: (data, done) => (typeof data === 'string' ? ws.send(data, done) : ws.send(data, { binary: true }, done)),
+      close: (code, reason) => {
+        ws.close(code, reason);
+        // A peer that does not answer the close (it may not be reading at all) is cut off.
+        closing ??= setTimeout(() => ws.terminate(), options.closeGraceMs);
+      },
+    },
+    remote,
+    options.ctx,
+  );
+  // Alive means answering pings. Messages do not count: a client that writes without ever reading must not
+  // keep its socket, and the replies queued for it, for ever.
+  let alive = true;
+  const ping = setInterval(() => {
+    if (!alive) {
+      metrics.socketsClosed.inc({ reason: 'ping timeout' });
+      ws.terminate();
+      return;
+    }
+    alive = false;
+    ws.ping();
+  }, options.pingIntervalMs);
+  ws.on('pong', () => (alive = true));
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) session.onBinary();
+    else session.onText(data.toString());
+  });
+  ws.on('error', (err) => {
+    // ws closes the socket itself after an error, such as a frame above maxPayload (1009).
+    metrics.socketsClosed.inc({ reason: 'ws error' });
+    options.ctx.log.warn({ session: session.id, err: err.message }, 'socket error');
+  });
+  ws.on('close', () => {
+    clearInterval(ping);
+    clearTimeout(closing);
+    session.onClose();
+  });
 }
