@@ -4,7 +4,7 @@
  */
 import { FerryError } from '../protocol/codes.js';
 import { ByteWindow } from './byte-window.js';
-import { readBoxHeader, type BoxHeader } from './mp4/box.js';
+import { readBoxHeader, writeBoxHeader, type BoxHeader } from './mp4/box.js';
 
 export type TopBox = BoxHeader;
 
@@ -89,11 +89,13 @@ function truncatedIndex(total: number, end: number): FerryError {
   return new FerryError('truncated', `the file ends early at ${Math.floor((100 * total) / end)}%, and its index (moov box) is lost`);
 }
 
+/** For a file without one: major brand isom, version 512, compatible with isom. */
 function plainFtyp(): Uint8Array {
   const box = new Uint8Array(20);
-  new DataView(box.buffer).setUint32(0, 20);
-  box.set(new TextEncoder().encode('ftypisom'), 4);
-  new DataView(box.buffer).setUint32(12, 512);
-  box.set(new TextEncoder().encode('isom'), 16);
+  const view = new DataView(box.buffer);
+  const at = writeBoxHeader(view, 0, 20, 'ftyp');
+  box.set(new TextEncoder().encode('isom'), at);
+  view.setUint32(at + 4, 512);
+  box.set(new TextEncoder().encode('isom'), at + 8);
   return box;
 }
