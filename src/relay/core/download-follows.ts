@@ -5,7 +5,8 @@
 import { FerryError } from '../../protocol/codes.js';
 import type { RelayMessage } from '../../protocol/frames.js';
 import { redact, type Logger } from './log.js';
-import { SAVE_PATH, type Downloads } from './downloads.js';
+import type { Downloads } from './downloads.js';
+import { SAVE_PATH } from './save-endpoint.js';
 import type { TicketClaims } from './ticket.js';
 import { asFerryError } from './upstream.js';
 

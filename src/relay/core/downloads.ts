@@ -12,12 +12,10 @@ import { suggestedName } from '../../protocol/filename.js';
 import type { RelayMetrics } from './metrics.js';
 import type { Logger } from './log.js';
 import { DownloadRecords, type DownloadRecord } from './download-records.js';
-import { relayedBody } from './relayed-body.js';
+import { RelayedBody } from './relayed-body.js';
 import { failure, parseRange, replyHeaders, type DownloadReply } from './download-reply.js';
 import { TICKET_LIFETIME_MS, type TicketClaims, type TicketSealer } from './ticket.js';
 import type { OpenUpstream, UpstreamResponse } from './upstream.js';
-
-export const SAVE_PATH = '/save/';
 
 const MAX_RESPONSES_PER_TICKET = 4;
 
@@ -154,7 +152,7 @@ export class Downloads {
     let sent = 0;
     let whole = false;
     try {
-      for await (const chunk of relayedBody(upstream, { idleMs: this.options.idleMs, metrics: this.options.metrics, stop: stop.signal })) {
+      for await (const chunk of new RelayedBody(upstream, { idleMs: this.options.idleMs, metrics: this.options.metrics, stop: stop.signal })) {
         sent += chunk.byteLength;
         this.records.advance(record, offset + sent);
         yield chunk;

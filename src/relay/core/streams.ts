@@ -10,7 +10,7 @@
 import { FerryError } from '../../protocol/codes.js';
 import { decodeRequestBody, type OpenMessage, type RelayMessage, type TransferInfo, type Validator } from '../../protocol/frames.js';
 import { MAX_CHUNK_BYTES, MAX_STREAM_CREDIT } from '../../protocol/limits.js';
-import { relayedBody } from './relayed-body.js';
+import { RelayedBody } from './relayed-body.js';
 import { redact, type Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import type { IdleStreams } from './idle-streams.js';
@@ -52,7 +52,7 @@ interface Stream {
   abort: AbortController;
   upstream: UpstreamResponse | undefined;
   /** The upstream's body as relayed: counted, watched for silence, checked for truncation. */
-  body: AsyncGenerator<Uint8Array> | null;
+  body: RelayedBody | null;
   /** The upstream chunk being sent, and how far into it. */
   chunk: Uint8Array | null;
   /** Whether the client has had the first answer's meta; re-opened upstreams send none. */
@@ -212,7 +212,7 @@ export class Streams {
       return null;
     }
     stream.upstream = upstream;
-    stream.body = relayedBody(upstream, { idleMs: this.deps.limits.idleMs, metrics: this.deps.metrics, stop: stream.abort.signal });
+    stream.body = new RelayedBody(upstream, { idleMs: this.deps.limits.idleMs, metrics: this.deps.metrics, stop: stream.abort.signal });
     stream.connectingSince = null;
     if (stream.described) {
       // Without a validator, the size is all there is to tell one version from another.
@@ -274,6 +274,7 @@ export class Streams {
     this.deps.log.info({ stream: stream.id, offset: stream.offset }, 'parked without credit');
     stream.upstream?.destroy();
     stream.upstream = undefined;
+    void stream.body?.return();
     stream.body = null;
     stream.chunk = null;
     this.deps.metrics.streamsParked.inc();
@@ -286,6 +287,7 @@ export class Streams {
     stream.closed = true;
     stream.abort.abort();
     stream.upstream?.destroy();
+    void stream.body?.return();
     stream.chunk = null;
     stream.wake?.();
     stream.wake = null;

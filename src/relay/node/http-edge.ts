@@ -5,9 +5,11 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, sep } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { DownloadReply } from '../core/download-reply.js';
-import { SAVE_PATH, type Downloads } from '../core/downloads.js';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import type { Downloads } from '../core/downloads.js';
+import { SAVE_PATH, serveSave } from '../core/save-endpoint.js';
 import type { PromMetrics } from './prom-metrics.js';
 import type { SitePolicy } from '../core/site.js';
 import { WS_PATH } from './socket-edge.js';
@@ -71,17 +73,16 @@ export function createHttpHandler(options: HttpEdgeOptions): (req: IncomingMessa
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ demoUrl: options.demoUrl ?? null }));
       return;
     }
-    if (path.startsWith(SAVE_PATH)) return serveDownload(req, res, path.slice(SAVE_PATH.length).split('/')[0] ?? '');
+    if (path.startsWith(SAVE_PATH)) return serveDownload(req, res);
     serveStatic(options.staticDir, path, res);
   };
 
-  async function serveDownload(req: IncomingMessage, res: ServerResponse, ticket: string): Promise<void> {
-    const fetchSite = req.headers['sec-fetch-site'];
-    const refusal = site.downloadRefusal({ host: req.headers.host, origin: req.headers.origin, fetchSite: Array.isArray(fetchSite) ? fetchSite[0] : fetchSite });
-    if (refusal) return text(res, 403, refusal);
+  async function serveDownload(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const abort = new AbortController();
     res.once('close', () => abort.abort());
-    await sendDownload(await options.downloads.serve(ticket, req.headers.range ?? null, req.method ?? 'GET', abort.signal), res, options.stalledReaderMs);
+    const headers = Object.entries(req.headers).map(([name, value]): [string, string] => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')]);
+    const request = new Request(new URL(req.url ?? '/', 'http://relay'), { method: req.method ?? 'GET', headers, signal: abort.signal });
+    await sendDownload(await serveSave(request, options.downloads, site), req.method === 'HEAD', res, options.stalledReaderMs);
   }
 }
 
@@ -89,10 +90,11 @@ export function createHttpHandler(options: HttpEdgeOptions): (req: IncomingMessa
  * Writes a download as fast as the browser takes it. A failure mid-body, or a browser that takes nothing for
  * `stalledReaderMs`, drops the connection (never a clean short end), so the browser knows to resume.
  */
-async function sendDownload(reply: DownloadReply, res: ServerResponse, stalledReaderMs: number): Promise<void> {
-  res.writeHead(reply.status, reply.headers);
-  if (!reply.body) {
-    res.end(reply.text);
+async function sendDownload(response: Response, head: boolean, res: ServerResponse, stalledReaderMs: number): Promise<void> {
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  if (head || !response.body) {
+    await response.body?.cancel();
+    res.end();
     return;
   }
   // One timer a download, and a flag per drain: drains come thousands of times a second.
@@ -104,8 +106,8 @@ async function sendDownload(reply: DownloadReply, res: ServerResponse, stalledRe
     // Still waiting for the browser to take what was written: give its upstream back.
     if (Date.now() - waitingSince >= stalledReaderMs) res.destroy();
   }, Math.min(1000, stalledReaderMs / 4));
-  // pipeline waits for drain, and on a failure (or a client gone) stops the body and destroys the response.
-  await pipeline(reply.body, res).catch(() => {});
+  // pipeline waits for drain, and on a failure (or a client gone) cancels the body and destroys the response.
+  await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res).catch(() => {});
   clearInterval(watch);
 }
 

@@ -1,0 +1,40 @@
+/**
+ * `/save/TICKET/NAME` on Web standards: a Request in, a Response out, so that any runtime's edge (Node here,
+ * Workers later) answers download managers the same way. A request a foreign page started is refused first.
+ */
+import type { DownloadReply } from './download-reply.js';
+import type { Downloads } from './downloads.js';
+import type { SitePolicy } from './site.js';
+
+export const SAVE_PATH = '/save/';
+
+const TEXT = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
+
+export async function serveSave(request: Request, downloads: Downloads, site: SitePolicy): Promise<Response> {
+  const header = (name: string): string | undefined => request.headers.get(name) ?? undefined;
+  const refusal = site.downloadRefusal({ host: header('host'), origin: header('origin'), fetchSite: header('sec-fetch-site') });
+  if (refusal) return new Response(`${refusal}\n`, { status: 403, headers: TEXT });
+  const ticket = new URL(request.url).pathname.slice(SAVE_PATH.length).split('/')[0] ?? '';
+  return toResponse(await downloads.serve(ticket, request.headers.get('range'), request.method, request.signal));
+}
+
+/** The reply as a Response; its body pulls the upstream only as fast as the reader takes it. */
+function toResponse(reply: DownloadReply): Response {
+  if (!reply.body) return new Response(reply.text, { status: reply.status, headers: reply.headers });
+  const chunks = reply.body[Symbol.asyncIterator]();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      // The reader went away: the upstream is released at once.
+      async cancel() {
+        await chunks.return?.();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(body, { status: reply.status, headers: reply.headers });
+}
