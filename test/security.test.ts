@@ -198,7 +198,11 @@ describe('requests that get no answer', () => {
     const { WebSocketServer } = await import('ws');
     // A relay that welcomes and then says nothing more.
     const mute = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    mute.on('connection', (ws) => ws.on('message', () => ws.send(JSON.stringify({ t: 'welcome', v: 1, role: 'user', session: 's', limits: {} }))));
+    mute.on('connection', (ws) =>
+      ws.on('message', (d) => {
+        if ((JSON.parse(String(d)) as { t: string }).t === 'hello') ws.send(JSON.stringify({ t: 'welcome', v: 1, role: 'user', session: 's', limits: {} }));
+      }),
+    );
     await new Promise((done) => mute.on('listening', done));
     const c = connect(`ws://127.0.0.1:${(mute.address() as { port: number }).port}`, { answerTimeoutMs: 300 });
     const started = Date.now();

@@ -6,20 +6,10 @@
 import { FerryError, type ErrorCode } from '../protocol/codes.js';
 import { decodeDataFrame, parseRelayMessage, type ClientMessage, type ErrorMessage, type HelloMessage, type TransfersMessage, type WelcomeMessage } from '../protocol/frames.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
+import { Deadlines } from './deadlines.js';
+import type { SocketFactory, WebSocketLike } from './socket.js';
 import { Download, type DownloadHost } from './download.js';
 import { Transfer, type TransferHost, type TransferRequest } from './transfer.js';
-
-export interface WebSocketLike {
-  binaryType: string;
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
-}
-export type SocketFactory = (url: string) => WebSocketLike;
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -69,9 +59,10 @@ export class Connection {
   private nextId = 1;
   private readonly transfers = new Map<number, Transfer>();
   private readonly downloads = new Map<number, Download>();
-  private readonly downloadHost: DownloadHost = { send: (m) => this.sendControl(m), forget: (s) => this.downloads.delete(s.id) };
+  private readonly downloadHost: DownloadHost = { send: (m) => this.sendControl(m), forget: (d) => this.forget(d.id) };
   private readonly listWaiters: ((answer: TransfersMessage) => void)[] = [];
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly deadlines = new Deadlines();
   private fatal: FerryError | undefined;
   private readonly host: TransferHost;
   private readonly createSocket: SocketFactory;
@@ -94,7 +85,7 @@ export class Connection {
           if (t.live && this.welcomed) this.sendOpen(t);
         }, this.backoff(attempt));
       },
-      forget: (t) => this.transfers.delete(t.id),
+      forget: (t) => this.forget(t.id),
     };
     this.connect();
   }
@@ -152,6 +143,7 @@ export class Connection {
   close(): void {
     this.setState('closed');
     clearTimeout(this.reconnectTimer);
+    this.deadlines.clearAll();
     for (const t of [...this.transfers.values()]) t.cancel();
     this.downloads.clear();
     this.socket?.close(1000, 'client closed');
@@ -198,6 +190,7 @@ export class Connection {
   private onMessage(data: unknown): void {
     if (typeof data !== 'string') return this.onData(data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array));
     const m = parseRelayMessage(data);
+    if ((m.t === 'meta' || m.t === 'ticket' || m.t === 'error') && m.id !== undefined) this.deadlines.clear(m.id);
     switch (m.t) {
       case 'welcome':
         return this.onWelcome(m);
@@ -214,6 +207,13 @@ export class Connection {
       case 'error':
         return this.onError(m);
     }
+  }
+
+  /** A transfer or download that is over: nothing more is owed to it. */
+  private forget(id: number): void {
+    this.transfers.delete(id);
+    this.downloads.delete(id);
+    this.deadlines.clear(id);
   }
 
   private onData(bytes: Uint8Array): void {
@@ -261,12 +261,12 @@ export class Connection {
     this.sendControl(request.openMessage());
     if (request.answered) return;
     const timeoutMs = this.options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
-    setTimeout(() => {
+    this.deadlines.set(request.id, timeoutMs, () => {
       if (request.live && !request.answered && this.socket === socket && this.welcomed) {
         this.sendControl({ t: 'cancel', id: request.id });
         request.fail(new FerryError('upstream_timeout', `the relay gave no answer to this request in ${Math.round(timeoutMs / 1000)} s`));
       }
-    }, timeoutMs);
+    });
   }
 
   private failAll(err: FerryError): void {
