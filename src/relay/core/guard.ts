@@ -84,7 +84,7 @@ function embeddedIpv4(v6: ipaddr.IPv6): string {
   return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
-export function defaultPort(url: URL): number {
+function defaultPort(url: URL): number {
   if (url.port) return Number(url.port);
   return url.protocol === 'https:' ? 443 : 80;
 }

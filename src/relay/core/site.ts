@@ -19,7 +19,7 @@ export interface SiteRequest {
 }
 
 /** Normalises `http://Name:80` to `http://name`, as browsers write an Origin; null if it is not one. */
-export function normaliseOrigin(raw: string): string | null {
+function normaliseOrigin(raw: string): string | null {
   try {
     const url = new URL(raw);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;

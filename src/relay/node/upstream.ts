@@ -11,7 +11,7 @@ import { describeResponse, firstHop, nextHop, type OpenUpstream } from '../core/
 /** What the body may buffer before the socket to the origin is paused. */
 const BODY_BUFFER_BYTES = 1024 * 1024;
 
-export function mapNetworkError(err: unknown): FerryError {
+function mapNetworkError(err: unknown): FerryError {
   if (err instanceof FerryError) return err;
   const e = err as { code?: unknown; name?: string };
   // DOM exceptions carry a numeric code; only Node's and undici's string codes say anything here.
