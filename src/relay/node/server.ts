@@ -62,10 +62,11 @@ export function createRelay(options: RelayOptions): Relay {
   const metrics = new PromMetrics();
   const log: Logger = options.log ?? pino({ level: config.logLevel, base: { svc: 'ferry-relay' } });
   const { dialer, ctx } = sessionContext(options, metrics, log);
-  const server = httpServer(options, ctx);
+  const site = new SitePolicy(config.host, config.allowOrigins);
+  const server = httpServer(options, ctx, site);
   const sockets = createSocketEdge({
     ctx,
-    site: new SitePolicy(config.host, config.allowOrigins),
+    site,
     quota: new SocketQuota(config.maxSockets, config.maxSocketsPerAddress),
     metrics,
     pingIntervalMs: options.limits?.pingIntervalMs ?? 20_000,
@@ -132,7 +133,7 @@ function sessionContext(options: RelayOptions, metrics: PromMetrics, log: Logger
 }
 
 /** The HTTP server: slow-loris bounds, the connection cap, and the page, metrics and /save/ routes. */
-function httpServer(options: RelayOptions, ctx: Context): Server {
+function httpServer(options: RelayOptions, ctx: Context, site: SitePolicy): Server {
   const { config } = options;
   const handshakeTimeoutMs = options.limits?.handshakeTimeoutMs ?? 10_000;
   // Slow-loris: a client that trickles its headers (or its upgrade request) is cut off.
@@ -146,7 +147,7 @@ function httpServer(options: RelayOptions, ctx: Context): Server {
   // Past the sockets cap, TCP connections that are not yet sockets (page loads, handshakes) are bounded too.
   server.maxConnections = config.maxSockets + 256;
   const handleHttp = createHttpHandler({
-    site: new SitePolicy(config.host, config.allowOrigins),
+    site,
     downloads: ctx.downloads,
     metrics: ctx.metrics,
     mayReadMetrics: async (authorization) => config.metricsOpen || ctx.auth.isMetricsReader(/^Bearer (.+)$/.exec(authorization ?? '')?.[1]),
