@@ -272,23 +272,26 @@ export class Streams {
       return this.fail(stream.id, new FerryError('limit_reached', `the reader took nothing for ${Math.round(this.deps.limits.creditIdleMs / 1000)} s`));
     }
     this.deps.log.info({ stream: stream.id, offset: stream.offset }, 'parked without credit');
+    this.dropUpstream(stream);
+    this.deps.metrics.streamsParked.inc();
+  }
+
+  /** Gives back the upstream connection, its body's watch and the bytes in hand. */
+  private dropUpstream(stream: Stream): void {
+    this.deps.idle.remove(stream);
     stream.upstream?.destroy();
     stream.upstream = undefined;
     void stream.body?.return();
     stream.body = null;
     stream.chunk = null;
-    this.deps.metrics.streamsParked.inc();
   }
 
   private finish(stream: Stream): void {
     if (!this.streams.delete(stream.id)) return;
     this.deps.metrics.streams.dec();
-    this.deps.idle.remove(stream);
     stream.closed = true;
     stream.abort.abort();
-    stream.upstream?.destroy();
-    void stream.body?.return();
-    stream.chunk = null;
+    this.dropUpstream(stream);
     stream.wake?.();
     stream.wake = null;
   }
