@@ -9,6 +9,7 @@
  * (sent in `welcome`), and a hello with a valid key is answered at once, whatever the throttle says.
  */
 import { FerryError } from '../../protocol/codes.js';
+import { fromBase64Url, toBase64Url } from './base64url.js';
 import { addressPrefix } from './socket-quota.js';
 
 export type Role = 'user' | 'admin';
@@ -59,12 +60,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** Whether `given` is the secret whose digest is `expected`: digests have one length, so neither leaks. */
 async function matches(given: string | undefined, expected: Promise<Uint8Array> | undefined): Promise<boolean> {
   return given !== undefined && expected !== undefined && sameBytes(await digest(given), await expected);
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let text = '';
-  for (const b of bytes) text += String.fromCharCode(b);
-  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 export class Auth {
@@ -164,7 +159,7 @@ export class Auth {
   private async roleOfKey(key: string | undefined): Promise<Role | null> {
     const m = /^(user|admin)\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(key ?? '');
     if (!m || Number(m[2]) <= this.now()) return null;
-    const mac = Uint8Array.from(atob(m[3]!.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+    const mac = fromBase64Url(m[3]!);
     // crypto.subtle.verify compares in constant time.
     const genuine = await crypto.subtle.verify('HMAC', await this.deviceKeySecret, mac, encoder.encode(`${m[1]}.${m[2]}`));
     return genuine ? (m[1] as Role) : null;

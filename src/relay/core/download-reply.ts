@@ -39,10 +39,13 @@ export function parseRange(header: string | null, total: number | null): { offse
   return { offset, end };
 }
 
+/** Headers of a short answer in words: never cached. */
+export const TEXT_HEADERS = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } as const;
+
 export function failure(err: FerryError, total: number | null = null): DownloadReply {
   // A range past the end stays a 416, so the browser knows it asked for too much.
   const status = err.status === 416 ? 416 : (STATUS[err.code] ?? 502);
-  const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
+  const headers: Record<string, string> = { ...TEXT_HEADERS };
   if (status === 416 && total !== null) headers['content-range'] = `bytes */${total}`;
   return { status, headers, body: null, text: `${err.message}\n` };
 }

@@ -2,18 +2,16 @@
  * `/save/TICKET/NAME` on Web standards: a Request in, a Response out, so that any runtime's edge (Node here,
  * Workers later) answers download managers the same way. A request a foreign page started is refused first.
  */
-import type { DownloadReply } from './download-reply.js';
+import { TEXT_HEADERS, type DownloadReply } from './download-reply.js';
 import type { Downloads } from './downloads.js';
 import type { SitePolicy } from './site.js';
 
 export const SAVE_PATH = '/save/';
 
-const TEXT = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
-
 export async function serveSave(request: Request, downloads: Downloads, site: SitePolicy): Promise<Response> {
   const header = (name: string): string | undefined => request.headers.get(name) ?? undefined;
   const refusal = site.downloadRefusal({ host: header('host'), origin: header('origin'), fetchSite: header('sec-fetch-site') });
-  if (refusal) return new Response(`${refusal}\n`, { status: 403, headers: TEXT });
+  if (refusal) return new Response(`${refusal}\n`, { status: 403, headers: TEXT_HEADERS });
   const ticket = new URL(request.url).pathname.slice(SAVE_PATH.length).split('/')[0] ?? '';
   return toResponse(await downloads.serve(ticket, request.headers.get('range'), request.method, request.signal));
 }

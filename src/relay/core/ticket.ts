@@ -9,6 +9,7 @@
  * random per relay; relays behind one address share a dedicated secret, stretched into a key with HKDF.
  */
 import { FerryError } from '../../protocol/codes.js';
+import { fromBase64Url, toBase64Url } from './base64url.js';
 import type { Validator } from '../../protocol/frames.js';
 
 export interface TicketClaims {
@@ -28,16 +29,6 @@ const IV_BYTES = 12;
 const MAX_TICKET_CHARS = 16_384;
 
 const encoder = new TextEncoder();
-
-function toBase64Url(bytes: Uint8Array): string {
-  let text = '';
-  for (const b of bytes) text += String.fromCharCode(b);
-  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-}
 
 async function keyFrom(secret: string | undefined): Promise<CryptoKey> {
   const usages: KeyUsage[] = ['encrypt', 'decrypt'];

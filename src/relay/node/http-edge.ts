@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { Downloads } from '../core/downloads.js';
+import { TEXT_HEADERS } from '../core/download-reply.js';
 import { SAVE_PATH, serveSave } from '../core/save-endpoint.js';
 import type { PromMetrics } from './prom-metrics.js';
 import type { SitePolicy } from '../core/site.js';
@@ -42,7 +43,7 @@ const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>Ferry relay</ti
 The player page is not built: run <code>npm run build</code>.</p>`;
 
 const text = (res: ServerResponse, status: number, body: string): void => {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`${body}\n`);
+  res.writeHead(status, TEXT_HEADERS).end(`${body}\n`);
 };
 
 export function createHttpHandler(options: HttpEdgeOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
