@@ -107,11 +107,11 @@ export class Connection {
   }
 
   /**
-   * A download for the browser's download manager (or any HTTP client): resolves the relay's ticket, then
-   * reports progress. Ids come from the same counter as transfers, so replies never mix them up.
+   * A download for the browser's download manager (or any HTTP client), or with `play` a file for the page's
+   * media element: resolves the relay's ticket, then reports progress. Ids come from the same counter as transfers, so replies never mix them up.
    */
-  download(url: string): Download {
-    const download = new Download(this.nextId++, url, this.downloadHost);
+  download(url: string, play: { type: string | null } | null = null): Download {
+    const download = new Download(this.nextId++, url, this.downloadHost, play);
     if (this.fatal) {
       queueMicrotask(() => download.fail(this.fatal!));
       return download;

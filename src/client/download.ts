@@ -1,9 +1,10 @@
 /**
- * One download saved by the browser's download manager: the relay signs a ticket for the file, the manager
- * fetches it over HTTP (and resumes it itself), and this follows its progress over the connection.
+ * One file fetched over HTTP from the relay with a ticket: saved by the browser's download manager, or played
+ * by the page's media element. The relay signs a ticket for the file, the browser fetches it (and resumes
+ * it itself), and this follows its progress over the connection.
  */
 import { FerryError } from '../protocol/codes.js';
-import type { CancelMessage, ProgressMessage, SaveMessage, TicketMessage, WatchMessage } from '../protocol/frames.js';
+import type { CancelMessage, PlayMessage, ProgressMessage, SaveMessage, TicketMessage, WatchMessage } from '../protocol/frames.js';
 
 export interface DownloadHost {
   send(message: CancelMessage): void;
@@ -13,8 +14,11 @@ export interface DownloadHost {
 export interface DownloadEvents {
   /** The relay issued the ticket: point the download manager at `path`. */
   ticket?(ticket: TicketMessage): void;
-  /** `stopped`: the download manager's connection broke short of the end and it has not asked for the rest. */
-  progress?(bytes: number, total: number | null, done: boolean, stopped: boolean): void;
+  /**
+   * `bytes`: the furthest byte sent; `stopped`: the download manager's connection broke short of the end and
+   * it has not asked for the rest; `sent`: every byte sent for the ticket.
+   */
+  progress?(bytes: number, total: number | null, done: boolean, stopped: boolean, sent: number): void;
   error?(err: FerryError): void;
 }
 
@@ -27,11 +31,15 @@ export class Download {
     readonly id: number,
     readonly url: string,
     private readonly host: DownloadHost,
+    /** For playing, with the media type the page found: then the ticket's path is /media/. */
+    readonly play: { type: string | null } | null = null,
   ) {}
 
   /** What to send when the socket (re)opens: a ticket request, or, once there is one, a request to follow it. */
-  openMessage(): SaveMessage | WatchMessage {
-    return this.ticket ? { t: 'watch', id: this.id, ticket: this.ticket.ticket } : { t: 'save', id: this.id, url: this.url };
+  openMessage(): SaveMessage | PlayMessage | WatchMessage {
+    if (this.ticket) return { t: 'watch', id: this.id, ticket: this.ticket.ticket };
+    if (!this.play) return { t: 'save', id: this.id, url: this.url };
+    return { t: 'play', id: this.id, url: this.url, ...(this.play.type && { type: this.play.type }) };
   }
 
   /** Stops the download on the relay at once; the browser's download fails. */
@@ -54,7 +62,7 @@ export class Download {
 
   onProgress(m: ProgressMessage): void {
     if (!this.live) return;
-    this.events.progress?.(m.bytes, m.total, m.done, m.stopped === true);
+    this.events.progress?.(m.bytes, m.total, m.done, m.stopped === true, m.sent ?? m.bytes);
     if (m.done) this.end();
   }
 

@@ -50,9 +50,14 @@ export interface ListMessage { t: 'list' }
 export type KillMessage = { t: 'kill'; session: string; id: number } | { t: 'kill'; download: string };
 /** Asks for a download ticket: the browser's download manager then fetches `/save/TICKET/NAME` over HTTP. */
 export interface SaveMessage { t: 'save'; id: number; url: string }
+/**
+ * Asks for a playback ticket: the page's own `<video>` or `<audio>` then reads `/media/TICKET/NAME` with ranges.
+ * `type` is what the page found the file to be (e.g. audio/wav), served in place of a missing or wrong one.
+ */
+export interface PlayMessage { t: 'play'; id: number; url: string; type?: string }
 /** Follows a download's progress again, after a reconnect. */
 export interface WatchMessage { t: 'watch'; id: number; ticket: string }
-export type ClientMessage = HelloMessage | OpenMessage | CreditMessage | CancelMessage | ListMessage | KillMessage | SaveMessage | WatchMessage;
+export type ClientMessage = HelloMessage | OpenMessage | CreditMessage | CancelMessage | ListMessage | KillMessage | SaveMessage | PlayMessage | WatchMessage;
 
 export interface WelcomeMessage {
   t: 'welcome';
@@ -102,7 +107,7 @@ export interface TicketMessage {
   t: 'ticket';
   id: number;
   ticket: string;
-  /** Where the download manager fetches the file: /save/TICKET/NAME on this relay. */
+  /** Where the file is fetched: /save/TICKET/NAME (to save) or /media/TICKET/NAME (to play) on this relay. */
   path: string;
   name: string;
   total: number | null;
@@ -111,7 +116,16 @@ export interface TicketMessage {
  * How far the download manager has got, as seen by this relay; `done` once it has the last byte; `stopped`
  * when its connection broke short of the end and it has not come back for the rest.
  */
-export interface ProgressMessage { t: 'progress'; id: number; bytes: number; total: number | null; done: boolean; stopped?: boolean }
+export interface ProgressMessage {
+  t: 'progress';
+  id: number;
+  bytes: number;
+  total: number | null;
+  done: boolean;
+  stopped?: boolean;
+  /** Every byte sent for the ticket so far, re-reads included (a player seeks back and forth). */
+  sent?: number;
+}
 export type RelayMessage = WelcomeMessage | MetaMessage | EndMessage | ErrorMessage | TransfersMessage | TicketMessage | ProgressMessage;
 
 export function encodeDataFrame(id: number, offset: number, payload: Uint8Array): Uint8Array {
@@ -232,6 +246,11 @@ function parseMessage(m: Record<string, unknown>): ClientMessage {
       if (!isStreamId(m.id)) fail('save needs an id');
       if (!isString(m.url) || m.url.length > 8192) fail('save needs a url');
       return { t: 'save', id: m.id, url: m.url };
+    case 'play':
+      if (!isStreamId(m.id)) fail('play needs an id');
+      if (!isString(m.url) || m.url.length > 8192) fail('play needs a url');
+      if (!optional(m.type, isShortString)) fail('type must be a short string');
+      return { t: 'play', id: m.id, url: m.url, ...(m.type !== undefined && { type: m.type as string }) };
     case 'watch':
       if (!isStreamId(m.id) || !isString(m.ticket) || m.ticket.length > 16_384) fail('watch needs an id and a ticket');
       return { t: 'watch', id: m.id, ticket: m.ticket };

@@ -28,7 +28,7 @@ export class CancelledTickets {
     const entry = this.entries.get(claims.id);
     if (entry) return entry.why;
     if (claims.expires <= this.floor) {
-      return new FerryError('cancelled', `downloads started before ${new Date(this.floor - TICKET_LIFETIME_MS).toISOString()} can no longer be resumed on this relay; start the download again`);
+      return new FerryError('cancelled', `downloads started before ${new Date(this.floor - TICKET_LIFETIME_MS[claims.use ?? 'save']).toISOString()} can no longer be resumed on this relay; start the download again`);
     }
     return null;
   }

@@ -1,13 +1,14 @@
 /**
- * The downloads a socket follows: asking for a ticket (`save`), following one again after a reconnect
- * (`watch`), and passing on the progress the download manager's requests make on this relay.
+ * The tickets a socket follows: asking for one (`save` for the download manager, `play` for the page's media
+ * element), following one again after a reconnect (`watch`), and passing on the progress their HTTP requests
+ * make on this relay.
  */
 import { FerryError } from '../../protocol/codes.js';
 import type { RelayMessage } from '../../protocol/frames.js';
 import { redact, type Logger } from './log.js';
 import type { Downloads } from './downloads.js';
-import { SAVE_PATH } from './save-endpoint.js';
-import type { TicketClaims } from './ticket.js';
+import { pathOf } from './save-endpoint.js';
+import type { TicketClaims, TicketUse } from './ticket.js';
 import { asFerryError } from './upstream.js';
 
 export interface DownloadFollowSocket {
@@ -43,16 +44,16 @@ export class DownloadFollows {
     return false;
   }
 
-  async save(id: number, url: string): Promise<void> {
+  async issue(id: number, url: string, use: TicketUse, type?: string): Promise<void> {
     if (!this.hasRoom(id)) return;
     // Counted from the moment it is asked for, so a flood of saves cannot start a flood of upstream requests.
     const pending = { download: '', unwatch: () => {} };
     this.follows.set(id, pending);
-    this.log.info({ save: id, url: redact(url) }, 'save');
+    this.log.info({ [use]: id, url: redact(url) }, use);
     try {
-      const { ticket, claims } = await this.downloads.issue(url, this.closing);
+      const { ticket, claims } = await this.downloads.issue(url, this.closing, use, type);
       if (this.socket.isClosed() || this.follows.get(id) !== pending) return;
-      this.socket.send({ t: 'ticket', id, ticket, path: `${SAVE_PATH}${ticket}/${encodeURIComponent(claims.name)}`, name: claims.name, total: claims.total });
+      this.socket.send({ t: 'ticket', id, ticket, path: `${pathOf(use)}${ticket}/${encodeURIComponent(claims.name)}`, name: claims.name, total: claims.total });
       this.follow(id, claims);
     } catch (err) {
       if (this.socket.isClosed() || this.follows.get(id) !== pending) return;
@@ -87,8 +88,8 @@ export class DownloadFollows {
 
   private follow(id: number, claims: TicketClaims): void {
     const unwatch = this.downloads.records.watch(claims, {
-      progress: (bytes, total, done, stopped) => {
-        this.socket.send({ t: 'progress', id, bytes, total, done, ...(stopped && { stopped }) });
+      progress: (bytes, total, done, stopped, sent) => {
+        this.socket.send({ t: 'progress', id, bytes, total, done, sent, ...(stopped && { stopped }) });
         if (done) this.unfollow(id);
       },
       failed: (err) => {

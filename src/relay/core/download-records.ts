@@ -9,8 +9,11 @@ import type { RelayMetrics } from './metrics.js';
 import type { TicketClaims } from './ticket.js';
 
 export interface DownloadWatcher {
-  /** `stopped`: the browser's connection broke short of the end and no request for the rest has come yet. */
-  progress(bytes: number, total: number | null, done: boolean, stopped: boolean): void;
+  /**
+   * `bytes`: the furthest byte sent; `sent`: every byte sent; `stopped`: the browser's connection broke short
+   * of the end and no request for the rest has come yet.
+   */
+  progress(bytes: number, total: number | null, done: boolean, stopped: boolean, sent: number): void;
   failed(err: FerryError): void;
 }
 
@@ -19,6 +22,8 @@ export interface DownloadRecord {
   total: number | null;
   /** The furthest byte of the file sent to the browser. */
   bytes: number;
+  /** Every byte sent, re-reads included. */
+  sent: number;
   ended: FerryError | 'done' | null;
   /** Its last response broke off short of the end, and no request for the rest has come since. */
   stopped: boolean;
@@ -57,7 +62,7 @@ export class DownloadRecords {
     queueMicrotask(() => {
       if (!record.watchers.has(watcher)) return;
       if (record.ended instanceof FerryError) watcher.failed(record.ended);
-      else if (record.bytes > 0 || record.ended === 'done') watcher.progress(record.bytes, record.total, record.ended === 'done', record.stopped);
+      else if (record.bytes > 0 || record.ended === 'done') watcher.progress(record.bytes, record.total, record.ended === 'done', record.stopped, record.sent);
     });
     return () => record.watchers.delete(watcher);
   }
@@ -79,12 +84,17 @@ export class DownloadRecords {
       .map(([download, r]) => ({ download, url: redact(r.url), bytes: r.bytes, total: r.total, requests: r.responses.size }));
   }
 
-  advance(record: DownloadRecord, bytes: number): void {
-    record.bytes = bytes;
-    const now = Date.now();
-    if (now - record.lastReport < REPORT_MS) return;
-    record.lastReport = now;
-    for (const w of record.watchers) w.progress(record.bytes, record.total, false, false);
+  /** A response sent `chunk` bytes, up to byte `reached` of the file. */
+  advance(record: DownloadRecord, reached: number, chunk: number): void {
+    record.bytes = Math.max(record.bytes, reached);
+    record.sent += chunk;
+    if (Date.now() - record.lastReport >= REPORT_MS) this.report(record);
+  }
+
+  /** Tells the watchers where the download stands now. */
+  report(record: DownloadRecord): void {
+    record.lastReport = Date.now();
+    for (const w of record.watchers) w.progress(record.bytes, record.total, false, false, record.sent);
   }
 
   /**
@@ -95,7 +105,7 @@ export class DownloadRecords {
     setTimeout(() => {
       if (record.ended || record.responses.size > 0) return;
       record.stopped = true;
-      for (const w of record.watchers) w.progress(record.bytes, record.total, false, true);
+      for (const w of record.watchers) w.progress(record.bytes, record.total, false, true, record.sent);
     }, STOPPED_AFTER_MS);
   }
 
@@ -106,7 +116,7 @@ export class DownloadRecords {
       for (const stop of record.responses) stop.abort(how);
     }
     for (const w of record.watchers) {
-      if (how === 'done') w.progress(record.total ?? record.bytes, record.total, true, false);
+      if (how === 'done') w.progress(record.total ?? record.bytes, record.total, true, false, record.sent);
       else w.failed(how);
     }
   }
@@ -120,7 +130,7 @@ export class DownloadRecords {
       if (r.expires > now && this.records.size < this.maxRecords) break;
       this.records.delete(id);
     }
-    record = { url: claims.url, total: claims.total, bytes: 0, ended: null, stopped: false, watchers: new Set(), responses: new Set(), lastReport: 0, expires: claims.expires };
+    record = { url: claims.url, total: claims.total, bytes: 0, sent: 0, ended: null, stopped: false, watchers: new Set(), responses: new Set(), lastReport: 0, expires: claims.expires };
     this.records.set(claims.id, record);
     return record;
   }

@@ -1,5 +1,6 @@
-/** How `/save/` answers in HTTP terms: statuses for failures, the Range header it accepts, the file name. */
+/** How `/save/` and `/media/` answer in HTTP terms: statuses for failures, the Range header it accepts, the file name. */
 import { FerryError } from '../../protocol/codes.js';
+import type { TicketClaims } from './ticket.js';
 import type { ResponseMeta } from './upstream.js';
 
 /** What the HTTP edge sends: a status, headers, and either a body to stream or a short text. */
@@ -50,15 +51,34 @@ export function failure(err: FerryError, total: number | null = null): DownloadR
   return { status, headers, body: null, text: `${err.message}\n` };
 }
 
+/** Media types a play ticket may serve: audio, video and their containers, with no parameters but codecs. */
+const MEDIA_TYPE = /^(?:(?:audio|video)\/[a-z0-9][a-z0-9.+-]{0,60}|application\/(?:ogg|mp4))$/;
+
 /**
- * The headers of a download's answer: the origin's validators and ranges (so the browser resumes with
- * If-Range), the length of what follows, and a name; nothing a page could sniff or cache.
+ * The type a play ticket serves: the page's finding, else the origin's, when either is a media type;
+ * otherwise an opaque one. Never the origin's text/html or the like, which would run as the relay's own page.
  */
-export function replyHeaders(meta: ResponseMeta, name: string, method: string): Record<string, string> {
+export function mediaType(...candidates: (string | null | undefined)[]): string {
+  for (const c of candidates) {
+    const essence = c?.split(';')[0]!.trim().toLowerCase();
+    if (essence && MEDIA_TYPE.test(essence)) return essence;
+  }
+  return 'application/octet-stream';
+}
+
+/**
+ * The headers of a ticket's answer: the origin's validators and ranges (so the browser resumes with
+ * If-Range), the length of what follows, and a name; nothing a page could run, sniff or cache. A save
+ * ticket's file is an attachment of no particular type; a play ticket's is inline, of a media type.
+ */
+export function replyHeaders(meta: ResponseMeta, claims: Pick<TicketClaims, 'name' | 'use' | 'type'>, method: string): Record<string, string> {
+  const play = claims.use === 'play';
   const headers: Record<string, string> = {
-    'content-type': 'application/octet-stream',
-    'content-disposition': disposition(name),
+    'content-type': play ? claims.type : 'application/octet-stream',
+    'content-disposition': disposition(play ? 'inline' : 'attachment', claims.name),
     'x-content-type-options': 'nosniff',
+    // Opened on its own as a page, the answer can run nothing and reach nothing.
+    'content-security-policy': "default-src 'none'; sandbox",
     'cache-control': 'no-store',
     'referrer-policy': 'no-referrer',
   };
@@ -71,7 +91,7 @@ export function replyHeaders(meta: ResponseMeta, name: string, method: string): 
 }
 
 /** An ASCII fallback for old clients, and the exact name in RFC 5987 form. */
-function disposition(name: string): string {
+function disposition(kind: 'inline' | 'attachment', name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\%]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }

@@ -13,11 +13,15 @@ import type { RelayMetrics } from './metrics.js';
 import type { Logger } from './log.js';
 import { DownloadRecords, type DownloadRecord } from './download-records.js';
 import { RelayedBody } from './relayed-body.js';
-import { failure, parseRange, replyHeaders, type DownloadReply } from './download-reply.js';
-import { TICKET_LIFETIME_MS, type TicketClaims, type TicketSealer } from './ticket.js';
+import { failure, mediaType, parseRange, replyHeaders, type DownloadReply } from './download-reply.js';
+import { TICKET_LIFETIME_MS, type TicketClaims, type TicketSealer, type TicketUse } from './ticket.js';
 import type { OpenUpstream, UpstreamResponse } from './upstream.js';
 
-const MAX_RESPONSES_PER_TICKET = 4;
+/**
+ * A download manager reads one response at a time, a media element one or two (a seek opens the next before
+ * the last is gone); a ticket is not a way to open the origin many times.
+ */
+const MAX_RESPONSES_PER_TICKET: Record<TicketUse, number> = { save: 4, play: 6 };
 
 export interface DownloadsOptions {
   sealer: TicketSealer;
@@ -40,8 +44,11 @@ export class Downloads {
     this.records = new DownloadRecords(options.metrics, options.maxRecords ?? 10_000, options.maxCancelled ?? 100_000);
   }
 
-  /** Reads the upstream's headers (one byte of it) and signs a ticket for that version of the file. */
-  async issue(url: string, signal: AbortSignal): Promise<{ ticket: string; claims: TicketClaims }> {
+  /**
+   * Reads the upstream's headers (one byte of it) and signs a ticket for that version of the file: to save
+   * it, or to play it (`type` is what the page found it to be).
+   */
+  async issue(url: string, signal: AbortSignal, use: TicketUse = 'save', type?: string): Promise<{ ticket: string; claims: TicketClaims }> {
     const probe = await this.options.openUpstream({
       url,
       method: 'GET',
@@ -60,7 +67,9 @@ export class Downloads {
       validator: meta.validator,
       name: suggestedName(meta.url, meta.disposition),
       total: meta.total,
-      expires: Date.now() + TICKET_LIFETIME_MS,
+      expires: Date.now() + TICKET_LIFETIME_MS[use],
+      use,
+      type: use === 'play' ? mediaType(type, meta.type) : 'application/octet-stream',
     };
     this.records.get(claims);
     return { ticket: await this.options.sealer.seal(claims), claims };
@@ -74,19 +83,20 @@ export class Downloads {
     return claims;
   }
 
-  async serve(ticket: string, range: string | null, method: string, signal: AbortSignal): Promise<DownloadReply> {
+  /** Answers one request for a ticket's file, at the path of the ticket's use. */
+  async serve(ticket: string, use: TicketUse, range: string | null, method: string, signal: AbortSignal): Promise<DownloadReply> {
     let claims: TicketClaims;
     try {
       claims = await this.verify(ticket);
     } catch (err) {
       return failure(err as FerryError);
     }
+    if ((claims.use ?? 'save') !== use) return failure(new FerryError('ticket_invalid', `this ticket is not for ${use === 'play' ? 'playing' : 'saving'}`));
     const record = this.records.get(claims);
     if (record.ended instanceof FerryError) return failure(record.ended);
     // A download manager reads one response at a time; a ticket is not a way to open the origin many times.
-    if (record.responses.size >= MAX_RESPONSES_PER_TICKET) {
-      return failure(new FerryError('limit_reached', `at most ${MAX_RESPONSES_PER_TICKET} requests at once per download`));
-    }
+    const most = MAX_RESPONSES_PER_TICKET[use];
+    if (record.responses.size >= most) return failure(new FerryError('limit_reached', `at most ${most} requests at once per ticket`));
     // Counted from here, so a cancel also stops a request still waiting for the upstream's headers.
     const stop = new AbortController();
     record.responses.add(stop);
@@ -96,7 +106,7 @@ export class Downloads {
       const reply = await this.answer(claims, record, range, method, AbortSignal.any([signal, stop.signal]));
       if (reply.upstream === null) return reply;
       handedOver = true;
-      return { ...reply, body: this.relayBody(record, reply.upstream, stop) };
+      return { ...reply, body: this.relayBody(record, reply.upstream, stop, use) };
     } finally {
       if (!handedOver) record.responses.delete(stop);
     }
@@ -136,7 +146,7 @@ export class Downloads {
       return { ...failure(e, record.total), upstream: null };
     }
     const { meta } = upstream;
-    const headers = replyHeaders(meta, claims.name, method);
+    const headers = replyHeaders(meta, claims, method);
     const status = meta.status === 206 ? 206 : 200;
     if (method === 'HEAD') {
       upstream.destroy();
@@ -146,7 +156,7 @@ export class Downloads {
     return { status, headers, body: null, text: '', upstream };
   }
 
-  private async *relayBody(record: DownloadRecord, upstream: UpstreamResponse, stop: AbortController): AsyncGenerator<Uint8Array> {
+  private async *relayBody(record: DownloadRecord, upstream: UpstreamResponse, stop: AbortController, use: TicketUse): AsyncGenerator<Uint8Array> {
     const { offset } = upstream.meta;
     this.options.metrics.downloads.inc();
     let sent = 0;
@@ -154,11 +164,13 @@ export class Downloads {
     try {
       for await (const chunk of new RelayedBody(upstream, { idleMs: this.options.idleMs, metrics: this.options.metrics, stop: stop.signal })) {
         sent += chunk.byteLength;
-        this.records.advance(record, offset + sent);
+        this.records.advance(record, offset + sent, chunk.byteLength);
         yield chunk;
       }
       whole = true;
-      if (record.total === null || offset + sent >= record.total) this.records.end(record, 'done');
+      // A player reads the end and seeks back; only a saved file is done once its last byte is sent.
+      if (use === 'play') this.records.report(record);
+      else if (record.total === null || offset + sent >= record.total) this.records.end(record, 'done');
     } finally {
       record.responses.delete(stop);
       this.options.metrics.downloads.dec();

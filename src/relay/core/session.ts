@@ -162,7 +162,9 @@ export class Session {
         this.streams.cancel(message.id);
         return this.follows.cancel(message.id);
       case 'save':
-        return void this.follows.save(message.id, message.url);
+        return void this.follows.issue(message.id, message.url, 'save');
+      case 'play':
+        return void this.follows.issue(message.id, message.url, 'play', message.type);
       case 'watch':
         return void this.follows.watch(message.id, message.ticket);
       case 'list':

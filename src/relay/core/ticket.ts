@@ -21,10 +21,19 @@ export interface TicketClaims {
   total: number | null;
   /** Milliseconds since the epoch. */
   expires: number;
+  /** `save` serves the file as an attachment at /save/, `play` inline at /media/ to the page's media element. */
+  use: TicketUse;
+  /** The media type a `play` ticket serves, always an audio or video one (never markup the relay's origin would run). */
+  type: string;
 }
 
-/** Long enough for an 8 GB file over a slow line, with the browser's own resumes. */
-export const TICKET_LIFETIME_MS = 24 * 60 * 60 * 1000;
+export type TicketUse = 'save' | 'play';
+
+/**
+ * A save ticket lives long enough for an 8 GB file over a slow line, with the browser's own resumes; a play
+ * ticket for an evening's viewing of one file (the player asks for a new one if it outlives it).
+ */
+export const TICKET_LIFETIME_MS: Record<TicketUse, number> = { save: 24 * 60 * 60 * 1000, play: 6 * 60 * 60 * 1000 };
 const IV_BYTES = 12;
 const MAX_TICKET_CHARS = 16_384;
 

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { Downloads } from '../core/downloads.js';
 import { TEXT_HEADERS } from '../core/download-reply.js';
-import { SAVE_PATH, serveSave } from '../core/save-endpoint.js';
+import { serveTicket, ticketPathUse } from '../core/save-endpoint.js';
 import type { PromMetrics } from './prom-metrics.js';
 import type { SitePolicy } from '../core/site.js';
 import { WS_PATH } from './socket-edge.js';
@@ -74,7 +74,7 @@ export function createHttpHandler(options: HttpEdgeOptions): (req: IncomingMessa
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ demoUrl: options.demoUrl ?? null }));
       return;
     }
-    if (path.startsWith(SAVE_PATH)) return serveDownload(req, res);
+    if (ticketPathUse(path)) return serveDownload(req, res);
     serveStatic(options.staticDir, path, res);
   };
 
@@ -83,7 +83,7 @@ export function createHttpHandler(options: HttpEdgeOptions): (req: IncomingMessa
     res.once('close', () => abort.abort());
     const headers = Object.entries(req.headers).map(([name, value]): [string, string] => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')]);
     const request = new Request(new URL(req.url ?? '/', 'http://relay'), { method: req.method ?? 'GET', headers, signal: abort.signal });
-    await sendDownload(await serveSave(request, options.downloads, site), req.method === 'HEAD', res, options.stalledReaderMs);
+    await sendDownload(await serveTicket(request, options.downloads, site), req.method === 'HEAD', res, options.stalledReaderMs);
   }
 }
 
