@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Fragmenter, type Fragment } from '../src/player/fragmenter.js';
 import { parseMovie, type Movie } from '../src/player/movie.js';
 import { readBoxHeader } from '../src/player/mp4/box.js';
-import { MoovLocator, sniff } from '../src/player/probe.js';
+import { sniff } from '../src/player/formats/sniff.js';
+import { MoovLocator } from '../src/player/mp4/moov-locator.js';
 import { SampleTable } from '../src/player/sample-table.js';
 import { testMedia, type TestMedia } from './helpers/media.js';
 
@@ -22,7 +23,7 @@ function locate(file: Uint8Array, chunk = 64 * 1024): { movie: Movie; requests: 
   let offset = 0;
   for (;;) {
     const step = locator.push(offset, file.subarray(offset, offset + chunk));
-    if (step.kind === 'found') return { movie: parseMovie(step.ftyp, step.moov), requests, moovEnd: step.moovEnd };
+    if (step.kind === 'found') return { movie: parseMovie(step.ftyp, step.moov, file.byteLength), requests, moovEnd: step.moovEnd };
     if (step.kind === 'jump') {
       requests.push(step.offset);
       offset = step.offset;
@@ -94,9 +95,9 @@ describe('moov locator', () => {
   });
 
   it('tells web pages from MP4s', () => {
-    expect(sniff(new TextEncoder().encode('  <!DOCTYPE html><title>x</title>'), 100).kind).toBe('html');
-    expect(sniff(media.moovFirst.subarray(0, 65536), media.moovFirst.byteLength).kind).toBe('mp4');
-    expect(sniff(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9), 9).kind).toBe('other');
+    expect(sniff(new TextEncoder().encode('  <!DOCTYPE html><title>x</title>'), 100).container).toBe('html');
+    expect(sniff(media.moovFirst.subarray(0, 65536), media.moovFirst.byteLength)).toMatchObject({ container: 'mp4', fragmented: false });
+    expect(sniff(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9), 9).container).toBe('unknown');
   });
 });
 

@@ -9,6 +9,7 @@ const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) 
 const video = $<HTMLVideoElement>('video');
 const urlInput = $<HTMLInputElement>('url');
 const banner = $<HTMLDivElement>('error');
+const notice = $<HTMLDivElement>('notice');
 const transfers = $<HTMLUListElement>('transfers');
 const statsPanel = $<HTMLDetailsElement>('stats-panel');
 const statsText = $<HTMLPreElement>('stats');
@@ -28,6 +29,10 @@ function useRelay(password: string | undefined): void {
   connection = connect(password);
   player = new Player(video, connection, options);
   player.onError = showError;
+  player.onNotice = (text) => {
+    notice.hidden = text === null;
+    notice.textContent = text ?? '';
+  };
 }
 
 function connect(password?: string): Connection {

@@ -1,3 +1,7 @@
+/** Codecs in words, and whether this browser plays them: asked with the real codec string, on every path. */
+import { FerryError } from '../protocol/codes.js';
+import type { TrackCodec } from './formats/sniff.js';
+
 /** Plain names for codec strings, for messages a person reads. */
 const NAMES: [RegExp, string][] = [
   [/^(avc1|avc3)/, 'H.264'],
@@ -6,13 +10,41 @@ const NAMES: [RegExp, string][] = [
   [/^vp0?9/, 'VP9'],
   [/^vp0?8/, 'VP8'],
   [/^mp4a\.(6b|69)$/i, 'MP3'],
+  [/^mp3$/, 'MP3'],
   [/^mp4a/, 'AAC'],
   [/^ac-3/, 'AC-3'],
   [/^ec-3/, 'E-AC-3'],
+  [/^dts/, 'DTS'],
   [/^opus/i, 'Opus'],
+  [/^vorbis/, 'Vorbis'],
+  [/^theora/, 'Theora'],
   [/^flac/i, 'FLAC'],
+  [/^1$/, 'PCM'],
+  [/^3$/, 'floating-point PCM'],
 ];
 
 export function codecName(codec: string): string {
   return NAMES.find(([re]) => re.test(codec))?.[1] ?? codec;
+}
+
+/**
+ * The type a browser is asked about for one codec: in the container it is native to, since what matters is
+ * whether the codec decodes (Chromium answers nothing for Matroska, whose codecs it plays).
+ */
+export function codecMime({ kind, codec }: TrackCodec): string {
+  if (/^(avc[13]|hvc1|hev1|av01|mp4a|ac-3|ec-3|dts)/.test(codec)) return `${kind}/mp4; codecs="${codec}"`;
+  if (/^(vp0?[89]|opus|vorbis)/.test(codec)) return `${kind}/webm; codecs="${codec}"`;
+  if (codec === 'theora') return 'video/ogg; codecs="theora"';
+  if (codec === 'flac') return 'audio/flac';
+  if (codec === 'mp3') return 'audio/mpeg';
+  if (/^\d+$/.test(codec)) return `audio/wav; codecs="${codec}"`;
+  return `${kind}/x-unknown; codecs="${codec}"`;
+}
+
+/** The error for tracks this browser cannot play (`plays` asks it), or null when it plays them all. */
+export function codecRefusal(tracks: readonly TrackCodec[], plays: (mime: string) => boolean): FerryError | null {
+  const refused = tracks.filter((t) => !plays(codecMime(t)));
+  if (!refused.length) return null;
+  const what = refused.map((t) => `${codecName(t.codec)} ${t.kind} (${t.codec})`).join(' and ');
+  return new FerryError('unsupported_codec', `this file uses ${what}, which this browser cannot play`);
 }

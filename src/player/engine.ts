@@ -2,7 +2,7 @@
 import type { ErrorCode } from '../protocol/codes.js';
 
 export interface EngineStats {
-  engine: 'mse' | 'blob' | null;
+  engine: 'mse' | 'native' | null;
   state: 'idle' | 'loading' | 'playing' | 'ended' | 'error';
   bytesReceived: number;
   totalBytes: number | null;

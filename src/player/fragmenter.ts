@@ -16,6 +16,11 @@ export interface Fragment {
   data: Uint8Array<ArrayBuffer>;
   /** Decode time at which this fragment ends, seconds. */
   endTime: number;
+  /**
+   * Seconds added to its times in the SourceBuffer: the edit list's shift, less the lead of a first sample
+   * held from the start (its fragment alone is placed earlier, so that its decode time is not after its display).
+   */
+  timestampOffset: number;
   /** The track's last sample is in it. */
   last: boolean;
 }
@@ -80,11 +85,14 @@ export class Fragmenter {
     if (video) {
       const t = video.track.table;
       video.next = t.syncBefore(t.sampleAt(time));
-      from = t.time(video.next);
+      // Before a picture that starts late (an empty edit), the sound starts where asked.
+      from = Math.min(time, t.time(video.next));
     }
     let start = Infinity;
     for (const c of this.cursors) {
-      if (c !== video) c.next = c.track.table.sampleAt(from);
+      // One sample early: an audio decoder needs the frame before to decode the first one right (and at
+      // the start, the encoder's priming frame, which the edit list puts just before 0).
+      if (c !== video) c.next = Math.max(0, c.track.table.sampleAt(from) - 1);
       c.first = c.next;
       c.fresh = true;
       start = Math.min(start, c.track.table.offsets[c.next]!);
@@ -130,7 +138,7 @@ export class Fragmenter {
       if (!this.window.has(t.offsets[i]!, t.sizes[i]!)) break;
       c.next++;
       bytes += t.sizes[i]!;
-      if (bytes >= this.limits.bytes || (t.dts(c.next - 1) + t.duration(c.next - 1) - t.dts(c.first)) / t.timescale >= this.limits.seconds) {
+      if ((i === 0 && t.leads) || bytes >= this.limits.bytes || (t.dts(c.next - 1) + t.duration(c.next - 1) - t.dts(c.first)) / t.timescale >= this.limits.seconds) {
         out.push(this.cut(c));
         bytes = 0;
       }
@@ -145,7 +153,8 @@ export class Fragmenter {
     const out = this.pool.take(fragmentSize(samples));
     writeFragment(out, samples, (offset, size, at) => this.window.copy(offset, size, out, at));
     const last = c.next >= t.count;
-    const fragment = { trackId: c.track.id, data: out, endTime: (t.dts(c.next - 1) + t.duration(c.next - 1)) / t.timescale, last };
+    const timestampOffset = t.shift - (c.first === 0 ? t.leadSeconds : 0);
+    const fragment = { trackId: c.track.id, data: out, endTime: t.time(c.next - 1) + t.duration(c.next - 1) / t.timescale, last, timestampOffset };
     c.first = c.next;
     c.fresh = false;
     return fragment;

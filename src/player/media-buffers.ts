@@ -26,9 +26,24 @@ const EVICTION_SLACK_SECONDS = 2;
 
 export interface Around { ahead: number; behind: number; contains: boolean }
 
+/** Safari on iPhone (17.1+) has only this one: it says itself when to fetch (startstreaming, endstreaming). */
+const Managed = (globalThis as { ManagedMediaSource?: typeof MediaSource }).ManagedMediaSource;
+
+/** Whether media can stream through MSE here, managed or not. */
+export function hasMediaSource(): boolean {
+  return 'MediaSource' in globalThis || Managed !== undefined;
+}
+
+/** Whether a SourceBuffer takes this type, on whichever MediaSource this browser has. */
+export function sourceBufferTakes(mime: string): boolean {
+  return (Managed ?? MediaSource).isTypeSupported(mime);
+}
+
 export class MediaBuffers {
-  readonly mediaSource = new MediaSource();
-  readonly objectUrl: string;
+  readonly mediaSource: MediaSource;
+  private readonly objectUrl: string | null = null;
+  /** False while a ManagedMediaSource asks for no more fetching (endstreaming), to spare the battery. */
+  private streaming = true;
   private readonly sourceOpen: Promise<void>;
   private readonly queues = new Map<number, SourceBufferQueue>();
   /** Fragments made before the SourceBuffers exist; bounded by MAX_PENDING_BYTES like the queues. */
@@ -51,8 +66,21 @@ export class MediaBuffers {
     private readonly fail: (err: FerryError) => void,
   ) {
     // Awaited only where readyState is not already 'open' (open()): no ordering assumption.
+    this.mediaSource = Managed ? new Managed() : new MediaSource();
     this.sourceOpen = new Promise((resolve) => this.mediaSource.addEventListener('sourceopen', () => resolve(), { once: true }));
-    this.objectUrl = URL.createObjectURL(this.mediaSource);
+    if (Managed) {
+      // A managed source attaches only as srcObject, and only with remote playback off (or an AirPlay source).
+      video.disableRemotePlayback = true;
+      video.srcObject = this.mediaSource as unknown as MediaProvider;
+      this.mediaSource.addEventListener('startstreaming', () => {
+        this.streaming = true;
+        this.changed();
+      });
+      this.mediaSource.addEventListener('endstreaming', () => (this.streaming = false));
+    } else {
+      this.objectUrl = URL.createObjectURL(this.mediaSource);
+      video.src = this.objectUrl;
+    }
   }
 
   /** One SourceBuffer per track, each starting with its init segment; fragments made meanwhile follow. */
@@ -79,7 +107,7 @@ export class MediaBuffers {
 
   /** Whether the forward goal (seconds, bytes, or fragments waiting) is met: then nothing more is read. */
   full(): boolean {
-    if (this.waitingBytes() >= MAX_PENDING_BYTES) return true;
+    if (this.waitingBytes() >= MAX_PENDING_BYTES || !this.streaming) return true;
     if (this.queues.size === 0) return false;
     return this.around(this.video.currentTime).ahead >= this.goals.forwardSeconds || this.bytesAhead() >= this.goals.forwardBytes;
   }
@@ -151,14 +179,27 @@ export class MediaBuffers {
 
   close(): void {
     this.closed = true;
-    URL.revokeObjectURL(this.objectUrl);
+    if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
+    else this.video.srcObject = null;
+  }
+
+  /** What each track holds around `time`, in words, for an error that says why playback cannot go on. */
+  describe(time: number): string {
+    return this.tracks
+      .map((track) => {
+        const r = this.queues.get(track.id)?.buffered;
+        let next: number | null = null;
+        for (let i = 0; r && i < r.length && next === null; i++) if (r.end(i) > time) next = Math.max(time, r.start(i));
+        return next === null ? `the ${track.kind} has nothing after ${time.toFixed(1)} s` : `the ${track.kind} starts at ${next.toFixed(1)} s`;
+      })
+      .join(' and ');
   }
 
   private enqueue(fragment: Fragment): void {
     const queue = this.queues.get(fragment.trackId);
     if (!queue) return;
     const epoch = this.epoch;
-    queue.append(fragment.data).then(
+    queue.append(fragment.data, fragment.timestampOffset).then(
       () => {
         this.pool.release(fragment.data);
         if (epoch === this.epoch) this.ahead.push({ end: fragment.endTime, bytes: fragment.data.byteLength });

@@ -9,7 +9,7 @@ import type { Chunk, Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
 import { RateMeter } from '../ui/rate.js';
 import type { Fragment, Fragmenter } from './fragmenter.js';
-import { MoovLocator } from './probe.js';
+import { MoovLocator } from './mp4/moov-locator.js';
 
 /** A gap in the file this small is read through rather than skipped with a new request. */
 const READ_THROUGH_BYTES = 1024 * 1024;
@@ -118,7 +118,8 @@ export class MediaLoader {
       if (!this.fragmenter) return this.locate(chunk, end);
       for (const f of this.fragmenter.push(chunk.offset, chunk.data)) this.host.fragment(f);
     } catch (err) {
-      return this.host.fail(err instanceof FerryError ? err : new FerryError('media_error', `the file could not be read: ${String(err)}`));
+      if (!(err instanceof FerryError)) console.error(err);
+      return this.host.fail(err instanceof FerryError ? err : new FerryError('media_error', 'the file could not be read; it may be damaged'));
     }
     if (this.live(generation)) this.follow(end);
   }

@@ -6,6 +6,7 @@
 import { createFile, ISOFile, Log, MP4BoxBuffer } from 'mp4box';
 import { FerryError } from '../protocol/codes.js';
 import { splitMoov } from './mp4/moov-tables.js';
+import type { TrackCodec } from './formats/sniff.js';
 import { SampleTable } from './sample-table.js';
 
 Log.setLogLevel(Log.error);
@@ -29,9 +30,28 @@ export interface Movie {
   tracks: MovieTrack[];
   /** Tracks that are neither audio nor video (subtitles, timecode), ignored. */
   ignored: number;
+  /** The samples are in moof/mdat fragments, not in the moov's tables. */
+  fragmented: boolean;
+  /** Every audio and video track's codec, those without samples here (a fragmented file's) included. */
+  codecs: TrackCodec[];
+  /** Seconds at which playback starts: where every track has begun, after the edits. */
+  start: number;
 }
 
-export function parseMovie(ftyp: Uint8Array, moov: Uint8Array): Movie {
+/**
+ * The moov's tracks; a damaged moov is a FerryError in words, never a parser's exception. `fileSize` bounds
+ * every count read from the tables.
+ */
+export function parseMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null): Movie {
+  try {
+    return readMovie(ftyp, moov, fileSize);
+  } catch (err) {
+    if (err instanceof FerryError) throw err;
+    throw new FerryError('no_index', 'the file index (moov box) is damaged, so the file cannot be played');
+  }
+}
+
+function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null): Movie {
   const { skeleton, traks: tables } = splitMoov(moov);
   const bytes = new Uint8Array(ftyp.byteLength + skeleton.byteLength);
   bytes.set(ftyp, 0);
@@ -40,10 +60,13 @@ export function parseMovie(ftyp: Uint8Array, moov: Uint8Array): Movie {
   if (file.checkBuffer(MP4BoxBuffer.fromArrayBuffer(bytes.buffer, 0))) file.parse();
   const parsed = file.moov;
   if (!parsed || !file.ftyp) throw new FerryError('no_index', 'the file index (moov box) could not be parsed');
-  const duration = parsed.mvhd.duration / parsed.mvhd.timescale;
+  const movieScale = parsed.mvhd.timescale;
+  if (!(movieScale > 0)) throw new FerryError('no_index', 'the file index is damaged (its timescale is 0)');
+  const duration = parsed.mvhd.duration / movieScale;
   // Init segments carry no duration; the MediaSource is given it instead.
   parsed.mvhd.duration = 0;
   const tracks: MovieTrack[] = [];
+  const codecs: TrackCodec[] = [];
   let ignored = 0;
   for (const [index, trak] of parsed.traks.entries()) {
     const handler = trak.mdia.hdlr.handler;
@@ -53,18 +76,53 @@ export function parseMovie(ftyp: Uint8Array, moov: Uint8Array): Movie {
     }
     const kind = handler === 'vide' ? 'video' : 'audio';
     const codec = (trak.mdia.minf.stbl.stsd.entries[0] as { getCodec?: () => string } | undefined)?.getCodec?.() ?? 'unknown';
-    const table = new SampleTable(tables[index] ?? {}, trak.mdia.mdhd.timescale);
+    codecs.push({ kind, codec });
+    const timescale = trak.mdia.mdhd.timescale;
+    if (!(timescale > 0)) throw new FerryError('no_index', `the file index is damaged (track ${trak.tkhd.track_id} has a timescale of 0)`);
+    const table = new SampleTable(tables[index] ?? {}, timescale, fileSize, editShift(trak, movieScale));
     if (table.count === 0) {
       ignored++;
       continue;
     }
     tracks.push({ id: trak.tkhd.track_id, kind, codec, mime: `${kind}/mp4; codecs="${codec}"`, table, init: initSegment(file, trak) });
   }
-  return { duration, tracks, ignored };
+  return { duration, tracks, ignored, fragmented: Boolean(parsed.mvex), codecs, start: alignStarts(tracks) };
+}
+
+/**
+ * Where playback starts, with every time kept at or above 0 (MSE drops what is presented before 0, and with
+ * it the video up to the next keyframe). An edit that skips a lead-in (a file cut without re-encoding)
+ * leaves the skipped media before the start, still there to decode from. Video that starts after the sound
+ * (an empty edit) shows its first frame from the start, as players do.
+ */
+function alignStarts(tracks: MovieTrack[]): number {
+  const earliest = Math.min(...tracks.map((t) => t.table.start));
+  // An encoder's priming (tens of milliseconds of audio) is trimmed by the browser; a lead-in is not.
+  const preroll = earliest < -0.1 ? -earliest : 0;
+  for (const t of tracks) t.table.shift += preroll;
+  for (const t of tracks) if (t.kind === 'video') t.table.startAt(Math.max(preroll, earliest + preroll));
+  return Math.max(preroll, ...tracks.map((t) => t.table.start));
+}
+
+/**
+ * Where the edit list puts a track's media, in seconds added to its media times: empty edits first delay
+ * it, and the first real edit's media_time skips its start (an encoder's priming, a cut lead-in). Edits
+ * after the first real one (rare outside editing tools) are not followed.
+ */
+function editShift(trak: TrakBox, movieScale: number): number {
+  let delay = 0;
+  for (const e of trak.edts?.elst?.entries ?? []) {
+    if (e.media_time === -1) delay += e.segment_duration / movieScale;
+    else return delay - e.media_time / trak.mdia.mdhd.timescale;
+  }
+  return delay;
 }
 
 /** An init segment for one track: its trak (whose tables came emptied from the skeleton), under an mvex. */
 function initSegment(file: ISOFile, trak: TrakBox): ArrayBuffer {
+  // The edits are applied by the player (timestampOffset), not left to each browser's reading of them.
+  trak.boxes = (trak.boxes ?? []).filter((b) => b.type !== 'edts');
+  trak.edts = undefined as unknown as TrakBox['edts'];
   trak.tkhd.duration = 0;
   trak.mdia.mdhd.duration = 0;
   const moov = new (file.moov!.constructor as new () => MoovBox)();

@@ -7,11 +7,12 @@
 import type { Chunk, Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
 import { BufferPool } from './buffer-pool.js';
-import { codecName } from './codecs.js';
+import { codecRefusal } from './codecs.js';
 import { rangesOf, type Engine, type EngineStats } from './engine.js';
 import { Fragmenter } from './fragmenter.js';
-import { MediaBuffers, type BufferGoals } from './media-buffers.js';
-import { MediaLoader, truncation, type RangeOpener } from './media-loader.js';
+import { MediaBuffers, sourceBufferTakes, type BufferGoals } from './media-buffers.js';
+import { MediaLoader, type RangeOpener } from './media-loader.js';
+import { incompleteNotice } from './notices.js';
 import { parseMovie, type MovieTrack } from './movie.js';
 import { StallWatch } from './stall-watch.js';
 
@@ -46,16 +47,17 @@ export class MseEngine implements Engine {
     private readonly source: MseSource,
     goals: BufferGoals,
     private readonly onError: (err: FerryError) => void,
+    /** A sentence for the page that is no error: playback goes on (e.g. the file is incomplete). */
+    private readonly onNotice: (notice: string) => void,
   ) {
     this.buffers = new MediaBuffers(video, goals, this.pool, () => this.loader.wake(), (err) => this.fail(err));
-    video.src = this.buffers.objectUrl;
     this.listeners = [
       ['seeking', () => this.onSeeking()],
       ['timeupdate', () => this.loader.wake()],
       ['error', () => this.fail(new FerryError('media_error', `the browser could not decode the video${video.error?.message ? `: ${video.error.message}` : ''}`))],
     ];
     for (const [name, fn] of this.listeners) video.addEventListener(name, fn);
-    this.stalls = new StallWatch(video, this.buffers, () => this.loader.position(), (t) => this.seekTo(t));
+    this.stalls = new StallWatch(video, this.buffers, () => this.loader.position(), (t) => this.seekTo(t), (err) => this.fail(err));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.loader = new MediaLoader(source.openAt, source.first, source.total, source.windows, {
       movie: (ftyp, moov) => this.startTracks(ftyp, moov),
@@ -99,22 +101,28 @@ export class MseEngine implements Engine {
 
   /** Parses the moov, checks the codecs and opens the SourceBuffers; null when the file cannot play here. */
   private startTracks(ftyp: Uint8Array, moov: Uint8Array): Fragmenter | null {
-    const movie = parseMovie(ftyp, moov);
+    const movie = parseMovie(ftyp, moov, this.source.total);
     if (movie.tracks.length === 0) {
-      this.fail(new FerryError('unsupported_codec', 'this file has no audio or video track'));
+      this.fail(new FerryError('unsupported_codec', movie.fragmented ? 'this fragmented file cannot stream here' : 'this file has no audio or video track'));
       return null;
     }
-    const refused = movie.tracks.filter((t) => !MediaSource.isTypeSupported(t.mime));
-    if (refused.length) {
-      const what = refused.map((t) => `${codecName(t.codec)} ${t.kind} (${t.codec})`).join(' and ');
-      this.fail(new FerryError('unsupported_codec', `this file uses ${what}, which this browser cannot play`));
+    const refused = codecRefusal(movie.tracks, sourceBufferTakes);
+    if (refused) {
+      this.fail(refused);
       return null;
     }
     this.tracks = movie.tracks;
+    let duration = movie.start + movie.duration;
+    // Known from the sample tables before any media is read: what exists plays, then the stream ends.
+    const notice = incompleteNotice(movie.tracks, this.source.total);
+    if (notice) {
+      duration = Math.min(duration, notice.playable);
+      this.onNotice(notice.text);
+    }
     const fragmenter = new Fragmenter(movie.tracks, this.pool);
-    void this.buffers.open(movie.tracks, movie.duration);
-    // Known from the sample tables before any media is read; what exists still plays.
-    if (this.source.total !== null && fragmenter.dataEnd > this.source.total) this.onError(truncation(this.source.total, fragmenter.dataEnd));
+    void this.buffers.open(movie.tracks, duration);
+    // After a skipped lead-in, or sound that starts after the picture: playback starts where both are.
+    if (movie.start > 0.05 && this.video.currentTime < movie.start) this.video.currentTime = movie.start;
     return fragmenter;
   }
 

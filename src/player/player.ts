@@ -1,15 +1,14 @@
 /**
- * Chooses how to play a URL from its first answer: big MP4s through MSE, small or other playable files from a
- * Blob, anything else refused with a clear message and the offer to download.
+ * Plays a URL: reads its first answer, lets engine-choice.ts pick the engine, and keeps one playback current
+ * (an older one's work is dropped). Errors and notices reach the page in words.
  */
 import type { Connection } from '../client/connection.js';
 import type { Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
-import { BlobEngine } from './blob-engine.js';
+import { chooseEngine } from './engine-choice.js';
 import type { Engine, EngineStats } from './engine.js';
 import { describeError } from '../ui/messages.js';
-import { DEFAULT_GOALS, MseEngine, type BufferGoals } from './mse-engine.js';
-import { sniff } from './probe.js';
+import { DEFAULT_GOALS, type BufferGoals } from './mse-engine.js';
 
 export interface PlayerOptions {
   /** Files this size or larger (and every file of unknown size) go through MSE. */
@@ -22,11 +21,17 @@ export interface PlayerOptions {
    * turns out to be elsewhere, whatever was granted still crosses the socket ahead of the moov.
    */
   probeWindow: number;
+  /** The relay's HTTP origin, where the browser's own player fetches `/media/` tickets. */
+  mediaBase: string;
 }
 
-export const DEFAULT_PLAYER_OPTIONS: PlayerOptions = { mseThreshold: 50 * 1024 * 1024, goals: DEFAULT_GOALS, window: 2 * 1024 * 1024, probeWindow: 512 * 1024 };
-
-const MP4_TYPES = /^(video|audio)\/(mp4|x-m4v|quicktime|3gpp)|^application\/mp4/;
+export const DEFAULT_PLAYER_OPTIONS: PlayerOptions = {
+  mseThreshold: 50 * 1024 * 1024,
+  goals: DEFAULT_GOALS,
+  window: 2 * 1024 * 1024,
+  probeWindow: 512 * 1024,
+  mediaBase: globalThis.location?.origin ?? 'http://127.0.0.1',
+};
 
 export class Player {
   private engine: Engine | null = null;
@@ -40,6 +45,8 @@ export class Player {
   private total: number | null = null;
   /** Called with a sentence for the banner, or null when it clears. */
   onError: ((message: string | null, err: FerryError | null) => void) | null = null;
+  /** Called with a sentence about a file that plays but not as a whole, or null when it clears. */
+  onNotice: ((message: string | null) => void) | null = null;
 
   constructor(
     private readonly video: HTMLVideoElement,
@@ -62,31 +69,20 @@ export class Player {
       this.total = meta.total;
       if (!head) throw new FerryError('not_media', 'the server sent an empty file');
       this.bytes = head.data.byteLength;
-      const kind = sniff(head.data, meta.total);
-      if (kind.kind === 'html') {
-        throw new FerryError('not_media', `the server sent a web page${meta.type ? ` (${meta.type.split(';')[0]})` : ''}, not a video`);
-      }
-      const big = meta.total === null || meta.total >= this.options.mseThreshold;
-      const mp4 = kind.kind === 'mp4' || MP4_TYPES.test(meta.type ?? '');
       // An engine reports only into its own playback.
       const fail = (err: FerryError): void => void (current() && this.fail(err));
-      if (mp4 && big) {
-        if (!('MediaSource' in globalThis)) throw new FerryError('unsupported_codec', 'this browser has no Media Source Extensions, so large files cannot stream here; download it instead');
-        const validator = meta.validator ?? undefined;
-        const openAt = (offset: number, window = this.options.window) =>
-          this.connection.open({ url: meta.url, offset, window, ...(validator && { validator }) });
-        const windows = { probe: this.options.probeWindow, media: this.options.window };
-        this.engine = new MseEngine(this.video, { openAt, first, firstChunk: head, total: meta.total, windows }, { ...this.options.goals }, fail);
-      } else if (!big && (mp4 || this.video.canPlayType(meta.type ?? '') !== '')) {
-        this.engine = new BlobEngine(this.video, first, head, meta.type ?? 'video/mp4', meta.total, fail);
-      } else {
-        throw new FerryError('unsupported_codec', `this browser cannot stream ${meta.type ?? 'this kind of file'}${big ? ' of this size' : ''}; download it instead`);
-      }
+      const notice = (text: string): void => void (current() && this.onNotice?.(text));
+      const engine = await chooseEngine({ video: this.video, connection: this.connection, url, meta, first, head, options: this.options, fail, notice });
+      if (!current()) return engine.destroy();
+      this.engine = engine;
       this.opening = null;
       this.state = 'playing';
     } catch (err) {
       first.cancel();
-      if (current()) this.fail(err instanceof FerryError ? err : new FerryError('media_error', String(err)));
+      if (err instanceof FerryError) return void (current() && this.fail(err));
+      // A fault of the player's own: the person reads a sentence; the details go to the console.
+      console.error(err);
+      if (current()) this.fail(new FerryError('media_error', 'the player failed to read this file'));
     }
   }
 
@@ -101,6 +97,7 @@ export class Player {
     this.bytes = 0;
     this.total = null;
     this.onError?.(null, null);
+    this.onNotice?.(null);
   }
 
   stats(): EngineStats {

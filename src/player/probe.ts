@@ -1,36 +1,12 @@
-/**
- * What a file is, from its first bytes: the top-level MP4 boxes, or a sign that it is something else
- * (most often a web page served in place of a video).
- */
-import { FerryError } from '../protocol/codes.js';
-import { ByteWindow } from './byte-window.js';
-import { readBoxHeader, writeBoxHeader, type BoxHeader } from './mp4/box.js';
+/** Finds an MP4's moov, wherever it is, without reading the media. */
+import { FerryError } from '../../protocol/codes.js';
+import { ByteWindow } from '../byte-window.js';
+import { readBoxHeader, writeBoxHeader, type BoxHeader } from './box.js';
 
 export type TopBox = BoxHeader;
 
-const TOP_LEVEL = new Set(['ftyp', 'styp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pdin', 'uuid', 'meta', 'sidx', 'moof', 'mfra', 'prft', 'emsg', 'junk', 'pnot']);
-
-export type Sniffed =
-  | { kind: 'mp4'; boxes: TopBox[] }
-  | { kind: 'html' }
-  | { kind: 'other' };
-
-/** Looks at the head of a file. An MP4 starts with a known top-level box of a sane size. */
-export function sniff(head: Uint8Array, total: number | null): Sniffed {
-  // Markup of any kind (HTML, an XML error document) starts with '<' after optional white space.
-  if (new TextDecoder().decode(head.subarray(0, 64)).trimStart().startsWith('<')) return { kind: 'html' };
-  const boxes: TopBox[] = [];
-  let pos = 0;
-  for (;;) {
-    const box = readBoxHeader(head, pos, 0, total);
-    if (!box) break;
-    if (!TOP_LEVEL.has(box.type) || box.size < box.headerSize) return boxes.length ? { kind: 'mp4', boxes } : { kind: 'other' };
-    boxes.push(box);
-    if (!Number.isFinite(box.size)) break;
-    pos += box.size;
-  }
-  return boxes.length && (boxes[0]!.type === 'ftyp' || boxes[0]!.type === 'styp' || boxes[0]!.type === 'moov') ? { kind: 'mp4', boxes } : { kind: 'other' };
-}
+/** Box types seen at the top level of real MP4 and QuickTime files. */
+export const TOP_LEVEL = new Set(['ftyp', 'styp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pdin', 'uuid', 'meta', 'sidx', 'moof', 'mfra', 'prft', 'emsg', 'junk', 'pnot']);
 
 /** Largest moov accepted: far above any real file's index, far below what would hurt the tab. */
 const MAX_MOOV_BYTES = 128 * 1024 * 1024;

@@ -9,11 +9,17 @@ import { readCompositionOffsets, readOffsets, readSizes, readSyncSamples, readTi
 import { lastAtOrBelow } from './search.js';
 
 export class SampleTable {
-  readonly count: number;
+  /** Samples that can be played: all of the track's, or those a short file still holds (`keepWithin`). */
+  count: number;
   readonly offsets: Float64Array;
   readonly sizes: Uint32Array;
   readonly sync: Uint8Array;
   readonly hasNegativeCts: boolean;
+  /**
+   * Ticks by which the first sample is shown early and held longer: a video track that starts after the
+   * others (an empty edit) then shows its first frame from the movie's start, as a plain player does.
+   */
+  private lead = 0;
   /**
    * Decode times stay as the stts runs they come in (one or two runs for most tracks), not one number a
    * sample: 12 bytes a sample saved, 8 MB on an 8 GB film.
@@ -26,8 +32,12 @@ export class SampleTable {
   /** The run of the last lookup: fragments read samples in order, so it is nearly always the right one. */
   private lastRun = 0;
 
-  constructor(t: TrakTables, readonly timescale: number) {
-    this.sizes = readSizes(t.stsz, t.stz2);
+  /**
+   * `fileSize` bounds the samples' bytes; `shift` is where the edit list puts the media, in seconds added
+   * to its times (the SourceBuffer's timestampOffset).
+   */
+  constructor(t: TrakTables, readonly timescale: number, fileSize: number | null = null, public shift = 0) {
+    this.sizes = readSizes(t.stsz, t.stz2, fileSize);
     this.count = this.sizes.length;
     this.offsets = readOffsets(this.sizes, t.stsc, t.stco, t.co64);
     ({ first: this.runFirst, time: this.runTime, delta: this.runDelta } = readTimeRuns(t.stts, this.count));
@@ -49,7 +59,7 @@ export class SampleTable {
   }
 
   duration(index: number): number {
-    return this.runDelta[this.runOf(index)]!;
+    return this.runDelta[this.runOf(index)]! + (index === 0 ? this.lead : 0);
   }
 
   /** Composition minus decode time of a sample. */
@@ -57,9 +67,30 @@ export class SampleTable {
     return this.cts ? this.cts[index]! : 0;
   }
 
-  /** Index of the last sample whose decode time is at or before `time` seconds (0 if none). */
+  /** When the first sample is shown, in seconds of the movie. */
+  get start(): number {
+    return (this.dts(0) + this.ctsOffset(0)) / this.timescale + this.shift - this.leadSeconds;
+  }
+
+  /** Seconds by which the first sample is shown early (its fragment is placed that much earlier). */
+  get leadSeconds(): number {
+    return this.lead / this.timescale;
+  }
+
+  /** Shows the first sample from `time` (seconds of the movie) instead, holding it until the second. */
+  startAt(time: number): void {
+    const lead = Math.round((this.start - time) * this.timescale);
+    if (lead > 0 && this.count >= 2) this.lead += lead;
+  }
+
+  /** Whether the first sample must sit alone in its fragment (it is held longer than its decode step). */
+  get leads(): boolean {
+    return this.lead > 0;
+  }
+
+  /** Index of the last sample whose decode time is at or before `time` seconds of the movie (0 if none). */
   sampleAt(time: number): number {
-    const target = time * this.timescale;
+    const target = (time - this.shift) * this.timescale;
     const lo = lastAtOrBelow(this.runTime, target);
     const delta = this.runDelta[lo]!;
     const within = delta > 0 ? Math.floor((target - this.runTime[lo]!) / delta) : 0;
@@ -73,9 +104,26 @@ export class SampleTable {
     return 0;
   }
 
-  /** Decode time of a sample, in seconds. */
+  /** Decode time of a sample, in seconds of the movie. */
   time(index: number): number {
-    return this.dts(index) / this.timescale;
+    return this.dts(index) / this.timescale + this.shift;
+  }
+
+  /** Keeps only the samples before the first whose bytes go past `bytes`: a file that ends early. */
+  keepWithin(bytes: number): void {
+    for (let i = 0; i < this.count; i++) {
+      if (this.offsets[i]! + this.sizes[i]! > bytes) {
+        this.count = i;
+        return;
+      }
+    }
+  }
+
+  /** The end, in seconds of the movie, of the samples held in the first `bytes` of the file. */
+  timeWithin(bytes: number): number {
+    let last = -1;
+    for (let i = 0; i < this.count; i++) if (this.offsets[i]! + this.sizes[i]! <= bytes) last = i;
+    return last < 0 ? 0 : this.time(last) + this.duration(last) / this.timescale;
   }
 
   private runOf(index: number): number {

@@ -5,7 +5,7 @@
  */
 
 type Operation =
-  | { kind: 'append'; data: BufferSource; done: () => void; fail: (err: Error) => void }
+  | { kind: 'append'; data: BufferSource; offset: number; done: () => void; fail: (err: Error) => void }
   | { kind: 'remove'; start: number; end: number; done: () => void; fail: (err: Error) => void };
 
 export class DroppedError extends Error {
@@ -54,9 +54,10 @@ export class SourceBufferQueue {
     return this.sb.buffered;
   }
 
-  append(data: BufferSource): Promise<void> {
+  /** Appends `data`, its times moved by `offset` seconds (the SourceBuffer's timestampOffset). */
+  append(data: BufferSource, offset = 0): Promise<void> {
     this.pending += data.byteLength;
-    return this.enqueue((done, fail) => ({ kind: 'append', data, done, fail }));
+    return this.enqueue((done, fail) => ({ kind: 'append', data, offset, done, fail }));
   }
 
   remove(start: number, end: number): Promise<void> {
@@ -88,6 +89,7 @@ export class SourceBufferQueue {
     if (!op) return;
     this.current = op;
     try {
+      if (op.kind === 'append' && this.sb.timestampOffset !== op.offset) this.sb.timestampOffset = op.offset;
       if (op.kind === 'append') this.sb.appendBuffer(op.data);
       else this.sb.remove(op.start, op.end);
     } catch (err) {

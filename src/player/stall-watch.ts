@@ -1,14 +1,20 @@
 /**
  * Notices a playhead that stopped with media missing, and either steps over a small gap or asks for the
  * media at the playhead again (when the reading has already passed it, e.g. after the browser evicted it).
+ * It never loops: past a few refetches at the same place it gives up and says what it saw.
  */
+import { FerryError } from '../protocol/codes.js';
 import type { MediaBuffers } from './media-buffers.js';
 
 const STALL_MS = 1500;
+/** Refetches of the same place (within a second) before the watch gives up. */
+const MAX_REFETCHES = 3;
 
 export class StallWatch {
   private since: number | null = null;
   private lastTime = -1;
+  private refetches = 0;
+  private refetchedAt = -Infinity;
 
   constructor(
     private readonly video: HTMLVideoElement,
@@ -17,6 +23,7 @@ export class StallWatch {
     private readonly readingAt: () => number,
     /** Fetch the media at `time` again. */
     private readonly refetch: (time: number) => void,
+    private readonly fail: (err: FerryError) => void,
   ) {}
 
   check(t: number): void {
@@ -34,7 +41,17 @@ export class StallWatch {
     if (gapEnd !== null && gapEnd - t < 1) {
       v.currentTime = gapEnd + 0.01;
     } else if (this.buffers.around(t).ahead < 0.5 && this.readingAt() > t + 1) {
-      this.refetch(t);
+      this.refetchOnce(t);
     }
+  }
+
+  private refetchOnce(t: number): void {
+    if (Math.abs(t - this.refetchedAt) >= 1) this.refetches = 0;
+    this.refetchedAt = t;
+    if (++this.refetches > MAX_REFETCHES) {
+      this.fail(new FerryError('media_error', `playback cannot go on at ${t.toFixed(1)} s: ${this.buffers.describe(t)}`));
+      return;
+    }
+    this.refetch(t);
   }
 }

@@ -68,3 +68,75 @@ export function testMedia(): TestMedia {
     paths: { moovLast, moovFirst },
   };
 }
+
+/** One file of each container and codec the browser's own player handles, and MP4s as real files are made. */
+export interface FormatMedia {
+  webm: Buffer;
+  mkv: Buffer;
+  mp3: Buffer;
+  wav: Buffer;
+  ogg: Buffer;
+  opus: Buffer;
+  flac: Buffer;
+  aac: Buffer;
+  fragmented: Buffer;
+  /** Video delayed by an empty edit of 1.5 s: the sound starts at 0, the picture at 1.5 s. */
+  emptyEdit: Buffer;
+  /** Cut at 1.3 s without re-encoding: an edit list skips the media before it. */
+  leadIn: Buffer;
+  /** 30 s, long enough to seek in; each format's seconds. */
+  duration: number;
+}
+
+const tone = (seconds: number): string[] => ['-f', 'lavfi', '-i', `sine=frequency=330:sample_rate=48000:duration=${seconds}`];
+const picture = (seconds: number): string[] => ['-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=25:duration=${seconds}`];
+
+/** Made once per machine, 30 s each; the MP4s come from the 20 s clip. */
+export function formatMedia(): FormatMedia {
+  const s = 30;
+  const file = (name: string, args: string[]): Buffer => readFileSync(make(name, (out) => ffmpeg([...args, '-f', name.split('.').pop()!.replace('mkv', 'matroska').replace('opus', 'ogg').replace('aac', 'adts'), out])));
+  return {
+    webm: file('vp9.webm', [...picture(s), ...tone(s), '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k', '-g', '50', '-c:a', 'libopus']),
+    mkv: file('h264.mkv', [...picture(s), ...tone(s), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-c:a', 'aac']),
+    mp3: file('talk.mp3', [...tone(s), '-c:a', 'libmp3lame', '-b:a', '64k']),
+    wav: file('talk.wav', [...tone(s), '-c:a', 'pcm_s16le']),
+    ogg: file('talk.ogg', [...tone(s), '-c:a', 'libvorbis']),
+    opus: file('talk.opus', [...tone(s), '-c:a', 'libopus']),
+    flac: file('talk.flac', [...tone(s), '-c:a', 'flac']),
+    aac: file('talk.aac', [...tone(s), '-c:a', 'aac']),
+    fragmented: file('fragmented.mp4', ['-i', clip(), '-c', 'copy', '-movflags', '+frag_keyframe+empty_moov+default_base_moof']),
+    emptyEdit: file('empty-edit.mp4', ['-i', clip(), '-itsoffset', '1.5', '-i', clip(), '-map', '1:v', '-map', '0:a', '-c', 'copy']),
+    leadIn: file('lead-in.mp4', ['-ss', '1.3', '-i', clip(), '-c', 'copy']),
+    duration: s,
+  };
+}
+
+export interface DamagedMedia {
+  /** The 20 s clip, moov first, cut at 61 % of its bytes. */
+  shortMoovFirst: Buffer;
+  /** The 20 s clip, moov last, cut at 60 %: before its moov. */
+  cutBeforeMoov: Buffer;
+  /** An stco whose entry count runs far past the box. */
+  corruptMoov: Buffer;
+  /** A 20-byte stsz claiming 50 million samples of 100 bytes. */
+  hostileCount: Buffer;
+}
+
+export function damagedMedia(): DamagedMedia {
+  const first = readFileSync(make('clip-moov-first.mp4', (out) => ffmpeg(['-i', clip(), '-c', 'copy', '-movflags', '+faststart', out])));
+  const last = readFileSync(clip());
+  // The moov comes first, so the first match of a table's type is that table's header.
+  const box = (file: Buffer, type: string): number => file.indexOf(type, 0, 'latin1') - 4;
+  const corruptMoov = Buffer.from(first);
+  corruptMoov.writeUInt32BE(0x7fffffff, box(corruptMoov, 'stco') + 12);
+  const hostileCount = Buffer.from(first);
+  const stsz = box(hostileCount, 'stsz');
+  hostileCount.writeUInt32BE(100, stsz + 12);
+  hostileCount.writeUInt32BE(50_000_000, stsz + 16);
+  return {
+    shortMoovFirst: first.subarray(0, Math.floor(first.byteLength * 0.61)),
+    cutBeforeMoov: last.subarray(0, Math.floor(last.byteLength * 0.6)),
+    corruptMoov,
+    hostileCount,
+  };
+}

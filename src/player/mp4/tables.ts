@@ -24,12 +24,18 @@ function checkCount(n: number, box: string): number {
   return n;
 }
 
-/** Sample sizes from stsz (a constant, or one u32 each) or stz2 (4, 8 or 16 bits each). */
-export function readSizes(stsz: DataView | undefined, stz2: DataView | undefined): Uint32Array {
+/**
+ * Sample sizes from stsz (a constant, or one u32 each) or stz2 (4, 8 or 16 bits each). A constant size claims
+ * its count in 4 bytes, so the count is checked against the file's size before anything is allocated.
+ */
+export function readSizes(stsz: DataView | undefined, stz2: DataView | undefined, fileSize: number | null = null): Uint32Array {
   if (stsz) {
     if (stsz.byteLength < 12) throw damaged('stsz', 'is cut short');
     const constant = stsz.getUint32(4);
     const n = checkCount(constant ? stsz.getUint32(8) : entries(stsz, 8, 4, 'stsz'), 'stsz');
+    if (constant && fileSize !== null && n * constant > fileSize) {
+      throw damaged('stsz', `claims ${n} samples of ${constant} bytes, more than the whole file holds`);
+    }
     const sizes = new Uint32Array(n);
     if (constant) sizes.fill(constant);
     else for (let i = 0; i < n; i++) sizes[i] = stsz.getUint32(12 + 4 * i);

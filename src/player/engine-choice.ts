@@ -1,0 +1,77 @@
+/**
+ * Which engine plays a file, by what its first bytes say it is: a progressive MP4 from the MSE threshold up
+ * (and one that ends early) through Media Source Extensions, with bounded memory; everything else the browser
+ * plays with its own demuxers, through the relay (the native engine). Codecs are checked on every path, with
+ * the real codec string, and a refusal says which codec.
+ */
+import type { Connection } from '../client/connection.js';
+import { FerryError } from '../protocol/codes.js';
+import type { Chunk, Transfer, TransferMeta } from '../client/transfer.js';
+import { codecRefusal } from './codecs.js';
+import type { Engine } from './engine.js';
+import { sniff, type Sniffed } from './formats/sniff.js';
+import { hasMediaSource } from './media-buffers.js';
+import { readMoov } from './moov-reader.js';
+import { parseMovie } from './movie.js';
+import { MseEngine, type BufferGoals, type RangeOpener } from './mse-engine.js';
+import { NativeEngine } from './native-engine.js';
+
+export interface ChoiceContext {
+  video: HTMLVideoElement;
+  connection: Connection;
+  url: string;
+  meta: TransferMeta;
+  first: Transfer;
+  head: Chunk;
+  options: { mseThreshold: number; goals: BufferGoals; window: number; probeWindow: number; mediaBase: string };
+  fail: (err: FerryError) => void;
+  notice: (text: string) => void;
+}
+
+export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
+  const format = sniff(c.head.data, c.meta.total);
+  const openAt: RangeOpener = (offset, window = c.options.window) =>
+    c.connection.open({ url: c.meta.url, offset, window, ...(c.meta.validator && { validator: c.meta.validator }) });
+  if (format.container === 'html') throw new FerryError('not_media', `the server sent a web page${c.meta.type ? ` (${c.meta.type.split(';')[0]})` : ''}, not a video`);
+  if (format.container !== 'mp4') return nativeFor(c, format);
+  const big = c.meta.total === null || c.meta.total >= c.options.mseThreshold;
+  if (!format.fragmented && big && hasMediaSource()) return mse(c, openAt, c.first, c.head);
+  // Small or fragmented: the moov says which codecs, and whether the file is whole.
+  const { ftyp, moov } = await readMoov(c.first, c.head, (offset) => openAt(offset, c.options.probeWindow), c.meta.total);
+  const movie = parseMovie(ftyp, moov, c.meta.total);
+  const refused = codecRefusal(movie.codecs, (mime) => c.video.canPlayType(mime) !== '');
+  if (refused) throw refused;
+  const whole = movie.fragmented || c.meta.total === null || movie.tracks.every((t) => t.table.dataEnd <= c.meta.total!);
+  // One that ends early plays through MSE, which ends the stream cleanly where the bytes end.
+  if (!whole && hasMediaSource()) {
+    const again = openAt(0, c.options.probeWindow);
+    const head = await again.read();
+    if (!head) throw new FerryError('no_index');
+    return mse(c, openAt, again, head);
+  }
+  return native(c, 'video/mp4', movie.codecs.some((t) => t.kind === 'video'));
+}
+
+function mse(c: ChoiceContext, openAt: RangeOpener, first: Transfer, head: Chunk): Engine {
+  const windows = { probe: c.options.probeWindow, media: c.options.window };
+  return new MseEngine(c.video, { openAt, first, firstChunk: head, total: c.meta.total, windows }, { ...c.options.goals }, c.fail, c.notice);
+}
+
+function nativeFor(c: ChoiceContext, format: Exclude<Sniffed, { container: 'mp4' | 'html' }>): Engine {
+  if (format.container === 'unknown') {
+    const type = c.meta.type?.split(';')[0]?.trim() ?? null;
+    // Not a format this page knows by its bytes; the browser may still, if the server's type is a media type.
+    if (type && /^(audio|video)\//.test(type) && c.video.canPlayType(type) !== '') return native(c, type, null);
+    throw new FerryError('not_media', `the server sent something that is not audio or video${type ? ` (${type})` : ''}`);
+  }
+  if (format.tracks) {
+    const refused = codecRefusal(format.tracks, (mime) => c.video.canPlayType(mime) !== '');
+    if (refused) throw refused;
+  }
+  return native(c, format.mime, format.tracks ? format.tracks.some((t) => t.kind === 'video') : null);
+}
+
+function native(c: ChoiceContext, type: string, hasVideo: boolean | null): Engine {
+  c.first.cancel();
+  return new NativeEngine(c.video, { connection: c.connection, url: c.url, type, total: c.meta.total, base: c.options.mediaBase, hasVideo }, c.fail);
+}

@@ -1,0 +1,36 @@
+/** What a file is, from its first 64 KB alone, for each container the player meets; and the codecs named in it. */
+import { describe, expect, it } from 'vitest';
+import { codecMime } from '../src/player/codecs.js';
+import { sniff } from '../src/player/formats/sniff.js';
+import { formatMedia, testMedia } from './helpers/media.js';
+
+describe('sniffing a file’s first bytes', () => {
+  const f = formatMedia();
+  const head = (b: Buffer): Uint8Array => new Uint8Array(b.subarray(0, 64 * 1024));
+  it.each([
+    ['webm', () => f.webm, { container: 'webm', mime: 'video/webm', tracks: [{ kind: 'video', codec: 'vp09.00.10.08' }, { kind: 'audio', codec: 'opus' }] }],
+    ['mkv', () => f.mkv, { container: 'matroska', tracks: [{ kind: 'video', codec: expect.stringMatching(/^avc1\.[0-9A-F]{6}$/) }, { kind: 'audio', codec: 'mp4a.40.2' }] }],
+    ['mp3', () => f.mp3, { container: 'mp3', mime: 'audio/mpeg' }],
+    ['wav', () => f.wav, { container: 'wav', tracks: [{ kind: 'audio', codec: '1' }] }],
+    ['ogg', () => f.ogg, { container: 'ogg', tracks: [{ kind: 'audio', codec: 'vorbis' }] }],
+    ['opus', () => f.opus, { container: 'ogg', tracks: [{ kind: 'audio', codec: 'opus' }] }],
+    ['flac', () => f.flac, { container: 'flac' }],
+    ['aac', () => f.aac, { container: 'aac', tracks: [{ kind: 'audio', codec: 'mp4a.40.2' }] }],
+    ['fragmented mp4', () => f.fragmented, { container: 'mp4', fragmented: true }],
+    ['progressive mp4', () => testMedia().moovLast, { container: 'mp4', fragmented: false }],
+  ])('%s', (_name, file, expected) => {
+    expect(sniff(head(file()), file().byteLength)).toMatchObject(expected);
+  });
+
+  it('tells markup and unknown bytes apart from media', () => {
+    expect(sniff(new TextEncoder().encode('\n <?xml version="1.0"?><Error/>'), 40).container).toBe('html');
+    expect(sniff(new TextEncoder().encode('PK\x03\x04zip file'), 12).container).toBe('unknown');
+  });
+
+  it('asks the browser about each codec in its own container', () => {
+    expect(codecMime({ kind: 'video', codec: 'avc1.64001F' })).toBe('video/mp4; codecs="avc1.64001F"');
+    expect(codecMime({ kind: 'audio', codec: 'opus' })).toBe('audio/webm; codecs="opus"');
+    expect(codecMime({ kind: 'audio', codec: 'mp3' })).toBe('audio/mpeg');
+    expect(codecMime({ kind: 'audio', codec: '1' })).toBe('audio/wav; codecs="1"');
+  });
+});
