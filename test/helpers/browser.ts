@@ -21,3 +21,19 @@ export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
 export function buildPage(): void {
   execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'error'], { stdio: 'inherit' });
 }
+
+/**
+ * Debian's Firefox ESR, headless, driven by puppeteer-core over WebDriver BiDi (never a downloaded build).
+ * Autoplay is allowed, as the Chromium flag allows it there.
+ */
+export async function launchFirefox(): Promise<FirefoxBrowser> {
+  const { default: puppeteer } = await import('puppeteer-core');
+  return puppeteer.launch({
+    browser: 'firefox',
+    executablePath: process.env.FIREFOX ?? '/usr/bin/firefox-esr',
+    headless: true,
+    extraPrefsFirefox: { 'media.autoplay.default': 0, 'media.autoplay.blocking_policy': 0 },
+  });
+}
+
+export type FirefoxBrowser = import('puppeteer-core').Browser;

@@ -1,0 +1,59 @@
+/**
+ * The player in Debian's Firefox ESR too, through a real relay: a moov-last MP4 through MSE, and a WebM and
+ * an MP3 through Firefox's own player reading the relay's /media/ tickets. Each plays and seeks.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'puppeteer-core';
+import type { EngineStats } from '../src/player/engine.js';
+import type { Relay } from '../src/relay/node/server.js';
+import { buildPage, launchFirefox, type FirefoxBrowser } from './helpers/browser.js';
+import { formatMedia, testMedia } from './helpers/media.js';
+import { Origin } from './helpers/origin.js';
+import { startRelay } from './helpers/relay.js';
+
+let origin: Origin;
+let relay: Relay;
+let firefox: FirefoxBrowser;
+
+beforeAll(async () => {
+  buildPage();
+  const formats = formatMedia();
+  origin = await new Origin().start();
+  origin.set('/last.mp4', { body: testMedia().moovLast, type: 'video/mp4' });
+  origin.set('/film.webm', { body: formats.webm, type: 'video/webm' });
+  origin.set('/podcast.mp3', { body: formats.mp3, type: 'audio/mpeg' });
+  relay = await startRelay({ allow: [origin.hostPort] });
+  firefox = await launchFirefox();
+}, 60_000);
+
+afterAll(async () => {
+  await firefox?.close();
+  await relay?.close();
+  await origin?.close();
+});
+
+const stats = (page: Page): Promise<EngineStats> => page.evaluate(() => window.ferry.stats());
+
+async function waitPlaying(page: Page, beyond: number): Promise<void> {
+  await page.waitForFunction((t: number) => document.querySelector('video')!.currentTime > t, { timeout: 30_000, polling: 100 }, beyond);
+}
+
+describe('Firefox', () => {
+  it.each([
+    ['/last.mp4', 'mse', 60],
+    ['/film.webm', 'native', 20],
+    ['/podcast.mp3', 'native', 20],
+  ])('%s plays and seeks', async (path, engine, target) => {
+    const page = await firefox.newPage();
+    try {
+      await page.goto(`http://127.0.0.1:${relay.port}/?url=${encodeURIComponent(origin.url(path))}&autoplay=1&threshold=0`);
+      await waitPlaying(page, 1);
+      expect(await stats(page)).toMatchObject({ engine, error: null });
+      await page.evaluate((t: number) => (document.querySelector('video')!.currentTime = t), target);
+      await waitPlaying(page, target + 0.5);
+      expect(await page.evaluate(() => document.querySelector('video')!.currentTime)).toBeLessThan(target + 5);
+    } finally {
+      await page.close();
+    }
+  });
+});
