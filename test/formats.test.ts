@@ -37,12 +37,14 @@ beforeAll(async () => {
   for (const [path, key, type] of FILES) origin.set(path, { body: media[key], type });
   origin.set('/empty-edit.mp4', { body: media.emptyEdit, type: 'video/mp4' });
   origin.set('/lead-in.mp4', { body: media.leadIn, type: 'video/mp4' });
+  origin.set('/two-audio.mp4', { body: media.twoAudio, type: 'video/mp4' });
   const damaged = damagedMedia();
   origin.set('/corrupt.mp4', { body: damaged.corruptMoov, type: 'video/mp4' });
   origin.set('/hostile.mp4', { body: damaged.hostileCount, type: 'video/mp4' });
   origin.set('/short.mp4', { body: damaged.shortMoovFirst, type: 'video/mp4' });
   origin.set('/no-moov.mp4', { body: damaged.cutBeforeMoov, type: 'video/mp4' });
   origin.set('/hevc.mp4', { body: testMedia().hevc, type: 'video/mp4' });
+  origin.set('/long.mp4', { body: testMedia().moovFirst, type: 'video/mp4' });
   origin.set('/archive.zip', { body: Buffer.from('PK\x03\x04 not media at all, just bytes'), type: 'application/zip' });
   relay = await startRelay({ allow: [origin.hostPort] });
   browser = await launchBrowser();
@@ -103,6 +105,47 @@ describe('every format, through the relay', () => {
     const page = await open('/lead-in.mp4', '&threshold=0');
     await waitPlaying(page, 3);
     expect((await stats(page)).error).toBeNull();
+    await page.close();
+  });
+});
+
+describe('MP4s as real files are made', () => {
+  it('with two audio tracks, plays the default one, and an unplayable second one is no obstacle', async () => {
+    const page = await open('/two-audio.mp4', '&threshold=0');
+    await waitPlaying(page, 1.5);
+    const s = await stats(page);
+    expect(s).toMatchObject({ engine: 'mse', error: null });
+    expect(s.codecs).toEqual([expect.stringMatching(/^avc1/), expect.stringMatching(/^mp4a/)]);
+    await page.close();
+  });
+
+  it('without Media Source Extensions, a large MP4 plays in the browser’s own player through the relay', async () => {
+    const page = await browser.newPage();
+    await page.addInitScript(() => {
+      delete (window as { MediaSource?: unknown }).MediaSource;
+    });
+    await page.goto(`http://127.0.0.1:${relay.port}/?url=${encodeURIComponent(origin.url('/two-audio.mp4'))}&autoplay=1&threshold=0`);
+    await waitPlaying(page, 1.5);
+    expect(await stats(page)).toMatchObject({ engine: 'native', error: null });
+    await page.close();
+  });
+
+  it('a playhead that the media keeps missing ends in an error that says what it saw, not a loop', async () => {
+    const page = await browser.newPage();
+    // Every SourceBuffer loses what lies ahead of the playhead as soon as it gets it, as a broken browser would.
+    await page.addInitScript(() => {
+      const add = MediaSource.prototype.addSourceBuffer;
+      MediaSource.prototype.addSourceBuffer = function (this: MediaSource, type: string) {
+        const sb = add.call(this, type);
+        sb.addEventListener('updateend', () => {
+          const t = document.querySelector('video')!.currentTime;
+          if (!sb.updating && t > 1 && sb.buffered.length && sb.buffered.end(sb.buffered.length - 1) > t + 0.5) sb.remove(t + 0.2, t + 5);
+        });
+        return sb;
+      };
+    });
+    await page.goto(`http://127.0.0.1:${relay.port}/?url=${encodeURIComponent(origin.url('/long.mp4'))}&autoplay=1&threshold=0`);
+    expect(await messageOf(page, 'alert')).toMatch(/playback cannot go on at \d+\.\d s: the video (is there only up to|starts at|has nothing after) \d+\.\d s and the audio/);
     await page.close();
   });
 });

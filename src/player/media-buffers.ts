@@ -185,14 +185,16 @@ export class MediaBuffers {
 
   /** What each track holds around `time`, in words, for an error that says why playback cannot go on. */
   describe(time: number): string {
-    return this.tracks
-      .map((track) => {
-        const r = this.queues.get(track.id)?.buffered;
-        let next: number | null = null;
-        for (let i = 0; r && i < r.length && next === null; i++) if (r.end(i) > time) next = Math.max(time, r.start(i));
-        return next === null ? `the ${track.kind} has nothing after ${time.toFixed(1)} s` : `the ${track.kind} starts at ${next.toFixed(1)} s`;
-      })
-      .join(' and ');
+    return this.tracks.map((track) => `the ${track.kind} ${this.describeTrack(track.id, time)}`).join(' and ');
+  }
+
+  private describeTrack(id: number, time: number): string {
+    const r = this.queues.get(id)?.buffered;
+    for (let i = 0; r && i < r.length; i++) {
+      if (r.end(i) <= time) continue;
+      return r.start(i) <= time + 0.1 ? `is there only up to ${r.end(i).toFixed(1)} s` : `starts at ${r.start(i).toFixed(1)} s`;
+    }
+    return `has nothing after ${time.toFixed(1)} s`;
   }
 
   private enqueue(fragment: Fragment): void {

@@ -28,11 +28,11 @@ export interface Movie {
   /** Seconds. */
   duration: number;
   tracks: MovieTrack[];
-  /** Tracks that are neither audio nor video (subtitles, timecode), ignored. */
+  /** Tracks not played: subtitles, timecode, audio tracks past the one chosen, tracks without samples. */
   ignored: number;
   /** The samples are in moof/mdat fragments, not in the moov's tables. */
   fragmented: boolean;
-  /** Every audio and video track's codec, those without samples here (a fragmented file's) included. */
+  /** The codec of each track that plays, those without samples here (a fragmented file's) included. */
   codecs: TrackCodec[];
   /** Seconds at which playback starts: where every track has begun, after the edits. */
   start: number;
@@ -66,17 +66,10 @@ function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null):
   // Init segments carry no duration; the MediaSource is given it instead.
   parsed.mvhd.duration = 0;
   const tracks: MovieTrack[] = [];
-  const codecs: TrackCodec[] = [];
-  let ignored = 0;
-  for (const [index, trak] of parsed.traks.entries()) {
-    const handler = trak.mdia.hdlr.handler;
-    if (handler !== 'vide' && handler !== 'soun') {
-      ignored++;
-      continue;
-    }
-    const kind = handler === 'vide' ? 'video' : 'audio';
-    const codec = (trak.mdia.minf.stbl.stsd.entries[0] as { getCodec?: () => string } | undefined)?.getCodec?.() ?? 'unknown';
-    codecs.push({ kind, codec });
+  const played = playedTraks(parsed.traks);
+  const codecs = played.map(({ kind, codec }) => ({ kind, codec }));
+  let ignored = parsed.traks.length - played.length;
+  for (const { trak, index, kind, codec } of played) {
     const timescale = trak.mdia.mdhd.timescale;
     if (!(timescale > 0)) throw new FerryError('no_index', `the file index is damaged (track ${trak.tkhd.track_id} has a timescale of 0)`);
     const table = new SampleTable(tables[index] ?? {}, timescale, fileSize, editShift(trak, movieScale));
@@ -87,6 +80,29 @@ function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null):
     tracks.push({ id: trak.tkhd.track_id, kind, codec, mime: `${kind}/mp4; codecs="${codec}"`, table, init: initSegment(file, trak) });
   }
   return { duration, tracks, ignored, fragmented: Boolean(parsed.mvex), codecs, start: alignStarts(tracks) };
+}
+
+interface Candidate { trak: TrakBox; index: number; kind: 'video' | 'audio'; codec: string; enabled: boolean }
+
+/**
+ * The tracks that play: one video and one audio, each the first flagged enabled in its tkhd, else the first
+ * of its kind. Other audio tracks (a second language, a commentary) wait for a track menu; subtitles and
+ * timecode are not media the buffers take.
+ */
+function playedTraks(traks: TrakBox[]): Candidate[] {
+  const all: Candidate[] = [];
+  for (const [index, trak] of traks.entries()) {
+    const handler = trak.mdia.hdlr.handler;
+    if (handler !== 'vide' && handler !== 'soun') continue;
+    const codec = (trak.mdia.minf.stbl.stsd.entries[0] as { getCodec?: () => string } | undefined)?.getCodec?.() ?? 'unknown';
+    all.push({ trak, index, kind: handler === 'vide' ? 'video' : 'audio', codec, enabled: (trak.tkhd.flags & 1) === 1 });
+  }
+  const pick = (kind: Candidate['kind']): Candidate[] => {
+    const of = all.filter((c) => c.kind === kind);
+    const chosen = of.find((c) => c.enabled) ?? of[0];
+    return chosen ? [chosen] : [];
+  };
+  return [...pick('video'), ...pick('audio')].sort((a, b) => a.index - b.index);
 }
 
 /**

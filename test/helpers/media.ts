@@ -84,6 +84,8 @@ export interface FormatMedia {
   emptyEdit: Buffer;
   /** Cut at 1.3 s without re-encoding: an edit list skips the media before it. */
   leadIn: Buffer;
+  /** Video, AAC (the default track) and an AC-3 second audio track, which Chromium cannot play. */
+  twoAudio: Buffer;
   /** 30 s, long enough to seek in; each format's seconds. */
   duration: number;
 }
@@ -107,6 +109,7 @@ export function formatMedia(): FormatMedia {
     fragmented: file('fragmented.mp4', ['-i', clip(), '-c', 'copy', '-movflags', '+frag_keyframe+empty_moov+default_base_moof']),
     emptyEdit: file('empty-edit.mp4', ['-i', clip(), '-itsoffset', '1.5', '-i', clip(), '-map', '1:v', '-map', '0:a', '-c', 'copy']),
     leadIn: file('lead-in.mp4', ['-ss', '1.3', '-i', clip(), '-c', 'copy']),
+    twoAudio: file('two-audio.mp4', ['-i', clip(), ...tone(20), '-map', '0:v', '-map', '0:a', '-map', '1:a', '-c:v', 'copy', '-c:a:0', 'copy', '-c:a:1', 'ac3', '-disposition:a:1', '0']),
     duration: s,
   };
 }
