@@ -28,7 +28,9 @@ export interface NativeSource {
 
 export class NativeEngine implements Engine {
   private ticket: Download | null = null;
+  /** Bytes the relay sent for this playback's tickets, and for those before the current one. */
   private sent = 0;
+  private sentBefore = 0;
   private readonly meter = new RateMeter();
   private failure: FerryError | null = null;
   private recoveries = 0;
@@ -94,9 +96,6 @@ export class NativeEngine implements Engine {
     };
   }
 
-  /** Bytes sent for earlier tickets of this playback. */
-  private sentBefore = 0;
-
   private onMetadata(): void {
     if (this.resumeAt) {
       this.video.currentTime = this.resumeAt.time;
@@ -104,7 +103,7 @@ export class NativeEngine implements Engine {
       this.resumeAt = null;
     }
     // Chromium plays a file whose video it cannot decode as sound alone: say so instead.
-    if (this.source.hasVideo && this.video.videoWidth === 0 && this.video instanceof HTMLVideoElement) {
+    if (this.source.hasVideo && this.video.videoWidth === 0) {
       this.fail(new FerryError('unsupported_codec', 'this browser cannot decode the video of this file (it would play the sound alone)'));
     }
   }
