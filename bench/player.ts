@@ -5,37 +5,15 @@
  * five seeks to unbuffered points, 20 s at 16x; the browser's peak memory (PSS over Chromium's processes,
  * minus the idle browser) and the page's JS heap. Medians of several runs.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../test/helpers/browser.js';
-import { browserPid, GB, MB, MEDIA_DIR, median, startProcess, table, treePss } from './lib.js';
+import { browserPid, GB, MB, median, startProcess, table, treePss } from './lib.js';
+import { benchVideo } from './video.js';
 
 const BIG = process.argv.includes('--big');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SEEKS = [0.1, 0.5, 0.9, 0.3, 0.7];
-
-/** 60 s of 720p30 H.264 at 8 Mbit/s + AAC, looped (stream copy) to the size asked for, moov at the end. */
-function benchVideo(targetBytes: number): string {
-  mkdirSync(MEDIA_DIR, { recursive: true });
-  const clip = join(MEDIA_DIR, 'bench-clip-720p.mp4');
-  const ff = (args: string[]): void => void execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { stdio: 'inherit' });
-  if (!existsSync(clip)) {
-    process.stderr.write('making a 60 s 720p clip with ffmpeg…\n');
-    ff(['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '60',
-      '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-b:v', '8M', '-maxrate', '8M', '-bufsize', '16M', '-c:a', 'aac', '-b:a', '128k', '-shortest', `${clip}.tmp.mp4`]);
-    renameSync(`${clip}.tmp.mp4`, clip);
-  }
-  const loops = Math.max(1, Math.round(targetBytes / statSync(clip).size));
-  const out = join(MEDIA_DIR, `bench-720p-${BIG ? '8g' : '2g'}.mp4`);
-  if (!existsSync(out)) {
-    process.stderr.write(`looping it ${loops} times into ${out}…\n`);
-    ff(['-stream_loop', String(loops - 1), '-i', clip, '-c', 'copy', `${out}.tmp.mp4`]);
-    renameSync(`${out}.tmp.mp4`, out);
-  }
-  return out;
-}
 
 interface RunResult { firstFrame: number; seeks: number[]; pssPeak: number; heapPeak: number; played16x: number }
 
