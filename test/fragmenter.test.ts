@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Fragmenter, type Fragment } from '../src/player/fragmenter.js';
 import { parseMovie, type Movie } from '../src/player/movie.js';
-import { readBoxHeader } from '../src/player/mp4/box.js';
+import { readBoxHeader } from '../src/protocol/mp4-box.js';
 import { sniff } from '../src/player/formats/sniff.js';
 import { MoovLocator } from '../src/player/mp4/moov-locator.js';
 import { SampleTable } from '../src/player/sample-table.js';

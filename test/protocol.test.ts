@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FerryError } from '../src/protocol/codes.js';
-import { decodeDataFrame, encodeDataFrame, parseClientMessage } from '../src/protocol/frames.js';
+import { decodeDataFrame, encodeDataFrame } from '../src/protocol/frames.js';
+import { parseClientMessage } from '../src/protocol/parse.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {
   try {

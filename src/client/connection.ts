@@ -4,7 +4,8 @@
  * Runs in browsers (global WebSocket) and in Node (pass `createSocket`, see node.ts).
  */
 import { FerryError, type ErrorCode } from '../protocol/codes.js';
-import { decodeDataFrame, parseRelayMessage, type ClientMessage, type ErrorMessage, type HelloMessage, type TransfersMessage, type WelcomeMessage } from '../protocol/frames.js';
+import { decodeDataFrame, type ClientMessage, type ErrorMessage, type HelloMessage, type TransfersMessage, type WelcomeMessage } from '../protocol/frames.js';
+import { parseRelayMessage } from '../protocol/parse.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import { Deadlines } from './deadlines.js';
 import type { SocketFactory, WebSocketLike } from './socket.js';

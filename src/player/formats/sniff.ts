@@ -3,8 +3,7 @@
  * Matroska), an ID3 tag or MPEG audio frames (MP3), an ADTS header (AAC), RIFF/WAVE, OggS, fLaC, or markup
  * (most often a web page served in place of a video). Where the head names the codecs, they are read too.
  */
-import { readBoxHeader, type BoxHeader } from '../mp4/box.js';
-import { TOP_LEVEL } from '../mp4/moov-locator.js';
+import { readBoxHeader, TOP_LEVEL, type BoxHeader } from '../../protocol/mp4-box.js';
 import { readEbml } from './ebml.js';
 
 export interface TrackCodec { kind: 'audio' | 'video'; codec: string }

@@ -4,7 +4,7 @@
  * offset per sample. The sample bytes are copied in by the caller-supplied `copy`.
  */
 import type { SampleTable } from '../sample-table.js';
-import { writeBoxHeader } from './box.js';
+import { writeBoxHeader } from '../../protocol/mp4-box.js';
 
 const SYNC_FLAGS = 0x02000000;
 const NON_SYNC_FLAGS = 0x01010000;

@@ -1,12 +1,9 @@
 /** Finds an MP4's moov, wherever it is, without reading the media. */
 import { FerryError } from '../../protocol/codes.js';
 import { ByteWindow } from '../byte-window.js';
-import { readBoxHeader, writeBoxHeader, type BoxHeader } from './box.js';
+import { readBoxHeader, TOP_LEVEL, writeBoxHeader, type BoxHeader } from '../../protocol/mp4-box.js';
 
 export type TopBox = BoxHeader;
-
-/** Box types seen at the top level of real MP4 and QuickTime files. */
-export const TOP_LEVEL = new Set(['ftyp', 'styp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pdin', 'uuid', 'meta', 'sidx', 'moof', 'mfra', 'prft', 'emsg', 'junk', 'pnot']);
 
 /** Largest moov accepted: far above any real file's index, far below what would hurt the tab. */
 const MAX_MOOV_BYTES = 128 * 1024 * 1024;

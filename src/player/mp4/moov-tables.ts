@@ -4,7 +4,7 @@
  * segment needs. Parsing half a million table entries as JS objects was most of the start-up time.
  */
 
-import { boxHeader, readBoxHeader } from './box.js';
+import { boxHeader, readBoxHeader } from '../../protocol/mp4-box.js';
 
 /** Raw table payloads of one trak (after each box's header), by box type. */
 export type TrakTables = Partial<Record<TableType, DataView>>;

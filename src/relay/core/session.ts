@@ -7,7 +7,8 @@
  * wait for it to drain, and past `maxQueuedBytes` (a client that keeps asking but never reads) it is closed.
  */
 import { ErrorCodes, FerryError, type ErrorCode } from '../../protocol/codes.js';
-import { encodeDataFrame, parseClientMessage, MessageRefused, type ClientMessage, type HelloMessage, type RelayMessage, type TransferInfo } from '../../protocol/frames.js';
+import { encodeDataFrame, type ClientMessage, type HelloMessage, type RelayMessage, type TransferInfo } from '../../protocol/frames.js';
+import { MessageRefused, parseClientMessage } from '../../protocol/parse.js';
 import { MAX_CHUNK_BYTES, MAX_CONTROL_BYTES, MAX_STREAM_CREDIT, PROTOCOL_VERSION } from '../../protocol/limits.js';
 import { kill, listAll } from './admin.js';
 import type { Auth, Role } from './auth.js';

@@ -8,13 +8,15 @@
  * from the next byte, pinned to the first answer's version.
  */
 import { FerryError } from '../../protocol/codes.js';
-import { decodeRequestBody, type OpenMessage, type RelayMessage, type TransferInfo, type Validator } from '../../protocol/frames.js';
+import type { OpenMessage, RelayMessage, TransferInfo, Validator } from '../../protocol/frames.js';
+import { decodeRequestBody } from '../../protocol/parse.js';
 import { MAX_CHUNK_BYTES, MAX_STREAM_CREDIT } from '../../protocol/limits.js';
 import { RelayedBody } from './relayed-body.js';
 import { redact, type Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import type { IdleStreams } from './idle-streams.js';
 import { asFerryError, type OpenUpstream, type UpstreamResponse } from './upstream.js';
+import { openIndex } from './mp4-index.js';
 
 /** What the streams need of their socket. */
 export interface StreamSocket {
@@ -197,7 +199,7 @@ export class Streams {
   private async connect(stream: Stream, wanted: number): Promise<UpstreamResponse | null> {
     const m = stream.request;
     stream.connectingSince = Date.now();
-    const upstream = await this.deps.openUpstream({
+    const upstream = await (m.index === 'mp4' ? openIndex.bind(null, this.deps.openUpstream) : this.deps.openUpstream)({
       url: m.url,
       method: m.method ?? 'GET',
       headers: m.headers ?? {},

@@ -1,5 +1,6 @@
 /**
- * MP4 box headers, read and written in one place. A header is a 32-bit size and a four-letter type; size 1
+ * MP4 box headers, read and written in one place, for both halves: the relay walks a file's top-level boxes
+ * to find its moov, the player reads and writes boxes. A header is a 32-bit size and a four-letter type; size 1
  * means a 64-bit size follows, size 0 means "to the end of the file". Offsets are plain numbers, never
  * bitwise-combined, so sizes beyond 4 GiB are exact.
  */
@@ -43,3 +44,6 @@ export function boxHeader(type: string, size: number): Uint8Array {
   writeBoxHeader(new DataView(out.buffer), 0, size, type);
   return out;
 }
+
+/** Box types seen at the top level of real MP4 and QuickTime files. */
+export const TOP_LEVEL = new Set(['ftyp', 'styp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pdin', 'uuid', 'meta', 'sidx', 'moof', 'mfra', 'prft', 'emsg', 'junk', 'pnot']);

@@ -1,0 +1,105 @@
+/**
+ * Index streams (`open` with `index: 'mp4'`). The relay, at the origin's distance, walks the file's top-level
+ * boxes by range, finds the moov, and sends the page its ftyp and moov deflated: about 30 % of the moov's bytes,
+ * which the page would otherwise fetch whole across its own, slower link, after a round trip to learn where
+ * the moov is. A file that is no MP4 is passed on from its first byte, as a plain open would.
+ *
+ * The moov flows through the compressor and is never held whole, so a hundred 8 GB films starting at once
+ * cost the relay the compressor's buffers, not their 9 MB moovs. Deflate is deterministic, so a stream that
+ * resumes at an offset of the index is answered by compressing again and skipping to it.
+ */
+import { FerryError } from '../../protocol/codes.js';
+import type { MoovIndex } from '../../protocol/frames.js';
+import { readBoxHeader, TOP_LEVEL, type BoxHeader } from '../../protocol/mp4-box.js';
+import { BoxCursor } from './box-cursor.js';
+import { asFerryError, type OpenUpstream, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
+
+const MAX_FTYP_BYTES = 64 * 1024;
+/** As the player's own limit: far above any real file's index, far below what would hurt the tab. */
+const MAX_MOOV_BYTES = 128 * 1024 * 1024;
+
+export async function openIndex(open: OpenUpstream, req: UpstreamRequest): Promise<UpstreamResponse> {
+  const first = await open({ ...req, offset: 0, end: undefined });
+  const { meta } = first;
+  // Every later range is of the version the first answer was, whatever the request pinned.
+  const at = (offset: number): Promise<UpstreamResponse> => open({ ...req, offset, end: undefined, validator: meta.validator ?? undefined });
+  const cursor = new BoxCursor(first, at);
+  try {
+    let ftyp: Uint8Array = new Uint8Array(0);
+    for (;;) {
+      const box = await nextBox(cursor, meta.total);
+      if (!box) return await passThrough(cursor, req, at);
+      if (box.type === 'moov') {
+        if (box.size > MAX_MOOV_BYTES) throw new FerryError('no_index', `the file index (moov box) is ${Math.round(box.size / 2 ** 20)} MB, too large to stream`);
+        if (meta.total !== null && box.offset + box.size > meta.total) throw indexLost(meta.total, box.offset + box.size);
+        const index: MoovIndex = { encoding: 'deflate', ftypSize: ftyp.byteLength, moovOffset: box.offset, moovSize: box.size };
+        const body = deflated(ftyp, cursor.take(box.size), req.offset);
+        return {
+          meta: { ...meta, status: 200, offset: req.offset, length: null, ranges: true, index },
+          body,
+          destroy: () => {
+            cursor.destroy();
+            void body.return(undefined);
+          },
+        };
+      }
+      if (box.type === 'ftyp' && box.size <= MAX_FTYP_BYTES) ftyp = await cursor.read(box.size);
+      else if (Number.isFinite(box.size) && (meta.total === null || box.offset + box.size < meta.total)) await cursor.skipTo(box.offset + box.size);
+      else throw meta.total !== null && box.offset + box.size > meta.total ? indexLost(meta.total, box.offset + box.size) : new FerryError('no_index');
+    }
+  } catch (err) {
+    cursor.destroy();
+    throw asFerryError(err);
+  }
+}
+
+function indexLost(total: number, end: number): FerryError {
+  return new FerryError('truncated', `the file ends early at ${Math.floor((100 * total) / end)}%, and its index (moov box) is lost`);
+}
+
+/** The box at the cursor: null at the start of a file that is no MP4; an error where an MP4 breaks off. */
+async function nextBox(cursor: BoxCursor, total: number | null): Promise<BoxHeader | null> {
+  const head = await cursor.peek(16);
+  const box = readBoxHeader(head, 0, cursor.position, total);
+  const valid = box !== null && TOP_LEVEL.has(box.type) && box.size >= box.headerSize;
+  if (valid && (cursor.position > 0 || ['ftyp', 'styp', 'moov'].includes(box.type))) return box;
+  if (cursor.position === 0) return null;
+  throw new FerryError('no_index', `the file is damaged: no MP4 box at byte ${cursor.position}`);
+}
+
+/** Not an MP4: the file's own bytes, from where the request asked, with no index. */
+async function passThrough(cursor: BoxCursor, req: UpstreamRequest, at: (offset: number) => Promise<UpstreamResponse>): Promise<UpstreamResponse> {
+  const upstream = req.offset === 0 ? cursor.rest() : (cursor.destroy(), await at(req.offset));
+  return { ...upstream, meta: { ...upstream.meta, index: null } };
+}
+
+/** `ftyp` then the moov's bytes, deflated, from byte `skip` of the result on. Throws only FerryErrors. */
+async function* deflated(ftyp: Uint8Array, moov: AsyncIterable<Uint8Array>, skip: number): AsyncGenerator<Uint8Array, void, undefined> {
+  const compressor = new CompressionStream('deflate');
+  const writer = compressor.writable.getWriter();
+  const feeding = (async () => {
+    // Chunks of a body are never shared memory; the stream's type only says it cannot know that.
+    if (ftyp.byteLength) await writer.write(ftyp as Uint8Array<ArrayBuffer>);
+    for await (const part of moov) await writer.write(part as Uint8Array<ArrayBuffer>);
+    await writer.close();
+  })();
+  feeding.catch((err: unknown) => writer.abort(err).catch(() => {}));
+  const reader = compressor.readable.getReader();
+  try {
+    for (let left = skip; ; ) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (left >= value.byteLength) {
+        left -= value.byteLength;
+        continue;
+      }
+      yield left > 0 ? value.subarray(left) : value;
+      left = 0;
+    }
+    await feeding;
+  } catch (err) {
+    throw asFerryError(err);
+  } finally {
+    void reader.cancel().catch(() => {});
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Index streams: the relay finds an MP4's moov at the origin's distance and sends the page the ftyp and moov,
+ * deflated, on the stream the page opened; anything else comes through as its own bytes. Without a browser.
+ */
+import { inflateSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Connection } from '../src/client/connection.js';
+import type { Transfer } from '../src/client/transfer.js';
+import type { FerryError } from '../src/protocol/codes.js';
+import type { Relay } from '../src/relay/node/server.js';
+import { damagedMedia, testMedia, type TestMedia } from './helpers/media.js';
+import { Origin, sha256, testBytes } from './helpers/origin.js';
+import { connect, startRelay } from './helpers/relay.js';
+
+let media: TestMedia;
+let origin: Origin;
+let relay: Relay;
+let client: Connection;
+
+beforeAll(async () => {
+  media = testMedia();
+  origin = await new Origin().start();
+  origin.set('/last.mp4', { body: media.moovLast, type: 'video/mp4' });
+  origin.set('/first.mp4', { body: media.moovFirst, type: 'video/mp4' });
+  origin.set('/cut.mp4', { body: damagedMedia().cutBeforeMoov, type: 'video/mp4' });
+  origin.set('/noise.bin', { body: testBytes(3 * 1024 * 1024, 4) });
+  relay = await startRelay({ allow: [origin.hostPort] });
+  client = connect(relay.url);
+});
+
+afterAll(async () => {
+  client.close();
+  await relay.close();
+  await origin.close();
+});
+
+async function readAll(transfer: Transfer): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const c of transfer) parts.push(c.data);
+  return Buffer.concat(parts);
+}
+
+/** Where the ftyp and moov sit in a file, read the plain way. */
+function boxes(file: Buffer): Record<string, [number, number]> {
+  const out: Record<string, [number, number]> = {};
+  for (let pos = 0; pos + 8 <= file.byteLength; ) {
+    const size = file.readUInt32BE(pos);
+    out[file.toString('latin1', pos + 4, pos + 8)] = [pos, size];
+    pos += size;
+  }
+  return out;
+}
+
+describe('index streams', () => {
+  it.each([['/last.mp4', 'moovLast'], ['/first.mp4', 'moovFirst']] as const)('%s: the ftyp and moov, deflated, and where the moov is', async (path, key) => {
+    const file = media[key];
+    const { ftyp, moov } = boxes(file);
+    const transfer = client.open({ url: origin.url(path), index: 'mp4', window: 1024 * 1024 });
+    const meta = await transfer.meta;
+    expect(meta.index).toEqual({ encoding: 'deflate', ftypSize: ftyp![1], moovOffset: moov![0], moovSize: moov![1] });
+    expect(meta.total).toBe(file.byteLength);
+    const body = await readAll(transfer);
+    const expected = Buffer.concat([file.subarray(ftyp![0], ftyp![0] + ftyp![1]), file.subarray(moov![0], moov![0] + moov![1])]);
+    expect(sha256(inflateSync(body))).toBe(sha256(expected));
+    // Smaller than the moov alone: the point of it.
+    expect(body.byteLength).toBeLessThan(moov![1] * 0.6);
+  });
+
+  it('resumes at an offset of the index with the same bytes', async () => {
+    const whole = await readAll(client.open({ url: origin.url('/last.mp4'), index: 'mp4' }));
+    const meta = await client.open({ url: origin.url('/last.mp4'), index: 'mp4' }).meta;
+    const rest = await readAll(client.open({ url: origin.url('/last.mp4'), index: 'mp4', offset: 5000, ...(meta.validator && { validator: meta.validator }) }));
+    expect(sha256(rest)).toBe(sha256(whole.subarray(5000)));
+  });
+
+  it('passes a file that is no MP4 through as its own bytes, with no index', async () => {
+    const transfer = client.open({ url: origin.url('/noise.bin'), index: 'mp4' });
+    expect((await transfer.meta).index).toBeNull();
+    expect(sha256(await readAll(transfer))).toBe(sha256(testBytes(3 * 1024 * 1024, 4)));
+  });
+
+  it('says the index is lost when the file ends before its moov', async () => {
+    const err = await readAll(client.open({ url: origin.url('/cut.mp4'), index: 'mp4' })).then(
+      () => null,
+      (e: FerryError) => e,
+    );
+    expect(err?.message).toMatch(/ends early at \d+%, and its index \(moov box\) is lost/);
+  });
+});
