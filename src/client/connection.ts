@@ -9,30 +9,11 @@ import { parseRelayMessage } from '../protocol/parse.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import { Deadlines } from './deadlines.js';
 import type { SocketFactory, WebSocketLike } from './socket.js';
+import type { ConnectionOptions, ConnectionState } from './connection-options.js';
+
+export type { ConnectionOptions, ConnectionState } from './connection-options.js';
 import { Download, type DownloadHost } from './download.js';
 import { Transfer, type TransferHost, type TransferRequest } from './transfer.js';
-
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
-
-export interface ConnectionOptions {
-  /** ws:// or wss:// address of the relay's socket, e.g. ws://127.0.0.1:8080/ws */
-  relay: string;
-  password?: string;
-  admin?: string;
-  /** A device key the relay gave before (see `onDeviceKey`): it stands in for the password. */
-  deviceKey?: string;
-  /** The relay gave a device key, to keep and pass as `deviceKey` next time. */
-  onDeviceKey?: (key: string) => void;
-  /** A request the relay has not answered (meta, ticket or error) this long after it was sent fails. */
-  answerTimeoutMs?: number;
-  createSocket?: SocketFactory;
-  /** First backoff delay; doubles up to `maxDelayMs`, each delay drawn at random below its cap. */
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  /** Reconnect attempts in a row before every transfer fails with `relay_unreachable`. */
-  maxAttempts?: number;
-  onState?: (state: ConnectionState, detail?: FerryError) => void;
-}
 
 const FATAL_BEFORE_WELCOME = new Set<ErrorCode>(['auth_required', 'auth_refused', 'auth_throttled', 'protocol_error']);
 const OPEN = 1;
@@ -56,6 +37,13 @@ export class Connection {
   private deviceKey: string | undefined;
   private socket: WebSocketLike | undefined;
   private welcomed = false;
+  /**
+   * Requests go out right behind the hello, in the same flight, without waiting for the welcome (the relay
+   * holds them until the handshake is done): one round trip less before the first byte.
+   */
+  private helloSent = false;
+  /** Requests opened on the current socket, so the welcome does not open them twice. */
+  private readonly openedHere = new Set<number>();
   private attempts = 0;
   private nextId = 1;
   private readonly transfers = new Map<number, Transfer>();
@@ -83,7 +71,7 @@ export class Connection {
       send: (m) => this.sendControl(m),
       retryLater: (t, attempt) => {
         setTimeout(() => {
-          if (t.live && this.welcomed) this.sendOpen(t);
+          if (t.live && this.welcomed) this.sendOpen(t, true);
         }, this.backoff(attempt));
       },
       forget: (t) => this.forget(t.id),
@@ -103,7 +91,7 @@ export class Connection {
       return transfer;
     }
     this.transfers.set(transfer.id, transfer);
-    if (this.welcomed) this.sendOpen(transfer);
+    if (this.helloSent) this.sendOpen(transfer);
     return transfer;
   }
 
@@ -118,7 +106,7 @@ export class Connection {
       return download;
     }
     this.downloads.set(download.id, download);
-    if (this.welcomed) this.sendOpen(download);
+    if (this.helloSent) this.sendOpen(download);
     return download;
   }
 
@@ -154,17 +142,24 @@ export class Connection {
     const socket = this.createSocket(this.options.relay);
     this.socket = socket;
     this.welcomed = false;
+    this.helloSent = false;
+    this.openedHere.clear();
     socket.binaryType = 'arraybuffer';
     socket.onopen = () => {
       const hello: HelloMessage = { t: 'hello', v: PROTOCOL_VERSION, password: this.options.password, admin: this.options.admin, key: this.deviceKey };
       socket.send(JSON.stringify(hello));
+      this.helloSent = true;
+      this.openAll();
     };
+    // A socket the page opened before this script ran may be open already.
+    if (socket.readyState === OPEN) queueMicrotask(() => socket.onopen?.({}));
     socket.onmessage = (ev) => this.onMessage(ev.data);
     socket.onerror = () => {};
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = undefined;
       this.welcomed = false;
+      this.helloSent = false;
       if (this.state === 'closed') return;
       if (this.fatal) return this.failAll(this.fatal);
       this.scheduleReconnect();
@@ -214,6 +209,7 @@ export class Connection {
   private forget(id: number): void {
     this.transfers.delete(id);
     this.downloads.delete(id);
+    this.openedHere.delete(id);
     this.deadlines.clear(id);
   }
 
@@ -238,8 +234,12 @@ export class Connection {
     this.attempts = 0;
     this.setState('open');
     this.resolveReady();
-    for (const t of this.transfers.values()) this.sendOpen(t);
-    for (const d of this.downloads.values()) this.sendOpen(d);
+    this.openAll();
+  }
+
+  /** Opens every live request not yet opened on this socket. */
+  private openAll(): void {
+    for (const r of [...this.transfers.values(), ...this.downloads.values()]) if (!this.openedHere.has(r.id)) this.sendOpen(r);
   }
 
   private onError(m: ErrorMessage): void {
@@ -257,8 +257,10 @@ export class Connection {
   }
 
   /** Sends a request's open message; if the relay gives it no first answer on this socket in time, it fails. */
-  private sendOpen(request: Request): void {
+  private sendOpen(request: Request, again = false): void {
     const socket = this.socket;
+    if (this.openedHere.has(request.id) && !again) return;
+    this.openedHere.add(request.id);
     this.sendControl(request.openMessage());
     if (request.answered) return;
     const timeoutMs = this.options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
@@ -279,7 +281,7 @@ export class Connection {
   private sendControl(message: ClientMessage): void {
     const socket = this.socket;
     // While disconnected, credits and cancels are moot: the next open message restates the whole state.
-    if (socket && socket.readyState === OPEN && (this.welcomed || message.t === 'hello')) {
+    if (socket && socket.readyState === OPEN && (this.helloSent || message.t === 'hello')) {
       socket.send(JSON.stringify(message));
     }
   }

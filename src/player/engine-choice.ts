@@ -12,8 +12,8 @@ import type { Engine } from './engine.js';
 import { sniff, type Sniffed } from './formats/sniff.js';
 import { hasMediaSource } from './media-buffers.js';
 import { readMoov } from './moov-reader.js';
-import { parseMovie } from './movie.js';
-import { MseEngine, type BufferGoals, type RangeOpener } from './mse-engine.js';
+import { parseMovie, type Movie } from './movie.js';
+import { MseEngine, type BufferGoals, type MseSource, type RangeOpener } from './mse-engine.js';
 import { NativeEngine } from './native-engine.js';
 
 export interface ChoiceContext {
@@ -22,39 +22,42 @@ export interface ChoiceContext {
   url: string;
   meta: TransferMeta;
   first: Transfer;
-  head: Chunk;
+  /** What the first transfer brought: the file's first bytes, or (from an index stream) its ftyp and moov. */
+  start: { kind: 'bytes'; chunk: Chunk } | { kind: 'index'; ftyp: Uint8Array; moov: Uint8Array };
   options: { mseThreshold: number; goals: BufferGoals; window: number; probeWindow: number; mediaBase: string };
   fail: (err: FerryError) => void;
   notice: (text: string) => void;
 }
 
 export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
-  const format = sniff(c.head.data, c.meta.total);
   const openAt: RangeOpener = (offset, window = c.options.window) =>
     c.connection.open({ url: c.meta.url, offset, window, ...(c.meta.validator && { validator: c.meta.validator }) });
+  if (c.start.kind === 'index') return forMovie(c, openAt, parseMovie(c.start.ftyp, c.start.moov, c.meta.total));
+  const head = c.start.chunk;
+  const format = sniff(head.data, c.meta.total);
   if (format.container === 'html') throw new FerryError('not_media', `the server sent a web page${c.meta.type ? ` (${c.meta.type.split(';')[0]})` : ''}, not a video`);
   if (format.container !== 'mp4') return nativeFor(c, format);
   const big = c.meta.total === null || c.meta.total >= c.options.mseThreshold;
-  if (!format.fragmented && big && hasMediaSource()) return mse(c, openAt, c.first, c.head);
-  // Small or fragmented: the moov says which codecs, and whether the file is whole.
-  const { ftyp, moov } = await readMoov(c.first, c.head, (offset) => openAt(offset, c.options.probeWindow), c.meta.total);
-  const movie = parseMovie(ftyp, moov, c.meta.total);
-  const refused = codecRefusal(movie.codecs, (mime) => c.video.canPlayType(mime) !== '');
-  if (refused) throw refused;
+  if (!format.fragmented && big && hasMediaSource()) return mse(c, openAt, { kind: 'bytes', chunk: head });
+  // Small or fragmented (and no index from the relay): the moov says which codecs, and whether the file is whole.
+  const { ftyp, moov } = await readMoov(c.first, head, (offset) => openAt(offset, c.options.probeWindow), c.meta.total);
+  return forMovie(c, openAt, parseMovie(ftyp, moov, c.meta.total));
+}
+
+/** An MP4 whose moov is known: MSE from the threshold up, and for one that ends early; else the browser's own. */
+function forMovie(c: ChoiceContext, openAt: RangeOpener, movie: Movie): Engine {
+  const big = c.meta.total === null || c.meta.total >= c.options.mseThreshold;
   const whole = movie.fragmented || c.meta.total === null || movie.tracks.every((t) => t.table.dataEnd <= c.meta.total!);
   // One that ends early plays through MSE, which ends the stream cleanly where the bytes end.
-  if (!whole && hasMediaSource()) {
-    const again = openAt(0, c.options.probeWindow);
-    const head = await again.read();
-    if (!head) throw new FerryError('no_index');
-    return mse(c, openAt, again, head);
-  }
+  if (!movie.fragmented && (big || !whole) && hasMediaSource()) return mse(c, openAt, { kind: 'movie', movie });
+  const refused = codecRefusal(movie.codecs, (mime) => c.video.canPlayType(mime) !== '');
+  if (refused) throw refused;
   return native(c, 'video/mp4', movie.codecs.some((t) => t.kind === 'video'));
 }
 
-function mse(c: ChoiceContext, openAt: RangeOpener, first: Transfer, head: Chunk): Engine {
+function mse(c: ChoiceContext, openAt: RangeOpener, start: MseSource['start']): Engine {
   const windows = { probe: c.options.probeWindow, media: c.options.window };
-  return new MseEngine(c.video, { openAt, first, firstChunk: head, total: c.meta.total, windows }, { ...c.options.goals }, c.fail, c.notice);
+  return new MseEngine(c.video, { openAt, first: c.first, start, total: c.meta.total, windows }, { ...c.options.goals }, c.fail, c.notice);
 }
 
 function nativeFor(c: ChoiceContext, format: Exclude<Sniffed, { container: 'mp4' | 'html' }>): Engine {

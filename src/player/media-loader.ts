@@ -58,6 +58,12 @@ export class MediaLoader {
     void this.pump(0);
   }
 
+  /** Starts with the moov already read (the relay's index): the media from where playback starts. */
+  startWith(fragmenter: Fragmenter): void {
+    this.fragmenter = fragmenter;
+    this.reposition(fragmenter.seek(this.host.currentTime()));
+  }
+
   /** Bytes read but not yet made into fragments. */
   get held(): number {
     return this.transfer.buffered + (this.fragmenter?.held ?? 0);

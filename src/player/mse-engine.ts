@@ -13,7 +13,7 @@ import { Fragmenter } from './fragmenter.js';
 import { MediaBuffers, sourceBufferTakes, type BufferGoals } from './media-buffers.js';
 import { MediaLoader, type RangeOpener } from './media-loader.js';
 import { incompleteNotice } from './notices.js';
-import { parseMovie, type MovieTrack } from './movie.js';
+import { parseMovie, type Movie, type MovieTrack } from './movie.js';
 import { StallWatch } from './stall-watch.js';
 
 export { DEFAULT_GOALS, type BufferGoals } from './media-buffers.js';
@@ -23,9 +23,9 @@ const TICK_MS = 250;
 
 export interface MseSource {
   openAt: RangeOpener;
-  /** The transfer that brought the file's first bytes, and those bytes. */
+  /** The transfer that brought the file's first bytes (or its index), and what it brought. */
   first: Transfer;
-  firstChunk: Chunk;
+  start: { kind: 'bytes'; chunk: Chunk } | { kind: 'movie'; movie: Movie };
   total: number | null;
   /** Credit windows: small while looking for the moov, larger for the media. */
   windows: { probe: number; media: number };
@@ -60,13 +60,19 @@ export class MseEngine implements Engine {
     this.stalls = new StallWatch(video, this.buffers, () => this.loader.position(), (t) => this.seekTo(t), (err) => this.fail(err));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.loader = new MediaLoader(source.openAt, source.first, source.total, source.windows, {
-      movie: (ftyp, moov) => this.startTracks(ftyp, moov),
+      movie: (ftyp, moov) => this.startTracks(parseMovie(ftyp, moov, source.total)),
       fragment: (f) => this.buffers.add(f),
       full: () => this.buffers.full(),
       currentTime: () => this.video.currentTime,
       fail: (err) => this.fail(err),
     });
-    this.loader.start(source.firstChunk);
+    if (source.start.kind === 'bytes') {
+      this.loader.start(source.start.chunk);
+    } else {
+      // The relay sent the index: the media can be asked for at once, from where playback starts.
+      const fragmenter = this.startTracks(source.start.movie);
+      if (fragmenter) this.loader.startWith(fragmenter);
+    }
   }
 
   stats(): Partial<EngineStats> {
@@ -99,9 +105,8 @@ export class MseEngine implements Engine {
     this.buffers.close();
   }
 
-  /** Parses the moov, checks the codecs and opens the SourceBuffers; null when the file cannot play here. */
-  private startTracks(ftyp: Uint8Array, moov: Uint8Array): Fragmenter | null {
-    const movie = parseMovie(ftyp, moov, this.source.total);
+  /** Checks the codecs and opens the SourceBuffers; null when the file cannot play here. */
+  private startTracks(movie: Movie): Fragmenter | null {
     if (movie.tracks.length === 0) {
       this.fail(new FerryError('unsupported_codec', movie.fragmented ? 'this fragmented file cannot stream here' : 'this file has no audio or video track'));
       return null;

@@ -3,9 +3,10 @@
  * (an older one's work is dropped). Errors and notices reach the page in words.
  */
 import type { Connection } from '../client/connection.js';
-import type { Transfer } from '../client/transfer.js';
+import type { Transfer, TransferMeta } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
-import { chooseEngine } from './engine-choice.js';
+import { chooseEngine, type ChoiceContext } from './engine-choice.js';
+import { readIndex } from './moov-index.js';
 import type { Engine, EngineStats } from './engine.js';
 import { describeError } from '../ui/messages.js';
 import { DEFAULT_GOALS, type BufferGoals } from './mse-engine.js';
@@ -59,20 +60,19 @@ export class Player {
     const playback = this.playback;
     const current = (): boolean => playback === this.playback;
     this.state = 'loading';
-    const first = this.connection.open({ url, window: this.options.probeWindow });
+    // One request starts it: for an MP4, the relay finds the moov and sends it first; else the file's first bytes.
+    const first = this.connection.open({ url, window: this.options.window, index: 'mp4' });
     this.opening = first;
     try {
       const meta = await first.meta;
-      const head = await first.read();
+      const start = await this.firstAnswer(first, meta);
       // play() called again, or stop(), while this one waited: it leaves nothing behind.
       if (!current()) return first.cancel();
       this.total = meta.total;
-      if (!head) throw new FerryError('not_media', 'the server sent an empty file');
-      this.bytes = head.data.byteLength;
       // An engine reports only into its own playback.
       const fail = (err: FerryError): void => void (current() && this.fail(err));
       const notice = (text: string): void => void (current() && this.onNotice?.(text));
-      const engine = await chooseEngine({ video: this.video, connection: this.connection, url, meta, first, head, options: this.options, fail, notice });
+      const engine = await chooseEngine({ video: this.video, connection: this.connection, url, meta, first, start, options: this.options, fail, notice });
       if (!current()) return engine.destroy();
       this.engine = engine;
       this.opening = null;
@@ -84,6 +84,15 @@ export class Player {
       console.error(err);
       if (current()) this.fail(new FerryError('media_error', 'the player failed to read this file'));
     }
+  }
+
+  /** The index the relay sent, inflated; or the file's first bytes when it is no MP4. */
+  private async firstAnswer(first: Transfer, meta: TransferMeta): Promise<ChoiceContext['start']> {
+    if (meta.index) return { kind: 'index', ...(await readIndex(first, meta.index)) };
+    const chunk = await first.read();
+    if (!chunk) throw new FerryError('not_media', 'the server sent an empty file');
+    this.bytes = chunk.data.byteLength;
+    return { kind: 'bytes', chunk };
   }
 
   stop(): void {

@@ -63,7 +63,7 @@ function truncatedIndex(total: number, end: number): FerryError {
 }
 
 /** For a file without one: major brand isom, version 512, compatible with isom. */
-function plainFtyp(): Uint8Array {
+export function plainFtyp(): Uint8Array {
   const box = new Uint8Array(20);
   const view = new DataView(box.buffer);
   const at = writeBoxHeader(view, 0, 20, 'ftyp');
