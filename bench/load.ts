@@ -1,14 +1,18 @@
 /**
  * npm run bench:load: one relay (its own process), many concurrent clients each pulling a whole file through
  * it. Run 1: 100 equal readers of 100 MB. Run 2: the same with 20 slow readers (2 MB/s) among them. Then a
- * sweep for the largest number of concurrent streams whose median rate stays above 10 MB/s.
+ * sweep for the largest number of concurrent streams whose median rate stays above 10 MB/s. Last, 100 players
+ * starting 8 GB films at once: each opens an index stream (the relay walks to the 9 MB moov and sends it
+ * deflated), then 2 MB of media, as the page does.
  * Reports: bytes identical (sha256 per stream), per-stream rates, the relay's peak RSS and CPU per GB.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
 import { Connection } from '../src/client/connection.js';
 import { nodeSocket } from '../src/client/node.js';
 import { benchFile, cpuSeconds, GB, MB, median, startProcess, table } from './lib.js';
+import { benchVideo } from './video.js';
 
 const SIZE = 100 * MB;
 const SLOW_RATE = 2 * MB;
@@ -60,6 +64,52 @@ async function run(relayUrl: string, pid: number, url: string, clients: number, 
   };
 }
 
+/** One player's start: the index (checked whole), then the first 2 MB of media. */
+async function start(relay: string, url: string): Promise<{ ok: boolean; seconds: number }> {
+  const c = new Connection({ relay, createSocket: nodeSocket });
+  const t0 = performance.now();
+  const index = c.open({ url, index: 'mp4', window: 2 * MB });
+  const meta = await index.meta;
+  const parts: Uint8Array[] = [];
+  for await (const chunk of index) parts.push(chunk.data);
+  const inflated = inflateSync(Buffer.concat(parts));
+  let media = 0;
+  for await (const chunk of c.open({ url, offset: meta.index!.ftypSize + 8, end: meta.index!.ftypSize + 8 + 2 * MB - 1, window: 2 * MB })) media += chunk.data.byteLength;
+  c.close();
+  return { ok: inflated.byteLength === meta.index!.ftypSize + meta.index!.moovSize && media === 2 * MB, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function starts(count: number): Promise<(string | number)[]> {
+  const film = benchVideo(8 * GB);
+  const filmOrigin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', film], /listening (\d+) (\S+)\n/);
+  const r = await startProcess(
+    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${filmOrigin.match[1]}`, '--log-level', 'warn'],
+    /relay on http:\/\/127\.0\.0\.1:(\d+)/,
+  );
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(r.child.pid!))), 100);
+  try {
+    // Different URLs (the origin ignores the query), as a hundred different films would be.
+    const results = await Promise.all(Array.from({ length: count }, (_, i) => start(`ws://127.0.0.1:${r.match[1]}/ws`, `${filmOrigin.match[2]}?film=${i}`)));
+    return [count, results.every((x) => x.ok) ? 'yes' : 'NO', median(results.map((x) => x.seconds)).toFixed(2), Math.max(...results.map((x) => x.seconds)).toFixed(2), (peak / MB).toFixed(0)];
+  } finally {
+    clearInterval(sampler);
+    r.child.kill();
+    filmOrigin.child.kill();
+  }
+}
+
+async function printStarts(): Promise<void> {
+  const row = await starts(100);
+  console.log('\n100 8 GB films starting at once through one relay (each an index stream, then 2 MB of media)\n');
+  console.log(table(['players', 'all complete', 'median start (s)', 'slowest (s)', 'relay peak RSS MB (target < 512)'], [row]));
+}
+
+if (process.argv.includes('--starts')) {
+  await printStarts();
+  process.exit(0);
+}
+
 const file = await benchFile('bench-2g.bin', 2 * GB);
 const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file], /listening (\d+) (\S+)\n/);
 const relay = await startProcess(
@@ -103,6 +153,7 @@ try {
   }
   console.log(`\nsweep, 20 MB per stream: largest count with a median above 10 MB/s: ${best}\n`);
   console.log(table(['streams', 'bytes identical', 'median MB/s', 'aggregate MB/s', 'relay peak RSS MB'], sweep));
+  await printStarts();
 } finally {
   relay.child.kill();
   origin.child.kill();

@@ -29,7 +29,8 @@ useRelay(sessionStorage.getItem('ferry-password') ?? undefined);
 function useRelay(password: string | undefined): void {
   connection = connect(password);
   player = new Player(video, connection, options);
-  player.onError = showError;
+  // A refused password is the password form's business (see connect), not the player's.
+  player.onError = (message, err) => void (err && AUTH_CODES.has(err.code) ? undefined : showError(message, err));
   player.onNotice = (text) => {
     notice.hidden = text === null;
     notice.textContent = text ?? '';
@@ -64,6 +65,8 @@ function connect(password?: string): Connection {
   });
   return c;
 }
+
+const AUTH_CODES = new Set(['auth_required', 'auth_refused']);
 
 /** Errors after which the file may still be saved, though not played here. */
 const SAVEABLE = new Set(['unsupported_codec', 'not_media', 'no_index']);
@@ -136,7 +139,7 @@ async function start(url: string, userGesture: boolean): Promise<void> {
   shown.searchParams.set('url', url);
   history.replaceState(null, '', shown);
   if (!userGesture) video.muted = true; // browsers allow autoplay only without sound
-  await connection.whenReady().catch(() => {});
+  // Not waiting for the relay's welcome: the request goes out right behind the hello.
   await player.play(url);
   if (!player.stats().error) void video.play().catch(() => {});
 }
@@ -182,8 +185,9 @@ declare global {
 window.ferry = { stats: () => player.stats(), player: () => player, play: (url) => start(url, false), download };
 
 async function boot(): Promise<void> {
-  // Earlier versions saved downloads through a service worker; it would still answer for this page.
-  for (const r of (await navigator.serviceWorker?.getRegistrations().catch(() => [])) ?? []) void r.unregister();
+  // Earlier versions saved downloads through a service worker; it would still answer for this page. Not
+  // awaited: playback must not wait for it.
+  void navigator.serviceWorker?.getRegistrations().then((all) => all.forEach((r) => void r.unregister()), () => {});
   const deepLink = params.get('url');
   if (deepLink) {
     urlInput.value = deepLink;

@@ -23,7 +23,7 @@ export interface ChoiceContext {
   meta: TransferMeta;
   first: Transfer;
   /** What the first transfer brought: the file's first bytes, or (from an index stream) its ftyp and moov. */
-  start: { kind: 'bytes'; chunk: Chunk } | { kind: 'index'; ftyp: Uint8Array; moov: Uint8Array };
+  start: { kind: 'bytes'; chunk: Chunk } | { kind: 'index'; ftyp: Uint8Array; moov: Uint8Array; prefetch: Transfer };
   options: { mseThreshold: number; goals: BufferGoals; window: number; probeWindow: number; mediaBase: string };
   fail: (err: FerryError) => void;
   notice: (text: string) => void;
@@ -32,7 +32,15 @@ export interface ChoiceContext {
 export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
   const openAt: RangeOpener = (offset, window = c.options.window) =>
     c.connection.open({ url: c.meta.url, offset, window, ...(c.meta.validator && { validator: c.meta.validator }) });
-  if (c.start.kind === 'index') return forMovie(c, openAt, parseMovie(c.start.ftyp, c.start.moov, c.meta.total));
+  if (c.start.kind === 'index') {
+    const { prefetch } = c.start;
+    try {
+      return forMovie(c, openAt, parseMovie(c.start.ftyp, c.start.moov, c.meta.total), prefetch);
+    } catch (err) {
+      prefetch.cancel();
+      throw err;
+    }
+  }
   const head = c.start.chunk;
   const format = sniff(head.data, c.meta.total);
   if (format.container === 'html') throw new FerryError('not_media', `the server sent a web page${c.meta.type ? ` (${c.meta.type.split(';')[0]})` : ''}, not a video`);
@@ -45,11 +53,12 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
 }
 
 /** An MP4 whose moov is known: MSE from the threshold up, and for one that ends early; else the browser's own. */
-function forMovie(c: ChoiceContext, openAt: RangeOpener, movie: Movie): Engine {
+function forMovie(c: ChoiceContext, openAt: RangeOpener, movie: Movie, prefetch: Transfer | null = null): Engine {
   const big = c.meta.total === null || c.meta.total >= c.options.mseThreshold;
   const whole = movie.fragmented || c.meta.total === null || movie.tracks.every((t) => t.table.dataEnd <= c.meta.total!);
   // One that ends early plays through MSE, which ends the stream cleanly where the bytes end.
-  if (!movie.fragmented && (big || !whole) && hasMediaSource()) return mse(c, openAt, { kind: 'movie', movie });
+  if (!movie.fragmented && (big || !whole) && hasMediaSource()) return mse(c, openAt, { kind: 'movie', movie, prefetch });
+  prefetch?.cancel();
   const refused = codecRefusal(movie.codecs, (mime) => c.video.canPlayType(mime) !== '');
   if (refused) throw refused;
   return native(c, 'video/mp4', movie.codecs.some((t) => t.kind === 'video'));

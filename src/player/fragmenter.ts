@@ -34,6 +34,13 @@ export interface FragmenterLimits {
 
 export const DEFAULT_FRAGMENT_LIMITS: FragmenterLimits = { seconds: 1, bytes: 1024 * 1024, window: 64 * 1024 * 1024 };
 
+/**
+ * For the first seconds after a (re)position, fragments this small: the browser decodes from the keyframe as
+ * the bytes come instead of a second at a time, so the frame asked for shows sooner (a plain player's
+ * demuxer feeds its decoder sample by sample).
+ */
+const EARLY = { seconds: 2, fragmentSeconds: 0.25, fragmentBytes: 192 * 1024 };
+
 interface Cursor {
   track: MovieTrack;
   /** First sample not yet taken. */
@@ -41,6 +48,8 @@ interface Cursor {
   /** First sample of the fragment being gathered. */
   first: number;
   fresh: boolean;
+  /** Decode time (track timescale) up to which fragments stay small, after the last (re)position. */
+  smallUntil: number;
 }
 
 export class Fragmenter {
@@ -53,7 +62,7 @@ export class Fragmenter {
     private readonly pool = new BufferPool(),
     private readonly limits: FragmenterLimits = DEFAULT_FRAGMENT_LIMITS,
   ) {
-    this.cursors = tracks.map((track) => ({ track, next: 0, first: 0, fresh: true }));
+    this.cursors = tracks.map((track) => ({ track, next: 0, first: 0, fresh: true, smallUntil: EARLY.seconds * track.table.timescale }));
   }
 
   /** Bytes held. */
@@ -95,6 +104,7 @@ export class Fragmenter {
       if (c !== video) c.next = Math.max(0, c.track.table.sampleAt(from) - 1);
       c.first = c.next;
       c.fresh = true;
+      c.smallUntil = c.track.table.dts(Math.min(c.next, c.track.table.count - 1)) + EARLY.seconds * c.track.table.timescale;
       start = Math.min(start, c.track.table.offsets[c.next]!);
     }
     this.window.reset(start);
@@ -138,7 +148,9 @@ export class Fragmenter {
       if (!this.window.has(t.offsets[i]!, t.sizes[i]!)) break;
       c.next++;
       bytes += t.sizes[i]!;
-      if ((i === 0 && t.leads) || bytes >= this.limits.bytes || (t.dts(c.next - 1) + t.duration(c.next - 1) - t.dts(c.first)) / t.timescale >= this.limits.seconds) {
+      const early = t.dts(i) < c.smallUntil;
+      const [seconds, most] = early ? [EARLY.fragmentSeconds, EARLY.fragmentBytes] : [this.limits.seconds, this.limits.bytes];
+      if ((i === 0 && t.leads) || bytes >= most || (t.dts(c.next - 1) + t.duration(c.next - 1) - t.dts(c.first)) / t.timescale >= seconds) {
         out.push(this.cut(c));
         bytes = 0;
       }

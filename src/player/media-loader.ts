@@ -58,10 +58,19 @@ export class MediaLoader {
     void this.pump(0);
   }
 
-  /** Starts with the moov already read (the relay's index): the media from where playback starts. */
-  startWith(fragmenter: Fragmenter): void {
+  /**
+   * Starts with the moov already read (the relay's index): the media from where playback starts, on the
+   * prefetch when that is where it was asked for.
+   */
+  startWith(fragmenter: Fragmenter, prefetch: Transfer | null): void {
     this.fragmenter = fragmenter;
-    this.reposition(fragmenter.seek(this.host.currentTime()));
+    const from = fragmenter.seek(this.host.currentTime());
+    if (prefetch?.request.offset === from) {
+      prefetch.widen(this.windows.media);
+      return this.reposition(from, prefetch);
+    }
+    prefetch?.cancel();
+    this.reposition(from);
   }
 
   /** Bytes read but not yet made into fragments. */

@@ -25,7 +25,8 @@ export interface MseSource {
   openAt: RangeOpener;
   /** The transfer that brought the file's first bytes (or its index), and what it brought. */
   first: Transfer;
-  start: { kind: 'bytes'; chunk: Chunk } | { kind: 'movie'; movie: Movie };
+  /** With a movie: `prefetch`, the media at its start already asked for (or null). */
+  start: { kind: 'bytes'; chunk: Chunk } | { kind: 'movie'; movie: Movie; prefetch: Transfer | null };
   total: number | null;
   /** Credit windows: small while looking for the moov, larger for the media. */
   windows: { probe: number; media: number };
@@ -71,7 +72,8 @@ export class MseEngine implements Engine {
     } else {
       // The relay sent the index: the media can be asked for at once, from where playback starts.
       const fragmenter = this.startTracks(source.start.movie);
-      if (fragmenter) this.loader.startWith(fragmenter);
+      if (fragmenter) this.loader.startWith(fragmenter, source.start.prefetch);
+      else source.start.prefetch?.cancel();
     }
   }
 

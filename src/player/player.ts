@@ -38,8 +38,8 @@ export class Player {
   private engine: Engine | null = null;
   /** Which playback is current: each play() and stop() starts a new one, and an older one's work is dropped. */
   private playback = 0;
-  /** The first request of the playback being chosen; cancelled if another starts first. */
-  private opening: Transfer | null = null;
+  /** The requests of the playback being chosen; cancelled if another starts first. */
+  private opening: Transfer[] = [];
   private error: FerryError | null = null;
   private state: EngineStats['state'] = 'idle';
   private bytes = 0;
@@ -62,12 +62,12 @@ export class Player {
     this.state = 'loading';
     // One request starts it: for an MP4, the relay finds the moov and sends it first; else the file's first bytes.
     const first = this.connection.open({ url, window: this.options.window, index: 'mp4' });
-    this.opening = first;
+    this.opening = [first];
     try {
       const meta = await first.meta;
       const start = await this.firstAnswer(first, meta);
       // play() called again, or stop(), while this one waited: it leaves nothing behind.
-      if (!current()) return first.cancel();
+      if (!current()) return this.cancelOpening(start);
       this.total = meta.total;
       // An engine reports only into its own playback.
       const fail = (err: FerryError): void => void (current() && this.fail(err));
@@ -75,7 +75,7 @@ export class Player {
       const engine = await chooseEngine({ video: this.video, connection: this.connection, url, meta, first, start, options: this.options, fail, notice });
       if (!current()) return engine.destroy();
       this.engine = engine;
-      this.opening = null;
+      this.opening = [];
       this.state = 'playing';
     } catch (err) {
       first.cancel();
@@ -88,17 +88,35 @@ export class Player {
 
   /** The index the relay sent, inflated; or the file's first bytes when it is no MP4. */
   private async firstAnswer(first: Transfer, meta: TransferMeta): Promise<ChoiceContext['start']> {
-    if (meta.index) return { kind: 'index', ...(await readIndex(first, meta.index)) };
+    if (meta.index) {
+      // The media from the start, asked for while the index is still on its way (a small window, so it
+      // hardly delays the index): playback from 0 then need not wait a round trip for it.
+      const { moovOffset, moovSize, mediaOffset } = meta.index;
+      const validator = meta.validator ?? undefined;
+      const prefetch = this.connection.open({ url: meta.url, offset: mediaOffset ?? moovOffset + moovSize + 8, window: this.options.probeWindow, ...(validator && { validator }) });
+      this.opening.push(prefetch);
+      try {
+        return { kind: 'index', ...(await readIndex(first, meta.index)), prefetch };
+      } catch (err) {
+        prefetch.cancel();
+        throw err;
+      }
+    }
     const chunk = await first.read();
     if (!chunk) throw new FerryError('not_media', 'the server sent an empty file');
     this.bytes = chunk.data.byteLength;
     return { kind: 'bytes', chunk };
   }
 
+  private cancelOpening(start: ChoiceContext['start']): void {
+    for (const t of this.opening) t.cancel();
+    if (start.kind === 'index') start.prefetch.cancel();
+  }
+
   stop(): void {
     this.playback++;
-    this.opening?.cancel();
-    this.opening = null;
+    for (const t of this.opening) t.cancel();
+    this.opening = [];
     this.engine?.destroy();
     this.engine = null;
     this.error = null;

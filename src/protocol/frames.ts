@@ -49,6 +49,8 @@ export interface MoovIndex {
   ftypSize: number;
   moovOffset: number;
   moovSize: number;
+  /** Where the media of the first mdat before the moov begins (where playback from the start reads), if any. */
+  mediaOffset: number | null;
 }
 export interface CreditMessage { t: 'credit'; id: number; bytes: number }
 export interface CancelMessage { t: 'cancel'; id: number }

@@ -26,13 +26,14 @@ export async function openIndex(open: OpenUpstream, req: UpstreamRequest): Promi
   const cursor = new BoxCursor(first, at);
   try {
     let ftyp: Uint8Array = new Uint8Array(0);
+    let mediaOffset: number | null = null;
     for (;;) {
       const box = await nextBox(cursor, meta.total);
       if (!box) return await passThrough(cursor, req, at);
       if (box.type === 'moov') {
         if (box.size > MAX_MOOV_BYTES) throw new FerryError('no_index', `the file index (moov box) is ${Math.round(box.size / 2 ** 20)} MB, too large to stream`);
         if (meta.total !== null && box.offset + box.size > meta.total) throw indexLost(meta.total, box.offset + box.size);
-        const index: MoovIndex = { encoding: 'deflate', ftypSize: ftyp.byteLength, moovOffset: box.offset, moovSize: box.size };
+        const index: MoovIndex = { encoding: 'deflate', ftypSize: ftyp.byteLength, moovOffset: box.offset, moovSize: box.size, mediaOffset };
         const body = deflated(ftyp, cursor.take(box.size), req.offset);
         return {
           meta: { ...meta, status: 200, offset: req.offset, length: null, ranges: true, index },
@@ -43,6 +44,7 @@ export async function openIndex(open: OpenUpstream, req: UpstreamRequest): Promi
           },
         };
       }
+      if (box.type === 'mdat') mediaOffset ??= box.offset + box.headerSize;
       if (box.type === 'ftyp' && box.size <= MAX_FTYP_BYTES) ftyp = await cursor.read(box.size);
       else if (Number.isFinite(box.size) && (meta.total === null || box.offset + box.size < meta.total)) await cursor.skipTo(box.offset + box.size);
       else throw meta.total !== null && box.offset + box.size > meta.total ? indexLost(meta.total, box.offset + box.size) : new FerryError('no_index');
