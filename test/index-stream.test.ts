@@ -11,6 +11,7 @@ import type { Relay } from '../src/relay/node/server.js';
 import { damagedMedia, testMedia, type TestMedia } from './helpers/media.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { connect, startRelay } from './helpers/relay.js';
+import { Gate } from '../src/relay/core/gate.js';
 
 let media: TestMedia;
 let origin: Origin;
@@ -66,6 +67,30 @@ describe('index streams', () => {
     expect(sha256(inflateSync(body))).toBe(sha256(expected));
     // Smaller than the moov alone: the point of it.
     expect(body.byteLength).toBeLessThan(moov![1] * 0.6);
+  });
+
+  it('builds a few at once and the rest in turn: forty started together all complete, identical', async () => {
+    const bodies = await Promise.all(Array.from({ length: 40 }, (_, i) => readAll(client.open({ url: `${origin.url('/last.mp4')}?copy=${i}`, index: 'mp4' }))));
+    expect(new Set(bodies.map((b) => sha256(b))).size).toBe(1);
+  });
+
+  it('a gate lets so many in, hands each place on in order, and lets a waiter give up', async () => {
+    const gate = new Gate(2);
+    const order: number[] = [];
+    const never = new AbortController().signal;
+    const [a, b] = [await gate.enter(never), await gate.enter(never)];
+    const quit = new AbortController();
+    const third = gate.enter(never).then((leave) => (order.push(3), leave));
+    const gaveUp = gate.enter(quit.signal).catch(() => order.push(-1));
+    const fifth = gate.enter(never).then((leave) => (order.push(5), leave));
+    quit.abort();
+    await gaveUp;
+    a();
+    a();
+    (await third)();
+    b();
+    (await fifth)();
+    expect(order).toEqual([-1, 3, 5]);
   });
 
   it('resumes at an offset of the index with the same bytes', async () => {

@@ -81,6 +81,22 @@ describe('player', () => {
     await page.close();
   });
 
+  it('starts with one request, sent with the hello before any answer: the index of the file', async () => {
+    const page = await browser.newPage();
+    const seen: string[] = [];
+    page.on('websocket', (ws) => {
+      ws.on('framesent', (f) => seen.push(`sent ${String(f.payload)}`));
+      ws.on('framereceived', (f) => seen.push(typeof f.payload === 'string' ? `received ${f.payload}` : 'received data'));
+    });
+    await page.goto(pageUrl('/last.mp4'));
+    await waitPlaying(page, 0.5);
+    expect(seen[0]).toMatch(/^sent \{"t":"hello"/);
+    expect(seen[1]).toMatch(/^sent \{"t":"open","id":1,.*"index":"mp4"/);
+    // The relay answered with the moov, deflated: what the page would otherwise fetch by range.
+    expect(seen.find((f) => f.startsWith('received {"t":"meta","id":1'))).toMatch(/"index":\{"encoding":"deflate"/);
+    await page.close();
+  });
+
   it('plays a file with the moov first', async () => {
     const page = await open('/first.mp4');
     await waitPlaying(page, 1.5);

@@ -152,7 +152,10 @@ export class MediaBuffers {
       const slack = afterSeek ? 0 : EVICTION_SLACK_SECONDS;
       if (time - start > this.goals.backSeconds + slack) void q.remove(0, Math.max(0, time - this.goals.backSeconds)).catch(() => {});
       // After a jump, stale media far ahead would only be held.
-      if (afterSeek) void q.remove(time + this.goals.forwardSeconds + 10, this.mediaSource.duration).catch(() => {});
+      // Only when something is there: a remove queued ahead of the seek's first append delays its frame.
+      const far = time + this.goals.forwardSeconds + 10;
+      const buffered = q.buffered;
+      if (afterSeek && buffered.length && buffered.end(buffered.length - 1) > far) void q.remove(far, this.mediaSource.duration).catch(() => {});
     }
   }
 

@@ -11,7 +11,7 @@ const READ_THROUGH_BYTES = 256 * 1024;
 
 export class BoxCursor {
   /** Bytes at the position, read but not yet taken. */
-  private held = new Uint8Array(0);
+  private held: Uint8Array = new Uint8Array(0);
   /** File offset of the first held byte. */
   position = 0;
 
@@ -83,6 +83,11 @@ export class BoxCursor {
   private async pull(): Promise<boolean> {
     const next = await this.upstream.body.next();
     if (next.done) return false;
+    // Most pulls find nothing held (a box's bytes flow straight through): no copy then.
+    if (this.held.byteLength === 0) {
+      this.held = next.value;
+      return true;
+    }
     const joined = new Uint8Array(this.held.byteLength + next.value.byteLength);
     joined.set(this.held);
     joined.set(next.value, this.held.byteLength);

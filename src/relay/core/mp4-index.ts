@@ -12,13 +12,45 @@ import { FerryError } from '../../protocol/codes.js';
 import type { MoovIndex } from '../../protocol/frames.js';
 import { readBoxHeader, TOP_LEVEL, type BoxHeader } from '../../protocol/mp4-box.js';
 import { BoxCursor } from './box-cursor.js';
+import { Gate } from './gate.js';
 import { asFerryError, type OpenUpstream, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
 const MAX_FTYP_BYTES = 64 * 1024;
 /** As the player's own limit: far above any real file's index, far below what would hurt the tab. */
 const MAX_MOOV_BYTES = 128 * 1024 * 1024;
 
+/**
+ * Index streams being built at once, across the relay. Building one is CPU work (deflating the moov) that two
+ * cores do no faster side by side; more at once only hold more moovs in flight, so the rest wait their turn.
+ */
+const building = new Gate(8);
+
 export async function openIndex(open: OpenUpstream, req: UpstreamRequest): Promise<UpstreamResponse> {
+  const leave = await building.enter(req.signal);
+  try {
+    const upstream = await buildIndex(open, req);
+    if (!upstream.meta.index) {
+      leave();
+      return upstream;
+    }
+    const body = released(upstream.body, leave);
+    return { ...upstream, body, destroy: () => (upstream.destroy(), leave()) };
+  } catch (err) {
+    leave();
+    throw err;
+  }
+}
+
+/** The body, and `leave` called once it ends, fails or is given up. */
+async function* released(body: AsyncIterator<Uint8Array>, leave: () => void): AsyncGenerator<Uint8Array> {
+  try {
+    for (let next = await body.next(); !next.done; next = await body.next()) yield next.value;
+  } finally {
+    leave();
+  }
+}
+
+async function buildIndex(open: OpenUpstream, req: UpstreamRequest): Promise<UpstreamResponse> {
   const first = await open({ ...req, offset: 0, end: undefined });
   const { meta } = first;
   // Every later range is of the version the first answer was, whatever the request pinned.
