@@ -12,6 +12,7 @@ import { damagedMedia, testMedia, type TestMedia } from './helpers/media.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { connect, startRelay } from './helpers/relay.js';
 import { Gate } from '../src/relay/core/gate.js';
+import { decodeChunkOffsets, encodeChunkOffsets } from '../src/protocol/moov-delta.js';
 
 let media: TestMedia;
 let origin: Origin;
@@ -53,20 +54,22 @@ function boxes(file: Buffer): Record<string, [number, number]> {
 }
 
 describe('index streams', () => {
-  it.each([['/last.mp4', 'moovLast'], ['/first.mp4', 'moovFirst']] as const)('%s: the ftyp and moov, deflated, and where the moov is', async (path, key) => {
+  it.each([['/last.mp4', 'moovLast'], ['/first.mp4', 'moovFirst']] as const)('%s: the ftyp and moov, coded and deflated, and where the moov is', async (path, key) => {
     const file = media[key];
     const { ftyp, moov } = boxes(file);
     const transfer = client.open({ url: origin.url(path), index: 'mp4', window: 1024 * 1024 });
     const meta = await transfer.meta;
     const { mdat } = boxes(file);
     const mediaOffset = mdat![0] < moov![0] ? mdat![0] + 8 : null;
-    expect(meta.index).toEqual({ encoding: 'deflate', ftypSize: ftyp![1], moovOffset: moov![0], moovSize: moov![1], mediaOffset });
+    expect(meta.index).toEqual({ encoding: 'delta-deflate', ftypSize: ftyp![1], moovOffset: moov![0], moovSize: moov![1], mediaOffset });
     expect(meta.total).toBe(file.byteLength);
     const body = await readAll(transfer);
     const expected = Buffer.concat([file.subarray(ftyp![0], ftyp![0] + ftyp![1]), file.subarray(moov![0], moov![0] + moov![1])]);
-    expect(sha256(inflateSync(body))).toBe(sha256(expected));
-    // Smaller than the moov alone: the point of it.
-    expect(body.byteLength).toBeLessThan(moov![1] * 0.6);
+    const inflated = inflateSync(body);
+    decodeChunkOffsets(inflated.subarray(ftyp![1]));
+    expect(sha256(inflated)).toBe(sha256(expected));
+    // Far smaller than the moov alone: the point of it.
+    expect(body.byteLength).toBeLessThan(moov![1] * 0.3);
   });
 
   it('builds a few at once and the rest in turn: forty started together all complete, identical', async () => {
@@ -112,5 +115,21 @@ describe('index streams', () => {
       (e: FerryError) => e,
     );
     expect(err?.message).toMatch(/ends early at \d+%, and its index \(moov box\) is lost/);
+  });
+});
+
+describe('chunk offsets as differences', () => {
+  it('come back exactly, for stco and for co64 offsets past 4 GiB, rising or not', () => {
+    const box = (type: string, payload: Buffer): Buffer => Buffer.concat([Buffer.alloc(4), Buffer.from(type, 'latin1'), payload]);
+    const sized = (b: Buffer): Buffer => (b.writeUInt32BE(b.byteLength, 0), b);
+    const stco = sized(box('stco', Buffer.concat([Buffer.alloc(4), Buffer.from([0, 0, 0, 4]), ...[100, 4_000_000_000, 5, 4_294_967_295].map((x) => { const b = Buffer.alloc(4); b.writeUInt32BE(x); return b; })])));
+    const big = [2 ** 33 + 7, 12, 2 ** 52 + 1, 2 ** 40];
+    const co64 = sized(box('co64', Buffer.concat([Buffer.alloc(4), Buffer.from([0, 0, 0, 4]), ...big.map((x) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(x)); return b; })])));
+    const moov = sized(box('moov', sized(box('trak', sized(box('mdia', sized(box('minf', sized(box('stbl', Buffer.concat([stco, co64])))))))))));
+    const original = Buffer.from(moov);
+    encodeChunkOffsets(moov);
+    expect(moov.equals(original)).toBe(false);
+    decodeChunkOffsets(moov);
+    expect(moov.equals(original)).toBe(true);
   });
 });

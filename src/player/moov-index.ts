@@ -1,19 +1,21 @@
 /**
- * The relay's index of an MP4 (an index stream, docs/protocol.md): the ftyp and moov, deflated. Inflated here
+ * The relay's index of an MP4 (an index stream, docs/protocol.md): the ftyp and moov, chunk offsets
+ * delta-coded, deflated. Inflated here
  * as the chunks arrive, into one buffer of the size the relay announced, and checked before it is believed.
  */
 import type { Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
 import type { MoovIndex } from '../protocol/frames.js';
 import { readBoxHeader } from '../protocol/mp4-box.js';
+import { decodeChunkOffsets } from '../protocol/moov-delta.js';
 import { plainFtyp } from './mp4/moov-locator.js';
 
-/** As the relay's limit for a moov, and the player's own when it reads one. */
-const MAX_INDEX_BYTES = 128 * 1024 * 1024 + 64 * 1024;
+/** The relay's limits for a moov and an ftyp. */
+const MAX_INDEX_BYTES = 64 * 1024 * 1024 + 64 * 1024;
 
 export async function readIndex(transfer: Transfer, index: MoovIndex): Promise<{ ftyp: Uint8Array; moov: Uint8Array }> {
   const size = index.ftypSize + index.moovSize;
-  if (index.encoding !== 'deflate' || !(size > 0 && size <= MAX_INDEX_BYTES)) throw damaged();
+  if (index.encoding !== 'delta-deflate' || !(size > 0 && size <= MAX_INDEX_BYTES)) throw damaged();
   const out = new Uint8Array(size);
   const inflater = new DecompressionStream('deflate');
   const writer = inflater.writable.getWriter();
@@ -38,6 +40,7 @@ export async function readIndex(transfer: Transfer, index: MoovIndex): Promise<{
   const moov = out.subarray(index.ftypSize);
   const box = readBoxHeader(moov, 0, 0, moov.byteLength);
   if (at !== size || box?.type !== 'moov' || box.size !== moov.byteLength) throw damaged();
+  decodeChunkOffsets(moov);
   return { ftyp: index.ftypSize ? out.subarray(0, index.ftypSize) : plainFtyp(), moov };
 }
 

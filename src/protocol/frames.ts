@@ -43,9 +43,12 @@ export interface OpenMessage {
   index?: 'mp4';
 }
 
-/** What an index stream's body holds: the file's ftyp (if any) then its moov, deflated (RFC 1950). */
+/**
+ * What an index stream's body holds: the file's ftyp (if any) then its moov, with each chunk-offset table's
+ * entries as differences from the previous one (moov-delta.ts), deflated as one zlib stream (RFC 1950).
+ */
 export interface MoovIndex {
-  encoding: 'deflate';
+  encoding: 'delta-deflate';
   ftypSize: number;
   moovOffset: number;
   moovSize: number;

@@ -34,17 +34,6 @@ export class BoxCursor {
     return bytes.slice();
   }
 
-  /** The next `n` bytes as they come, taken. */
-  async *take(n: number): AsyncGenerator<Uint8Array> {
-    for (let left = n; left > 0; ) {
-      if (this.held.byteLength === 0 && !(await this.pull())) throw new FerryError('truncated', 'the file ended inside its index (moov box)');
-      const part = this.held.subarray(0, Math.min(left, this.held.byteLength));
-      this.advance(part.byteLength);
-      left -= part.byteLength;
-      yield part;
-    }
-  }
-
   /** Moves to `offset` (ahead): reads through a short gap, opens a new range past a long one. */
   async skipTo(offset: number): Promise<void> {
     while (offset - this.position > this.held.byteLength && offset - this.position - this.held.byteLength <= READ_THROUGH_BYTES) {

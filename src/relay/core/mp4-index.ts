@@ -1,34 +1,39 @@
 /**
  * Index streams (`open` with `index: 'mp4'`). The relay, at the origin's distance, walks the file's top-level
- * boxes by range, finds the moov, and sends the page its ftyp and moov deflated: about 30 % of the moov's bytes,
- * which the page would otherwise fetch whole across its own, slower link, after a round trip to learn where
- * the moov is. A file that is no MP4 is passed on from its first byte, as a plain open would.
+ * boxes by range, finds the moov, and sends the page its ftyp and moov with the chunk offsets delta-coded and
+ * the whole deflated: about 8 % of the moov's bytes, which the page would otherwise fetch whole across its
+ * own, slower link, after a round trip to learn where the moov is. A file that is no MP4 is passed on from
+ * its first byte, as a plain open would.
  *
- * The moov flows through the compressor and is never held whole, so a hundred 8 GB films starting at once
- * cost the relay the compressor's buffers, not their 9 MB moovs. Deflate is deterministic, so a stream that
- * resumes at an offset of the index is answered by compressing again and skipping to it.
+ * A moov is held while it is coded: at most 8 are built at once, within 64 MB across the relay, so a hundred
+ * 8 GB films starting together cost a bounded amount. Deflate is deterministic, so a stream that resumes at
+ * an offset of the index is answered by coding again and skipping to it.
  */
 import { FerryError } from '../../protocol/codes.js';
 import type { MoovIndex } from '../../protocol/frames.js';
 import { readBoxHeader, TOP_LEVEL, type BoxHeader } from '../../protocol/mp4-box.js';
+import { encodeChunkOffsets } from '../../protocol/moov-delta.js';
 import { BoxCursor } from './box-cursor.js';
 import { Gate } from './gate.js';
 import { asFerryError, type OpenUpstream, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
 const MAX_FTYP_BYTES = 64 * 1024;
-/** As the player's own limit: far above any real file's index, far below what would hurt the tab. */
-const MAX_MOOV_BYTES = 128 * 1024 * 1024;
+/** Far above any real file's index (a 3-hour 4K film's is about 9 MB). */
+const MAX_MOOV_BYTES = 64 * 1024 * 1024;
 
 /**
  * Index streams being built at once, across the relay. Building one is CPU work (deflating the moov) that two
  * cores do no faster side by side; more at once only hold more moovs in flight, so the rest wait their turn.
  */
 const building = new Gate(8);
+/** Bytes of moovs held by the relay at once. */
+const held = new Gate(64 * 1024 * 1024);
 
 export async function openIndex(open: OpenUpstream, req: UpstreamRequest): Promise<UpstreamResponse> {
-  const leave = await building.enter(req.signal);
+  const exits = [await building.enter(req.signal)];
+  const leave = (): void => exits.forEach((exit) => exit());
   try {
-    const upstream = await buildIndex(open, req);
+    const upstream = await buildIndex(open, req, exits);
     if (!upstream.meta.index) {
       leave();
       return upstream;
@@ -50,7 +55,8 @@ async function* released(body: AsyncIterator<Uint8Array>, leave: () => void): As
   }
 }
 
-async function buildIndex(open: OpenUpstream, req: UpstreamRequest): Promise<UpstreamResponse> {
+/** The index stream's answer; `exits` gets the way out of the byte gate, once the moov is held. */
+async function buildIndex(open: OpenUpstream, req: UpstreamRequest, exits: (() => void)[]): Promise<UpstreamResponse> {
   const first = await open({ ...req, offset: 0, end: undefined });
   const { meta } = first;
   // Every later range is of the version the first answer was, whatever the request pinned.
@@ -65,16 +71,13 @@ async function buildIndex(open: OpenUpstream, req: UpstreamRequest): Promise<Ups
       if (box.type === 'moov') {
         if (box.size > MAX_MOOV_BYTES) throw new FerryError('no_index', `the file index (moov box) is ${Math.round(box.size / 2 ** 20)} MB, too large to stream`);
         if (meta.total !== null && box.offset + box.size > meta.total) throw indexLost(meta.total, box.offset + box.size);
-        const index: MoovIndex = { encoding: 'deflate', ftypSize: ftyp.byteLength, moovOffset: box.offset, moovSize: box.size, mediaOffset };
-        const body = deflated(ftyp, cursor.take(box.size), req.offset);
-        return {
-          meta: { ...meta, status: 200, offset: req.offset, length: null, ranges: true, index },
-          body,
-          destroy: () => {
-            cursor.destroy();
-            void body.return(undefined);
-          },
-        };
+        exits.push(await held.enter(req.signal, box.size));
+        const moov = await cursor.read(box.size);
+        cursor.destroy();
+        encodeChunkOffsets(moov);
+        const index: MoovIndex = { encoding: 'delta-deflate', ftypSize: ftyp.byteLength, moovOffset: box.offset, moovSize: box.size, mediaOffset };
+        const body = deflated([ftyp, moov], req.offset);
+        return { meta: { ...meta, status: 200, offset: req.offset, length: null, ranges: true, index }, body, destroy: () => void body.return(undefined) };
       }
       if (box.type === 'mdat') mediaOffset ??= box.offset + box.headerSize;
       if (box.type === 'ftyp' && box.size <= MAX_FTYP_BYTES) ftyp = await cursor.read(box.size);
@@ -107,14 +110,13 @@ async function passThrough(cursor: BoxCursor, req: UpstreamRequest, at: (offset:
   return { ...upstream, meta: { ...upstream.meta, index: null } };
 }
 
-/** `ftyp` then the moov's bytes, deflated, from byte `skip` of the result on. Throws only FerryErrors. */
-async function* deflated(ftyp: Uint8Array, moov: AsyncIterable<Uint8Array>, skip: number): AsyncGenerator<Uint8Array, void, undefined> {
+/** The parts, deflated as one stream, from byte `skip` of the result on. Throws only FerryErrors. */
+async function* deflated(parts: Uint8Array[], skip: number): AsyncGenerator<Uint8Array, void, undefined> {
   const compressor = new CompressionStream('deflate');
   const writer = compressor.writable.getWriter();
   const feeding = (async () => {
     // Chunks of a body are never shared memory; the stream's type only says it cannot know that.
-    if (ftyp.byteLength) await writer.write(ftyp as Uint8Array<ArrayBuffer>);
-    for await (const part of moov) await writer.write(part as Uint8Array<ArrayBuffer>);
+    for (const part of parts) if (part.byteLength) await writer.write(part as Uint8Array<ArrayBuffer>);
     await writer.close();
   })();
   feeding.catch((err: unknown) => writer.abort(err).catch(() => {}));
