@@ -1,5 +1,7 @@
 /** The player in headless Chromium, through a real relay, from a real origin. */
 import { spawn } from 'node:child_process';
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +97,24 @@ describe('player', () => {
     // The relay answered with the moov, coded and deflated: what the page would otherwise fetch by range.
     expect(seen.find((f) => f.startsWith('received {"t":"meta","id":1'))).toMatch(/"index":\{"encoding":"delta-deflate"/);
     await page.close();
+  });
+
+  it('sends the page’s script gzipped to a browser that takes it, and whole to one that does not', async () => {
+    const html = await (await fetch(`http://127.0.0.1:${relay.port}/`)).text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+    const get = (encoding: string): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> =>
+      new Promise((done, fail) => {
+        httpGet({ host: '127.0.0.1', port: relay.port, path: script, headers: { 'accept-encoding': encoding } }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (d: Buffer) => parts.push(d));
+          res.on('end', () => done({ headers: res.headers, body: Buffer.concat(parts) }));
+        }).on('error', fail);
+      });
+    const [zipped, plain] = [await get('gzip, deflate, br'), await get('identity')];
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(zipped.body.byteLength).toBeLessThan(plain.body.byteLength / 2);
+    expect(gunzipSync(zipped.body).equals(plain.body)).toBe(true);
   });
 
   it('plays a file with the moov first', async () => {

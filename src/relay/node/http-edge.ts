@@ -2,9 +2,7 @@
  * Node edge of the relay's HTTP side: the page, `/healthz`, `/metrics`, `/config.json`, and `/save/` for
  * download managers. Every request must name the relay by a Host it answers to (DNS rebinding).
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
@@ -13,7 +11,7 @@ import { TEXT_HEADERS } from '../core/download-reply.js';
 import { serveTicket, ticketPathUse } from '../core/save-endpoint.js';
 import type { PromMetrics } from './prom-metrics.js';
 import type { SitePolicy } from '../core/site.js';
-import { WS_PATH } from './socket-edge.js';
+import { StaticFiles } from './static-files.js';
 
 export interface HttpEdgeOptions {
   site: SitePolicy;
@@ -27,27 +25,13 @@ export interface HttpEdgeOptions {
   stalledReaderMs: number;
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.json': 'application/json',
-  '.mp4': 'video/mp4',
-  '.ico': 'image/x-icon',
-  '.map': 'application/json',
-};
-
-const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>Ferry relay</title>
-<h1>Ferry relay</h1><p>This is a Ferry relay. Clients speak to it over a WebSocket at <code>${WS_PATH}</code>.
-The player page is not built: run <code>npm run build</code>.</p>`;
-
 const text = (res: ServerResponse, status: number, body: string): void => {
   res.writeHead(status, TEXT_HEADERS).end(`${body}\n`);
 };
 
 export function createHttpHandler(options: HttpEdgeOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const { site, metrics } = options;
+  const statics = new StaticFiles(options.staticDir);
   return async function handleHttp(req, res) {
     const hostIssue = site.hostRefusal(req.headers.host);
     if (hostIssue) return text(res, 421, hostIssue);
@@ -75,7 +59,7 @@ export function createHttpHandler(options: HttpEdgeOptions): (req: IncomingMessa
       return;
     }
     if (ticketPathUse(path)) return serveDownload(req, res);
-    serveStatic(options.staticDir, path, res);
+    statics.serve(path, req.headers['accept-encoding'], res);
   };
 
   async function serveDownload(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -110,21 +94,4 @@ async function sendDownload(response: Response, head: boolean, res: ServerRespon
   // pipeline waits for drain, and on a failure (or a client gone) cancels the body and destroys the response.
   await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res).catch(() => {});
   clearInterval(watch);
-}
-
-function serveStatic(root: string, path: string, res: ServerResponse): void {
-  const target = join(root, path === '/' ? '/index.html' : path);
-  if (!target.startsWith(root + sep) || !existsSync(target) || !statSync(target).isFile()) {
-    if (path === '/' || path === '/index.html') {
-      res.writeHead(200, { 'content-type': TYPES['.html']! }).end(PLACEHOLDER);
-      return;
-    }
-    return text(res, 404, 'not found');
-  }
-  res.writeHead(200, {
-    'content-type': TYPES[extname(target)] ?? 'application/octet-stream',
-    'content-length': statSync(target).size,
-    'x-content-type-options': 'nosniff',
-  });
-  createReadStream(target).pipe(res);
 }
