@@ -67,7 +67,7 @@ export class Player {
       const meta = await first.meta;
       const start = await this.firstAnswer(first, meta);
       // play() called again, or stop(), while this one waited: it leaves nothing behind.
-      if (!current()) return this.cancelOpening(start);
+      if (!current()) return cancelStart(first, start);
       this.total = meta.total;
       // An engine reports only into its own playback.
       const fail = (err: FerryError): void => void (current() && this.fail(err));
@@ -106,11 +106,6 @@ export class Player {
     if (!chunk) throw new FerryError('not_media', 'the server sent an empty file');
     this.bytes = chunk.data.byteLength;
     return { kind: 'bytes', chunk };
-  }
-
-  private cancelOpening(start: ChoiceContext['start']): void {
-    for (const t of this.opening) t.cancel();
-    if (start.kind === 'index') start.prefetch.cancel();
   }
 
   stop(): void {
@@ -153,4 +148,10 @@ export class Player {
     this.state = 'error';
     this.onError?.(describeError(err), err);
   }
+}
+
+/** A superseded playback's own requests (never those of the playback that superseded it). */
+function cancelStart(first: Transfer, start: ChoiceContext['start']): void {
+  first.cancel();
+  if (start.kind === 'index') start.prefetch.cancel();
 }
