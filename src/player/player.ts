@@ -18,8 +18,8 @@ export interface PlayerOptions {
   /** Credit window of the media transfer. */
   window: number;
   /**
-   * Credit window of the first request and of the prefetch of the media start: small, because when the moov
-   * turns out to be elsewhere, whatever was granted still crosses the socket ahead of the moov.
+   * Credit window of the prefetch of the media start while the index arrives, and of the reads that look for
+   * a moov when the relay sent no index: small, because whatever is granted shares the link with the moov.
    */
   probeWindow: number;
   /** The relay's HTTP origin, where the browser's own player fetches `/media/` tickets. */
