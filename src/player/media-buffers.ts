@@ -52,6 +52,8 @@ export class MediaBuffers {
   /** Bytes appended per fragment end time, to know the bytes buffered ahead. */
   private ahead: { end: number; bytes: number }[] = [];
   private lastAppended = new Set<number>();
+  /** Per track, where the fragments handed to its queue since the last seek end, in media time. */
+  private readonly queuedUntil = new Map<number, number>();
   /** Bumped by every seek: appends queued before it no longer count. */
   private epoch = 0;
   private closed = false;
@@ -109,7 +111,10 @@ export class MediaBuffers {
   full(): boolean {
     if (this.waitingBytes() >= MAX_PENDING_BYTES || !this.streaming) return true;
     if (this.queues.size === 0) return false;
-    return this.around(this.video.currentTime).ahead >= this.goals.forwardSeconds || this.bytesAhead() >= this.goals.forwardBytes;
+    const t = this.video.currentTime;
+    // Fragments still queued count too: small ones after a start can wait in line for seconds of media.
+    const ahead = Math.max(this.around(t).ahead, Math.min(...this.tracks.map((tr) => (this.queuedUntil.get(tr.id) ?? t) - t)));
+    return ahead >= this.goals.forwardSeconds || this.bytesAhead() >= this.goals.forwardBytes;
   }
 
   /** Buffered around `time` in every SourceBuffer: the smallest ahead and behind. */
@@ -164,6 +169,7 @@ export class MediaBuffers {
     this.epoch++;
     this.ended = false;
     this.lastAppended.clear();
+    this.queuedUntil.clear();
     this.ahead = [];
     this.early = [];
     for (const q of this.queues.values()) q.dropPendingAppends();
@@ -203,6 +209,7 @@ export class MediaBuffers {
   private enqueue(fragment: Fragment): void {
     const queue = this.queues.get(fragment.trackId);
     if (!queue) return;
+    this.queuedUntil.set(fragment.trackId, Math.max(this.queuedUntil.get(fragment.trackId) ?? 0, fragment.endTime));
     const epoch = this.epoch;
     queue.append(fragment.data, fragment.timestampOffset).then(
       () => {
