@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { testBytes } from '../test/helpers/origin.js';
 
 export const MEDIA_DIR = join(process.cwd(), '.media');
@@ -101,3 +102,16 @@ export function browserPid(marker: string): number {
   throw new Error('cannot find the browser process');
 }
 
+/**
+ * In the page: ms from `action` until a frame is presented (and the element is no longer seeking). A string,
+ * not a function, because tsx would wrap a function's inner helpers in a `__name` the page does not have.
+ */
+export async function timeToFrame(page: Page, action: string): Promise<number> {
+  return page.evaluate(`new Promise((resolve) => {
+    const video = document.querySelector('video');
+    const t0 = performance.now();
+    const wait = () => video.requestVideoFrameCallback(() => (video.seeking ? wait() : resolve(performance.now() - t0)));
+    wait();
+    ${action};
+  })`);
+}

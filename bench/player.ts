@@ -6,9 +6,9 @@
  * minus the idle browser) and the page's JS heap. Medians of several runs.
  */
 import { statSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../test/helpers/browser.js';
-import { browserPid, GB, MB, median, startProcess, table, treePss } from './lib.js';
+import { browserPid, GB, MB, median, startProcess, table, timeToFrame, treePss } from './lib.js';
 import { benchVideo } from './video.js';
 
 const BIG = process.argv.includes('--big');
@@ -16,20 +16,6 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SEEKS = [0.1, 0.5, 0.9, 0.3, 0.7];
 
 interface RunResult { firstFrame: number; seeks: number[]; pssPeak: number; heapPeak: number; played16x: number }
-
-/**
- * In the page: ms from `action` until a frame is presented (and the element is no longer seeking). A string,
- * not a function, because tsx would wrap a function's inner helpers in a `__name` the page does not have.
- */
-async function timeToFrame(page: Page, action: string): Promise<number> {
-  return page.evaluate(`new Promise((resolve) => {
-    const video = document.querySelector('video');
-    const t0 = performance.now();
-    const wait = () => video.requestVideoFrameCallback(() => (video.seeking ? wait() : resolve(performance.now() - t0)));
-    wait();
-    ${action};
-  })`);
-}
 
 type Kind = 'plain' | 'ferry' | 'native';
 

@@ -7,9 +7,9 @@
  * 5 seeks to unbuffered points; medians of 3 runs.
  */
 import { createServer } from 'node:http';
-import { chromium, type Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../test/helpers/browser.js';
-import { GB, median, startProcess, table } from './lib.js';
+import { GB, median, startProcess, table, timeToFrame } from './lib.js';
 import { Link, PROFILES, type LinkProfile } from './link.js';
 import { benchVideo } from './video.js';
 
@@ -33,16 +33,6 @@ function startPageServer(): Promise<number> {
     res.end(`<!doctype html><video id="video" muted autoplay playsinline src="${src.replace(/"/g, '&quot;')}"></video>`);
   });
   return new Promise((done) => server.listen(0, '127.0.0.1', () => done((server.address() as { port: number }).port)));
-}
-
-async function timeToFrame(page: Page, action: string): Promise<number> {
-  return page.evaluate(`new Promise((resolve) => {
-    const video = document.querySelector('video');
-    const t0 = performance.now();
-    const wait = () => video.requestVideoFrameCallback(() => (video.seeking ? wait() : resolve(performance.now() - t0)));
-    wait();
-    ${action};
-  })`);
 }
 
 async function runOne(url: string): Promise<RunResult> {

@@ -29,9 +29,13 @@ export interface ChoiceContext {
   notice: (text: string) => void;
 }
 
+/** Opens the file of `meta` from an offset, pinned to the version of that first answer. */
+export function rangeOpener(connection: Connection, meta: TransferMeta, defaultWindow: number): RangeOpener {
+  return (offset, window = defaultWindow) => connection.open({ url: meta.url, offset, window, ...(meta.validator && { validator: meta.validator }) });
+}
+
 export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
-  const openAt: RangeOpener = (offset, window = c.options.window) =>
-    c.connection.open({ url: c.meta.url, offset, window, ...(c.meta.validator && { validator: c.meta.validator }) });
+  const openAt = rangeOpener(c.connection, c.meta, c.options.window);
   if (c.start.kind === 'index') {
     const { prefetch } = c.start;
     try {

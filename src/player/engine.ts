@@ -31,3 +31,15 @@ export function rangesOf(ranges: TimeRanges): [number, number][] {
   for (let i = 0; i < ranges.length; i++) out.push([ranges.start(i), ranges.end(i)]);
   return out;
 }
+
+/** Seconds of `ranges` from `time` onwards without a gap, and seconds behind it. */
+export function aroundPlayhead(ranges: TimeRanges, time: number, slack = 0.3): { ahead: number; behind: number; contains: boolean } {
+  for (let i = 0; i < ranges.length; i++) {
+    const start = ranges.start(i);
+    const end = ranges.end(i);
+    if (time >= start - slack && time <= end + slack) {
+      return { ahead: Math.max(0, end - time), behind: Math.max(0, time - start), contains: time >= start - slack && time < end };
+    }
+  }
+  return { ahead: 0, behind: 0, contains: false };
+}

@@ -7,7 +7,8 @@ import { FerryError } from '../protocol/codes.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { Fragment } from './fragmenter.js';
 import type { MovieTrack } from './movie.js';
-import { aroundPlayhead, DroppedError, SourceBufferQueue } from './source-buffer.js';
+import { aroundPlayhead } from './engine.js';
+import { DroppedError, SourceBufferQueue } from './source-buffer.js';
 
 export interface BufferGoals {
   /** Seconds to keep buffered ahead of the playhead. */

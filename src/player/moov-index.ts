@@ -8,10 +8,10 @@ import { FerryError } from '../protocol/codes.js';
 import type { MoovIndex } from '../protocol/frames.js';
 import { readBoxHeader } from '../protocol/mp4-box.js';
 import { decodeChunkOffsets } from '../protocol/moov-delta.js';
+import { INDEX_MAX_FTYP_BYTES, INDEX_MAX_MOOV_BYTES } from '../protocol/limits.js';
 import { plainFtyp } from './mp4/moov-locator.js';
 
-/** The relay's limits for a moov and an ftyp. */
-const MAX_INDEX_BYTES = 64 * 1024 * 1024 + 64 * 1024;
+const MAX_INDEX_BYTES = INDEX_MAX_FTYP_BYTES + INDEX_MAX_MOOV_BYTES;
 
 export async function readIndex(transfer: Transfer, index: MoovIndex): Promise<{ ftyp: Uint8Array; moov: Uint8Array }> {
   const size = index.ftypSize + index.moovSize;

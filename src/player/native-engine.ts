@@ -8,7 +8,7 @@ import type { Connection } from '../client/connection.js';
 import type { Download } from '../client/download.js';
 import { FerryError } from '../protocol/codes.js';
 import { RateMeter } from '../ui/rate.js';
-import { rangesOf, type Engine, type EngineStats } from './engine.js';
+import { aroundPlayhead, rangesOf, type Engine, type EngineStats } from './engine.js';
 import { mediaErrorOf, relayRefusal } from './media-errors.js';
 
 /** Network errors (a dropped connection, an expired ticket) recovered from by a new ticket, at the same time. */
@@ -56,11 +56,7 @@ export class NativeEngine implements Engine {
     const b = this.video.buffered;
     const t = this.video.currentTime;
     const state = this.failure ? 'error' : this.video.ended ? 'ended' : this.video.readyState > 0 ? 'playing' : 'loading';
-    let ahead = 0;
-    let behind = 0;
-    for (const [start, end] of rangesOf(b)) {
-      if (start <= t + 0.1 && end >= t) [ahead, behind] = [end - t, t - start];
-    }
+    const { ahead, behind } = aroundPlayhead(b, t, 0.1);
     return { engine: 'native', state, bytesReceived: this.sent, totalBytes: this.source.total, bufferedAhead: ahead, bufferedBehind: behind, bytesHeld: 0, speed: this.meter.rate(), buffered: rangesOf(b) };
   }
 

@@ -5,7 +5,7 @@
 import type { Connection } from '../client/connection.js';
 import type { Transfer, TransferMeta } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
-import { chooseEngine, type ChoiceContext } from './engine-choice.js';
+import { chooseEngine, rangeOpener, type ChoiceContext } from './engine-choice.js';
 import { readIndex } from './moov-index.js';
 import type { Engine, EngineStats } from './engine.js';
 import { describeError } from '../ui/messages.js';
@@ -92,8 +92,7 @@ export class Player {
       // The media from the start, asked for while the index is still on its way (a small window, so it
       // hardly delays the index): playback from 0 then need not wait a round trip for it.
       const { moovOffset, moovSize, mediaOffset } = meta.index;
-      const validator = meta.validator ?? undefined;
-      const prefetch = this.connection.open({ url: meta.url, offset: mediaOffset ?? moovOffset + moovSize + 8, window: this.options.probeWindow, ...(validator && { validator }) });
+      const prefetch = rangeOpener(this.connection, meta, this.options.probeWindow)(mediaOffset ?? moovOffset + moovSize + 8);
       this.opening.push(prefetch);
       try {
         return { kind: 'index', ...(await readIndex(first, meta.index)), prefetch };

@@ -22,3 +22,10 @@ export const SAFE_REQUEST_HEADERS = [
 ] as const;
 export const METHODS = ['GET', 'HEAD', 'POST'] as const;
 export type Method = (typeof METHODS)[number];
+
+/**
+ * An index stream's limits (docs/protocol.md): the relay codes an ftyp of at most this size, and refuses a
+ * moov above this one (a 3-hour 4K film's is about 9 MB); the page believes no index larger than both.
+ */
+export const INDEX_MAX_FTYP_BYTES = 64 * 1024;
+export const INDEX_MAX_MOOV_BYTES = 64 * 1024 * 1024;

@@ -4,6 +4,7 @@
  * means a 64-bit size follows, size 0 means "to the end of the file". Offsets are plain numbers, never
  * bitwise-combined, so sizes beyond 4 GiB are exact.
  */
+import { FerryError } from './codes.js';
 
 export interface BoxHeader {
   type: string;
@@ -43,6 +44,21 @@ export function boxHeader(type: string, size: number): Uint8Array {
   const out = new Uint8Array(8);
   writeBoxHeader(new DataView(out.buffer), 0, size, type);
   return out;
+}
+
+/** The box an MP4 starts with: one of these, else the bytes are no MP4. */
+export function startsAnMp4(type: string): boolean {
+  return type === 'ftyp' || type === 'styp' || type === 'moov';
+}
+
+/** A moov this large is refused by whoever reads it: far above any real file's index. */
+export function moovTooLarge(size: number): FerryError {
+  return new FerryError('no_index', `the file index (moov box) is ${Math.round(size / 2 ** 20)} MB, too large to stream`);
+}
+
+/** A file that ends inside, or before, its moov: `end` is where the box would end. */
+export function indexLost(total: number, end: number): FerryError {
+  return new FerryError('truncated', `the file ends early at ${Math.floor((100 * total) / end)}%, and its index (moov box) is lost`);
 }
 
 /** Box types seen at the top level of real MP4 and QuickTime files. */

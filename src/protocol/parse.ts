@@ -94,14 +94,12 @@ function parseMessage(m: Record<string, unknown>): ClientMessage {
     case 'list':
       return { t: 'list' };
     case 'save':
-      if (!isStreamId(m.id)) fail('save needs an id');
-      if (!isString(m.url) || m.url.length > 8192) fail('save needs a url');
-      return { t: 'save', id: m.id, url: m.url };
-    case 'play':
-      if (!isStreamId(m.id)) fail('play needs an id');
-      if (!isString(m.url) || m.url.length > 8192) fail('play needs a url');
+      return { t: 'save', ...ticketRequest(m, 'save') };
+    case 'play': {
+      const request = ticketRequest(m, 'play');
       if (!optional(m.type, isShortString)) fail('type must be a short string');
-      return { t: 'play', id: m.id, url: m.url, ...(m.type !== undefined && { type: m.type as string }) };
+      return { t: 'play', ...request, ...(m.type !== undefined && { type: m.type as string }) };
+    }
     case 'watch':
       if (!isStreamId(m.id) || !isString(m.ticket) || m.ticket.length > 16_384) fail('watch needs an id and a ticket');
       return { t: 'watch', id: m.id, ticket: m.ticket };
@@ -112,6 +110,13 @@ function parseMessage(m: Record<string, unknown>): ClientMessage {
     default:
       throw new FerryError('protocol_error', `unknown message type ${JSON.stringify(m.t)?.slice(0, 40)}`);
   }
+}
+
+/** The id and URL a ticket request (`save` or `play`) names. */
+function ticketRequest(m: Record<string, unknown>, verb: 'save' | 'play'): { id: number; url: string } {
+  if (!isStreamId(m.id)) fail(`${verb} needs an id`);
+  if (!isString(m.url) || m.url.length > 8192) fail(`${verb} needs a url`);
+  return { id: m.id, url: m.url };
 }
 
 function parseOpen(m: Record<string, unknown>): OpenMessage {

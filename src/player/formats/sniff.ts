@@ -3,7 +3,7 @@
  * Matroska), an ID3 tag or MPEG audio frames (MP3), an ADTS header (AAC), RIFF/WAVE, OggS, fLaC, or markup
  * (most often a web page served in place of a video). Where the head names the codecs, they are read too.
  */
-import { readBoxHeader, TOP_LEVEL, type BoxHeader } from '../../protocol/mp4-box.js';
+import { readBoxHeader, startsAnMp4, TOP_LEVEL, type BoxHeader } from '../../protocol/mp4-box.js';
 import { readEbml } from './ebml.js';
 
 export interface TrackCodec { kind: 'audio' | 'video'; codec: string }
@@ -40,7 +40,7 @@ function sniffMp4(head: Uint8Array, total: number | null): Sniffed | null {
     if (!Number.isFinite(box.size)) break;
     pos += box.size;
   }
-  if (!boxes.length || !['ftyp', 'styp', 'moov'].includes(boxes[0]!.type)) return null;
+  if (!boxes.length || !startsAnMp4(boxes[0]!.type)) return null;
   const moov = boxes.find((b) => b.type === 'moov');
   const fragmented = boxes.some((b) => b.type === 'moof' || b.type === 'sidx' || b.type === 'styp') || (moov !== undefined && hasChild(head, moov, 'mvex'));
   return { container: 'mp4', boxes, fragmented };

@@ -1,7 +1,7 @@
 /** Finds an MP4's moov, wherever it is, without reading the media. */
 import { FerryError } from '../../protocol/codes.js';
 import { ByteWindow } from '../byte-window.js';
-import { readBoxHeader, TOP_LEVEL, writeBoxHeader, type BoxHeader } from '../../protocol/mp4-box.js';
+import { indexLost, moovTooLarge, readBoxHeader, TOP_LEVEL, writeBoxHeader, type BoxHeader } from '../../protocol/mp4-box.js';
 
 export type TopBox = BoxHeader;
 
@@ -36,8 +36,8 @@ export class MoovLocator {
         throw new FerryError('no_index', `the file is damaged: no MP4 box at byte ${this.pos}`);
       }
       if (box.type === 'moov') {
-        if (box.size > MAX_MOOV_BYTES) throw new FerryError('no_index', `the file index (moov box) is ${Math.round(box.size / 2 ** 20)} MB, too large to stream`);
-        if (this.total !== null && box.offset + box.size > this.total) throw truncatedIndex(this.total, box.offset + box.size);
+        if (box.size > MAX_MOOV_BYTES) throw moovTooLarge(box.size);
+        if (this.total !== null && box.offset + box.size > this.total) throw indexLost(this.total, box.offset + box.size);
         if (!this.window.has(box.offset, box.size)) return { kind: 'more' };
         const moov = this.window.copy(box.offset, box.size);
         // The chunks would otherwise stay referenced for the whole playback: megabytes for a long film.
@@ -47,7 +47,7 @@ export class MoovLocator {
       if (box.type === 'ftyp' && this.window.has(box.offset, box.size)) this.ftyp = this.window.copy(box.offset, box.size);
       const end = box.offset + box.size;
       if (!Number.isFinite(end) || (this.total !== null && end >= this.total)) {
-        throw this.total !== null && end > this.total ? truncatedIndex(this.total, end) : new FerryError('no_index');
+        throw this.total !== null && end > this.total ? indexLost(this.total, end) : new FerryError('no_index');
       }
       this.pos = end;
       if (!this.window.has(end, 8)) {
@@ -56,10 +56,6 @@ export class MoovLocator {
       }
     }
   }
-}
-
-function truncatedIndex(total: number, end: number): FerryError {
-  return new FerryError('truncated', `the file ends early at ${Math.floor((100 * total) / end)}%, and its index (moov box) is lost`);
 }
 
 /** For a file without one: major brand isom, version 512, compatible with isom. */

@@ -11,15 +11,13 @@
  */
 import { FerryError } from '../../protocol/codes.js';
 import type { MoovIndex } from '../../protocol/frames.js';
-import { readBoxHeader, TOP_LEVEL, type BoxHeader } from '../../protocol/mp4-box.js';
+import { indexLost, moovTooLarge, readBoxHeader, startsAnMp4, TOP_LEVEL, type BoxHeader } from '../../protocol/mp4-box.js';
 import { encodeChunkOffsets } from '../../protocol/moov-delta.js';
+import { INDEX_MAX_FTYP_BYTES, INDEX_MAX_MOOV_BYTES } from '../../protocol/limits.js';
 import { BoxCursor } from './box-cursor.js';
 import { Gate } from './gate.js';
 import { asFerryError, type OpenUpstream, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
-const MAX_FTYP_BYTES = 64 * 1024;
-/** Far above any real file's index (a 3-hour 4K film's is about 9 MB). */
-const MAX_MOOV_BYTES = 64 * 1024 * 1024;
 
 /**
  * Index streams being built at once, across the relay. Building one is CPU work (deflating the moov) that two
@@ -27,7 +25,7 @@ const MAX_MOOV_BYTES = 64 * 1024 * 1024;
  */
 const building = new Gate(8);
 /** Bytes of moovs held by the relay at once. */
-const held = new Gate(64 * 1024 * 1024);
+const held = new Gate(INDEX_MAX_MOOV_BYTES);
 
 export async function openIndex(open: OpenUpstream, req: UpstreamRequest): Promise<UpstreamResponse> {
   const exits = [await building.enter(req.signal)];
@@ -69,7 +67,7 @@ async function buildIndex(open: OpenUpstream, req: UpstreamRequest, exits: (() =
       const box = await nextBox(cursor, meta.total);
       if (!box) return await passThrough(cursor, req, at);
       if (box.type === 'moov') {
-        if (box.size > MAX_MOOV_BYTES) throw new FerryError('no_index', `the file index (moov box) is ${Math.round(box.size / 2 ** 20)} MB, too large to stream`);
+        if (box.size > INDEX_MAX_MOOV_BYTES) throw moovTooLarge(box.size);
         if (meta.total !== null && box.offset + box.size > meta.total) throw indexLost(meta.total, box.offset + box.size);
         exits.push(await held.enter(req.signal, box.size));
         const moov = await cursor.read(box.size);
@@ -80,7 +78,7 @@ async function buildIndex(open: OpenUpstream, req: UpstreamRequest, exits: (() =
         return { meta: { ...meta, status: 200, offset: req.offset, length: null, ranges: true, index }, body, destroy: () => void body.return(undefined) };
       }
       if (box.type === 'mdat') mediaOffset ??= box.offset + box.headerSize;
-      if (box.type === 'ftyp' && box.size <= MAX_FTYP_BYTES) ftyp = await cursor.read(box.size);
+      if (box.type === 'ftyp' && box.size <= INDEX_MAX_FTYP_BYTES) ftyp = await cursor.read(box.size);
       else if (Number.isFinite(box.size) && (meta.total === null || box.offset + box.size < meta.total)) await cursor.skipTo(box.offset + box.size);
       else throw meta.total !== null && box.offset + box.size > meta.total ? indexLost(meta.total, box.offset + box.size) : new FerryError('no_index');
     }
@@ -90,16 +88,12 @@ async function buildIndex(open: OpenUpstream, req: UpstreamRequest, exits: (() =
   }
 }
 
-function indexLost(total: number, end: number): FerryError {
-  return new FerryError('truncated', `the file ends early at ${Math.floor((100 * total) / end)}%, and its index (moov box) is lost`);
-}
-
 /** The box at the cursor: null at the start of a file that is no MP4; an error where an MP4 breaks off. */
 async function nextBox(cursor: BoxCursor, total: number | null): Promise<BoxHeader | null> {
   const head = await cursor.peek(16);
   const box = readBoxHeader(head, 0, cursor.position, total);
   const valid = box !== null && TOP_LEVEL.has(box.type) && box.size >= box.headerSize;
-  if (valid && (cursor.position > 0 || ['ftyp', 'styp', 'moov'].includes(box.type))) return box;
+  if (valid && (cursor.position > 0 || startsAnMp4(box.type))) return box;
   if (cursor.position === 0) return null;
   throw new FerryError('no_index', `the file is damaged: no MP4 box at byte ${cursor.position}`);
 }

@@ -3,7 +3,7 @@
  * take it: the script is 240 KB, 62 KB gzipped, and on a slow link its transfer comes before playback can
  * begin. Each is compressed once, on its first request, and kept (the page's few files, a few hundred KB).
  */
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { extname, join, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -35,7 +35,8 @@ export class StaticFiles {
 
   serve(path: string, acceptEncoding: string | undefined, res: ServerResponse): void {
     const target = join(this.root, path === '/' ? '/index.html' : path);
-    if (!target.startsWith(this.root + sep) || !existsSync(target) || !statSync(target).isFile()) {
+    const stat = target.startsWith(this.root + sep) ? statSync(target, { throwIfNoEntry: false }) : undefined;
+    if (!stat?.isFile()) {
       if (path === '/' || path === '/index.html') {
         res.writeHead(200, { 'content-type': TYPES['.html']! }).end(PLACEHOLDER);
         return;
@@ -45,16 +46,15 @@ export class StaticFiles {
     }
     const headers = { 'content-type': TYPES[extname(target)] ?? 'application/octet-stream', 'x-content-type-options': 'nosniff', vary: 'accept-encoding' };
     if (COMPRESSIBLE.has(extname(target)) && /\bgzip\b/.test(acceptEncoding ?? '')) {
-      const body = this.gzip(target);
+      const body = this.gzip(target, stat.mtimeMs);
       res.writeHead(200, { ...headers, 'content-encoding': 'gzip', 'content-length': body.byteLength }).end(body);
       return;
     }
-    res.writeHead(200, { ...headers, 'content-length': statSync(target).size });
+    res.writeHead(200, { ...headers, 'content-length': stat.size });
     createReadStream(target).pipe(res);
   }
 
-  private gzip(target: string): Buffer {
-    const { mtimeMs } = statSync(target);
+  private gzip(target: string, mtimeMs: number): Buffer {
     const kept = this.gzipped.get(target);
     if (kept?.mtimeMs === mtimeMs) return kept.body;
     const body = gzipSync(readFileSync(target));
