@@ -305,7 +305,8 @@ describe('player', () => {
     });
     await page.goto(pageUrl('/first.mp4'));
     await waitPlaying(page, 1);
-    await settledBytes(page);
+    // The reading is well past the hole made below (it keeps the forward goal, so while playing it never stops).
+    await page.waitForFunction(() => window.ferry.stats().bufferedAhead > 10, undefined, { timeout: 20_000, polling: 100 });
     // Take away what lies just ahead, as an eviction by the browser would; the reading has already passed it.
     const hole = await page.evaluate(async () => {
       const t = document.querySelector('video')!.currentTime;
