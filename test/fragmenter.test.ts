@@ -9,6 +9,7 @@ import { readBoxHeader } from '../src/protocol/mp4-box.js';
 import { sniff } from '../src/player/formats/sniff.js';
 import { MoovLocator } from '../src/player/mp4/moov-locator.js';
 import { SampleTable } from '../src/player/sample-table.js';
+import { HEAD_SECONDS, moovHead } from '../src/relay/core/moov-head.js';
 import { testMedia, type TestMedia } from './helpers/media.js';
 
 let media: TestMedia;
@@ -59,6 +60,15 @@ function unpack(fragments: Fragment[]): Map<number, Uint8Array[]> {
     out.set(f.trackId, list);
   }
   return out;
+}
+
+/** Offset of the top-level moov. */
+function findMoov(file: Uint8Array): number {
+  for (let pos = 0; ; ) {
+    const box = readBoxHeader(file, pos, 0, file.byteLength)!;
+    if (box.type === 'moov') return pos;
+    pos += box.size;
+  }
 }
 
 function fragmentAll(file: Uint8Array, movie: Movie, from: number, chunk: number): Fragment[] {
@@ -120,6 +130,40 @@ describe('fragmenter', () => {
       expect(fragments.filter((f) => f.trackId === track.id && f.last)).toHaveLength(1);
     }
     for (const f of fragments) expect(f.data.byteLength).toBeLessThan(2 * 1024 * 1024);
+  });
+
+  it('from a moov head, stops where the head ends without ending any track, and goes on when the whole comes', () => {
+    const bytes = media.moovLast;
+    const { movie: whole } = locate(bytes);
+    const at = findMoov(bytes);
+    const moov = bytes.subarray(at, at + readBoxHeader(bytes, at, 0, bytes.byteLength)!.size);
+    const head = parseMovie(bytes.subarray(0, 32), moovHead(moov), bytes.byteLength, false);
+    const fragmenter = new Fragmenter(head.tracks);
+    const out: Fragment[] = [];
+    let offset = fragmenter.seek(0);
+    const step = (): void => {
+      const end = Math.min(bytes.byteLength, offset + 64 * 1024);
+      out.push(...fragmenter.push(offset, bytes.subarray(offset, end)));
+      offset = fragmenter.wanted() ?? -1;
+    };
+    while (!fragmenter.starved) step();
+    const before = out.length;
+    expect(out.every((f) => !f.last)).toBe(true);
+    expect(Math.max(...out.map((f) => f.endTime))).toBeLessThan(HEAD_SECONDS + 1);
+    // The whole's tables take the head's place, as the engine does; reading goes on from where it wanted.
+    for (const track of head.tracks) track.table = whole.tracks.find((t) => t.id === track.id)!.table;
+    expect(fragmenter.starved).toBe(false);
+    while (offset >= 0) step();
+    expect(out.length).toBeGreaterThan(before);
+    const samples = unpack(out);
+    for (const track of whole.tracks) {
+      const t = track.table;
+      const got = samples.get(track.id)!;
+      expect(got).toHaveLength(t.count);
+      const wrong = got.findIndex((sample, i) => !Buffer.from(sample).equals(bytes.subarray(t.offsets[i]!, t.offsets[i]! + t.sizes[i]!)));
+      expect(wrong).toBe(-1);
+      expect(out.filter((f) => f.trackId === track.id && f.last)).toHaveLength(1);
+    }
   });
 
   it('derives every decode time from the stts runs, and finds samples by time', () => {

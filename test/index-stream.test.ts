@@ -1,6 +1,7 @@
 /**
- * Index streams: the relay finds an MP4's moov at the origin's distance and sends the page the ftyp and moov,
- * deflated, on the stream the page opened; anything else comes through as its own bytes. Without a browser.
+ * Index streams: the relay finds an MP4's moov at the origin's distance and sends the page the ftyp, the
+ * moov's head and the whole moov, deflated, on the stream the page opened; anything else comes through as its
+ * own bytes. Without a browser.
  */
 import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,9 @@ import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { connect, startRelay } from './helpers/relay.js';
 import { Gate } from '../src/relay/core/gate.js';
 import { decodeChunkOffsets, encodeChunkOffsets } from '../src/protocol/moov-delta.js';
+import { HEAD_SECONDS } from '../src/relay/core/moov-head.js';
+import { splitMoov } from '../src/player/mp4/moov-tables.js';
+import { SampleTable } from '../src/player/sample-table.js';
 
 let media: TestMedia;
 let origin: Origin;
@@ -54,22 +58,26 @@ function boxes(file: Buffer): Record<string, [number, number]> {
 }
 
 describe('index streams', () => {
-  it.each([['/last.mp4', 'moovLast'], ['/first.mp4', 'moovFirst']] as const)('%s: the ftyp and moov, coded and deflated, and where the moov is', async (path, key) => {
+  it.each([['/last.mp4', 'moovLast'], ['/first.mp4', 'moovFirst']] as const)('%s: the ftyp, the head, the whole moov coded and deflated, and where the moov is', async (path, key) => {
     const file = media[key];
     const { ftyp, moov } = boxes(file);
     const transfer = client.open({ url: origin.url(path), index: 'mp4', window: 1024 * 1024 });
     const meta = await transfer.meta;
     const { mdat } = boxes(file);
     const mediaOffset = mdat![0] < moov![0] ? mdat![0] + 8 : null;
-    expect(meta.index).toEqual({ encoding: 'delta-deflate', ftypSize: ftyp![1], moovOffset: moov![0], moovSize: moov![1], mediaOffset });
+    expect(meta.index).toEqual({ encoding: 'head-delta-deflate', ftypSize: ftyp![1], moovOffset: moov![0], moovSize: moov![1], mediaOffset });
     expect(meta.total).toBe(file.byteLength);
     const body = await readAll(transfer);
-    const expected = Buffer.concat([file.subarray(ftyp![0], ftyp![0] + ftyp![1]), file.subarray(moov![0], moov![0] + moov![1])]);
-    const inflated = inflateSync(body);
-    decodeChunkOffsets(inflated.subarray(ftyp![1]));
-    expect(sha256(inflated)).toBe(sha256(expected));
+    expect(sha256(body.subarray(0, ftyp![1]))).toBe(sha256(file.subarray(ftyp![0], ftyp![0] + ftyp![1])));
+    const head = body.subarray(ftyp![1], ftyp![1] + body.readUInt32BE(ftyp![1]));
+    expect(head.toString('latin1', 4, 8)).toBe('moov');
+    const whole = inflateSync(body.subarray(ftyp![1] + head.byteLength));
+    decodeChunkOffsets(whole);
+    const original = file.subarray(moov![0], moov![0] + moov![1]);
+    expect(sha256(whole)).toBe(sha256(original));
     // Far smaller than the moov alone: the point of it.
     expect(body.byteLength).toBeLessThan(moov![1] * 0.3);
+    expectHeadOf(head, original);
   });
 
   it('builds a few at once and the rest in turn: forty started together all complete, identical', async () => {
@@ -117,6 +125,29 @@ describe('index streams', () => {
     expect(err?.message).toMatch(/ends early at \d+%, and its index \(moov box\) is lost/);
   });
 });
+
+/**
+ * The head is the moov with tables cut to the first HEAD_SECONDS (the 120 s film has far more): the same
+ * init data, and sample for sample the first samples of the whole, in offset, size, times and keyframes.
+ */
+function expectHeadOf(head: Uint8Array, moov: Uint8Array): void {
+  const [cut, full] = [splitMoov(head), splitMoov(moov)];
+  expect(sha256(Buffer.from(cut.skeleton))).toBe(sha256(Buffer.from(full.skeleton)));
+  expect(cut.traks.length).toBe(full.traks.length);
+  // Each trak's mdhd timescale (version 0 here), in trak order.
+  const text = Buffer.from(moov).toString('latin1');
+  const timescales = [...text.matchAll(/mdhd/g)].map((m) => Buffer.from(moov).readUInt32BE(m.index + 16));
+  for (const [i, trak] of full.traks.entries()) {
+    const [a, b] = [new SampleTable(cut.traks[i]!, timescales[i]!), new SampleTable(trak, timescales[i]!)];
+    expect(b.count).toBeGreaterThan(a.count);
+    expect(a.time(a.count - 1)).toBeGreaterThanOrEqual(HEAD_SECONDS - 0.1);
+    expect(a.time(a.count - 1)).toBeLessThan(HEAD_SECONDS + 0.1);
+    for (let k = 0; k < a.count; k++) {
+      expect([a.offsets[k], a.sizes[k], a.dts(k), a.ctsOffset(k), a.sync[k]]).toEqual([b.offsets[k], b.sizes[k], b.dts(k), b.ctsOffset(k), b.sync[k]]);
+    }
+  }
+  expect(head.byteLength).toBeLessThan(moov.byteLength / 5);
+}
 
 describe('chunk offsets as differences', () => {
   it('come back exactly, for stco and for co64 offsets past 4 GiB, rising or not', () => {

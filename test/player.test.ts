@@ -95,7 +95,7 @@ describe('player', () => {
     expect(seen[0]).toMatch(/^sent \{"t":"hello"/);
     expect(seen[1]).toMatch(/^sent \{"t":"open","id":1,.*"index":"mp4"/);
     // The relay answered with the moov, coded and deflated: what the page would otherwise fetch by range.
-    expect(seen.find((f) => f.startsWith('received {"t":"meta","id":1'))).toMatch(/"index":\{"encoding":"delta-deflate"/);
+    expect(seen.find((f) => f.startsWith('received {"t":"meta","id":1'))).toMatch(/"index":\{"encoding":"head-delta-deflate"/);
     await page.close();
   });
 

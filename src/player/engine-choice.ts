@@ -11,6 +11,7 @@ import { codecRefusal } from './codecs.js';
 import type { Engine } from './engine.js';
 import { sniff, type Sniffed } from './formats/sniff.js';
 import { hasMediaSource } from './media-buffers.js';
+import type { IndexParts } from './moov-index.js';
 import { readMoov } from './moov-reader.js';
 import { parseMovie, type Movie } from './movie.js';
 import { MseEngine, type BufferGoals, type MseSource, type RangeOpener } from './mse-engine.js';
@@ -23,7 +24,7 @@ export interface ChoiceContext {
   meta: TransferMeta;
   first: Transfer;
   /** What the first transfer brought: the file's first bytes, or (from an index stream) its ftyp and moov. */
-  start: { kind: 'bytes'; chunk: Chunk } | { kind: 'index'; ftyp: Uint8Array; moov: Uint8Array; prefetch: Transfer };
+  start: { kind: 'bytes'; chunk: Chunk } | ({ kind: 'index'; prefetch: Transfer } & IndexParts);
   options: { mseThreshold: number; goals: BufferGoals; window: number; probeWindow: number; mediaBase: string };
   fail: (err: FerryError) => void;
   notice: (text: string) => void;
@@ -37,9 +38,13 @@ export function rangeOpener(connection: Connection, meta: TransferMeta, defaultW
 export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
   const openAt = rangeOpener(c.connection, c.meta, c.options.window);
   if (c.start.kind === 'index') {
-    const { prefetch } = c.start;
+    const { ftyp, head, whole, prefetch } = c.start;
     try {
-      return forMovie(c, openAt, parseMovie(c.start.ftyp, c.start.moov, c.meta.total), prefetch);
+      const movie = parseMovie(ftyp, head, c.meta.total, false);
+      const parsed = whole.then((moov) => parseMovie(ftyp, moov, c.meta.total));
+      // A large file plays from the head at once; for a small one, the whole says which engine.
+      if (!movie.fragmented && isLarge(c) && hasMediaSource()) return mse(c, openAt, { kind: 'movie', movie, prefetch, whole: parsed });
+      return forMovie(c, openAt, await parsed, prefetch);
     } catch (err) {
       prefetch.cancel();
       throw err;
@@ -49,8 +54,7 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
   const format = sniff(head.data, c.meta.total);
   if (format.container === 'html') throw new FerryError('not_media', `the server sent a web page${c.meta.type ? ` (${c.meta.type.split(';')[0]})` : ''}, not a video`);
   if (format.container !== 'mp4') return nativeFor(c, format);
-  const big = c.meta.total === null || c.meta.total >= c.options.mseThreshold;
-  if (!format.fragmented && big && hasMediaSource()) return mse(c, openAt, { kind: 'bytes', chunk: head });
+  if (!format.fragmented && isLarge(c) && hasMediaSource()) return mse(c, openAt, { kind: 'bytes', first: c.first, chunk: head });
   // Small or fragmented (and no index from the relay): the moov says which codecs, and whether the file is whole.
   const { ftyp, moov } = await readMoov(c.first, head, (offset) => openAt(offset, c.options.probeWindow), c.meta.total);
   return forMovie(c, openAt, parseMovie(ftyp, moov, c.meta.total));
@@ -58,19 +62,23 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
 
 /** An MP4 whose moov is known: MSE from the threshold up, and for one that ends early; else the browser's own. */
 function forMovie(c: ChoiceContext, openAt: RangeOpener, movie: Movie, prefetch: Transfer | null = null): Engine {
-  const big = c.meta.total === null || c.meta.total >= c.options.mseThreshold;
   const whole = movie.fragmented || c.meta.total === null || movie.tracks.every((t) => t.table.dataEnd <= c.meta.total!);
   // One that ends early plays through MSE, which ends the stream cleanly where the bytes end.
-  if (!movie.fragmented && (big || !whole) && hasMediaSource()) return mse(c, openAt, { kind: 'movie', movie, prefetch });
+  if (!movie.fragmented && (isLarge(c) || !whole) && hasMediaSource()) return mse(c, openAt, { kind: 'movie', movie, prefetch, whole: null });
   prefetch?.cancel();
   const refused = codecRefusal(movie.codecs, (mime) => c.video.canPlayType(mime) !== '');
   if (refused) throw refused;
   return native(c, 'video/mp4', movie.codecs.some((t) => t.kind === 'video'));
 }
 
+/** From the MSE threshold up, or of unknown size. */
+function isLarge(c: ChoiceContext): boolean {
+  return c.meta.total === null || c.meta.total >= c.options.mseThreshold;
+}
+
 function mse(c: ChoiceContext, openAt: RangeOpener, start: MseSource['start']): Engine {
   const windows = { probe: c.options.probeWindow, media: c.options.window };
-  return new MseEngine(c.video, { openAt, first: c.first, start, total: c.meta.total, windows }, { ...c.options.goals }, c.fail, c.notice);
+  return new MseEngine(c.video, { openAt, start, total: c.meta.total, windows }, { ...c.options.goals }, c.fail, c.notice);
 }
 
 function nativeFor(c: ChoiceContext, format: Exclude<Sniffed, { container: 'mp4' | 'html' }>): Engine {

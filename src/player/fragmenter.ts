@@ -70,8 +70,9 @@ export class Fragmenter {
     return this.window.size;
   }
 
-  get done(): boolean {
-    return this.cursors.every((c) => c.next >= c.track.table.count);
+  /** Some track has taken every sample of tables that are not yet complete: reading waits for the rest. */
+  get starved(): boolean {
+    return this.cursors.some((c) => c.next >= c.track.table.count && !c.track.table.complete);
   }
 
   /** One past the last media byte the sample tables refer to: a file shorter than this ends early. */
@@ -116,7 +117,10 @@ export class Fragmenter {
     let behind = Infinity;
     let any = false;
     for (const c of this.cursors) {
-      if (c.next >= c.track.table.count) continue;
+      if (c.next >= c.track.table.count) {
+        any ||= !c.track.table.complete;
+        continue;
+      }
       any = true;
       const offset = c.track.table.offsets[c.next]!;
       if (offset < this.window.start || this.window.size === 0) behind = Math.min(behind, offset);
@@ -164,7 +168,7 @@ export class Fragmenter {
     const samples = { sequence: this.sequence++, trackId: c.track.id, table: t, first: c.first, end: c.next };
     const out = this.pool.take(fragmentSize(samples));
     writeFragment(out, samples, (offset, size, at) => this.window.copy(offset, size, out, at));
-    const last = c.next >= t.count;
+    const last = c.next >= t.count && t.complete;
     const timestampOffset = t.shift - (c.first === 0 ? t.leadSeconds : 0);
     const fragment = { trackId: c.track.id, data: out, endTime: t.time(c.next - 1) + t.duration(c.next - 1) / t.timescale, last, timestampOffset };
     c.first = c.next;

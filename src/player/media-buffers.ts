@@ -58,6 +58,8 @@ export class MediaBuffers {
   /** Bumped by every seek: appends queued before it no longer count. */
   private epoch = 0;
   private closed = false;
+  /** Seconds the media ends at, when known to be earlier than the movie says (shorten()). */
+  private end = Infinity;
   ended = false;
 
   constructor(
@@ -91,7 +93,7 @@ export class MediaBuffers {
     this.tracks = tracks;
     if (this.mediaSource.readyState !== 'open') await this.sourceOpen;
     if (this.closed) return;
-    this.mediaSource.duration = duration;
+    this.mediaSource.duration = Math.min(duration, this.end);
     for (const track of tracks) {
       const sb = this.mediaSource.addSourceBuffer(track.mime);
       const queue = new SourceBufferQueue(track.kind, sb, (q) => this.makeRoom(q), (err) => this.fail(new FerryError('media_error', err.message)));
@@ -101,6 +103,17 @@ export class MediaBuffers {
     const early = this.early;
     this.early = [];
     for (const f of early) this.enqueue(f);
+  }
+
+  /** An earlier end than the one opened with: a file found incomplete once its whole index is read. */
+  shorten(duration: number): void {
+    this.end = duration;
+    if (this.mediaSource.readyState !== 'open' || this.queues.size === 0) return;
+    try {
+      this.mediaSource.duration = duration;
+    } catch {
+      // A SourceBuffer is updating: the end of stream sets the duration to what was appended anyway.
+    }
   }
 
   add(fragment: Fragment): void {

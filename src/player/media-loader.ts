@@ -30,7 +30,7 @@ export interface LoaderHost {
 export class MediaLoader {
   private readonly locator: MoovLocator;
   private fragmenter: Fragmenter | null = null;
-  private transfer: Transfer;
+  private transfer: Transfer | null;
   /** Opened at the media's start while the moov is read, so playback from 0 need not wait for another request. */
   private prefetch: Transfer | null = null;
   /** Bumped by every re-positioning; a pump of an older generation stops. */
@@ -42,7 +42,8 @@ export class MediaLoader {
 
   constructor(
     private readonly openAt: RangeOpener,
-    first: Transfer,
+    /** The transfer of the file's first bytes, when reading starts from them. */
+    first: Transfer | null,
     private readonly total: number | null,
     /** Credit windows: small while looking for the moov, larger for the media. */
     private readonly windows: { probe: number; media: number },
@@ -75,7 +76,7 @@ export class MediaLoader {
 
   /** Bytes read but not yet made into fragments. */
   get held(): number {
-    return this.transfer.buffered + (this.fragmenter?.held ?? 0);
+    return (this.transfer?.buffered ?? 0) + (this.fragmenter?.held ?? 0);
   }
 
   /** Where the reading is, in media time. */
@@ -88,7 +89,14 @@ export class MediaLoader {
     if (this.fragmenter) this.reposition(this.fragmenter.seek(time));
   }
 
-  /** The buffers may have room again. */
+  /** Stops reading until the next seek: the place asked for is beyond the tables known so far. */
+  hold(): void {
+    this.generation++;
+    this.transfer?.cancel();
+    this.prefetch?.cancel();
+  }
+
+  /** The buffers may have room again, or the tables grew. */
   wake(): void {
     const waiters = this.waiters;
     this.waiters = [];
@@ -98,7 +106,7 @@ export class MediaLoader {
   stop(): void {
     this.stopped = true;
     this.generation++;
-    this.transfer.cancel();
+    this.transfer?.cancel();
     this.prefetch?.cancel();
     this.wake();
   }
@@ -109,11 +117,12 @@ export class MediaLoader {
 
   private async pump(generation: number): Promise<void> {
     while (this.live(generation)) {
-      while (this.live(generation) && this.fragmenter && this.host.full()) await new Promise<void>((resolve) => this.waiters.push(resolve));
+      // Full buffers, or tables that end before the track does (the moov's head): wait to be woken.
+      while (this.live(generation) && this.fragmenter && (this.host.full() || this.fragmenter.starved)) await new Promise<void>((resolve) => this.waiters.push(resolve));
       if (!this.live(generation)) return;
       let chunk: Chunk | null;
       try {
-        chunk = await this.transfer.read();
+        chunk = await this.transfer!.read();
       } catch (err) {
         if (this.live(generation)) this.host.fail(err as FerryError);
         return;
@@ -158,7 +167,7 @@ export class MediaLoader {
     prefetch?.cancel();
     // With the moov first, the media usually follows in the bytes already here: hand them over.
     if (from >= step.moovEnd && from < end) {
-      this.transfer.widen(this.windows.media);
+      this.transfer!.widen(this.windows.media);
       for (const f of this.fragmenter.push(from, chunk.data.subarray(from - chunk.offset))) this.host.fragment(f);
       this.follow(end);
     } else if (from !== end) {
@@ -172,7 +181,7 @@ export class MediaLoader {
     if (wanted === null) {
       // Every fragment is made; the buffers end the stream once the last ones are appended.
       this.generation++;
-      this.transfer.cancel();
+      this.transfer?.cancel();
       return;
     }
     if (wanted < end || wanted - end > READ_THROUGH_BYTES) this.reposition(wanted);
@@ -180,7 +189,7 @@ export class MediaLoader {
 
   private reposition(offset: number, opened?: Transfer): void {
     const generation = ++this.generation;
-    this.transfer.cancel();
+    this.transfer?.cancel();
     this.transfer = opened ?? this.openAt(offset);
     this.wake();
     void this.pump(generation);
@@ -189,7 +198,7 @@ export class MediaLoader {
   /** The file ended while the fragmenter still needed bytes (else `follow` would have stopped reading). */
   private inputEnded(): void {
     if (!this.fragmenter) return this.host.fail(new FerryError('no_index'));
-    this.host.fail(truncation(this.total ?? this.transfer.nextOffset, this.fragmenter.dataEnd));
+    this.host.fail(truncation(this.total ?? this.transfer!.nextOffset, this.fragmenter.dataEnd));
   }
 }
 

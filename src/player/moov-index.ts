@@ -1,7 +1,8 @@
 /**
- * The relay's index of an MP4 (an index stream, docs/protocol.md): the ftyp and moov, chunk offsets
- * delta-coded, deflated. Inflated here
- * as the chunks arrive, into one buffer of the size the relay announced, and checked before it is believed.
+ * The relay's index of an MP4 (an index stream, docs/protocol.md): the ftyp and the moov's head as they are,
+ * then the whole moov, chunk offsets delta-coded, deflated. The head is handed over as soon as it is here, so
+ * playback starts from it; the whole follows as a promise, inflated as its chunks arrive into one buffer of
+ * the size the relay announced, and checked before it is believed.
  */
 import type { Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
@@ -11,16 +12,33 @@ import { decodeChunkOffsets } from '../protocol/moov-delta.js';
 import { INDEX_MAX_FTYP_BYTES, INDEX_MAX_MOOV_BYTES } from '../protocol/limits.js';
 import { plainFtyp } from './mp4/moov-locator.js';
 
-const MAX_INDEX_BYTES = INDEX_MAX_FTYP_BYTES + INDEX_MAX_MOOV_BYTES;
+export interface IndexParts {
+  ftyp: Uint8Array;
+  /** The moov with its tables cut to the first seconds. */
+  head: Uint8Array;
+  /** The whole moov; rejects with a FerryError. */
+  whole: Promise<Uint8Array>;
+}
 
-export async function readIndex(transfer: Transfer, index: MoovIndex): Promise<{ ftyp: Uint8Array; moov: Uint8Array }> {
-  const size = index.ftypSize + index.moovSize;
-  if (index.encoding !== 'delta-deflate' || !(size > 0 && size <= MAX_INDEX_BYTES)) throw damaged();
-  const out = new Uint8Array(size);
+export async function readIndex(transfer: Transfer, index: MoovIndex): Promise<IndexParts> {
+  const { ftypSize, moovSize } = index;
+  if (index.encoding !== 'head-delta-deflate' || !(ftypSize <= INDEX_MAX_FTYP_BYTES && moovSize > 0 && moovSize <= INDEX_MAX_MOOV_BYTES)) throw damaged();
+  const bytes = new ByteReader(transfer);
+  const ftyp = ftypSize ? (await bytes.take(ftypSize)).slice() : plainFtyp();
+  const header = readBoxHeader(await bytes.peek(8), 0, 0, moovSize);
+  if (header?.type !== 'moov' || header.size > moovSize || header.size < 8) throw damaged();
+  const head = (await bytes.take(header.size)).slice();
+  const whole = inflateMoov(bytes, transfer, moovSize);
+  whole.catch(() => {});
+  return { ftyp, head, whole };
+}
+
+async function inflateMoov(bytes: ByteReader, transfer: Transfer, size: number): Promise<Uint8Array> {
+  const moov = new Uint8Array(size);
   const inflater = new DecompressionStream('deflate');
   const writer = inflater.writable.getWriter();
   const feeding = (async () => {
-    for (let c = await transfer.read(); c; c = await transfer.read()) await writer.write(c.data as Uint8Array<ArrayBuffer>);
+    for (let c = await bytes.next(); c; c = await bytes.next()) await writer.write(c as Uint8Array<ArrayBuffer>);
     await writer.close();
   })();
   feeding.catch((err: unknown) => writer.abort(err).catch(() => {}));
@@ -28,7 +46,7 @@ export async function readIndex(transfer: Transfer, index: MoovIndex): Promise<{
   try {
     for await (const part of inflater.readable as unknown as AsyncIterable<Uint8Array>) {
       if (at + part.byteLength > size) throw damaged();
-      out.set(part, at);
+      moov.set(part, at);
       at += part.byteLength;
     }
     await feeding;
@@ -37,11 +55,49 @@ export async function readIndex(transfer: Transfer, index: MoovIndex): Promise<{
     // The transfer's own failure (the relay, the origin) says more than the inflater's.
     throw err instanceof FerryError ? err : (transfer.error ?? damaged());
   }
-  const moov = out.subarray(index.ftypSize);
-  const box = readBoxHeader(moov, 0, 0, moov.byteLength);
-  if (at !== size || box?.type !== 'moov' || box.size !== moov.byteLength) throw damaged();
+  const box = readBoxHeader(moov, 0, 0, size);
+  if (at !== size || box?.type !== 'moov' || box.size !== size) throw damaged();
   decodeChunkOffsets(moov);
-  return { ftyp: index.ftypSize ? out.subarray(0, index.ftypSize) : plainFtyp(), moov };
+  return moov;
+}
+
+/** A transfer's chunks as bytes taken in any sizes; the file ending first is a damaged index. */
+class ByteReader {
+  private held: Uint8Array = new Uint8Array(0);
+
+  constructor(private readonly transfer: Transfer) {}
+
+  async peek(n: number): Promise<Uint8Array> {
+    if (this.held.byteLength >= n) return this.held.subarray(0, n);
+    // Gathered, then joined once.
+    const parts = [this.held];
+    let have = this.held.byteLength;
+    while (have < n) {
+      const chunk = await this.transfer.read();
+      if (!chunk) throw this.transfer.error ?? damaged();
+      parts.push(chunk.data);
+      have += chunk.data.byteLength;
+    }
+    this.held = new Uint8Array(have);
+    let at = 0;
+    for (const p of parts) {
+      this.held.set(p, at);
+      at += p.byteLength;
+    }
+    return this.held.subarray(0, n);
+  }
+
+  async take(n: number): Promise<Uint8Array> {
+    const bytes = await this.peek(n);
+    this.held = this.held.subarray(n);
+    return bytes;
+  }
+
+  /** What is held, then the transfer's next chunks; null at its end. */
+  async next(): Promise<Uint8Array | null> {
+    if (this.held.byteLength) return this.take(this.held.byteLength);
+    return (await this.transfer.read())?.data ?? null;
+  }
 }
 
 const damaged = (): FerryError => new FerryError('no_index', 'the relay sent a damaged index of this file');

@@ -40,18 +40,18 @@ export interface Movie {
 
 /**
  * The moov's tracks; a damaged moov is a FerryError in words, never a parser's exception. `fileSize` bounds
- * every count read from the tables.
+ * every count read from the tables; `complete` is false for a moov's head, whose tables end early.
  */
-export function parseMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null): Movie {
+export function parseMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null, complete = true): Movie {
   try {
-    return readMovie(ftyp, moov, fileSize);
+    return readMovie(ftyp, moov, fileSize, complete);
   } catch (err) {
     if (err instanceof FerryError) throw err;
     throw new FerryError('no_index', 'the file index (moov box) is damaged, so the file cannot be played');
   }
 }
 
-function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null): Movie {
+function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null, complete: boolean): Movie {
   const { skeleton, traks: tables } = splitMoov(moov);
   const bytes = new Uint8Array(ftyp.byteLength + skeleton.byteLength);
   bytes.set(ftyp, 0);
@@ -73,6 +73,7 @@ function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null):
     const timescale = trak.mdia.mdhd.timescale;
     if (!(timescale > 0)) throw new FerryError('no_index', `the file index is damaged (track ${trak.tkhd.track_id} has a timescale of 0)`);
     const table = new SampleTable(tables[index] ?? {}, timescale, fileSize, editShift(trak, movieScale));
+    table.complete = complete;
     if (table.count === 0) {
       ignored++;
       continue;

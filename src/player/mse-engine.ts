@@ -23,10 +23,12 @@ const TICK_MS = 250;
 
 export interface MseSource {
   openAt: RangeOpener;
-  /** The transfer that brought the file's first bytes (or its index), and what it brought. */
-  first: Transfer;
-  /** With a movie: `prefetch`, the media at its start already asked for (or null). */
-  start: { kind: 'bytes'; chunk: Chunk } | { kind: 'movie'; movie: Movie; prefetch: Transfer | null };
+  /**
+   * From the file's first bytes: the transfer that brought them, and the first chunk.
+   * With a movie: `prefetch`, the media at its start already asked for (or null); `whole`, when the movie is
+   * a moov's head, the whole movie to come (rejects with a FerryError).
+   */
+  start: { kind: 'bytes'; first: Transfer; chunk: Chunk } | { kind: 'movie'; movie: Movie; prefetch: Transfer | null; whole: Promise<Movie> | null };
   total: number | null;
   /** Credit windows: small while looking for the moov, larger for the media. */
   windows: { probe: number; media: number };
@@ -39,6 +41,8 @@ export class MseEngine implements Engine {
   private readonly stalls: StallWatch;
   private tracks: MovieTrack[] = [];
   private failure: FerryError | null = null;
+  /** A seek went beyond the tables known so far: nothing is read until the whole movie is here. */
+  private held = false;
   private destroyed = false;
   private readonly timer: ReturnType<typeof setInterval>;
   private readonly listeners: [string, () => void][];
@@ -60,7 +64,7 @@ export class MseEngine implements Engine {
     for (const [name, fn] of this.listeners) video.addEventListener(name, fn);
     this.stalls = new StallWatch(video, this.buffers, () => this.loader.position(), (t) => this.seekTo(t), (err) => this.fail(err));
     this.timer = setInterval(() => this.tick(), TICK_MS);
-    this.loader = new MediaLoader(source.openAt, source.first, source.total, source.windows, {
+    this.loader = new MediaLoader(source.openAt, source.start.kind === 'bytes' ? source.start.first : null, source.total, source.windows, {
       movie: (ftyp, moov) => this.startTracks(parseMovie(ftyp, moov, source.total)),
       fragment: (f) => this.buffers.add(f),
       full: () => this.buffers.full(),
@@ -74,6 +78,7 @@ export class MseEngine implements Engine {
       const fragmenter = this.startTracks(source.start.movie);
       if (fragmenter) this.loader.startWith(fragmenter, source.start.prefetch);
       else source.start.prefetch?.cancel();
+      source.start.whole?.then((movie) => this.completeTables(movie), (err: FerryError) => this.fail(err));
     }
   }
 
@@ -121,16 +126,42 @@ export class MseEngine implements Engine {
     this.tracks = movie.tracks;
     let duration = movie.start + movie.duration;
     // Known from the sample tables before any media is read: what exists plays, then the stream ends.
-    const notice = incompleteNotice(movie.tracks, this.source.total);
-    if (notice) {
-      duration = Math.min(duration, notice.playable);
-      this.onNotice(notice.text);
-    }
+    const notice = this.incompleteFile();
+    if (notice) duration = Math.min(duration, notice.playable);
     const fragmenter = new Fragmenter(movie.tracks, this.pool);
     void this.buffers.open(movie.tracks, duration);
     // After a skipped lead-in, or sound that starts after the picture: playback starts where both are.
     if (movie.start > 0.05 && this.video.currentTime < movie.start) this.video.currentTime = movie.start;
     return fragmenter;
+  }
+
+  /**
+   * The whole movie, after playback started from its head: each track's tables become the whole's (the same
+   * first samples, so nothing moves), and a seek beyond the head goes on.
+   */
+  private completeTables(whole: Movie): void {
+    if (this.failure || this.destroyed) return;
+    for (const track of this.tracks) {
+      const table = whole.tracks.find((t) => t.id === track.id)?.table;
+      if (!table) return this.fail(new FerryError('no_index', 'the relay sent a damaged index of this file'));
+      track.table = table;
+    }
+    const notice = this.incompleteFile();
+    if (notice) this.buffers.shorten(notice.playable);
+    if (this.held) this.seekTo(this.video.currentTime);
+    else this.loader.wake();
+  }
+
+  /** For a file shorter than its tables say: the notice, given to the page. */
+  private incompleteFile(): { playable: number } | null {
+    if (!this.tracks.every((t) => t.table.complete)) {
+      // A head past the file's end (cut within its first seconds): reading stops there and waits for the whole.
+      for (const t of this.tracks) if (this.source.total !== null) t.table.keepWithin(this.source.total);
+      return null;
+    }
+    const notice = incompleteNotice(this.tracks, this.source.total);
+    if (notice) this.onNotice(notice.text);
+    return notice;
   }
 
   private onSeeking(): void {
@@ -143,7 +174,10 @@ export class MseEngine implements Engine {
   /** Fetches from the keyframe before `time`, dropping what was queued for elsewhere. */
   private seekTo(time: number): void {
     this.buffers.reset(time);
-    this.loader.seek(time);
+    // Beyond a moov's head: reading waits for the whole (completeTables).
+    this.held = this.tracks.some((t) => !t.table.complete && time >= t.table.time(t.table.count - 1));
+    if (this.held) this.loader.hold();
+    else this.loader.seek(time);
   }
 
   private tick(): void {

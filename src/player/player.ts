@@ -86,7 +86,7 @@ export class Player {
     }
   }
 
-  /** The index the relay sent, inflated; or the file's first bytes when it is no MP4. */
+  /** The index the relay sent (its head here, the whole on its way); or the file's first bytes when it is no MP4. */
   private async firstAnswer(first: Transfer, meta: TransferMeta): Promise<ChoiceContext['start']> {
     if (meta.index) {
       // The media from the start, asked for while the index is still on its way (a small window, so it

@@ -11,6 +11,11 @@ import { lastAtOrBelow } from './search.js';
 export class SampleTable {
   /** Samples that can be played: all of the track's, or those a short file still holds (`keepWithin`). */
   count: number;
+  /**
+   * False for the tables of a moov's head (the relay's first seconds, moov-index.ts): more samples follow
+   * once the whole moov is read, so the last one here is not the track's last.
+   */
+  complete = true;
   readonly offsets: Float64Array;
   readonly sizes: Uint32Array;
   readonly sync: Uint8Array;

@@ -44,11 +44,12 @@ export interface OpenMessage {
 }
 
 /**
- * What an index stream's body holds: the file's ftyp (if any) then its moov, with each chunk-offset table's
- * entries as differences from the previous one (moov-delta.ts), deflated as one zlib stream (RFC 1950).
+ * What an index stream's body holds: the file's ftyp (if any) and the head of its moov (a moov box with
+ * each track's tables cut to its first seconds), as they are; then the whole moov, with each chunk-offset
+ * table's entries as differences from the previous one (moov-delta.ts), deflated as one zlib stream (RFC 1950).
  */
 export interface MoovIndex {
-  encoding: 'delta-deflate';
+  encoding: 'head-delta-deflate';
   ftypSize: number;
   moovOffset: number;
   moovSize: number;

@@ -1,8 +1,9 @@
 /**
  * Index streams (`open` with `index: 'mp4'`). The relay, at the origin's distance, walks the file's top-level
- * boxes by range, finds the moov, and sends the page its ftyp and moov with the chunk offsets delta-coded and
- * the whole deflated: about 8 % of the moov's bytes, which the page would otherwise fetch whole across its
- * own, slower link, after a round trip to learn where the moov is. A file that is no MP4 is passed on from
+ * boxes by range, finds the moov, and sends the page its ftyp, the moov's head (its first seconds, a few KB:
+ * moov-head.ts), and the moov with the chunk offsets delta-coded and deflated: about 8 % of the moov's bytes,
+ * which the page would otherwise fetch whole across its own, slower link, after a round trip to learn where
+ * the moov is. The page plays from the head while the rest arrives. A file that is no MP4 is passed on from
  * its first byte, as a plain open would.
  *
  * A moov is held while it is coded: at most 8 are built at once, within 64 MB across the relay, so a hundred
@@ -15,6 +16,7 @@ import { indexLost, moovTooLarge, readBoxHeader, startsAnMp4, TOP_LEVEL, type Bo
 import { encodeChunkOffsets } from '../../protocol/moov-delta.js';
 import { INDEX_MAX_FTYP_BYTES, INDEX_MAX_MOOV_BYTES } from '../../protocol/limits.js';
 import { BoxCursor } from './box-cursor.js';
+import { moovHead } from './moov-head.js';
 import { Gate } from './gate.js';
 import { asFerryError, type OpenUpstream, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
@@ -70,12 +72,11 @@ async function buildIndex(open: OpenUpstream, req: UpstreamRequest, exits: (() =
         if (box.size > INDEX_MAX_MOOV_BYTES) throw moovTooLarge(box.size);
         if (meta.total !== null && box.offset + box.size > meta.total) throw indexLost(meta.total, box.offset + box.size);
         exits.push(await held.enter(req.signal, box.size));
-        const moov = await cursor.read(box.size);
-        cursor.destroy();
-        encodeChunkOffsets(moov);
-        const index: MoovIndex = { encoding: 'delta-deflate', ftypSize: ftyp.byteLength, moovOffset: box.offset, moovSize: box.size, mediaOffset };
-        const body = deflated([ftyp, moov], req.offset);
-        return { meta: { ...meta, status: 200, offset: req.offset, length: null, ranges: true, index }, body, destroy: () => void body.return(undefined) };
+        // The meta leaves now, so the page asks for the media while the moov is read and coded.
+        const index: MoovIndex = { encoding: 'head-delta-deflate', ftypSize: ftyp.byteLength, moovOffset: box.offset, moovSize: box.size, mediaOffset };
+        const body = indexBody(cursor, box.size, ftyp, req.offset);
+        const destroy = (): void => (cursor.destroy(), void body.return(undefined));
+        return { meta: { ...meta, status: 200, offset: req.offset, length: null, ranges: true, index }, body, destroy };
       }
       if (box.type === 'mdat') mediaOffset ??= box.offset + box.headerSize;
       if (box.type === 'ftyp' && box.size <= INDEX_MAX_FTYP_BYTES) ftyp = await cursor.read(box.size);
@@ -104,31 +105,47 @@ async function passThrough(cursor: BoxCursor, req: UpstreamRequest, at: (offset:
   return { ...upstream, meta: { ...upstream.meta, index: null } };
 }
 
-/** The parts, deflated as one stream, from byte `skip` of the result on. Throws only FerryErrors. */
-async function* deflated(parts: Uint8Array[], skip: number): AsyncGenerator<Uint8Array, void, undefined> {
+/**
+ * The index stream's body from byte `skip` on: the ftyp and the moov's head as they are, then the whole moov,
+ * its chunk offsets delta-coded, deflated. Throws only FerryErrors.
+ */
+async function* indexBody(cursor: BoxCursor, moovSize: number, ftyp: Uint8Array, skip: number): AsyncGenerator<Uint8Array, void, undefined> {
+  let left = skip;
+  try {
+    const moov = await cursor.read(moovSize);
+    cursor.destroy();
+    const head = moovHead(moov);
+    encodeChunkOffsets(moov);
+    for await (const part of concat([ftyp, head], deflated(moov))) {
+      if (left >= part.byteLength) left -= part.byteLength;
+      else {
+        yield left > 0 ? part.subarray(left) : part;
+        left = 0;
+      }
+    }
+  } catch (err) {
+    throw asFerryError(err);
+  } finally {
+    cursor.destroy();
+  }
+}
+
+async function* concat(first: Uint8Array[], rest: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for (const part of first) if (part.byteLength) yield part;
+  yield* rest;
+}
+
+/** The moov as one deflate stream. */
+async function* deflated(moov: Uint8Array): AsyncGenerator<Uint8Array, void, undefined> {
   const compressor = new CompressionStream('deflate');
   const writer = compressor.writable.getWriter();
-  const feeding = (async () => {
-    // Chunks of a body are never shared memory; the stream's type only says it cannot know that.
-    for (const part of parts) if (part.byteLength) await writer.write(part as Uint8Array<ArrayBuffer>);
-    await writer.close();
-  })();
+  // Chunks of a body are never shared memory; the stream's type only says it cannot know that.
+  const feeding = writer.write(moov as Uint8Array<ArrayBuffer>).then(() => writer.close());
   feeding.catch((err: unknown) => writer.abort(err).catch(() => {}));
   const reader = compressor.readable.getReader();
   try {
-    for (let left = skip; ; ) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (left >= value.byteLength) {
-        left -= value.byteLength;
-        continue;
-      }
-      yield left > 0 ? value.subarray(left) : value;
-      left = 0;
-    }
+    for (let next = await reader.read(); !next.done; next = await reader.read()) yield next.value;
     await feeding;
-  } catch (err) {
-    throw asFerryError(err);
   } finally {
     void reader.cancel().catch(() => {});
   }

@@ -1,0 +1,190 @@
+/**
+ * The head of a moov: the same moov with each track's sample tables cut to its first seconds. It is a valid
+ * moov, a few KB where the whole is megabytes, and the relay sends it before the whole (docs/protocol.md,
+ * "Index streams"): the page starts playback from it at once, while the whole is still coded, sent and
+ * parsed. Its samples are the first samples of the whole, the same in every field, so the page swaps one
+ * set of tables for the other without moving.
+ */
+import { boxHeader, readBoxHeader } from '../../protocol/mp4-box.js';
+
+/** Seconds of every track the head describes: far more than the whole takes to arrive after it. */
+export const HEAD_SECONDS = 10;
+
+const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl']);
+
+/** The moov with its tables cut to HEAD_SECONDS; the moov unchanged where it cannot be read. */
+export function moovHead(moov: Uint8Array): Uint8Array {
+  return concat(rebuild(moov, 0, moov.byteLength, null));
+}
+
+/** What the head keeps of a trak: its first `keep` samples, in its first `chunks` chunks (null: all). */
+interface Plan { keep: number | null; chunks: number | null }
+
+function rebuild(moov: Uint8Array, start: number, end: number, plan: Plan | null): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  for (let pos = start; pos + 8 <= end; ) {
+    const box = readBoxHeader(moov, pos, 0, end);
+    if (!box || box.size < box.headerSize || pos + box.size > end) {
+      parts.push(moov.subarray(pos, end));
+      break;
+    }
+    const whole = moov.subarray(pos, pos + box.size);
+    if (CONTAINERS.has(box.type)) {
+      const inner = box.type === 'trak' ? planTrak(whole.subarray(box.headerSize)) : plan;
+      const children = rebuild(moov, pos + box.headerSize, pos + box.size, inner);
+      parts.push(boxHeader(box.type, 8 + children.reduce((n, c) => n + c.byteLength, 0)), ...children);
+    } else {
+      parts.push((plan && cutTable(box.type, whole.subarray(box.headerSize), plan)) ?? whole);
+    }
+    pos += box.size;
+  }
+  return parts;
+}
+
+/** The payload of the box at `path` under `within` (a trak's payload), or null. */
+function find(within: Uint8Array, path: string[]): Uint8Array | null {
+  for (let pos = 0; pos + 8 <= within.byteLength; ) {
+    const box = readBoxHeader(within, pos, 0, within.byteLength);
+    if (!box || box.size < box.headerSize || pos + box.size > within.byteLength) return null;
+    if (box.type === path[0]) {
+      const payload = within.subarray(pos + box.headerSize, pos + box.size);
+      return path.length === 1 ? payload : find(payload, path.slice(1));
+    }
+    pos += box.size;
+  }
+  return null;
+}
+
+/** How many samples and chunks of a trak the head keeps, from its mdhd, stts and stsc, wherever they sit. */
+function planTrak(trak: Uint8Array): Plan {
+  const mdhd = find(trak, ['mdia', 'mdhd']);
+  const stts = find(trak, ['mdia', 'minf', 'stbl', 'stts']);
+  const stsc = find(trak, ['mdia', 'minf', 'stbl', 'stsc']);
+  if (!mdhd || !stts || mdhd.byteLength < 24) return { keep: null, chunks: null };
+  const timescale = view(mdhd).getUint32(mdhd[0] === 1 ? 20 : 12);
+  const keep = timescale > 0 ? samplesWithin(stts, HEAD_SECONDS * timescale) : null;
+  return { keep, chunks: keep !== null && stsc ? chunksFor(stsc, keep) : null };
+}
+
+/** Samples of an stts whose decode times are below `limit` (at least 1); null when it cannot be read. */
+function samplesWithin(stts: Uint8Array, limit: number): number | null {
+  const v = view(stts);
+  const count = stts.byteLength >= 8 ? v.getUint32(4) : 0;
+  if (stts.byteLength < 8 + 8 * count) return null;
+  let samples = 0;
+  let time = 0;
+  for (let e = 0; e < count && time < limit; e++) {
+    const n = v.getUint32(8 + 8 * e);
+    const delta = v.getUint32(12 + 8 * e);
+    const take = delta > 0 ? Math.min(n, Math.ceil((limit - time) / delta)) : n;
+    samples += take;
+    time += take * delta;
+  }
+  return Math.max(1, samples);
+}
+
+/** Chunks, counted from the first, that hold the first `keep` samples; null when the stsc cannot say. */
+function chunksFor(stsc: Uint8Array, keep: number): number | null {
+  const v = view(stsc);
+  const count = stsc.byteLength >= 8 ? v.getUint32(4) : 0;
+  if (stsc.byteLength < 8 + 12 * count) return null;
+  let samples = 0;
+  for (let e = 0; e < count; e++) {
+    const first = v.getUint32(8 + 12 * e);
+    const perChunk = v.getUint32(12 + 12 * e);
+    const next = e + 1 < count ? v.getUint32(20 + 12 * e) : Infinity;
+    if (perChunk === 0 || next <= first) continue;
+    if (samples + (next - first) * perChunk >= keep) return first - 1 + Math.ceil((keep - samples) / perChunk);
+    samples += (next - first) * perChunk;
+  }
+  return null;
+}
+
+/** The table cut to the head's samples, as a whole box; null to keep the box as it is. */
+function cutTable(type: string, body: Uint8Array, { keep, chunks }: Plan): Uint8Array | null {
+  if (keep === null) return null;
+  const v = view(body);
+  const count = body.byteLength >= 8 ? v.getUint32(4) : 0;
+  switch (type) {
+    case 'stts':
+    case 'ctts':
+      return body.byteLength >= 8 + 8 * count ? runs(type, body, keep) : null;
+    case 'stss':
+      return entries(type, body, 8, 4, countBelow(v, count, keep));
+    case 'stsz':
+      if (body.byteLength < 12) return null;
+      if (v.getUint32(4) !== 0) return patched(type, body.subarray(0, 12), 8, Math.min(keep, v.getUint32(8)));
+      return entries(type, body, 12, 4, Math.min(keep, v.getUint32(8)), 8);
+    case 'stsc':
+      return chunks === null ? null : entries(type, body, 8, 12, stscRuns(v, count, chunks));
+    case 'stco':
+    case 'co64':
+      return chunks === null ? null : entries(type, body, 8, type === 'co64' ? 8 : 4, Math.min(chunks, count));
+    case 'sdtp':
+      return box(type, body.subarray(0, Math.min(body.byteLength, 4 + keep)));
+    default:
+      return null;
+  }
+}
+
+/** stsc runs that begin within the first `chunks` chunks. */
+function stscRuns(v: DataView, count: number, chunks: number): number {
+  let n = 0;
+  while (n < count && v.getUint32(8 + 12 * n) <= chunks) n++;
+  return n;
+}
+
+/** A run-length table (stts, ctts) cut to `keep` samples: whole runs, and the last one shortened. */
+function runs(type: string, body: Uint8Array, keep: number): Uint8Array {
+  const v = view(body);
+  const count = v.getUint32(4);
+  const out = new Uint8Array(body.subarray(0, 8 + 8 * count));
+  const w = new DataView(out.buffer);
+  let left = keep;
+  let e = 0;
+  for (; e < count && left > 0; e++) {
+    const n = Math.min(v.getUint32(8 + 8 * e), left);
+    w.setUint32(8 + 8 * e, n);
+    left -= n;
+  }
+  w.setUint32(4, e);
+  return box(type, out.subarray(0, 8 + 8 * e));
+}
+
+/** How many of a sorted list of sample numbers (counted from 1) are at most `keep`. */
+function countBelow(v: DataView, count: number, keep: number): number {
+  let n = 0;
+  while (n < count && 8 + 4 * n + 4 <= v.byteLength && v.getUint32(8 + 4 * n) <= keep) n++;
+  return n;
+}
+
+/** A table of fixed-size entries after `at` bytes, keeping the first `n` (its count at `countAt`). */
+function entries(type: string, body: Uint8Array, at: number, size: number, n: number, countAt = 4): Uint8Array | null {
+  if (body.byteLength < at + size * n) return null;
+  return patched(type, body.subarray(0, at + size * n), countAt, n);
+}
+
+/** The payload copied, with the count at `countAt` set to `n`, as a box. */
+function patched(type: string, payload: Uint8Array, countAt: number, n: number): Uint8Array {
+  const out = new Uint8Array(payload);
+  new DataView(out.buffer).setUint32(countAt, n);
+  return box(type, out);
+}
+
+function box(type: string, payload: Uint8Array): Uint8Array {
+  return concat([boxHeader(type, 8 + payload.byteLength), payload]);
+}
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
