@@ -10,7 +10,7 @@ import type { Chunk, Transfer, TransferMeta } from '../client/transfer.js';
 import { codecRefusal } from './codecs.js';
 import type { Engine } from './engine.js';
 import { sniff, type Sniffed } from './formats/sniff.js';
-import { hasMediaSource } from './media-buffers.js';
+import { AttachedMediaSource, hasMediaSource } from './media-source.js';
 import type { IndexParts } from './moov-index.js';
 import { readMoov } from './moov-reader.js';
 import { parseMovie, type Movie } from './movie.js';
@@ -23,6 +23,8 @@ export interface ChoiceContext {
   url: string;
   meta: TransferMeta;
   first: Transfer;
+  /** A MediaSource the player attached early, for the MSE engine to take; closed if another engine plays. */
+  attached: AttachedMediaSource | null;
   /** What the first transfer brought: the file's first bytes, or (from an index stream) its ftyp and moov. */
   start: { kind: 'bytes'; chunk: Chunk } | ({ kind: 'index'; prefetch: Transfer } & IndexParts);
   options: { mseThreshold: number; goals: BufferGoals; window: number; probeWindow: number; mediaBase: string };
@@ -78,7 +80,7 @@ function isLarge(c: ChoiceContext): boolean {
 
 function mse(c: ChoiceContext, openAt: RangeOpener, start: MseSource['start']): Engine {
   const windows = { probe: c.options.probeWindow, media: c.options.window };
-  return new MseEngine(c.video, { openAt, start, total: c.meta.total, windows }, { ...c.options.goals }, c.fail, c.notice);
+  return new MseEngine(c.video, { openAt, attached: c.attached ?? new AttachedMediaSource(c.video), start, total: c.meta.total, windows }, { ...c.options.goals }, c.fail, c.notice);
 }
 
 function nativeFor(c: ChoiceContext, format: Exclude<Sniffed, { container: 'mp4' | 'html' }>): Engine {
@@ -97,5 +99,6 @@ function nativeFor(c: ChoiceContext, format: Exclude<Sniffed, { container: 'mp4'
 
 function native(c: ChoiceContext, type: string, hasVideo: boolean | null): Engine {
   c.first.cancel();
+  c.attached?.close();
   return new NativeEngine(c.video, { connection: c.connection, url: c.url, type, total: c.meta.total, base: c.options.mediaBase, hasVideo }, c.fail);
 }

@@ -8,6 +8,7 @@ import type { BufferPool } from './buffer-pool.js';
 import type { Fragment } from './fragmenter.js';
 import type { MovieTrack } from './movie.js';
 import { aroundPlayhead } from './engine.js';
+import type { AttachedMediaSource } from './media-source.js';
 import { DroppedError, SourceBufferQueue } from './source-buffer.js';
 
 export interface BufferGoals {
@@ -27,25 +28,8 @@ const EVICTION_SLACK_SECONDS = 2;
 
 export interface Around { ahead: number; behind: number; contains: boolean }
 
-/** Safari on iPhone (17.1+) has only this one: it says itself when to fetch (startstreaming, endstreaming). */
-const Managed = (globalThis as { ManagedMediaSource?: typeof MediaSource }).ManagedMediaSource;
-
-/** Whether media can stream through MSE here, managed or not. */
-export function hasMediaSource(): boolean {
-  return 'MediaSource' in globalThis || Managed !== undefined;
-}
-
-/** Whether a SourceBuffer takes this type, on whichever MediaSource this browser has. */
-export function sourceBufferTakes(mime: string): boolean {
-  return (Managed ?? MediaSource).isTypeSupported(mime);
-}
-
 export class MediaBuffers {
-  readonly mediaSource: MediaSource;
-  private readonly objectUrl: string | null = null;
-  /** False while a ManagedMediaSource asks for no more fetching (endstreaming), to spare the battery. */
-  private streaming = true;
-  private readonly sourceOpen: Promise<void>;
+  private readonly mediaSource: MediaSource;
   private readonly queues = new Map<number, SourceBufferQueue>();
   /** Fragments made before the SourceBuffers exist; bounded by MAX_PENDING_BYTES like the queues. */
   private early: Fragment[] = [];
@@ -64,35 +48,22 @@ export class MediaBuffers {
 
   constructor(
     private readonly video: HTMLVideoElement,
+    /** Attached early by the player, or by the engine. */
+    private readonly source: AttachedMediaSource,
     private readonly goals: BufferGoals,
     private readonly pool: BufferPool,
     /** Something appended or removed: whoever waits for room may look again. */
     private readonly changed: () => void,
     private readonly fail: (err: FerryError) => void,
   ) {
-    // Awaited only where readyState is not already 'open' (open()): no ordering assumption.
-    this.mediaSource = Managed ? new Managed() : new MediaSource();
-    this.sourceOpen = new Promise((resolve) => this.mediaSource.addEventListener('sourceopen', () => resolve(), { once: true }));
-    if (Managed) {
-      // A managed source attaches only as srcObject, and only with remote playback off (or an AirPlay source).
-      video.disableRemotePlayback = true;
-      video.srcObject = this.mediaSource as unknown as MediaProvider;
-      this.mediaSource.addEventListener('startstreaming', () => {
-        this.streaming = true;
-        this.changed();
-      });
-      this.mediaSource.addEventListener('endstreaming', () => (this.streaming = false));
-    } else {
-      this.objectUrl = URL.createObjectURL(this.mediaSource);
-      video.src = this.objectUrl;
-    }
+    this.mediaSource = source.mediaSource;
+    source.onStreaming = changed;
   }
 
   /** One SourceBuffer per track, each starting with its init segment; fragments made meanwhile follow. */
   async open(tracks: MovieTrack[], duration: number): Promise<void> {
     this.tracks = tracks;
-    if (this.mediaSource.readyState !== 'open') await this.sourceOpen;
-    if (this.closed) return;
+    if (!(await this.source.open()) || this.closed) return;
     this.mediaSource.duration = Math.min(duration, this.end);
     for (const track of tracks) {
       const sb = this.mediaSource.addSourceBuffer(track.mime);
@@ -123,7 +94,7 @@ export class MediaBuffers {
 
   /** Whether the forward goal (seconds, bytes, or fragments waiting) is met: then nothing more is read. */
   full(): boolean {
-    if (this.waitingBytes() >= MAX_PENDING_BYTES || !this.streaming) return true;
+    if (this.waitingBytes() >= MAX_PENDING_BYTES || !this.source.streaming) return true;
     if (this.queues.size === 0) return false;
     const t = this.video.currentTime;
     // Fragments still queued count too: small ones after a start can wait in line for seconds of media.
@@ -202,8 +173,7 @@ export class MediaBuffers {
 
   close(): void {
     this.closed = true;
-    if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
-    else this.video.srcObject = null;
+    this.source.close();
   }
 
   /** What each track holds around `time`, in words, for an error that says why playback cannot go on. */

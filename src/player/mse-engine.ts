@@ -10,7 +10,8 @@ import { BufferPool } from './buffer-pool.js';
 import { codecRefusal } from './codecs.js';
 import { rangesOf, type Engine, type EngineStats } from './engine.js';
 import { Fragmenter } from './fragmenter.js';
-import { MediaBuffers, sourceBufferTakes, type BufferGoals } from './media-buffers.js';
+import { MediaBuffers, type BufferGoals } from './media-buffers.js';
+import { sourceBufferTakes, type AttachedMediaSource } from './media-source.js';
 import { MediaLoader, type RangeOpener } from './media-loader.js';
 import { incompleteNotice } from './notices.js';
 import { parseMovie, type Movie, type MovieTrack } from './movie.js';
@@ -23,6 +24,8 @@ const TICK_MS = 250;
 
 export interface MseSource {
   openAt: RangeOpener;
+  /** The MediaSource on the video element, perhaps attached before the engine was chosen. */
+  attached: AttachedMediaSource;
   /**
    * From the file's first bytes: the transfer that brought them, and the first chunk.
    * With a movie: `prefetch`, the media at its start already asked for (or null); `whole`, when the movie is
@@ -55,7 +58,7 @@ export class MseEngine implements Engine {
     /** A sentence for the page that is no error: playback goes on (e.g. the file is incomplete). */
     private readonly onNotice: (notice: string) => void,
   ) {
-    this.buffers = new MediaBuffers(video, goals, this.pool, () => this.loader.wake(), (err) => this.fail(err));
+    this.buffers = new MediaBuffers(video, source.attached, goals, this.pool, () => this.loader.wake(), (err) => this.fail(err));
     this.listeners = [
       ['seeking', () => this.onSeeking()],
       ['timeupdate', () => this.loader.wake()],
@@ -107,8 +110,6 @@ export class MseEngine implements Engine {
     clearInterval(this.timer);
     this.loader.stop();
     for (const [name, fn] of this.listeners) this.video.removeEventListener(name, fn);
-    this.video.removeAttribute('src');
-    this.video.load();
     this.buffers.close();
   }
 

@@ -9,6 +9,7 @@ import { chooseEngine, rangeOpener, type ChoiceContext } from './engine-choice.j
 import { readIndex } from './moov-index.js';
 import type { Engine, EngineStats } from './engine.js';
 import { describeError } from '../ui/messages.js';
+import { AttachedMediaSource, hasMediaSource } from './media-source.js';
 import { DEFAULT_GOALS, type BufferGoals } from './mse-engine.js';
 
 export interface PlayerOptions {
@@ -40,6 +41,8 @@ export class Player {
   private playback = 0;
   /** The requests of the playback being chosen; cancelled if another starts first. */
   private opening: Transfer[] = [];
+  /** The MediaSource attached for the playback being chosen, until an engine takes it. */
+  private attached: AttachedMediaSource | null = null;
   private error: FerryError | null = null;
   private state: EngineStats['state'] = 'idle';
   private bytes = 0;
@@ -65,6 +68,9 @@ export class Player {
     this.opening = [first];
     try {
       const meta = await first.meta;
+      // An MP4 large enough for MSE: the MediaSource opens while its index arrives.
+      const large = meta.total === null || meta.total >= this.options.mseThreshold;
+      if (current() && meta.index && large && hasMediaSource()) this.attached = new AttachedMediaSource(this.video);
       const start = await this.firstAnswer(first, meta);
       // play() called again, or stop(), while this one waited: it leaves nothing behind.
       if (!current()) return cancelStart(first, start);
@@ -72,13 +78,17 @@ export class Player {
       // An engine reports only into its own playback.
       const fail = (err: FerryError): void => void (current() && this.fail(err));
       const notice = (text: string): void => void (current() && this.onNotice?.(text));
-      const engine = await chooseEngine({ video: this.video, connection: this.connection, url, meta, first, start, options: this.options, fail, notice });
+      const { attached } = this;
+      const engine = await chooseEngine({ video: this.video, connection: this.connection, url, meta, first, start, attached, options: this.options, fail, notice });
+      // The engine took the MediaSource, or closed it.
+      if (this.attached === attached) this.attached = null;
       if (!current()) return engine.destroy();
       this.engine = engine;
       this.opening = [];
       this.state = 'playing';
     } catch (err) {
       first.cancel();
+      if (current()) this.closeAttached();
       if (err instanceof FerryError) return void (current() && this.fail(err));
       // A fault of the player's own: the person reads a sentence; the details go to the console.
       console.error(err);
@@ -111,6 +121,7 @@ export class Player {
     this.playback++;
     for (const t of this.opening) t.cancel();
     this.opening = [];
+    this.closeAttached();
     this.engine?.destroy();
     this.engine = null;
     this.error = null;
@@ -139,6 +150,11 @@ export class Player {
       quotaHits: e.quotaHits ?? 0,
       error: this.error ? { code: this.error.code, message: describeError(this.error) } : null,
     };
+  }
+
+  private closeAttached(): void {
+    this.attached?.close();
+    this.attached = null;
   }
 
   private fail(err: FerryError): void {
