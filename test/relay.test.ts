@@ -8,6 +8,7 @@ import { FerryError } from '../src/protocol/codes.js';
 import type { Relay } from '../src/relay/node/server.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { connect, rawRequest, signIn, startRelay } from './helpers/relay.js';
+import { Link } from '../bench/link.js';
 
 const body = testBytes(6 * 1024 * 1024 + 123);
 let origin: Origin;
@@ -175,6 +176,26 @@ async function rawSocket(url: string): Promise<{ ws: WebSocket; next: () => Prom
   await new Promise((done) => ws.on('open', done));
   return { ws, closed, next: () => new Promise((done) => (inbox.length ? done(inbox.shift()!) : waiting.push(done))) };
 }
+
+describe('the welcome', () => {
+  it("gives the socket's round trip, timed by a ping as it opened, before any data", async () => {
+    // 20 ms each way: a link of our own between this client and the relay (bench/link.ts).
+    const link = await new Link(Number(new URL(relay.url).port), { name: '20 ms', delayMs: 20, bitsPerSecond: 100e6 }).start();
+    try {
+      const s = await rawSocket(relay.url.replace(/:\d+\//, `:${link.port}/`));
+      // The hello after the pong is back, as a page's is once its script has loaded.
+      await new Promise((done) => setTimeout(done, 150));
+      s.ws.send(JSON.stringify({ t: 'hello', v: 1 }));
+      const welcome = await s.next();
+      expect(welcome).toMatchObject({ t: 'welcome' });
+      expect(welcome.rtt).toBeGreaterThanOrEqual(39);
+      expect(welcome.rtt).toBeLessThan(100);
+      s.ws.close();
+    } finally {
+      await link.close();
+    }
+  });
+});
 
 describe('hostile input', () => {
   it('answers malformed and oversized messages with errors and carries on', async () => {

@@ -8,6 +8,7 @@ import { decodeDataFrame, type ClientMessage, type ErrorMessage, type HelloMessa
 import { parseRelayMessage } from '../protocol/parse.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import { Deadlines } from './deadlines.js';
+import { LinkEstimate } from './link-estimate.js';
 import type { SocketFactory, WebSocketLike } from './socket.js';
 import type { ConnectionOptions, ConnectionState } from './connection-options.js';
 
@@ -47,6 +48,8 @@ export class Connection {
   private attempts = 0;
   private nextId = 1;
   private readonly transfers = new Map<number, Transfer>();
+  /** The link to the relay as measured, for credit windows that fill it without queueing in it. */
+  readonly link = new LinkEstimate();
   private readonly downloads = new Map<number, Download>();
   private readonly downloadHost: DownloadHost = { send: (m) => this.sendControl(m), forget: (d) => this.forget(d.id) };
   private readonly listWaiters: ((answer: TransfersMessage) => void)[] = [];
@@ -69,6 +72,7 @@ export class Connection {
     this.ready.catch(() => {});
     this.host = {
       send: (m) => this.sendControl(m),
+      link: this.link,
       retryLater: (t, attempt) => {
         setTimeout(() => {
           if (t.live && this.welcomed) this.sendOpen(t, true);
@@ -220,10 +224,12 @@ export class Connection {
     } catch {
       return;
     }
+    this.link.delivered(frame.payload.byteLength);
     this.transfers.get(frame.id)?.onData(frame.offset, frame.payload);
   }
 
   private onWelcome(m: WelcomeMessage): void {
+    if (m.rtt !== undefined) this.link.roundTrip(m.rtt);
     this.welcomed = true;
     this.role = m.role;
     if (m.key && m.key !== this.deviceKey) {

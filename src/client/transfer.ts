@@ -4,6 +4,7 @@
  * Survives reconnects: the connection re-opens it from `nextOffset` with the validator of the first answer.
  */
 import { FerryError } from '../protocol/codes.js';
+import type { LinkEstimate } from './link-estimate.js';
 import type { CancelMessage, CreditMessage, MetaMessage, OpenMessage, Validator } from '../protocol/frames.js';
 
 /** What to fetch: an open message without the wire's bookkeeping, plus the credit window to keep. */
@@ -24,6 +25,8 @@ export interface TransferHost {
   send(message: OpenMessage | CreditMessage | CancelMessage): void;
   retryLater(transfer: Transfer, attempt: number): void;
   forget(transfer: Transfer): void;
+  /** The link the transfer's bytes cross: each open to its meta is a round trip on it. */
+  link: LinkEstimate;
 }
 
 export class Transfer {
@@ -39,6 +42,8 @@ export class Transfer {
   private validator: Validator | undefined;
   private readonly queue: Chunk[] = [];
   private queuedBytes = 0;
+  /** When the last open message was made (performance.now()). */
+  private openedAt = 0;
   /** Consumed bytes not yet granted back to the relay. */
   private ungranted = 0;
   private ended = false;
@@ -118,6 +123,7 @@ export class Transfer {
   /** The message that (re)opens this transfer on a fresh socket. */
   openMessage(): OpenMessage {
     this.ungranted = 0;
+    this.openedAt = performance.now();
     const { window: _w, ...request } = this.request;
     return {
       t: 'open',
@@ -130,6 +136,7 @@ export class Transfer {
   }
 
   onMeta(meta: TransferMeta): void {
+    this.host.link.roundTrip(performance.now() - this.openedAt);
     if (!this.firstMeta) {
       this.firstMeta = meta;
       this.validator ??= meta.validator ?? undefined;

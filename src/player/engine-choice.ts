@@ -32,9 +32,12 @@ export interface ChoiceContext {
   notice: (text: string) => void;
 }
 
-/** Opens the file of `meta` from an offset, pinned to the version of that first answer. */
-export function rangeOpener(connection: Connection, meta: TransferMeta, defaultWindow: number): RangeOpener {
-  return (offset, window = defaultWindow) => connection.open({ url: meta.url, offset, window, ...(meta.validator && { validator: meta.validator }) });
+/**
+ * Opens the file of `meta` from an offset, pinned to the version of that first answer, with a credit window
+ * sized to the link as measured, up to `maxWindow`.
+ */
+export function rangeOpener(connection: Connection, meta: TransferMeta, maxWindow: number): RangeOpener {
+  return (offset, window = connection.link.window(maxWindow)) => connection.open({ url: meta.url, offset, window, ...(meta.validator && { validator: meta.validator }) });
 }
 
 export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
@@ -79,7 +82,7 @@ function isLarge(c: ChoiceContext): boolean {
 }
 
 function mse(c: ChoiceContext, openAt: RangeOpener, start: MseSource['start']): Engine {
-  const windows = { probe: c.options.probeWindow, media: c.options.window };
+  const windows = { probe: c.options.probeWindow, media: () => c.connection.link.window(c.options.window) };
   return new MseEngine(c.video, { openAt, attached: c.attached ?? new AttachedMediaSource(c.video), start, total: c.meta.total, windows }, { ...c.options.goals }, c.fail, c.notice);
 }
 

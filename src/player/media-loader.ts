@@ -45,8 +45,8 @@ export class MediaLoader {
     /** The transfer of the file's first bytes, when reading starts from them. */
     first: Transfer | null,
     private readonly total: number | null,
-    /** Credit windows: small while looking for the moov, larger for the media. */
-    private readonly windows: { probe: number; media: number },
+    /** Credit windows: small while looking for the moov; for the media, as the link allows. */
+    private readonly windows: { probe: number; media: () => number },
     private readonly host: LoaderHost,
   ) {
     this.transfer = first;
@@ -67,7 +67,7 @@ export class MediaLoader {
     this.fragmenter = fragmenter;
     const from = fragmenter.seek(this.host.currentTime());
     if (prefetch?.request.offset === from) {
-      prefetch.widen(this.windows.media);
+      prefetch.widen(this.windows.media());
       return this.reposition(from, prefetch);
     }
     prefetch?.cancel();
@@ -161,13 +161,13 @@ export class MediaLoader {
     const prefetch = this.prefetch;
     this.prefetch = null;
     if (prefetch && prefetch.request.offset === from) {
-      prefetch.widen(this.windows.media);
+      prefetch.widen(this.windows.media());
       return this.reposition(from, prefetch);
     }
     prefetch?.cancel();
     // With the moov first, the media usually follows in the bytes already here: hand them over.
     if (from >= step.moovEnd && from < end) {
-      this.transfer!.widen(this.windows.media);
+      this.transfer!.widen(this.windows.media());
       for (const f of this.fragmenter.push(from, chunk.data.subarray(from - chunk.offset))) this.host.fragment(f);
       this.follow(end);
     } else if (from !== end) {

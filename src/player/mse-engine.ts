@@ -33,8 +33,8 @@ export interface MseSource {
    */
   start: { kind: 'bytes'; first: Transfer; chunk: Chunk } | { kind: 'movie'; movie: Movie; prefetch: Transfer | null; whole: Promise<Movie> | null };
   total: number | null;
-  /** Credit windows: small while looking for the moov, larger for the media. */
-  windows: { probe: number; media: number };
+  /** Credit windows: small while looking for the moov; for the media, as the link allows. */
+  windows: { probe: number; media: () => number };
 }
 
 export class MseEngine implements Engine {

@@ -16,7 +16,7 @@ export interface PlayerOptions {
   /** Files this size or larger (and every file of unknown size) go through MSE. */
   mseThreshold: number;
   goals: BufferGoals;
-  /** Credit window of the media transfer. */
+  /** Credit window of a media transfer, at most: below it, the link as measured sets it (client/link-estimate.ts). */
   window: number;
   /**
    * Credit window of the prefetch of the media start while the index arrives, and of the reads that look for

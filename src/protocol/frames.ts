@@ -80,6 +80,11 @@ export interface WelcomeMessage {
   limits: { streams: number; credit: number; chunk: number };
   /** On a relay with a password: a device key to send in later hellos instead of it. */
   key?: string;
+  /**
+   * Ms of the socket's round trip, measured by the relay with a WebSocket ping as it opened, before any data
+   * (the page's own measures wait on its main thread and behind the data), when the relay has one.
+   */
+  rtt?: number;
 }
 export interface MetaMessage {
   t: 'meta';

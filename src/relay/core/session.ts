@@ -23,6 +23,8 @@ import type { OpenUpstream } from './upstream.js';
 export interface WireSocket {
   send(data: string | Uint8Array, done: (err?: Error) => void): void;
   close(code: number, reason: string): void;
+  /** Ms of the socket's round trip before any data, if the edge measured it (a ping answered). */
+  roundTripMs?(): number | null;
 }
 
 export interface SessionLimits {
@@ -198,6 +200,7 @@ export class Session {
       return this.shutdown(1008, e.code);
     }
     if (this.closed) return;
+    const rtt = this.socket.roundTripMs?.();
     this.send({
       t: 'welcome',
       v: PROTOCOL_VERSION,
@@ -205,6 +208,7 @@ export class Session {
       session: this.id,
       limits: { streams: this.ctx.limits.maxStreams, credit: MAX_STREAM_CREDIT, chunk: MAX_CHUNK_BYTES },
       ...(key && { key }),
+      ...(rtt != null && { rtt: Math.round(rtt) }),
     });
     const early = this.early;
     this.early = null;

@@ -79,6 +79,11 @@ export function createSocketEdge(options: SocketEdgeOptions): SocketEdge {
 function attach(ws: WebSocket, remote: string, options: SocketEdgeOptions): void {
   const { metrics } = options;
   let closing: ReturnType<typeof setTimeout> | undefined;
+  // A ping on the new socket, which nothing else uses yet: its answer times the round trip for the page.
+  let roundTrip: number | null = null;
+  const pinged = performance.now();
+  ws.once('pong', () => (roundTrip = performance.now() - pinged));
+  ws.ping();
   const session = new Session(
     {
       send: (data, done) => (typeof data === 'string' ? ws.send(data, done) : ws.send(data, { binary: true }, done)),
@@ -87,6 +92,7 @@ function attach(ws: WebSocket, remote: string, options: SocketEdgeOptions): void
         // A peer that does not answer the close (it may not be reading at all) is cut off.
         closing ??= setTimeout(() => ws.terminate(), options.closeGraceMs);
       },
+      roundTripMs: () => roundTrip,
     },
     remote,
     options.ctx,
