@@ -1,5 +1,5 @@
 /**
- * The moov locator, the compact sample tables and the fragmenter, on real ffmpeg files: every sample's bytes
+ * The compact sample tables and the fragmenter, on real ffmpeg files: every sample's bytes
  * come out exactly once, in order, inside well-formed moof + mdat pairs, whatever the chunking.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,6 @@ import { Fragmenter, type Fragment } from '../src/player/fragmenter.js';
 import { parseMovie, type Movie } from '../src/player/movie.js';
 import { readBoxHeader } from '../src/protocol/mp4-box.js';
 import { sniff } from '../src/player/formats/sniff.js';
-import { MoovLocator } from '../src/player/mp4/moov-locator.js';
 import { SampleTable } from '../src/player/sample-table.js';
 import { HEAD_SECONDS, moovHead } from '../src/relay/core/moov-head.js';
 import { testMedia, type TestMedia } from './helpers/media.js';
@@ -17,20 +16,17 @@ beforeAll(() => {
   media = testMedia();
 });
 
-/** Runs the locator as the engine does: feeding chunks from where it asks. */
-function locate(file: Uint8Array, chunk = 64 * 1024): { movie: Movie; requests: number[]; moovEnd: number } {
-  const locator = new MoovLocator(file.byteLength);
-  const requests = [0];
-  let offset = 0;
-  for (;;) {
-    const step = locator.push(offset, file.subarray(offset, offset + chunk));
-    if (step.kind === 'found') return { movie: parseMovie(step.ftyp, step.moov, file.byteLength), requests, moovEnd: step.moovEnd };
-    if (step.kind === 'jump') {
-      requests.push(step.offset);
-      offset = step.offset;
-    } else {
-      offset += chunk;
+/** The file's moov box (top level), and its movie as the player reads it. */
+function locate(file: Uint8Array): { movie: Movie; moov: Uint8Array } {
+  let ftyp: Uint8Array = new Uint8Array(0);
+  for (let pos = 0; ; ) {
+    const box = readBoxHeader(file, pos, 0, file.byteLength)!;
+    if (box.type === 'ftyp') ftyp = file.subarray(pos, pos + box.size);
+    if (box.type === 'moov') {
+      const moov = file.subarray(pos, pos + box.size);
+      return { movie: parseMovie(ftyp, moov, file.byteLength), moov };
     }
+    pos += box.size;
   }
 }
 
@@ -62,15 +58,6 @@ function unpack(fragments: Fragment[]): Map<number, Uint8Array[]> {
   return out;
 }
 
-/** Offset of the top-level moov. */
-function findMoov(file: Uint8Array): number {
-  for (let pos = 0; ; ) {
-    const box = readBoxHeader(file, pos, 0, file.byteLength)!;
-    if (box.type === 'moov') return pos;
-    pos += box.size;
-  }
-}
-
 function fragmentAll(file: Uint8Array, movie: Movie, from: number, chunk: number): Fragment[] {
   const fragmenter = new Fragmenter(movie.tracks);
   let offset = fragmenter.seek(from);
@@ -85,25 +72,7 @@ function fragmentAll(file: Uint8Array, movie: Movie, from: number, chunk: number
   throw new Error('did not finish');
 }
 
-describe('moov locator', () => {
-  it('jumps over the mdat to a moov at the end, reading nothing of the media', () => {
-    const { requests, movie } = locate(media.moovLast);
-    expect(requests).toHaveLength(2);
-    expect(requests[1]).toBeGreaterThan(media.moovLast.byteLength * 0.9);
-    expect(movie.tracks.map((t) => t.kind).sort()).toEqual(['audio', 'video']);
-  });
-
-  it('reads a moov at the front in the same pass', () => {
-    const { requests, moovEnd } = locate(media.moovFirst);
-    expect(requests).toEqual([0]);
-    expect(moovEnd).toBeLessThan(media.moovFirst.byteLength * 0.1);
-  });
-
-  it('says the index is lost when a moov-at-end file is cut short', () => {
-    const cut = media.moovLast.subarray(0, Math.floor(media.moovLast.byteLength * 0.5));
-    expect(() => locate(cut)).toThrow(/ends early at 5\d%.*index/);
-  });
-
+describe('sniffing', () => {
   it('tells web pages from MP4s', () => {
     expect(sniff(new TextEncoder().encode('  <!DOCTYPE html><title>x</title>'), 100).container).toBe('html');
     expect(sniff(media.moovFirst.subarray(0, 65536), media.moovFirst.byteLength)).toMatchObject({ container: 'mp4', fragmented: false });
@@ -134,9 +103,7 @@ describe('fragmenter', () => {
 
   it('from a moov head, stops where the head ends without ending any track, and goes on when the whole comes', () => {
     const bytes = media.moovLast;
-    const { movie: whole } = locate(bytes);
-    const at = findMoov(bytes);
-    const moov = bytes.subarray(at, at + readBoxHeader(bytes, at, 0, bytes.byteLength)!.size);
+    const { movie: whole, moov } = locate(bytes);
     const head = parseMovie(bytes.subarray(0, 32), moovHead(moov), bytes.byteLength, false);
     const fragmenter = new Fragmenter(head.tracks);
     const out: Fragment[] = [];

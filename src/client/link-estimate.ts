@@ -48,10 +48,10 @@ export class LinkEstimate {
     if (now - this.spanStart >= SPAN_MS) this.endSpan();
   }
 
-  /** A credit window for one stream: the product with some room, within [512 KiB, `max`]; `max` until measured. */
-  window(max: number): number {
+  /** A credit window for one stream: the product, within [512 KiB, `max`]; null until both are measured. */
+  window(max: number): number | null {
     const rate = Math.max(this.peakRate, this.spanRate());
-    if (!Number.isFinite(this.minRttMs) || rate === 0) return max;
+    if (!Number.isFinite(this.minRttMs) || rate === 0) return null;
     return Math.round(Math.min(max, Math.max(MIN_WINDOW, PRODUCT_FACTOR * rate * this.minRttMs)));
   }
 

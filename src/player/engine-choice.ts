@@ -12,7 +12,6 @@ import type { Engine } from './engine.js';
 import { sniff, type Sniffed } from './formats/sniff.js';
 import { AttachedMediaSource, hasMediaSource } from './media-source.js';
 import type { IndexParts } from './moov-index.js';
-import { readMoov } from './moov-reader.js';
 import { parseMovie, type Movie } from './movie.js';
 import { MseEngine, type BufferGoals, type MseSource, type RangeOpener } from './mse-engine.js';
 import { NativeEngine } from './native-engine.js';
@@ -37,7 +36,7 @@ export interface ChoiceContext {
  * sized to the link as measured, up to `maxWindow`.
  */
 export function rangeOpener(connection: Connection, meta: TransferMeta, maxWindow: number): RangeOpener {
-  return (offset, window = connection.link.window(maxWindow)) => connection.open({ url: meta.url, offset, window, ...(meta.validator && { validator: meta.validator }) });
+  return (offset, window = connection.link.window(maxWindow) ?? maxWindow) => connection.open({ url: meta.url, offset, window, ...(meta.validator && { validator: meta.validator }) });
 }
 
 export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
@@ -48,28 +47,26 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
       const movie = parseMovie(ftyp, head, c.meta.total, false);
       const parsed = whole.then((moov) => parseMovie(ftyp, moov, c.meta.total));
       // A large file plays from the head at once; for a small one, the whole says which engine.
-      if (!movie.fragmented && isLarge(c) && hasMediaSource()) return mse(c, openAt, { kind: 'movie', movie, prefetch, whole: parsed });
+      if (!movie.fragmented && isLarge(c) && hasMediaSource()) return mse(c, openAt, { movie, prefetch, whole: parsed });
       return forMovie(c, openAt, await parsed, prefetch);
     } catch (err) {
       prefetch.cancel();
       throw err;
     }
   }
-  const head = c.start.chunk;
-  const format = sniff(head.data, c.meta.total);
+  const format = sniff(c.start.chunk.data, c.meta.total);
   if (format.container === 'html') throw new FerryError('not_media', `the server sent a web page${c.meta.type ? ` (${c.meta.type.split(';')[0]})` : ''}, not a video`);
-  if (format.container !== 'mp4') return nativeFor(c, format);
-  if (!format.fragmented && isLarge(c) && hasMediaSource()) return mse(c, openAt, { kind: 'bytes', first: c.first, chunk: head });
-  // Small or fragmented (and no index from the relay): the moov says which codecs, and whether the file is whole.
-  const { ftyp, moov } = await readMoov(c.first, head, (offset) => openAt(offset, c.options.probeWindow), c.meta.total);
-  return forMovie(c, openAt, parseMovie(ftyp, moov, c.meta.total));
+  // An MP4 comes with the relay's index; one without (a relay that found no MP4 where this page did: they
+  // share the rule, so it does not happen) is left to the browser's own player.
+  if (format.container === 'mp4') return native(c, 'video/mp4', null);
+  return nativeFor(c, format);
 }
 
 /** An MP4 whose moov is known: MSE from the threshold up, and for one that ends early; else the browser's own. */
 function forMovie(c: ChoiceContext, openAt: RangeOpener, movie: Movie, prefetch: Transfer | null = null): Engine {
   const whole = movie.fragmented || c.meta.total === null || movie.tracks.every((t) => t.table.dataEnd <= c.meta.total!);
   // One that ends early plays through MSE, which ends the stream cleanly where the bytes end.
-  if (!movie.fragmented && (isLarge(c) || !whole) && hasMediaSource()) return mse(c, openAt, { kind: 'movie', movie, prefetch, whole: null });
+  if (!movie.fragmented && (isLarge(c) || !whole) && hasMediaSource()) return mse(c, openAt, { movie, prefetch, whole: null });
   prefetch?.cancel();
   const refused = codecRefusal(movie.codecs, (mime) => c.video.canPlayType(mime) !== '');
   if (refused) throw refused;
@@ -81,9 +78,10 @@ function isLarge(c: ChoiceContext): boolean {
   return c.meta.total === null || c.meta.total >= c.options.mseThreshold;
 }
 
-function mse(c: ChoiceContext, openAt: RangeOpener, start: MseSource['start']): Engine {
-  const windows = { probe: c.options.probeWindow, media: () => c.connection.link.window(c.options.window) };
-  return new MseEngine(c.video, { openAt, attached: c.attached ?? new AttachedMediaSource(c.video), start, total: c.meta.total, windows }, { ...c.options.goals }, c.fail, c.notice);
+function mse(c: ChoiceContext, openAt: RangeOpener, start: Pick<MseSource, 'movie' | 'prefetch' | 'whole'>): Engine {
+  const mediaWindow = (): number | null => c.connection.link.window(c.options.window);
+  const attached = c.attached ?? new AttachedMediaSource(c.video);
+  return new MseEngine(c.video, { openAt, attached, ...start, total: c.meta.total, mediaWindow }, { ...c.options.goals }, c.fail, c.notice);
 }
 
 function nativeFor(c: ChoiceContext, format: Exclude<Sniffed, { container: 'mp4' | 'html' }>): Engine {

@@ -7,10 +7,9 @@
 import type { Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
 import type { MoovIndex } from '../protocol/frames.js';
-import { readBoxHeader } from '../protocol/mp4-box.js';
+import { readBoxHeader, writeBoxHeader } from '../protocol/mp4-box.js';
 import { decodeChunkOffsets } from '../protocol/moov-delta.js';
 import { INDEX_MAX_FTYP_BYTES, INDEX_MAX_MOOV_BYTES } from '../protocol/limits.js';
-import { plainFtyp } from './mp4/moov-locator.js';
 
 export interface IndexParts {
   ftyp: Uint8Array;
@@ -98,6 +97,17 @@ class ByteReader {
     if (this.held.byteLength) return this.take(this.held.byteLength);
     return (await this.transfer.read())?.data ?? null;
   }
+}
+
+/** For a file without an ftyp (old QuickTime): a plain ISO one (isom, version 512), all an init segment needs. */
+function plainFtyp(): Uint8Array {
+  const box = new Uint8Array(20);
+  const view = new DataView(box.buffer);
+  const at = writeBoxHeader(view, 0, 20, 'ftyp');
+  box.set(new TextEncoder().encode('isom'), at);
+  view.setUint32(at + 4, 512);
+  box.set(new TextEncoder().encode('isom'), at + 8);
+  return box;
 }
 
 const damaged = (): FerryError => new FerryError('no_index', 'the relay sent a damaged index of this file');

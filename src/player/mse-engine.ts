@@ -1,10 +1,10 @@
 /**
  * Plays a non-fragmented MP4 of any size through Media Source Extensions. A thin coordinator, in the manner
- * of hls.js's controllers: the loader reads the moov and the media and cuts fragments (media-loader.ts), the
+ * of hls.js's controllers: the loader reads the media and cuts fragments (media-loader.ts), the
  * buffers own the MediaSource, one queue per SourceBuffer and the eviction policy (media-buffers.ts), and the
  * stall watch steps over gaps (stall-watch.ts). This class wires them to the video element.
  */
-import type { Chunk, Transfer } from '../client/transfer.js';
+import type { Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
 import { BufferPool } from './buffer-pool.js';
 import { codecRefusal } from './codecs.js';
@@ -14,7 +14,7 @@ import { MediaBuffers, type BufferGoals } from './media-buffers.js';
 import { sourceBufferTakes, type AttachedMediaSource } from './media-source.js';
 import { MediaLoader, type RangeOpener } from './media-loader.js';
 import { incompleteNotice } from './notices.js';
-import { parseMovie, type Movie, type MovieTrack } from './movie.js';
+import type { Movie, MovieTrack } from './movie.js';
 import { StallWatch } from './stall-watch.js';
 
 export { DEFAULT_GOALS, type BufferGoals } from './media-buffers.js';
@@ -26,15 +26,14 @@ export interface MseSource {
   openAt: RangeOpener;
   /** The MediaSource on the video element, perhaps attached before the engine was chosen. */
   attached: AttachedMediaSource;
-  /**
-   * From the file's first bytes: the transfer that brought them, and the first chunk.
-   * With a movie: `prefetch`, the media at its start already asked for (or null); `whole`, when the movie is
-   * a moov's head, the whole movie to come (rejects with a FerryError).
-   */
-  start: { kind: 'bytes'; first: Transfer; chunk: Chunk } | { kind: 'movie'; movie: Movie; prefetch: Transfer | null; whole: Promise<Movie> | null };
+  movie: Movie;
+  /** The media at the movie's start, already asked for (or null). */
+  prefetch: Transfer | null;
+  /** When `movie` is a moov's head: the whole movie to come (rejects with a FerryError). */
+  whole: Promise<Movie> | null;
   total: number | null;
-  /** Credit windows: small while looking for the moov; for the media, as the link allows. */
-  windows: { probe: number; media: () => number };
+  /** The credit window for the media, as the link allows; null until the link is measured. */
+  mediaWindow: () => number | null;
 }
 
 export class MseEngine implements Engine {
@@ -67,22 +66,16 @@ export class MseEngine implements Engine {
     for (const [name, fn] of this.listeners) video.addEventListener(name, fn);
     this.stalls = new StallWatch(video, this.buffers, () => this.loader.position(), (t) => this.seekTo(t), (err) => this.fail(err));
     this.timer = setInterval(() => this.tick(), TICK_MS);
-    this.loader = new MediaLoader(source.openAt, source.start.kind === 'bytes' ? source.start.first : null, source.total, source.windows, {
-      movie: (ftyp, moov) => this.startTracks(parseMovie(ftyp, moov, source.total)),
+    const fragmenter = new Fragmenter(source.movie.tracks, this.pool);
+    this.loader = new MediaLoader(source.openAt, fragmenter, source.total, source.mediaWindow, {
       fragment: (f) => this.buffers.add(f),
       full: () => this.buffers.full(),
       currentTime: () => this.video.currentTime,
       fail: (err) => this.fail(err),
     });
-    if (source.start.kind === 'bytes') {
-      this.loader.start(source.start.chunk);
-    } else {
-      // The relay sent the index: the media can be asked for at once, from where playback starts.
-      const fragmenter = this.startTracks(source.start.movie);
-      if (fragmenter) this.loader.startWith(fragmenter, source.start.prefetch);
-      else source.start.prefetch?.cancel();
-      source.start.whole?.then((movie) => this.completeTables(movie), (err: FerryError) => this.fail(err));
-    }
+    if (this.startTracks(source.movie)) this.loader.start(source.prefetch);
+    else source.prefetch?.cancel();
+    source.whole?.then((movie) => this.completeTables(movie), (err: FerryError) => this.fail(err));
   }
 
   stats(): Partial<EngineStats> {
@@ -113,27 +106,26 @@ export class MseEngine implements Engine {
     this.buffers.close();
   }
 
-  /** Checks the codecs and opens the SourceBuffers; null when the file cannot play here. */
-  private startTracks(movie: Movie): Fragmenter | null {
+  /** Checks the codecs and opens the SourceBuffers; false when the file cannot play here (and it failed). */
+  private startTracks(movie: Movie): boolean {
     if (movie.tracks.length === 0) {
       this.fail(new FerryError('unsupported_codec', movie.fragmented ? 'this fragmented file cannot stream here' : 'this file has no audio or video track'));
-      return null;
+      return false;
     }
     const refused = codecRefusal(movie.tracks, sourceBufferTakes);
     if (refused) {
       this.fail(refused);
-      return null;
+      return false;
     }
     this.tracks = movie.tracks;
     let duration = movie.start + movie.duration;
     // Known from the sample tables before any media is read: what exists plays, then the stream ends.
     const notice = this.incompleteFile();
     if (notice) duration = Math.min(duration, notice.playable);
-    const fragmenter = new Fragmenter(movie.tracks, this.pool);
     void this.buffers.open(movie.tracks, duration);
     // After a skipped lead-in, or sound that starts after the picture: playback starts where both are.
     if (movie.start > 0.05 && this.video.currentTime < movie.start) this.video.currentTime = movie.start;
-    return fragmenter;
+    return true;
   }
 
   /**

@@ -19,8 +19,8 @@ export interface PlayerOptions {
   /** Credit window of a media transfer, at most: below it, the link as measured sets it (client/link-estimate.ts). */
   window: number;
   /**
-   * Credit window of the prefetch of the media start while the index arrives, and of the reads that look for
-   * a moov when the relay sent no index: small, because whatever is granted shares the link with the moov.
+   * Credit window of the prefetch of the media start while the index arrives: small, because whatever is
+   * granted shares the link with the index.
    */
   probeWindow: number;
   /** The relay's HTTP origin, where the browser's own player fetches `/media/` tickets. */
