@@ -64,20 +64,35 @@ async function run(relayUrl: string, pid: number, url: string, clients: number, 
   };
 }
 
-/** One player's start: the index (checked whole), then the first 2 MB of media. */
-async function start(relay: string, url: string): Promise<{ ok: boolean; seconds: number }> {
+/**
+ * One player's start: the index stream's head, then the first 2 MB of media (what playback starts from),
+ * while the rest of the index (the whole moov, checked) arrives.
+ */
+async function start(relay: string, url: string): Promise<{ ok: boolean; seconds: number; whole: number }> {
   const c = new Connection({ relay, createSocket: nodeSocket });
   const t0 = performance.now();
   const index = c.open({ url, index: 'mp4', window: Number(process.env.INDEX_WINDOW ?? 2 * MB) });
-  const meta = await index.meta;
-  const parts: Uint8Array[] = [];
-  for await (const chunk of index) parts.push(chunk.data);
-  const inflated = inflateSync(Buffer.concat(parts));
-  let media = 0;
-  if (process.env.STARTS_MEDIA !== '0') for await (const chunk of c.open({ url, offset: meta.index!.ftypSize + 8, end: meta.index!.ftypSize + 8 + 2 * MB - 1, window: 2 * MB })) media += chunk.data.byteLength;
-  else media = 2 * MB;
+  const { ftypSize, moovSize, mediaOffset } = (await index.meta).index!;
+  const readMedia = async (): Promise<number> => {
+    let bytes = 0;
+    const from = mediaOffset ?? 0;
+    if (process.env.STARTS_MEDIA === '0') return 2 * MB;
+    for await (const chunk of c.open({ url, offset: from, end: from + 2 * MB - 1, window: 2 * MB })) bytes += chunk.data.byteLength;
+    return bytes;
+  };
+  let body = Buffer.alloc(0);
+  let headSize = 0;
+  let media: Promise<number> | null = null;
+  for await (const chunk of index) {
+    body = Buffer.concat([body, chunk.data]);
+    if (!headSize && body.byteLength >= ftypSize + 8) headSize = body.readUInt32BE(ftypSize);
+    if (!media && headSize && body.byteLength >= ftypSize + headSize) media = readMedia();
+  }
+  const whole = (performance.now() - t0) / 1000;
+  const inflated = inflateSync(body.subarray(ftypSize + headSize));
+  const bytes = await media;
   c.close();
-  return { ok: inflated.byteLength === meta.index!.ftypSize + meta.index!.moovSize && media === 2 * MB, seconds: (performance.now() - t0) / 1000 };
+  return { ok: inflated.byteLength === moovSize && bytes === 2 * MB, seconds: (performance.now() - t0) / 1000, whole };
 }
 
 async function starts(count: number): Promise<(string | number)[]> {
@@ -92,7 +107,8 @@ async function starts(count: number): Promise<(string | number)[]> {
   try {
     // Different URLs (the origin ignores the query), as a hundred different films would be.
     const results = await Promise.all(Array.from({ length: count }, (_, i) => start(`ws://127.0.0.1:${r.match[1]}/ws`, `${filmOrigin.match[2]}?film=${i}`)));
-    return [count, results.every((x) => x.ok) ? 'yes' : 'NO', median(results.map((x) => x.seconds)).toFixed(2), Math.max(...results.map((x) => x.seconds)).toFixed(2), (peak / MB).toFixed(0)];
+    const seconds = results.map((x) => x.seconds);
+    return [count, results.every((x) => x.ok) ? 'yes' : 'NO', median(seconds).toFixed(2), Math.max(...seconds).toFixed(2), median(results.map((x) => x.whole)).toFixed(2), (peak / MB).toFixed(0)];
   } finally {
     clearInterval(sampler);
     r.child.kill();
@@ -102,8 +118,8 @@ async function starts(count: number): Promise<(string | number)[]> {
 
 async function printStarts(): Promise<void> {
   const row = await starts(100);
-  console.log('\n100 8 GB films starting at once through one relay (each an index stream, then 2 MB of media)\n');
-  console.log(table(['players', 'all complete', 'median start (s)', 'slowest (s)', 'relay peak RSS MB (target < 512)'], [row]));
+  console.log('\n100 8 GB films starting at once through one relay (each an index stream; 2 MB of media once its head is in)\n');
+  console.log(table(['players', 'all complete', 'median start (s)', 'slowest (s)', 'median whole index (s)', 'relay peak RSS MB (target < 512)'], [row]));
 }
 
 if (process.argv.includes('--starts')) {

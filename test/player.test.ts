@@ -99,6 +99,29 @@ describe('player', () => {
     await page.close();
   });
 
+  it('asks for a link that plays at once before the page’s script has arrived, and the script takes it over', async () => {
+    const page = await browser.newPage();
+    const sent: { at: number; frame: string }[] = [];
+    let scriptServedAt = Infinity;
+    // The player's script is held back for a second: the request must not wait for it.
+    await page.route('**/assets/*.js', async (route) => {
+      await new Promise((done) => setTimeout(done, 1000));
+      scriptServedAt = Date.now();
+      await route.continue();
+    });
+    page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push({ at: Date.now(), frame: String(f.payload) })));
+    await page.goto(pageUrl('/last.mp4'));
+    await waitPlaying(page, 0.5);
+    expect(sent[0]?.frame).toMatch(/^\{"t":"hello"/);
+    expect(sent[1]?.frame).toMatch(/^\{"t":"open","id":1,.*"index":"mp4"/);
+    expect(sent[1]!.at).toBeLessThan(scriptServedAt);
+    // One index stream: the script read the one already asked for, and then asked for the media by range.
+    expect(sent.filter((s) => s.frame.includes('"index":"mp4"'))).toHaveLength(1);
+    expect(sent.filter((s) => s.frame.startsWith('{"t":"hello"'))).toHaveLength(1);
+    expect((await page.evaluate(() => window.ferry.stats())).error).toBeNull();
+    await page.close();
+  });
+
   it('sends the page’s script gzipped to a browser that takes it, and whole to one that does not', async () => {
     const html = await (await fetch(`http://127.0.0.1:${relay.port}/`)).text();
     const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;

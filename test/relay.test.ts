@@ -273,10 +273,10 @@ describe('auth', () => {
     await s.next();
     s.ws.send(JSON.stringify({ t: 'list' }));
     expect(await s.next()).toMatchObject({ t: 'error', code: 'forbidden' });
-    const { list } = await admin.list();
+    const { list } = await admin.admin.list();
     const mine = list.find((x) => x.url.endsWith('/file.bin'));
     expect(mine).toBeDefined();
-    admin.kill(mine!.session, mine!.id);
+    admin.admin.kill(mine!.session, mine!.id);
     expect((await failure(t)).code).toBe('cancelled');
     s.ws.close();
     user.close();

@@ -144,13 +144,13 @@ describe('downloads over /save/', () => {
     const res = await fetch(base(r) + ticket.path);
     const reader = res.body!.getReader();
     await reader.read();
-    const { downloads } = await admin.list();
+    const { downloads } = await admin.admin.list();
     expect(downloads).toHaveLength(1);
     expect(downloads[0]).toMatchObject({ url: origin.url('/slow.bin'), total: body.byteLength, requests: 1 });
-    admin.killDownload(downloads[0]!.download);
+    admin.admin.killDownload(downloads[0]!.download);
     expect((await failed).message).toMatch(/cancelled by an admin/);
     await expect(readToEnd(reader)).rejects.toThrow();
-    expect((await admin.list()).downloads).toHaveLength(0);
+    expect((await admin.admin.list()).downloads).toHaveLength(0);
     expect((await fetch(base(r) + ticket.path)).status).toBe(410);
     // A user may not.
     const raw = new WebSocket(r.url);

@@ -1,6 +1,6 @@
 /** The page: a URL field, the video, its transfer line, stats on demand, errors in a banner. */
 import { Connection } from '../client/connection.js';
-import type { WebSocketLike } from '../client/socket.js';
+import type { EarlyStart } from '../client/early-start.js';
 import type { FerryError } from '../protocol/codes.js';
 import type { EngineStats } from '../player/engine.js';
 import { DEFAULT_PLAYER_OPTIONS, Player } from '../player/player.js';
@@ -38,17 +38,18 @@ function useRelay(password: string | undefined): void {
 }
 
 /** The socket index.html opened before this script arrived, once; later connections open their own. */
-function earlySocket(url: string): WebSocket {
-  const w = window as { ferryEarlySocket?: WebSocket };
-  const early = w.ferryEarlySocket;
-  w.ferryEarlySocket = undefined;
-  return early && early.readyState <= WebSocket.OPEN ? early : new WebSocket(url);
+/** The socket index.html opened (and perhaps its first request), while it is still of use; once. */
+function takeEarly(): EarlyStart | undefined {
+  const w = window as { ferryEarly?: EarlyStart };
+  const early = w.ferryEarly;
+  w.ferryEarly = undefined;
+  return early && early.socket.readyState <= WebSocket.OPEN ? early : undefined;
 }
 
 function connect(password?: string): Connection {
   const c = new Connection({
     relay: relayUrl,
-    createSocket: (url) => earlySocket(url) as unknown as WebSocketLike,
+    early: takeEarly(),
     ...(password && { password }),
     // Signed in once, this browser skips the password (and any throttle on it) until the password changes.
     deviceKey: localStorage.getItem('ferry-device-key') ?? undefined,

@@ -4,17 +4,19 @@
  * Runs in browsers (global WebSocket) and in Node (pass `createSocket`, see node.ts).
  */
 import { FerryError, type ErrorCode } from '../protocol/codes.js';
-import { decodeDataFrame, type ClientMessage, type ErrorMessage, type HelloMessage, type TransfersMessage, type WelcomeMessage } from '../protocol/frames.js';
+import { decodeDataFrame, type ClientMessage, type ErrorMessage, type HelloMessage, type WelcomeMessage } from '../protocol/frames.js';
 import { parseRelayMessage } from '../protocol/parse.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import { Deadlines } from './deadlines.js';
+import { EARLY_OPEN_ID, isEarlyOpen, type EarlyStart } from './early-start.js';
 import { LinkEstimate } from './link-estimate.js';
 import type { SocketFactory, WebSocketLike } from './socket.js';
-import type { ConnectionOptions, ConnectionState } from './connection-options.js';
-
-export type { ConnectionOptions, ConnectionState } from './connection-options.js';
+import { backoffDelay, type ConnectionOptions, type ConnectionState } from './connection-options.js';
 import { Download, type DownloadHost } from './download.js';
 import { Transfer, type TransferHost, type TransferRequest } from './transfer.js';
+import { RelayAdmin } from './relay-admin.js';
+
+export type { ConnectionOptions, ConnectionState } from './connection-options.js';
 
 const FATAL_BEFORE_WELCOME = new Set<ErrorCode>(['auth_required', 'auth_refused', 'auth_throttled', 'protocol_error']);
 const OPEN = 1;
@@ -48,17 +50,20 @@ export class Connection {
   private attempts = 0;
   private nextId = 1;
   private readonly transfers = new Map<number, Transfer>();
+  /** The early socket's first request, until the page asks for it (or for something else). */
+  private early: { transfer: Transfer; opened: EarlyStart['opened'] } | null = null;
   /** The link to the relay as measured, for credit windows that fill it without queueing in it. */
   readonly link = new LinkEstimate();
   private readonly downloads = new Map<number, Download>();
   private readonly downloadHost: DownloadHost = { send: (m) => this.sendControl(m), forget: (d) => this.forget(d.id) };
-  private readonly listWaiters: ((answer: TransfersMessage) => void)[] = [];
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly deadlines = new Deadlines();
   private fatal: FerryError | undefined;
   private readonly host: TransferHost;
   private readonly createSocket: SocketFactory;
   private readonly ready: Promise<void>;
+  /** An admin's requests (list, kill), for a connection signed in as admin. */
+  readonly admin: RelayAdmin;
   private resolveReady!: () => void;
   private rejectReady!: (e: FerryError) => void;
 
@@ -70,17 +75,26 @@ export class Connection {
       this.rejectReady = reject;
     });
     this.ready.catch(() => {});
+    this.admin = new RelayAdmin((m) => this.sendControl(m), this.ready);
     this.host = {
       send: (m) => this.sendControl(m),
       link: this.link,
-      retryLater: (t, attempt) => {
-        setTimeout(() => {
-          if (t.live && this.welcomed) this.sendOpen(t, true);
-        }, this.backoff(attempt));
-      },
+      retryLater: (t, attempt) => void setTimeout(() => t.live && this.welcomed && this.sendOpen(t, true), backoffDelay(this.options, attempt)),
       forget: (t) => this.forget(t.id),
     };
     this.connect();
+  }
+
+  /** Takes over the page's early socket: what it received, and its first request as a transfer. */
+  private adopt({ opened, received }: EarlyStart): void {
+    if (opened) {
+      this.helloSent = true;
+      this.nextId = EARLY_OPEN_ID + 1;
+      this.early = { opened, transfer: new Transfer(EARLY_OPEN_ID, { url: opened.url, index: 'mp4', window: opened.credit }, this.host) };
+      this.transfers.set(EARLY_OPEN_ID, this.early.transfer);
+      this.openedHere.add(EARLY_OPEN_ID);
+    }
+    for (const message of received) this.onMessage(message);
   }
 
   /** Resolves once the relay accepted the credentials; rejects on a refusal. */
@@ -89,6 +103,10 @@ export class Connection {
   }
 
   open(request: TransferRequest): Transfer {
+    const early = this.early;
+    this.early = null;
+    if (early && isEarlyOpen(early.opened, request)) return early.transfer;
+    early?.transfer.cancel();
     const transfer = new Transfer(this.nextId++, request, this.host);
     if (this.fatal) {
       transfer.fail(this.fatal);
@@ -114,25 +132,6 @@ export class Connection {
     return download;
   }
 
-  /** Admin: every live stream on the relay, and every download it is sending over HTTP. */
-  async list(): Promise<Pick<TransfersMessage, 'list' | 'downloads'>> {
-    await this.ready;
-    return new Promise((resolve) => {
-      this.listWaiters.push(resolve);
-      this.sendControl({ t: 'list' });
-    });
-  }
-
-  /** Admin: cancel any stream on the relay. */
-  kill(session: string, id: number): void {
-    this.sendControl({ t: 'kill', session, id });
-  }
-
-  /** Admin: cancel a download, by the id `list` gives it. */
-  killDownload(download: string): void {
-    this.sendControl({ t: 'kill', download });
-  }
-
   close(): void {
     this.setState('closed');
     clearTimeout(this.reconnectTimer);
@@ -143,7 +142,9 @@ export class Connection {
   }
 
   private connect(): void {
-    const socket = this.createSocket(this.options.relay);
+    const { early } = this.options;
+    this.options.early = undefined;
+    const socket = early?.socket ?? this.createSocket(this.options.relay);
     this.socket = socket;
     this.welcomed = false;
     this.helloSent = false;
@@ -155,9 +156,10 @@ export class Connection {
       this.helloSent = true;
       this.openAll();
     };
-    // A socket the page opened before this script ran may be open already.
-    if (socket.readyState === OPEN) queueMicrotask(() => socket.onopen?.({}));
+    // A socket the page opened before this script ran may be open already, its hello sent or not.
+    if (socket.readyState === OPEN && !early?.opened) queueMicrotask(() => socket.onopen?.({}));
     socket.onmessage = (ev) => this.onMessage(ev.data);
+    if (early) this.adopt(early);
     socket.onerror = () => {};
     socket.onclose = () => {
       if (this.socket !== socket) return;
@@ -179,12 +181,7 @@ export class Connection {
       return this.failAll(err);
     }
     this.setState('reconnecting');
-    this.reconnectTimer = setTimeout(() => this.connect(), this.backoff(this.attempts++));
-  }
-
-  private backoff(attempt: number): number {
-    const cap = Math.min(this.options.maxDelayMs ?? 5000, (this.options.baseDelayMs ?? 200) * 2 ** attempt);
-    return cap / 2 + Math.random() * (cap / 2);
+    this.reconnectTimer = setTimeout(() => this.connect(), backoffDelay(this.options, this.attempts++));
   }
 
   private onMessage(data: unknown): void {
@@ -203,7 +200,7 @@ export class Connection {
       case 'end':
         return this.transfers.get(m.id)?.onEnd(m.offset);
       case 'transfers':
-        return this.listWaiters.shift()?.(m);
+        return this.admin.onTransfers(m);
       case 'error':
         return this.onError(m);
     }
