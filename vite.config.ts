@@ -1,10 +1,10 @@
 import { defineConfig, type Plugin } from 'vite';
-import { EARLY_OPEN_CREDIT, EARLY_OPEN_ID } from './src/client/early-start.js';
+import { START_CREDIT } from './src/client/early-start.js';
 import { PROTOCOL_VERSION } from './src/protocol/limits.js';
 
 /** index.html's inline start (before the script) speaks the protocol with the same numbers as the script. */
 function earlyStartNumbers(): Plugin {
-  const numbers: Record<string, number> = { FERRY_PROTOCOL: PROTOCOL_VERSION, FERRY_OPEN_ID: EARLY_OPEN_ID, FERRY_OPEN_CREDIT: EARLY_OPEN_CREDIT };
+  const numbers: Record<string, number> = { FERRY_PROTOCOL: PROTOCOL_VERSION, FERRY_INDEX_CREDIT: START_CREDIT.index, FERRY_PREFETCH_CREDIT: START_CREDIT.prefetch };
   return {
     name: 'ferry-early-start',
     transformIndexHtml: (html) => html.replace(/%(FERRY_[A-Z_]+)%/g, (all, name: string) => String(numbers[name] ?? all)),

@@ -114,10 +114,14 @@ describe('player', () => {
     await waitPlaying(page, 0.5);
     expect(sent[0]?.frame).toMatch(/^\{"t":"hello"/);
     expect(sent[1]?.frame).toMatch(/^\{"t":"open","id":1,.*"index":"mp4"/);
-    expect(sent[1]!.at).toBeLessThan(scriptServedAt);
-    // One index stream: the script read the one already asked for, and then asked for the media by range.
-    expect(sent.filter((s) => s.frame.includes('"index":"mp4"'))).toHaveLength(1);
+    // Then, once the index's meta said where, the media at the first mdat.
+    expect(sent[2]?.frame).toMatch(/^\{"t":"open","id":2,.*"offset":\d+/);
+    expect(sent[2]!.at).toBeLessThan(scriptServedAt);
+    // The script took both over: one hello, one index stream, and no second request for that media.
+    const offset = /"offset":(\d+)/.exec(sent[2]!.frame)![1];
     expect(sent.filter((s) => s.frame.startsWith('{"t":"hello"'))).toHaveLength(1);
+    expect(sent.filter((s) => s.frame.includes('"index":"mp4"'))).toHaveLength(1);
+    expect(sent.filter((s) => s.frame.startsWith('{"t":"open"') && s.frame.includes(`"offset":${offset},`))).toHaveLength(1);
     expect((await page.evaluate(() => window.ferry.stats())).error).toBeNull();
     await page.close();
   });

@@ -37,7 +37,6 @@ function useRelay(password: string | undefined): void {
   };
 }
 
-/** The socket index.html opened before this script arrived, once; later connections open their own. */
 /** The socket index.html opened (and perhaps its first request), while it is still of use; once. */
 function takeEarly(): EarlyStart | undefined {
   const w = window as { ferryEarly?: EarlyStart };

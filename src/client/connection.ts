@@ -8,7 +8,7 @@ import { decodeDataFrame, type ClientMessage, type ErrorMessage, type HelloMessa
 import { parseRelayMessage } from '../protocol/parse.js';
 import { PROTOCOL_VERSION } from '../protocol/limits.js';
 import { Deadlines } from './deadlines.js';
-import { EARLY_OPEN_ID, isEarlyOpen, type EarlyStart } from './early-start.js';
+import { sameRequest, type EarlyStart } from './early-start.js';
 import { LinkEstimate } from './link-estimate.js';
 import type { SocketFactory, WebSocketLike } from './socket.js';
 import { backoffDelay, type ConnectionOptions, type ConnectionState } from './connection-options.js';
@@ -50,8 +50,8 @@ export class Connection {
   private attempts = 0;
   private nextId = 1;
   private readonly transfers = new Map<number, Transfer>();
-  /** The early socket's first request, until the page asks for it (or for something else). */
-  private early: { transfer: Transfer; opened: EarlyStart['opened'] } | null = null;
+  /** The early socket's requests, until the page asks for them (or for something else). */
+  private early: Transfer[] = [];
   /** The link to the relay as measured, for credit windows that fill it without queueing in it. */
   readonly link = new LinkEstimate();
   private readonly downloads = new Map<number, Download>();
@@ -86,13 +86,14 @@ export class Connection {
   }
 
   /** Takes over the page's early socket: what it received, and its first request as a transfer. */
-  private adopt({ opened, received }: EarlyStart): void {
-    if (opened) {
-      this.helloSent = true;
-      this.nextId = EARLY_OPEN_ID + 1;
-      this.early = { opened, transfer: new Transfer(EARLY_OPEN_ID, { url: opened.url, index: 'mp4', window: opened.credit }, this.host) };
-      this.transfers.set(EARLY_OPEN_ID, this.early.transfer);
-      this.openedHere.add(EARLY_OPEN_ID);
+  private adopt({ sent, received }: EarlyStart): void {
+    this.helloSent ||= sent.length > 0;
+    for (const { id, credit, ...request } of sent) {
+      const transfer = new Transfer(id, { ...request, window: credit }, this.host);
+      this.nextId = Math.max(this.nextId, id + 1);
+      this.transfers.set(id, transfer);
+      this.openedHere.add(id);
+      this.early.push(transfer);
     }
     for (const message of received) this.onMessage(message);
   }
@@ -103,10 +104,10 @@ export class Connection {
   }
 
   open(request: TransferRequest): Transfer {
-    const early = this.early;
-    this.early = null;
-    if (early && isEarlyOpen(early.opened, request)) return early.transfer;
-    early?.transfer.cancel();
+    const early = this.early.findIndex((t) => sameRequest(t.request, request));
+    if (early >= 0) return this.early.splice(early, 1)[0]!;
+    // Asked for something else: the early requests are not wanted.
+    for (const t of this.early.splice(0)) t.cancel();
     const transfer = new Transfer(this.nextId++, request, this.host);
     if (this.fatal) {
       transfer.fail(this.fatal);
@@ -157,7 +158,7 @@ export class Connection {
       this.openAll();
     };
     // A socket the page opened before this script ran may be open already, its hello sent or not.
-    if (socket.readyState === OPEN && !early?.opened) queueMicrotask(() => socket.onopen?.({}));
+    if (socket.readyState === OPEN && !early?.sent.length) queueMicrotask(() => socket.onopen?.({}));
     socket.onmessage = (ev) => this.onMessage(ev.data);
     if (early) this.adopt(early);
     socket.onerror = () => {};

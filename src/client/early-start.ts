@@ -1,23 +1,35 @@
 /**
- * A socket the page opened before its script arrived (index.html), perhaps with the hello and a first request
- * already sent on it: a link that plays at once is asked for while the script is still on its way, and what
- * the relay answers waits in `received` until the script takes the socket over.
+ * A socket the page opened before its script arrived (index.html), perhaps with the hello and the first
+ * requests already sent on it: a link that plays at once asks for its index stream as the socket opens, and
+ * for the media at the first mdat as soon as the index's meta says where that is, while the script is still
+ * on its way. What the relay answers waits in `received` until the script's Connection takes the socket
+ * over; each request sent becomes a transfer, handed to whoever then asks for the same thing.
  */
+import type { Validator } from '../protocol/frames.js';
 import type { WebSocketLike } from './socket.js';
+
+/** A request the inline lines sent: an open message's fields, with its credit. */
+export interface EarlyRequest {
+  id: number;
+  url: string;
+  index?: 'mp4';
+  offset?: number;
+  validator?: Validator;
+  credit: number;
+}
 
 export interface EarlyStart {
   socket: WebSocketLike;
   /** Messages that arrived before the script took the socket over, in order. */
   received: unknown[];
-  /** The hello and an index stream with id 1 went out: for this URL, with this much credit. */
-  opened: { url: string; credit: number } | null;
+  /** Requests sent after a hello (none: no hello was sent either). */
+  sent: EarlyRequest[];
 }
 
-/** The request the inline script sends: an index stream, as the player's first request is, with this id and credit. */
-export const EARLY_OPEN_ID = 1;
-export const EARLY_OPEN_CREDIT = 2 * 1024 * 1024;
+/** The credits the inline lines grant the index stream and the prefetch: those the player grants the same requests (player.ts). */
+export const START_CREDIT = { index: 2 * 1024 * 1024, prefetch: 512 * 1024 };
 
-/** Whether a request is the one the inline script already sent. */
-export function isEarlyOpen(early: EarlyStart['opened'], request: { url: string; index?: string; offset?: number }): boolean {
-  return early !== null && request.url === early.url && request.index === 'mp4' && !request.offset;
+/** Whether two requests ask for the same bytes: the same URL, index or not, from the same offset. */
+export function sameRequest(a: { url: string; index?: string; offset?: number }, b: { url: string; index?: string; offset?: number }): boolean {
+  return a.url === b.url && (a.index ?? null) === (b.index ?? null) && (a.offset ?? 0) === (b.offset ?? 0);
 }
