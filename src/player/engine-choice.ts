@@ -42,13 +42,15 @@ export function rangeOpener(connection: Connection, meta: TransferMeta, maxWindo
 export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
   const openAt = rangeOpener(c.connection, c.meta, c.options.window);
   if (c.start.kind === 'index') {
-    const { ftyp, head, whole, prefetch } = c.start;
+    const { ftyp, head, whole, dropWhole, prefetch } = c.start;
     try {
       const movie = parseMovie(ftyp, head, c.meta.total, false);
-      const parsed = whole.then((moov) => parseMovie(ftyp, moov, c.meta.total));
       // A large file plays from the head at once; for a small one, the whole says which engine.
-      if (!movie.fragmented && isLarge(c) && hasMediaSource()) return mse(c, openAt, { movie, prefetch, whole: parsed });
-      return forMovie(c, openAt, await parsed, prefetch);
+      if (!movie.fragmented && isLarge(c) && hasMediaSource()) {
+        const load = async (): Promise<Movie> => parseMovie(ftyp, await whole(), c.meta.total);
+        return mse(c, openAt, { movie, prefetch, whole: { load, drop: dropWhole } });
+      }
+      return forMovie(c, openAt, parseMovie(ftyp, await whole(), c.meta.total), prefetch);
     } catch (err) {
       prefetch.cancel();
       throw err;

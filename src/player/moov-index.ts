@@ -1,8 +1,8 @@
 /**
  * The relay's index of an MP4 (an index stream, docs/protocol.md): the ftyp and the moov's head as they are,
  * then the whole moov, chunk offsets delta-coded, deflated. The head is handed over as soon as it is here, so
- * playback starts from it; the whole follows as a promise, inflated as its chunks arrive into one buffer of
- * the size the relay announced, and checked before it is believed.
+ * playback starts from it; the whole is inflated when asked for, into one buffer of the size the relay
+ * announced, and checked before it is believed.
  */
 import type { Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
@@ -15,8 +15,13 @@ export interface IndexParts {
   ftyp: Uint8Array;
   /** The moov with its tables cut to the first seconds. */
   head: Uint8Array;
-  /** The whole moov; rejects with a FerryError. */
-  whole: Promise<Uint8Array>;
+  /**
+   * The whole moov, inflated when first asked for (its bytes wait in the transfer until then, so the work is
+   * not done while the first frame is on its way); rejects with a FerryError.
+   */
+  whole: () => Promise<Uint8Array>;
+  /** The whole is not wanted: its transfer is cancelled, unless it is being read. */
+  dropWhole: () => void;
 }
 
 export async function readIndex(transfer: Transfer, index: MoovIndex): Promise<IndexParts> {
@@ -27,9 +32,13 @@ export async function readIndex(transfer: Transfer, index: MoovIndex): Promise<I
   const header = readBoxHeader(await bytes.peek(8), 0, 0, moovSize);
   if (header?.type !== 'moov' || header.size > moovSize || header.size < 8) throw damaged();
   const head = (await bytes.take(header.size)).slice();
-  const whole = inflateMoov(bytes, transfer, moovSize);
-  whole.catch(() => {});
-  return { ftyp, head, whole };
+  let whole: Promise<Uint8Array> | null = null;
+  return {
+    ftyp,
+    head,
+    whole: () => (whole ??= inflateMoov(bytes, transfer, moovSize)),
+    dropWhole: () => void (whole ?? transfer.cancel()),
+  };
 }
 
 async function inflateMoov(bytes: ByteReader, transfer: Transfer, size: number): Promise<Uint8Array> {

@@ -29,8 +29,11 @@ export interface MseSource {
   movie: Movie;
   /** The media at the movie's start, already asked for (or null). */
   prefetch: Transfer | null;
-  /** When `movie` is a moov's head: the whole movie to come (rejects with a FerryError). */
-  whole: Promise<Movie> | null;
+  /**
+   * When `movie` is a moov's head: the whole movie, read and parsed when `load`ed (rejects with a FerryError),
+   * or `drop`ped.
+   */
+  whole: { load: () => Promise<Movie>; drop: () => void } | null;
   total: number | null;
   /** The credit window for the media, as the link allows; null until the link is measured. */
   mediaWindow: () => number | null;
@@ -45,6 +48,8 @@ export class MseEngine implements Engine {
   private failure: FerryError | null = null;
   /** A seek went beyond the tables known so far: nothing is read until the whole movie is here. */
   private held = false;
+  /** The whole movie after a head, until it is read. */
+  private whole: MseSource['whole'];
   private destroyed = false;
   private readonly timer: ReturnType<typeof setInterval>;
   private readonly listeners: [string, () => void][];
@@ -57,10 +62,12 @@ export class MseEngine implements Engine {
     /** A sentence for the page that is no error: playback goes on (e.g. the file is incomplete). */
     private readonly onNotice: (notice: string) => void,
   ) {
+    this.whole = source.whole;
     this.buffers = new MediaBuffers(video, source.attached, goals, this.pool, () => this.loader.wake(), (err) => this.fail(err));
     this.listeners = [
       ['seeking', () => this.onSeeking()],
       ['timeupdate', () => this.loader.wake()],
+      ['loadeddata', () => this.loadWhole()],
       ['error', () => this.fail(new FerryError('media_error', `the browser could not decode the video${video.error?.message ? `: ${video.error.message}` : ''}`))],
     ];
     for (const [name, fn] of this.listeners) video.addEventListener(name, fn);
@@ -75,7 +82,16 @@ export class MseEngine implements Engine {
     });
     if (this.startTracks(source.movie)) this.loader.start(source.prefetch);
     else source.prefetch?.cancel();
-    source.whole?.then((movie) => this.completeTables(movie), (err: FerryError) => this.fail(err));
+  }
+
+  /**
+   * The whole movie is read once the first frame is shown (its tens of milliseconds of parsing would delay
+   * it), or at once for a seek beyond the head.
+   */
+  private loadWhole(): void {
+    const whole = this.whole;
+    this.whole = null;
+    whole?.load().then((movie) => this.completeTables(movie), (err: FerryError) => this.fail(err));
   }
 
   stats(): Partial<EngineStats> {
@@ -102,6 +118,7 @@ export class MseEngine implements Engine {
     this.destroyed = true;
     clearInterval(this.timer);
     this.loader.stop();
+    this.whole?.drop();
     for (const [name, fn] of this.listeners) this.video.removeEventListener(name, fn);
     this.buffers.close();
   }
@@ -169,8 +186,12 @@ export class MseEngine implements Engine {
     this.buffers.reset(time);
     // Beyond a moov's head: reading waits for the whole (completeTables).
     this.held = this.tracks.some((t) => !t.table.complete && time >= t.table.time(t.table.count - 1));
-    if (this.held) this.loader.hold();
-    else this.loader.seek(time);
+    if (this.held) {
+      this.loader.hold();
+      this.loadWhole();
+    } else {
+      this.loader.seek(time);
+    }
   }
 
   private tick(): void {
