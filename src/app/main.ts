@@ -4,7 +4,11 @@ import type { EarlyStart } from '../client/early-start.js';
 import type { FerryError } from '../protocol/codes.js';
 import type { EngineStats } from '../player/engine.js';
 import { DEFAULT_PLAYER_OPTIONS, Player } from '../player/player.js';
+import { setUpControls } from './controls.js';
 import { downloadLine, startDownload, type DownloadRow } from './downloads.js';
+import { listenForKeys } from './keys.js';
+import { setUpMediaSession } from './media-session.js';
+import { PositionMemory } from './resume.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
@@ -24,6 +28,9 @@ if (params.has('threshold')) options.mseThreshold = Number(params.get('threshold
 let connection: Connection;
 let player: Player;
 useRelay(sessionStorage.getItem('ferry-password') ?? undefined);
+listenForKeys(video, setUpControls(video, $('controls'), $<HTMLDialogElement>('keys-help')));
+const mediaSession = setUpMediaSession(video);
+const positions = new PositionMemory(video, $('resume'), () => player.version());
 
 /** A connection with these credentials, and a player on it. */
 function useRelay(password: string | undefined): void {
@@ -139,8 +146,13 @@ async function start(url: string, userGesture: boolean): Promise<void> {
   shown.searchParams.set('url', url);
   history.replaceState(null, '', shown);
   if (!userGesture) video.muted = true; // browsers allow autoplay only without sound
+  positions.start(url);
+  mediaSession.title(url);
   // Not waiting for the relay's welcome: the request goes out right behind the hello.
   await player.play(url);
+  // A deep link's time (&t=SECONDS) is where this first playback starts.
+  const t = Number(params.get('t'));
+  if (t > 0 && url === params.get('url')) video.currentTime = t;
   if (!player.stats().error) void video.play().catch(() => {});
 }
 

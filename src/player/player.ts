@@ -47,6 +47,7 @@ export class Player {
   private state: EngineStats['state'] = 'idle';
   private bytes = 0;
   private total: number | null = null;
+  private validator: TransferMeta['validator'] = null;
   /** Called with a sentence for the banner, or null when it clears. */
   onError: ((message: string | null, err: FerryError | null) => void) | null = null;
   /** Called with a sentence about a file that plays but not as a whole, or null when it clears. */
@@ -75,6 +76,7 @@ export class Player {
       // play() called again, or stop(), while this one waited: it leaves nothing behind.
       if (!current()) return cancelStart(first, start);
       this.total = meta.total;
+      this.validator = meta.validator;
       // An engine reports only into its own playback.
       const fail = (err: FerryError): void => void (current() && this.fail(err));
       const notice = (text: string): void => void (current() && this.onNotice?.(text));
@@ -128,8 +130,15 @@ export class Player {
     this.state = 'idle';
     this.bytes = 0;
     this.total = null;
+    this.validator = null;
     this.onError?.(null, null);
     this.onNotice?.(null);
+  }
+
+  /** The version of the file playing, as its origin gave it (ETag, else Last-Modified) with its size; null before its first answer. */
+  version(): string | null {
+    if (this.total === null && !this.validator) return null;
+    return `${this.validator?.etag ?? this.validator?.lastModified ?? ''}/${this.total ?? ''}`;
   }
 
   stats(): EngineStats {

@@ -1,0 +1,136 @@
+/**
+ * The page's own controls around the video, in headless Chromium through a real relay: the keys, the speed
+ * menu, the list of keys, Media Session, and the remembered position with its offer.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Relay } from '../src/relay/node/server.js';
+import { buildPage, launchBrowser } from './helpers/browser.js';
+import { testMedia } from './helpers/media.js';
+import { Origin } from './helpers/origin.js';
+import { startRelay } from './helpers/relay.js';
+
+let origin: Origin;
+let relay: Relay;
+let browser: Browser;
+
+beforeAll(async () => {
+  buildPage();
+  origin = await new Origin().start();
+  origin.set('/film.mp4', { body: testMedia().moovLast, type: 'video/mp4' }); // 120 s
+  relay = await startRelay({ allow: [origin.hostPort] });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await relay?.close();
+  await origin?.close();
+});
+
+const pageUrl = (extra = ''): string => `http://127.0.0.1:${relay.port}/?url=${encodeURIComponent(origin.url('/film.mp4'))}&autoplay=1&threshold=0${extra}`;
+const video = <T>(page: Page, read: string): Promise<T> => page.evaluate(`(() => { const video = document.querySelector('video'); return ${read}; })()`);
+
+async function playing(page: Page, beyond = 0.5): Promise<void> {
+  await page.waitForFunction((t) => document.querySelector('video')!.currentTime > t, beyond, { timeout: 20_000, polling: 100 });
+}
+
+describe('keys', () => {
+  it('play, pause, seek, volume, mute, speed, jump and the list of keys; none while typing in a field', async () => {
+    const page = await browser.newPage();
+    await page.goto(pageUrl());
+    await playing(page);
+    await page.keyboard.press('k');
+    expect(await video(page, 'video.paused')).toBe(true);
+    await page.keyboard.press(' ');
+    expect(await video(page, 'video.paused')).toBe(false);
+    await page.keyboard.press('k');
+    const t0 = await video<number>(page, 'video.currentTime');
+    const after = async (key: string): Promise<number> => (await page.keyboard.press(key), video<number>(page, 'video.currentTime'));
+    expect(await after('l')).toBeCloseTo(t0 + 10, 1);
+    expect(await after('j')).toBeCloseTo(t0, 1);
+    expect(await after('ArrowRight')).toBeCloseTo(t0 + 5, 1);
+    expect(await after('ArrowLeft')).toBeCloseTo(t0, 1);
+    expect(await after('5')).toBeCloseTo(60, 0);
+    await page.keyboard.press('ArrowDown');
+    expect(await video(page, 'video.volume')).toBeCloseTo(0.9, 5);
+    const muted = await video<boolean>(page, 'video.muted');
+    await page.keyboard.press('m');
+    expect(await video(page, 'video.muted')).toBe(!muted);
+    await page.keyboard.press('>');
+    expect(await video(page, 'video.playbackRate')).toBe(1.25);
+    expect(await page.inputValue('#speed')).toBe('1.25');
+    await page.keyboard.press('<');
+    await page.keyboard.press('<');
+    expect(await video(page, 'video.playbackRate')).toBe(0.75);
+    await page.keyboard.press('?');
+    expect(await page.evaluate(() => document.querySelector('dialog')!.open)).toBe(true);
+    expect(await page.locator('#keys-help dt').allTextContents()).toContain('j, l');
+    await page.keyboard.press('Escape');
+    expect(await page.evaluate(() => document.querySelector('dialog')!.open)).toBe(false);
+    // Typed into the URL field, the same keys are letters.
+    const before = await video<number>(page, 'video.currentTime');
+    await page.focus('#url');
+    await page.keyboard.type('kl5');
+    expect(await page.inputValue('#url')).toMatch(/kl5$/);
+    expect(await video(page, 'video.currentTime')).toBe(before);
+    expect(await video(page, 'video.paused')).toBe(true);
+    await page.close();
+  });
+});
+
+describe('controls beside the video', () => {
+  it('a labelled speed menu that sets and follows the speed, picture-in-picture, and the keys button', async () => {
+    const page = await browser.newPage();
+    await page.goto(pageUrl());
+    await playing(page);
+    await page.getByLabel('Speed').selectOption('1.5');
+    expect(await video(page, 'video.playbackRate')).toBe(1.5);
+    await page.evaluate(() => (document.querySelector('video')!.playbackRate = 2));
+    await page.waitForFunction(() => (document.querySelector('#speed') as HTMLSelectElement).value === '2');
+    expect(await page.getByRole('group', { name: 'Playback' }).getByRole('button', { name: 'Picture in picture' }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Keys (?)' }).click();
+    expect(await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).isVisible()).toBe(true);
+    await page.close();
+  });
+
+  it('tells the operating system the title, the state and the position (Media Session)', async () => {
+    const page = await browser.newPage();
+    await page.goto(pageUrl());
+    await playing(page);
+    expect(await page.evaluate(() => navigator.mediaSession.metadata?.title)).toBe('film.mp4');
+    expect(await page.evaluate(() => navigator.mediaSession.playbackState)).toBe('playing');
+    await page.keyboard.press('k');
+    expect(await page.evaluate(() => navigator.mediaSession.playbackState)).toBe('paused');
+    await page.close();
+  });
+});
+
+describe('remembered position', () => {
+  it('offers to resume the same file where it was left, and a deep link starts at its time', async () => {
+    const context = await browser.newContext();
+    const first = await context.newPage();
+    await first.goto(pageUrl());
+    await playing(first);
+    await first.evaluate(() => (document.querySelector('video')!.currentTime = 40));
+    await playing(first, 40.5);
+    await first.keyboard.press('k'); // a pause saves at once
+    await first.close();
+
+    const again = await context.newPage();
+    await again.goto(pageUrl());
+    const offer = again.getByRole('status').getByRole('button', { name: /^Resume at 00:4[01]$/ });
+    await offer.waitFor({ timeout: 10_000 });
+    await offer.click();
+    await playing(again, 40);
+    expect(await video<number>(again, 'video.currentTime')).toBeLessThan(44);
+    await again.close();
+
+    const deep = await context.newPage();
+    await deep.goto(pageUrl('&t=30'));
+    await playing(deep, 30);
+    expect(await video<number>(deep, 'video.currentTime')).toBeLessThan(34);
+    await deep.close();
+    await context.close();
+  });
+});
