@@ -7,10 +7,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineStats } from '../src/player/engine.js';
 import type { Relay } from '../src/relay/node/server.js';
-import { buildPage, launchBrowser } from './helpers/browser.js';
 import { damagedMedia, formatMedia, testMedia, type FormatMedia } from './helpers/media.js';
 import { Origin } from './helpers/origin.js';
-import { startRelay } from './helpers/relay.js';
+import { startStage, stopStage } from './helpers/stage.js';
 
 let media: FormatMedia;
 let origin: Origin;
@@ -31,30 +30,24 @@ const FILES: [path: string, key: keyof Omit<FormatMedia, 'duration'>, type: stri
 ];
 
 beforeAll(async () => {
-  buildPage();
-  media = formatMedia();
-  origin = await new Origin().start();
-  for (const [path, key, type] of FILES) origin.set(path, { body: media[key], type });
-  origin.set('/empty-edit.mp4', { body: media.emptyEdit, type: 'video/mp4' });
-  origin.set('/lead-in.mp4', { body: media.leadIn, type: 'video/mp4' });
-  origin.set('/two-audio.mp4', { body: media.twoAudio, type: 'video/mp4' });
-  const damaged = damagedMedia();
-  origin.set('/corrupt.mp4', { body: damaged.corruptMoov, type: 'video/mp4' });
-  origin.set('/hostile.mp4', { body: damaged.hostileCount, type: 'video/mp4' });
-  origin.set('/short.mp4', { body: damaged.shortMoovFirst, type: 'video/mp4' });
-  origin.set('/no-moov.mp4', { body: damaged.cutBeforeMoov, type: 'video/mp4' });
-  origin.set('/hevc.mp4', { body: testMedia().hevc, type: 'video/mp4' });
-  origin.set('/long.mp4', { body: testMedia().moovFirst, type: 'video/mp4' });
-  origin.set('/archive.zip', { body: Buffer.from('PK\x03\x04 not media at all, just bytes'), type: 'application/zip' });
-  relay = await startRelay({ allow: [origin.hostPort] });
-  browser = await launchBrowser();
+  ({ origin, relay, browser } = await startStage((origin) => {
+    media = formatMedia();
+    for (const [path, key, type] of FILES) origin.set(path, { body: media[key], type });
+    origin.set('/empty-edit.mp4', { body: media.emptyEdit, type: 'video/mp4' });
+    origin.set('/lead-in.mp4', { body: media.leadIn, type: 'video/mp4' });
+    origin.set('/two-audio.mp4', { body: media.twoAudio, type: 'video/mp4' });
+    const damaged = damagedMedia();
+    origin.set('/corrupt.mp4', { body: damaged.corruptMoov, type: 'video/mp4' });
+    origin.set('/hostile.mp4', { body: damaged.hostileCount, type: 'video/mp4' });
+    origin.set('/short.mp4', { body: damaged.shortMoovFirst, type: 'video/mp4' });
+    origin.set('/no-moov.mp4', { body: damaged.cutBeforeMoov, type: 'video/mp4' });
+    origin.set('/hevc.mp4', { body: testMedia().hevc, type: 'video/mp4' });
+    origin.set('/long.mp4', { body: testMedia().moovFirst, type: 'video/mp4' });
+    origin.set('/archive.zip', { body: Buffer.from('PK\x03\x04 not media at all, just bytes'), type: 'application/zip' });
+  }));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await relay?.close();
-  await origin?.close();
-});
+afterAll(() => stopStage({ origin, relay, browser }));
 
 const stats = (page: Page): Promise<EngineStats> => page.evaluate(() => window.ferry.stats());
 const time = (page: Page): Promise<number> => page.evaluate(() => document.querySelector('video')!.currentTime);

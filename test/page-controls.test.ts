@@ -5,28 +5,21 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../src/relay/node/server.js';
-import { buildPage, launchBrowser } from './helpers/browser.js';
 import { testMedia } from './helpers/media.js';
 import { Origin } from './helpers/origin.js';
-import { startRelay } from './helpers/relay.js';
+import { startStage, stopStage } from './helpers/stage.js';
 
 let origin: Origin;
 let relay: Relay;
 let browser: Browser;
 
 beforeAll(async () => {
-  buildPage();
-  origin = await new Origin().start();
-  origin.set('/film.mp4', { body: testMedia().moovLast, type: 'video/mp4' }); // 120 s
-  relay = await startRelay({ allow: [origin.hostPort] });
-  browser = await launchBrowser();
+  ({ origin, relay, browser } = await startStage((origin) => {
+    origin.set('/film.mp4', { body: testMedia().moovLast, type: 'video/mp4' }); // 120 s
+  }));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await relay?.close();
-  await origin?.close();
-});
+afterAll(() => stopStage({ origin, relay, browser }));
 
 const pageUrl = (extra = ''): string => `http://127.0.0.1:${relay.port}/?url=${encodeURIComponent(origin.url('/film.mp4'))}&autoplay=1&threshold=0${extra}`;
 const video = <T>(page: Page, read: string): Promise<T> => page.evaluate(`(() => { const video = document.querySelector('video'); return ${read}; })()`);
@@ -101,7 +94,8 @@ describe('controls beside the video', () => {
     expect(await page.evaluate(() => navigator.mediaSession.metadata?.title)).toBe('film.mp4');
     expect(await page.evaluate(() => navigator.mediaSession.playbackState)).toBe('playing');
     await page.keyboard.press('k');
-    expect(await page.evaluate(() => navigator.mediaSession.playbackState)).toBe('paused');
+    // The state follows the element's pause event, which comes as a task after the pause.
+    await page.waitForFunction(() => navigator.mediaSession.playbackState === 'paused', undefined, { timeout: 2000 });
     await page.close();
   });
 });

@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineStats } from '../src/player/engine.js';
 import { DEFAULT_GOALS } from '../src/player/mse-engine.js';
 import type { Relay } from '../src/relay/node/server.js';
-import { buildPage, launchBrowser } from './helpers/browser.js';
+import { launchBrowser } from './helpers/browser.js';
 import { testMedia, type TestMedia } from './helpers/media.js';
 import { Origin, sha256 } from './helpers/origin.js';
+import { startStage, stopStage } from './helpers/stage.js';
 import { startRelay } from './helpers/relay.js';
 
 let media: TestMedia;
@@ -19,26 +20,20 @@ let relay: Relay;
 let browser: Browser;
 
 beforeAll(async () => {
-  buildPage();
-  media = testMedia();
-  origin = await new Origin().start();
-  origin.set('/last.mp4', { body: media.moovLast, type: 'video/mp4' });
-  origin.set('/first.mp4', { body: media.moovFirst, type: 'video/mp4' });
-  origin.set('/hevc.mp4', { body: media.hevc, type: 'video/mp4' });
-  origin.set('/audio.mp4', { body: media.audioOnly, type: 'audio/mp4' });
-  origin.set('/video.mp4', { body: media.videoOnly, type: 'video/mp4' });
-  origin.set('/cut.mp4', { body: media.truncated, type: 'video/mp4' });
-  origin.set('/bframes.mp4', { body: media.bframes, type: 'video/mp4' });
-  origin.set('/page.mp4', { body: new TextEncoder().encode('<!doctype html><html><body>Sign in to continue</body></html>'), type: 'text/html' });
-  relay = await startRelay({ allow: [origin.hostPort] });
-  browser = await launchBrowser();
+  ({ origin, relay, browser } = await startStage((origin) => {
+    media = testMedia();
+    origin.set('/last.mp4', { body: media.moovLast, type: 'video/mp4' });
+    origin.set('/first.mp4', { body: media.moovFirst, type: 'video/mp4' });
+    origin.set('/hevc.mp4', { body: media.hevc, type: 'video/mp4' });
+    origin.set('/audio.mp4', { body: media.audioOnly, type: 'audio/mp4' });
+    origin.set('/video.mp4', { body: media.videoOnly, type: 'video/mp4' });
+    origin.set('/cut.mp4', { body: media.truncated, type: 'video/mp4' });
+    origin.set('/bframes.mp4', { body: media.bframes, type: 'video/mp4' });
+    origin.set('/page.mp4', { body: new TextEncoder().encode('<!doctype html><html><body>Sign in to continue</body></html>'), type: 'text/html' });
+  }));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await relay?.close();
-  await origin?.close();
-});
+afterAll(() => stopStage({ origin, relay, browser }));
 
 const pageUrl = (path: string, extra = ''): string =>
   `http://127.0.0.1:${relay.port}/?url=${encodeURIComponent(origin.url(path))}&autoplay=1&threshold=0${extra}`;
