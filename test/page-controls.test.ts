@@ -16,6 +16,11 @@ let browser: Browser;
 beforeAll(async () => {
   ({ origin, relay, browser } = await startStage((origin) => {
     origin.set('/film.mp4', { body: testMedia().moovLast, type: 'video/mp4' }); // 120 s
+    // SubRip as found in the wild: a byte-order mark, CRLF, an ASS position tag.
+    const srt = '\uFEFF1\r\n00:00:01,000 --> 00:00:04,000\r\n{\\an8}Hello from Ferry\r\n\r\n2\r\n00:00:05,000 --> 00:00:08,500\r\nSecond cue\r\n';
+    origin.set('/film.srt', { body: new TextEncoder().encode(srt), type: 'application/x-subrip' });
+    origin.set('/other.vtt', { body: new TextEncoder().encode('WEBVTT\n\n00:00:01.000 --> 00:00:09.000\nAutre langue\n'), type: 'text/vtt' });
+    origin.set('/login.html', { body: new TextEncoder().encode('<!doctype html><title>Sign in</title>'), type: 'text/html' });
   }));
 });
 
@@ -126,5 +131,59 @@ describe('remembered position', () => {
     expect(await video<number>(deep, 'video.currentTime')).toBeLessThan(34);
     await deep.close();
     await context.close();
+  });
+});
+
+describe('subtitles', () => {
+  const cueAt = async (page: Page, t: number): Promise<string | null> => {
+    await page.evaluate((time) => (document.querySelector('video')!.currentTime = time), t);
+    await page.waitForFunction(() => !document.querySelector('video')!.seeking);
+    return page.evaluate(() => {
+      const track = [...document.querySelector('video')!.textTracks].find((tr) => tr.mode === 'showing');
+      return (track?.activeCues?.[0] as VTTCue | undefined)?.text ?? null;
+    });
+  };
+
+  it('shows an .srt from a link through the relay, the right cue at its time; the menu chooses, and is remembered', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(pageUrl(`&subs=${encodeURIComponent(origin.url('/film.srt'))}`));
+    await playing(page);
+    await page.waitForFunction(() => (document.querySelector('#captions') as HTMLSelectElement).value === 'film.srt');
+    await page.keyboard.press('k');
+    await page.waitForFunction(() => document.querySelector('video')!.textTracks[0]?.cues?.length === 2);
+    expect(await cueAt(page, 2)).toBe('Hello from Ferry');
+    expect(await cueAt(page, 6)).toBe('Second cue');
+    expect(await cueAt(page, 4.5)).toBeNull();
+    // Another language, added with the field.
+    await page.fill('#subs', origin.url('/other.vtt'));
+    await page.getByRole('button', { name: 'Add subtitles' }).click();
+    await page.waitForFunction(() => (document.querySelector('#captions') as HTMLSelectElement).value === 'other.vtt');
+    expect(await cueAt(page, 2)).toBe('Autre langue');
+    // c turns them off and on again.
+    await page.keyboard.press('c');
+    expect(await cueAt(page, 2)).toBeNull();
+    await page.keyboard.press('c');
+    expect(await cueAt(page, 2)).toBe('Autre langue');
+    await page.getByLabel('Captions').selectOption('off');
+    expect(await cueAt(page, 2)).toBeNull();
+    await page.close();
+    // The same film again: its subtitles come, but stay off, as chosen.
+    const again = await context.newPage();
+    await again.goto(pageUrl(`&subs=${encodeURIComponent(origin.url('/film.srt'))}`));
+    await playing(again);
+    await again.waitForFunction(() => document.querySelector('video')!.textTracks.length === 1);
+    expect(await again.inputValue('#captions')).toBe('off');
+    await again.close();
+    await context.close();
+  });
+
+  it('says so in words when the link is a web page, and the film plays on', async () => {
+    const page = await browser.newPage();
+    await page.goto(pageUrl(`&subs=${encodeURIComponent(origin.url('/login.html'))}`));
+    await playing(page);
+    await page.getByRole('alert').filter({ hasText: 'the subtitles could not be added: the subtitles link gave a web page, not subtitles' }).waitFor({ timeout: 10_000 });
+    await playing(page, 1.5);
+    await page.close();
   });
 });

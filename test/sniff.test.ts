@@ -1,4 +1,5 @@
 /** What a file is, from its first 64 KB alone, for each container the player meets; and the codecs named in it. */
+import { toWebVtt } from '../src/player/formats/subtitles.js';
 import { describe, expect, it } from 'vitest';
 import { codecMime } from '../src/player/codecs.js';
 import { sniff } from '../src/player/formats/sniff.js';
@@ -32,5 +33,15 @@ describe('sniffing a file’s first bytes', () => {
     expect(codecMime({ kind: 'audio', codec: 'opus' })).toBe('audio/webm; codecs="opus"');
     expect(codecMime({ kind: 'audio', codec: 'mp3' })).toBe('audio/mpeg');
     expect(codecMime({ kind: 'audio', codec: '1' })).toBe('audio/wav; codecs="1"');
+  });
+});
+
+describe('subtitle files as WebVTT', () => {
+  it('keeps WebVTT, converts SubRip (times, CRLF, BOM, position tags), and refuses anything else in words', () => {
+    expect(toWebVtt('WEBVTT\n\n00:01.000 --> 00:02.000\nhi\n')).toBe('WEBVTT\n\n00:01.000 --> 00:02.000\nhi\n');
+    const srt = '\uFEFF1\r\n00:00:01,500 --> 00:00:02,250\r\n{\\an8}<i>Top</i>\r\n\r\n2\r\n01:00:00,000 --> 01:00:01,000\r\nLast\r\n';
+    expect(toWebVtt(srt)).toBe('WEBVTT\n\n1\n00:00:01.500 --> 00:00:02.250\n<i>Top</i>\n\n2\n01:00:00.000 --> 01:00:01.000\nLast\n');
+    expect(() => toWebVtt('<!doctype html><p>Sign in')).toThrow(/web page, not subtitles/);
+    expect(() => toWebVtt('just some words\nand more')).toThrow(/neither SubRip \(\.srt\) nor WebVTT/);
   });
 });

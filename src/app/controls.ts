@@ -1,15 +1,12 @@
 /**
  * The page's own controls beside the video: a speed menu, picture-in-picture, and the list of keys (a dialog
- * that `?` also opens). The menu follows the speed however it changed (a key, the browser's own menu).
+ * that `?` also opens). The menu follows the speed however it changed (a key, the browser's own menu). The
+ * captions menu is captions.ts's.
  */
 import { KEY_HELP, SPEEDS } from './keys.js';
 
-export interface PageControls {
-  toggleHelp(): void;
-  toggleCaptions(): boolean;
-}
-
-export function setUpControls(video: HTMLVideoElement, root: HTMLElement, help: HTMLDialogElement): PageControls {
+/** Sets up the controls; returns what shows or hides the list of keys. */
+export function setUpControls(video: HTMLVideoElement, root: HTMLElement, help: HTMLDialogElement): () => void {
   const speed = root.querySelector<HTMLSelectElement>('#speed')!;
   for (const s of SPEEDS) speed.append(new Option(`${s}×`, String(s), s === 1, s === 1));
   speed.addEventListener('change', () => (video.playbackRate = Number(speed.value)));
@@ -38,15 +35,5 @@ export function setUpControls(video: HTMLVideoElement, root: HTMLElement, help: 
   const toggleHelp = (): void => (help.open ? help.close() : help.showModal());
   root.querySelector<HTMLButtonElement>('#keys-button')!.addEventListener('click', toggleHelp);
 
-  return {
-    toggleHelp,
-    toggleCaptions: () => {
-      const tracks = [...video.textTracks].filter((t) => t.kind === 'subtitles' || t.kind === 'captions');
-      if (!tracks.length) return false;
-      const showing = tracks.find((t) => t.mode === 'showing');
-      for (const t of tracks) t.mode = 'disabled';
-      if (!showing) tracks[0]!.mode = 'showing';
-      return true;
-    },
-  };
+  return toggleHelp;
 }

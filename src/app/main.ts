@@ -1,9 +1,11 @@
 /** The page: a URL field, the video, its transfer line, stats on demand, errors in a banner. */
 import { Connection } from '../client/connection.js';
 import type { EarlyStart } from '../client/early-start.js';
-import type { FerryError } from '../protocol/codes.js';
+import { FerryError } from '../protocol/codes.js';
 import type { EngineStats } from '../player/engine.js';
 import { DEFAULT_PLAYER_OPTIONS, Player } from '../player/player.js';
+import { describeError } from '../ui/messages.js';
+import { Captions } from './captions.js';
 import { setUpControls } from './controls.js';
 import { downloadLine, startDownload, type DownloadRow } from './downloads.js';
 import { listenForKeys } from './keys.js';
@@ -28,7 +30,8 @@ if (params.has('threshold')) options.mseThreshold = Number(params.get('threshold
 let connection: Connection;
 let player: Player;
 useRelay(sessionStorage.getItem('ferry-password') ?? undefined);
-listenForKeys(video, setUpControls(video, $('controls'), $<HTMLDialogElement>('keys-help')));
+const captions = new Captions(video, $<HTMLSelectElement>('captions'), () => connection);
+listenForKeys(video, { toggleHelp: setUpControls(video, $('controls'), $<HTMLDialogElement>('keys-help')), toggleCaptions: () => captions.toggle() });
 const mediaSession = setUpMediaSession(video);
 const positions = new PositionMemory(video, $('resume'), () => player.version());
 
@@ -102,6 +105,15 @@ authForm.addEventListener('submit', (ev) => {
   if (urlInput.value) void start(urlInput.value, false);
 });
 
+function addSubtitles(url: string): void {
+  captions.add(url).catch((err: unknown) => showError(`the subtitles could not be added: ${err instanceof FerryError ? describeError(err) : String(err)}`));
+}
+
+$<HTMLFormElement>('subs-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  addSubtitles($<HTMLInputElement>('subs').value);
+});
+
 $<HTMLFormElement>('open-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   void start(urlInput.value, true);
@@ -147,12 +159,15 @@ async function start(url: string, userGesture: boolean): Promise<void> {
   history.replaceState(null, '', shown);
   if (!userGesture) video.muted = true; // browsers allow autoplay only without sound
   positions.start(url);
+  captions.start(url);
   mediaSession.title(url);
   // Not waiting for the relay's welcome: the request goes out right behind the hello.
   await player.play(url);
   // A deep link's time (&t=SECONDS) is where this first playback starts.
   const t = Number(params.get('t'));
   if (t > 0 && url === params.get('url')) video.currentTime = t;
+  const subs = params.get('subs');
+  if (subs && url === params.get('url')) addSubtitles(subs);
   if (!player.stats().error) void video.play().catch(() => {});
 }
 
