@@ -5,7 +5,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../src/relay/node/server.js';
-import { testMedia } from './helpers/media.js';
+import { formatMedia, SUBTITLE_CUES, testMedia } from './helpers/media.js';
 import { Origin } from './helpers/origin.js';
 import { startStage, stopStage } from './helpers/stage.js';
 
@@ -20,13 +20,14 @@ beforeAll(async () => {
     const srt = '\uFEFF1\r\n00:00:01,000 --> 00:00:04,000\r\n{\\an8}Hello from Ferry\r\n\r\n2\r\n00:00:05,000 --> 00:00:08,500\r\nSecond cue\r\n';
     origin.set('/film.srt', { body: new TextEncoder().encode(srt), type: 'application/x-subrip' });
     origin.set('/other.vtt', { body: new TextEncoder().encode('WEBVTT\n\n00:00:01.000 --> 00:00:09.000\nAutre langue\n'), type: 'text/vtt' });
+    origin.set('/subtitled.mp4', { body: formatMedia().subtitled, type: 'video/mp4' });
     origin.set('/login.html', { body: new TextEncoder().encode('<!doctype html><title>Sign in</title>'), type: 'text/html' });
   }));
 });
 
 afterAll(() => stopStage({ origin, relay, browser }));
 
-const pageUrl = (extra = ''): string => `http://127.0.0.1:${relay.port}/?url=${encodeURIComponent(origin.url('/film.mp4'))}&autoplay=1&threshold=0${extra}`;
+const pageUrl = (extra = '', path = '/film.mp4'): string => `http://127.0.0.1:${relay.port}/?url=${encodeURIComponent(origin.url(path))}&autoplay=1&threshold=0${extra}`;
 const video = <T>(page: Page, read: string): Promise<T> => page.evaluate(`(() => { const video = document.querySelector('video'); return ${read}; })()`);
 
 async function playing(page: Page, beyond = 0.5): Promise<void> {
@@ -176,6 +177,18 @@ describe('subtitles', () => {
     expect(await again.inputValue('#captions')).toBe('off');
     await again.close();
     await context.close();
+  });
+
+  it('shows the file’s own subtitles (mov_text) through MSE: in the menu, each cue at its time, before the head’s end and after', async () => {
+    const page = await browser.newPage();
+    await page.goto(pageUrl('', '/subtitled.mp4'));
+    await playing(page);
+    await page.waitForFunction(() => [...(document.querySelector('#captions') as HTMLSelectElement).options].some((o) => o.value === 'fra'));
+    await page.getByLabel('Captions').selectOption('fra');
+    await page.keyboard.press('k');
+    for (const [start, end, text] of SUBTITLE_CUES) expect(await cueAt(page, (start + end) / 2)).toBe(text);
+    expect(await cueAt(page, 8)).toBeNull();
+    await page.close();
   });
 
   it('says so in words when the link is a web page, and the film plays on', async () => {

@@ -1,11 +1,12 @@
 /**
  * Subtitles from a link (.srt or .vtt), fetched through the relay as the video is, and shown as a text
- * track; and the captions menu, which lists every text track of the video and remembers, per video, which
- * one was chosen (or none).
+ * track; and the captions menu, which lists every text track of the video playing (its file's own, from
+ * player/subtitle-tracks.ts, and those from links) and remembers, per video, which one was chosen (or none).
  */
 import type { Connection } from '../client/connection.js';
 import { FerryError } from '../protocol/codes.js';
 import { toWebVtt } from '../player/formats/subtitles.js';
+import { isRetired } from '../player/subtitle-tracks.js';
 import { fileTitle } from './media-session.js';
 
 /** Far above any film's subtitles: a link to something else is not read whole. */
@@ -16,6 +17,8 @@ const OFF = 'off';
 export class Captions {
   private added: HTMLTrackElement[] = [];
   private videoUrl: string | null = null;
+  /** Whether this video's remembered track has been shown. */
+  private restored = false;
   /** The track shown before captions were turned off with the c key. */
   private last: string | null = null;
 
@@ -25,9 +28,13 @@ export class Captions {
     private readonly connection: () => Connection,
   ) {
     menu.addEventListener('change', () => this.choose(menu.value, true));
-    video.textTracks.addEventListener('addtrack', () => this.render());
-    // The c key, or the browser's own menu.
-    video.textTracks.addEventListener('change', () => this.render());
+    // A track added, or one of the file's own coming into use (a change of mode); the c key; the browser's menu.
+    for (const event of ['addtrack', 'change']) {
+      video.textTracks.addEventListener(event, () => {
+        this.restore();
+        this.render();
+      });
+    }
     this.render();
   }
 
@@ -39,6 +46,7 @@ export class Captions {
     }
     this.added = [];
     this.videoUrl = videoUrl;
+    this.restored = false;
     this.render();
   }
 
@@ -91,8 +99,17 @@ export class Captions {
     return this.videoUrl ? localStorage.getItem(PREFIX + this.videoUrl) : null;
   }
 
+  /** The text tracks of the video playing: its own subtitles and those added from links. */
   private textTracks(): TextTrack[] {
-    return [...this.video.textTracks].filter((t) => t.kind === 'subtitles' || t.kind === 'captions');
+    return [...this.video.textTracks].filter((t) => (t.kind === 'subtitles' || t.kind === 'captions') && !isRetired(t));
+  }
+
+  /** A track chosen for this video before, when it comes (from the file itself, or a link). */
+  private restore(): void {
+    const saved = this.saved();
+    if (this.restored || saved === null || saved === OFF || !this.textTracks().some((t) => t.label === saved)) return;
+    this.restored = true;
+    this.choose(saved, false);
   }
 
   private render(): void {

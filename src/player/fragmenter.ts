@@ -8,7 +8,7 @@
 import { FerryError } from '../protocol/codes.js';
 import { BufferPool } from './buffer-pool.js';
 import { ByteWindow } from './byte-window.js';
-import type { MovieTrack } from './movie.js';
+import type { MovieText, MovieTrack } from './movie.js';
 import { fragmentSize, writeFragment } from './mp4/moof.js';
 
 export interface Fragment {
@@ -23,6 +23,16 @@ export interface Fragment {
   timestampOffset: number;
   /** The track's last sample is in it. */
   last: boolean;
+}
+
+/** A subtitle, read from a tx3g sample among the media bytes; times in seconds of the movie. */
+export interface TextCue {
+  trackId: number;
+  /** Its sample's index, the same each time the bytes pass by again. */
+  index: number;
+  start: number;
+  end: number;
+  text: string;
 }
 
 export interface FragmenterLimits {
@@ -55,14 +65,26 @@ interface Cursor {
 export class Fragmenter {
   private readonly window = new ByteWindow();
   private readonly cursors: Cursor[];
+  /** Per subtitle track, its next sample: read when its bytes pass by, never asked for on its own. */
+  private readonly texts: { text: MovieText; next: number }[];
+  private cues: TextCue[] = [];
   private sequence = 1;
 
   constructor(
     tracks: MovieTrack[],
     private readonly pool = new BufferPool(),
     private readonly limits: FragmenterLimits = DEFAULT_FRAGMENT_LIMITS,
+    texts: MovieText[] = [],
   ) {
     this.cursors = tracks.map((track) => ({ track, next: 0, first: 0, fresh: true, smallUntil: EARLY.seconds * track.table.timescale }));
+    this.texts = texts.map((text) => ({ text, next: 0 }));
+  }
+
+  /** The subtitles read since the last call. */
+  takeCues(): TextCue[] {
+    const cues = this.cues;
+    this.cues = [];
+    return cues;
   }
 
   /** Bytes held. */
@@ -108,6 +130,7 @@ export class Fragmenter {
       c.smallUntil = c.track.table.dts(Math.min(c.next, c.track.table.count - 1)) + EARLY.seconds * c.track.table.timescale;
       start = Math.min(start, c.track.table.offsets[c.next]!);
     }
+    for (const c of this.texts) c.next = c.text.table.sampleAt(from);
     this.window.reset(start);
     return start;
   }
@@ -134,6 +157,7 @@ export class Fragmenter {
     this.window.append(offset, data);
     const out: Fragment[] = [];
     for (const c of this.cursors) this.advance(c, out);
+    for (const c of this.texts) this.readText(c);
     let keep = this.window.end;
     for (const c of this.cursors) if (c.first < c.track.table.count) keep = Math.min(keep, c.track.table.offsets[c.first]!);
     this.window.dropBefore(keep);
@@ -160,6 +184,25 @@ export class Fragmenter {
       }
     }
     if (c.next > c.first && (c.fresh || c.next >= t.count)) out.push(this.cut(c));
+  }
+
+  /** Takes the subtitle samples whose bytes are here; one whose bytes went by before it was wanted is skipped. */
+  private readText(c: { text: MovieText; next: number }): void {
+    const t = c.text.table;
+    for (; c.next < t.count; c.next++) {
+      const [offset, size] = [t.offsets[c.next]!, t.sizes[c.next]!];
+      if (offset < this.window.start) continue;
+      if (!this.window.has(offset, size)) return;
+      // A 16-bit length, then the text; the samples between two subtitles are empty.
+      const bytes = this.window.copy(offset, Math.min(size, 64 * 1024));
+      const length = bytes.byteLength >= 2 ? Math.min((bytes[0]! << 8) | bytes[1]!, bytes.byteLength - 2) : 0;
+      if (length === 0) continue;
+      const text = bytes.subarray(2, 2 + length);
+      const utf16 = text[0] === 0xfe && text[1] === 0xff;
+      const start = t.time(c.next);
+      const cue = { trackId: c.text.id, index: c.next, start, end: start + t.duration(c.next) / t.timescale };
+      this.cues.push({ ...cue, text: new TextDecoder(utf16 ? 'utf-16be' : 'utf-8').decode(text) });
+    }
   }
 
   /** Writes samples [first, next) of a track as moof + mdat. */

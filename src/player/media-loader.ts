@@ -8,7 +8,7 @@
 import type { Chunk, Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
 import { RateMeter } from '../ui/rate.js';
-import type { Fragment, Fragmenter } from './fragmenter.js';
+import type { Fragment, Fragmenter, TextCue } from './fragmenter.js';
 
 /** A gap in the file this small is read through rather than skipped with a new request. */
 const READ_THROUGH_BYTES = 1024 * 1024;
@@ -17,6 +17,8 @@ const READ_THROUGH_BYTES = 1024 * 1024;
 export type RangeOpener = (offset: number, window?: number) => Transfer;
 
 export interface LoaderHost {
+  /** A subtitle read among the media bytes. */
+  cue(cue: TextCue): void;
   fragment(fragment: Fragment): void;
   /** Whether the buffers hold enough: then nothing more is read. */
   full(): boolean;
@@ -121,6 +123,7 @@ export class MediaLoader {
     const end = chunk.offset + chunk.data.byteLength;
     try {
       for (const f of this.fragmenter.push(chunk.offset, chunk.data)) this.host.fragment(f);
+      for (const cue of this.fragmenter.takeCues()) this.host.cue(cue);
     } catch (err) {
       if (!(err instanceof FerryError)) console.error(err);
       return this.host.fail(err instanceof FerryError ? err : new FerryError('media_error', 'the file could not be read; it may be damaged'));

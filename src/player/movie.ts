@@ -5,7 +5,7 @@
  */
 import { createFile, ISOFile, Log, MP4BoxBuffer } from 'mp4box';
 import { FerryError } from '../protocol/codes.js';
-import { splitMoov } from './mp4/moov-tables.js';
+import { splitMoov, type TrakTables } from './mp4/moov-tables.js';
 import type { TrackCodec } from './formats/sniff.js';
 import { SampleTable } from './sample-table.js';
 
@@ -24,11 +24,22 @@ export interface MovieTrack {
   init: ArrayBuffer;
 }
 
+/** A subtitle track (3GPP timed text, `tx3g`: what MP4 files carry, mov_text to ffmpeg). */
+export interface MovieText {
+  id: number;
+  /** Its language (ISO 639-2), or null when the file says none ("und"). */
+  language: string | null;
+  label: string;
+  table: SampleTable;
+}
+
 export interface Movie {
   /** Seconds. */
   duration: number;
   tracks: MovieTrack[];
-  /** Tracks not played: subtitles, timecode, audio tracks past the one chosen, tracks without samples. */
+  /** Subtitle tracks, whose cues come with the media bytes they sit among. */
+  texts: MovieText[];
+  /** Tracks not played: timecode, audio tracks past the one chosen, tracks without samples. */
   ignored: number;
   /** The samples are in moof/mdat fragments, not in the moov's tables. */
   fragmented: boolean;
@@ -68,7 +79,8 @@ function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null, 
   const tracks: MovieTrack[] = [];
   const played = playedTraks(parsed.traks);
   const codecs = played.map(({ kind, codec }) => ({ kind, codec }));
-  let ignored = parsed.traks.length - played.length;
+  const texts = textTraks(parsed.traks, tables, fileSize, movieScale, complete);
+  let ignored = parsed.traks.length - played.length - texts.length;
   for (const { trak, index, kind, codec } of played) {
     const timescale = trak.mdia.mdhd.timescale;
     if (!(timescale > 0)) throw new FerryError('no_index', `the file index is damaged (track ${trak.tkhd.track_id} has a timescale of 0)`);
@@ -80,7 +92,7 @@ function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null, 
     }
     tracks.push({ id: trak.tkhd.track_id, kind, codec, mime: `${kind}/mp4; codecs="${codec}"`, table, init: initSegment(file, trak) });
   }
-  return { duration, tracks, ignored, fragmented: Boolean(parsed.mvex), codecs, start: alignStarts(tracks) };
+  return { duration, tracks, texts, ignored, fragmented: Boolean(parsed.mvex), codecs, start: alignStarts(tracks, texts) };
 }
 
 interface Candidate { trak: TrakBox; index: number; kind: 'video' | 'audio'; codec: string; enabled: boolean }
@@ -112,13 +124,29 @@ function playedTraks(traks: TrakBox[]): Candidate[] {
  * leaves the skipped media before the start, still there to decode from. Video that starts after the sound
  * (an empty edit) shows its first frame from the start, as players do.
  */
-function alignStarts(tracks: MovieTrack[]): number {
+function alignStarts(tracks: MovieTrack[], texts: MovieText[]): number {
   const earliest = Math.min(...tracks.map((t) => t.table.start));
   // An encoder's priming (tens of milliseconds of audio) is trimmed by the browser; a lead-in is not.
   const preroll = earliest < -0.1 ? -earliest : 0;
-  for (const t of tracks) t.table.shift += preroll;
+  for (const t of [...tracks, ...texts]) t.table.shift += preroll;
   for (const t of tracks) if (t.kind === 'video') t.table.startAt(Math.max(preroll, earliest + preroll));
   return Math.max(preroll, ...tracks.map((t) => t.table.start));
+}
+
+/** The tx3g subtitle tracks, with their tables (cut short too when they come from a moov's head). */
+function textTraks(traks: TrakBox[], tables: TrakTables[], fileSize: number | null, movieScale: number, complete: boolean): MovieText[] {
+  const texts: MovieText[] = [];
+  for (const [index, trak] of traks.entries()) {
+    const entry = trak.mdia.minf.stbl.stsd.entries[0] as { type?: string } | undefined;
+    const timescale = trak.mdia.mdhd.timescale;
+    if (entry?.type !== 'tx3g' || !(timescale > 0)) continue;
+    const table = new SampleTable(tables[index] ?? {}, timescale, fileSize, editShift(trak, movieScale));
+    table.complete = complete;
+    const code = (trak.mdia.mdhd as { languageString?: string }).languageString;
+    const language = code && code !== 'und' ? code : null;
+    if (table.count > 0) texts.push({ id: trak.tkhd.track_id, language, label: language ?? `Subtitles ${texts.length + 1}`, table });
+  }
+  return texts;
 }
 
 /**

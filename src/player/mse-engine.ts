@@ -14,7 +14,8 @@ import { MediaBuffers, type BufferGoals } from './media-buffers.js';
 import { sourceBufferTakes, type AttachedMediaSource } from './media-source.js';
 import { MediaLoader, type RangeOpener } from './media-loader.js';
 import { incompleteNotice } from './notices.js';
-import type { Movie, MovieTrack } from './movie.js';
+import type { Movie, MovieText, MovieTrack } from './movie.js';
+import { SubtitleTracks } from './subtitle-tracks.js';
 import { StallWatch } from './stall-watch.js';
 
 export { DEFAULT_GOALS, type BufferGoals } from './media-buffers.js';
@@ -45,6 +46,8 @@ export class MseEngine implements Engine {
   private readonly loader: MediaLoader;
   private readonly stalls: StallWatch;
   private tracks: MovieTrack[] = [];
+  private texts: MovieText[] = [];
+  private readonly subtitles: SubtitleTracks;
   private failure: FerryError | null = null;
   /** A seek went beyond the tables known so far: nothing is read until the whole movie is here. */
   private held = false;
@@ -73,9 +76,12 @@ export class MseEngine implements Engine {
     for (const [name, fn] of this.listeners) video.addEventListener(name, fn);
     this.stalls = new StallWatch(video, this.buffers, () => this.loader.position(), (t) => this.seekTo(t), (err) => this.fail(err));
     this.timer = setInterval(() => this.tick(), TICK_MS);
-    const fragmenter = new Fragmenter(source.movie.tracks, this.pool);
+    const fragmenter = new Fragmenter(source.movie.tracks, this.pool, undefined, source.movie.texts);
+    this.texts = source.movie.texts;
+    this.subtitles = new SubtitleTracks(video, source.movie.texts);
     this.loader = new MediaLoader(source.openAt, fragmenter, source.total, source.mediaWindow, {
       fragment: (f) => this.buffers.add(f),
+      cue: (cue) => this.subtitles.add(cue),
       full: () => this.buffers.full(),
       currentTime: () => this.video.currentTime,
       fail: (err) => this.fail(err),
@@ -119,6 +125,7 @@ export class MseEngine implements Engine {
     clearInterval(this.timer);
     this.loader.stop();
     this.whole?.drop();
+    this.subtitles.close();
     for (const [name, fn] of this.listeners) this.video.removeEventListener(name, fn);
     this.buffers.close();
   }
@@ -151,8 +158,8 @@ export class MseEngine implements Engine {
    */
   private completeTables(whole: Movie): void {
     if (this.failure || this.destroyed) return;
-    for (const track of this.tracks) {
-      const table = whole.tracks.find((t) => t.id === track.id)?.table;
+    for (const track of [...this.tracks, ...this.texts]) {
+      const table = [...whole.tracks, ...whole.texts].find((t) => t.id === track.id)?.table;
       if (!table) return this.fail(new FerryError('no_index', 'the relay sent a damaged index of this file'));
       track.table = table;
     }

@@ -86,8 +86,22 @@ export interface FormatMedia {
   leadIn: Buffer;
   /** Video, AAC (the default track) and an AC-3 second audio track, which Chromium cannot play. */
   twoAudio: Buffer;
+  /** The 20 s clip with French mov_text subtitles: SUBTITLE_CUES, one before 10 s and one after. */
+  subtitled: Buffer;
   /** 30 s, long enough to seek in; each format's seconds. */
   duration: number;
+}
+
+/** The subtitled film's cues: [start, end, text]. */
+export const SUBTITLE_CUES: [number, number, string][] = [
+  [2, 5, 'First line of Ferry'],
+  [12, 16, 'After the head'],
+];
+
+function subtitleFile(): string {
+  const srt = (s: number): string => `00:00:${String(s).padStart(2, '0')},000`;
+  const text = SUBTITLE_CUES.map(([a, b, line], i) => `${i + 1}\n${srt(a)} --> ${srt(b)}\n${line}\n`).join('\n');
+  return make('subtitles.srt', (out) => writeFileSync(out, text));
 }
 
 const tone = (seconds: number): string[] => ['-f', 'lavfi', '-i', `sine=frequency=330:sample_rate=48000:duration=${seconds}`];
@@ -109,6 +123,7 @@ export function formatMedia(): FormatMedia {
     fragmented: file('fragmented.mp4', ['-i', clip(), '-c', 'copy', '-movflags', '+frag_keyframe+empty_moov+default_base_moof']),
     emptyEdit: file('empty-edit.mp4', ['-i', clip(), '-itsoffset', '1.5', '-i', clip(), '-map', '1:v', '-map', '0:a', '-c', 'copy']),
     leadIn: file('lead-in.mp4', ['-ss', '1.3', '-i', clip(), '-c', 'copy']),
+    subtitled: file('subtitled.mp4', ['-i', clip(), '-i', subtitleFile(), '-map', '0', '-map', '1', '-c:v', 'copy', '-c:a', 'copy', '-c:s', 'mov_text', '-metadata:s:s:0', 'language=fra']),
     twoAudio: file('two-audio.mp4', ['-i', clip(), ...tone(20), '-map', '0:v', '-map', '0:a', '-map', '1:a', '-c:v', 'copy', '-c:a:0', 'copy', '-c:a:1', 'ac3', '-disposition:a:1', '0']),
     duration: s,
   };

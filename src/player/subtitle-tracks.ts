@@ -1,0 +1,53 @@
+/**
+ * The subtitle tracks of the movie playing, as the video element's text tracks, filled with cues as their
+ * bytes pass by among the media's. A track made with addTextTrack stays on its element for ever, so each is
+ * kept when its playback ends (emptied, disabled, "retired") and reused by a later one with the same label
+ * and language; the page's captions menu leaves retired tracks out.
+ */
+import type { TextCue } from './fragmenter.js';
+import type { MovieText } from './movie.js';
+
+const made = new WeakMap<HTMLVideoElement, TextTrack[]>();
+const retired = new WeakSet<TextTrack>();
+
+/** Whether a text track belongs to no playback now (see above). */
+export function isRetired(track: TextTrack): boolean {
+  return retired.has(track);
+}
+
+export class SubtitleTracks {
+  private readonly tracks = new Map<number, TextTrack>();
+  /** Cues already added, by track and sample: the bytes pass by again after a seek back. */
+  private readonly added = new Set<string>();
+
+  constructor(video: HTMLVideoElement, texts: MovieText[]) {
+    const pool = made.get(video) ?? [];
+    made.set(video, pool);
+    for (const text of texts) {
+      const language = text.language ?? '';
+      let track = pool.find((t) => retired.has(t) && t.label === text.label && t.language === language);
+      if (!track) pool.push((track = video.addTextTrack('subtitles', text.label, language)));
+      retired.delete(track);
+      // Hidden: its cues are kept, and shown once chosen; the change tells the page it is there.
+      track.mode = 'hidden';
+      this.tracks.set(text.id, track);
+    }
+  }
+
+  add(cue: TextCue): void {
+    const key = `${cue.trackId}:${cue.index}`;
+    const track = this.tracks.get(cue.trackId);
+    if (!track || this.added.has(key)) return;
+    this.added.add(key);
+    track.addCue(new VTTCue(cue.start, cue.end, cue.text));
+  }
+
+  close(): void {
+    for (const track of this.tracks.values()) {
+      for (const cue of [...(track.cues ?? [])]) track.removeCue(cue);
+      track.mode = 'disabled';
+      retired.add(track);
+    }
+    this.tracks.clear();
+  }
+}
