@@ -39,8 +39,6 @@ export interface Movie {
   tracks: MovieTrack[];
   /** Subtitle tracks, whose cues come with the media bytes they sit among. */
   texts: MovieText[];
-  /** Tracks not played: timecode, audio tracks past the one chosen, tracks without samples. */
-  ignored: number;
   /** The samples are in moof/mdat fragments, not in the moov's tables. */
   fragmented: boolean;
   /** The codec of each track that plays, those without samples here (a fragmented file's) included. */
@@ -80,19 +78,15 @@ function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null, 
   const played = playedTraks(parsed.traks);
   const codecs = played.map(({ kind, codec }) => ({ kind, codec }));
   const texts = textTraks(parsed.traks, tables, fileSize, movieScale, complete);
-  let ignored = parsed.traks.length - played.length - texts.length;
   for (const { trak, index, kind, codec } of played) {
     const timescale = trak.mdia.mdhd.timescale;
     if (!(timescale > 0)) throw new FerryError('no_index', `the file index is damaged (track ${trak.tkhd.track_id} has a timescale of 0)`);
     const table = new SampleTable(tables[index] ?? {}, timescale, fileSize, editShift(trak, movieScale));
     table.complete = complete;
-    if (table.count === 0) {
-      ignored++;
-      continue;
-    }
+    if (table.count === 0) continue;
     tracks.push({ id: trak.tkhd.track_id, kind, codec, mime: `${kind}/mp4; codecs="${codec}"`, table, init: initSegment(file, trak) });
   }
-  return { duration, tracks, texts, ignored, fragmented: Boolean(parsed.mvex), codecs, start: alignStarts(tracks, texts) };
+  return { duration, tracks, texts, fragmented: Boolean(parsed.mvex), codecs, start: alignStarts(tracks, texts) };
 }
 
 interface Candidate { trak: TrakBox; index: number; kind: 'video' | 'audio'; codec: string; enabled: boolean }
