@@ -20,6 +20,8 @@ beforeAll(async () => {
     const srt = '\uFEFF1\r\n00:00:01,000 --> 00:00:04,000\r\n{\\an8}Hello from Ferry\r\n\r\n2\r\n00:00:05,000 --> 00:00:08,500\r\nSecond cue\r\n';
     origin.set('/film.srt', { body: new TextEncoder().encode(srt), type: 'application/x-subrip' });
     origin.set('/other.vtt', { body: new TextEncoder().encode('WEBVTT\n\n00:00:01.000 --> 00:00:09.000\nAutre langue\n'), type: 'text/vtt' });
+    origin.set('/two-tones.mp4', { body: formatMedia().twoTones, type: 'video/mp4' });
+    origin.set('/two-audio.mp4', { body: formatMedia().twoAudio, type: 'video/mp4' });
     origin.set('/subtitled.mp4', { body: formatMedia().subtitled, type: 'video/mp4' });
     origin.set('/login.html', { body: new TextEncoder().encode('<!doctype html><title>Sign in</title>'), type: 'text/html' });
   }));
@@ -197,6 +199,55 @@ describe('subtitles', () => {
     await playing(page);
     await page.getByRole('alert').filter({ hasText: 'the subtitles could not be added: the subtitles link gave a web page, not subtitles' }).waitFor({ timeout: 10_000 });
     await playing(page, 1.5);
+    await page.close();
+  });
+});
+
+describe('audio tracks', () => {
+  /** The strongest frequency in what the element plays now, through Web Audio. */
+  const tone = (page: Page): Promise<number> =>
+    page.evaluate(async () => {
+      const w = window as unknown as { analyser?: AnalyserNode; audio?: AudioContext };
+      if (!w.analyser) {
+        w.audio = new AudioContext();
+        w.analyser = w.audio.createAnalyser();
+        w.analyser.fftSize = 8192;
+        w.audio.createMediaElementSource(document.querySelector('video')!).connect(w.analyser);
+      }
+      await new Promise((done) => setTimeout(done, 400));
+      const bins = new Float32Array(w.analyser.frequencyBinCount);
+      w.analyser.getFloatFrequencyData(bins);
+      const peak = bins.indexOf(Math.max(...bins));
+      return (peak * w.audio!.sampleRate) / w.analyser.fftSize;
+    });
+
+  it('lists every audio track by language and codec, and a switch changes what is heard, from where it was', async () => {
+    const page = await browser.newPage();
+    await page.goto(pageUrl('', '/two-tones.mp4'));
+    await playing(page);
+    await page.evaluate(() => (document.querySelector('video')!.muted = false));
+    const menu = page.getByLabel('Audio');
+    await page.waitForFunction(() => (document.querySelector('#audio') as HTMLSelectElement).options.length === 2);
+    expect(await menu.locator('option').allTextContents()).toEqual(['eng · AAC', 'fra · AAC']);
+    expect(Math.abs((await tone(page)) - 440)).toBeLessThan(15);
+    const before = await video<number>(page, 'video.currentTime');
+    await menu.selectOption({ label: 'fra · AAC' });
+    await page.waitForFunction((t) => document.querySelector('video')!.currentTime > t + 1.5, before, { timeout: 10_000 });
+    expect(Math.abs((await tone(page)) - 330)).toBeLessThan(15);
+    // The same film, from where it was: not a restart.
+    expect(await video<number>(page, 'video.currentTime')).toBeGreaterThan(before);
+    expect(await page.inputValue('#audio')).toBe(String((await page.evaluate(() => window.ferry.player().audioTracks().find((t) => t.playing)!.id))));
+    expect((await page.evaluate(() => window.ferry.stats())).error).toBeNull();
+    await page.close();
+  });
+
+  it('shows a track this browser cannot play (AC-3) without offering it', async () => {
+    const page = await browser.newPage();
+    await page.goto(pageUrl('', '/two-audio.mp4'));
+    await playing(page);
+    await page.waitForFunction(() => (document.querySelector('#audio') as HTMLSelectElement).options.length === 2);
+    const options = await page.evaluate(() => [...(document.querySelector('#audio') as HTMLSelectElement).options].map((o) => [o.text, o.disabled]));
+    expect(options).toEqual([['Track 1 · AAC', false], ['Track 2 · AC-3 (not playable here)', true]]);
     await page.close();
   });
 });

@@ -5,6 +5,7 @@ import { FerryError } from '../protocol/codes.js';
 import type { EngineStats } from '../player/engine.js';
 import { DEFAULT_PLAYER_OPTIONS, Player } from '../player/player.js';
 import { describeError } from '../ui/messages.js';
+import { AudioMenu } from './audio-menu.js';
 import { Captions } from './captions.js';
 import { setUpControls } from './controls.js';
 import { downloadLine, startDownload, type DownloadRow } from './downloads.js';
@@ -30,6 +31,7 @@ if (params.has('threshold')) options.mseThreshold = Number(params.get('threshold
 let connection: Connection;
 let player: Player;
 useRelay(sessionStorage.getItem('ferry-password') ?? undefined);
+const audioMenu = new AudioMenu($<HTMLSelectElement>('audio'), (id) => player.chooseAudio(id));
 const captions = new Captions(video, $<HTMLSelectElement>('captions'), () => connection);
 listenForKeys(video, { toggleHelp: setUpControls(video, $('controls'), $<HTMLDialogElement>('keys-help')), toggleCaptions: () => captions.toggle() });
 const mediaSession = setUpMediaSession(video);
@@ -184,6 +186,7 @@ export function transferLine(s: EngineStats): string {
 
 function render(): void {
   const s = player.stats();
+  audioMenu.update(player.audioTracks());
   let li = transfers.querySelector<HTMLLIElement>('li[data-kind="play"]');
   if (s.state === 'idle') {
     li?.remove();

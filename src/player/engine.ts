@@ -21,8 +21,22 @@ export interface EngineStats {
   error: { code: ErrorCode; message: string } | null;
 }
 
+/** An audio track as the page's menu shows it. */
+export interface AudioTrackInfo {
+  id: number;
+  language: string | null;
+  codec: string;
+  /** Whether this browser can play it. */
+  playable: boolean;
+  playing: boolean;
+}
+
 export interface Engine {
   stats(): Partial<EngineStats>;
+  /** The file's audio tracks, where the engine can switch among them (else none). */
+  audioTracks?(): AudioTrackInfo[];
+  /** Plays another audio track from where playback is. */
+  chooseAudio?(id: number): void;
   destroy(): void;
 }
 

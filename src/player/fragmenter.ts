@@ -80,6 +80,16 @@ export class Fragmenter {
     this.texts = texts.map((text) => ({ text, next: 0 }));
   }
 
+  /** Reads `track` where `old` was read (another audio language); a seek should follow. */
+  replaceTrack(old: MovieTrack, track: MovieTrack): void {
+    for (const c of this.cursors) if (c.track === old) c.track = track;
+  }
+
+  /** Tracks whose every sample has been cut into fragments. */
+  finishedTracks(): number[] {
+    return this.cursors.filter((c) => c.next >= c.track.table.count && c.track.table.complete).map((c) => c.track.id);
+  }
+
   /** The subtitles read since the last call. */
   takeCues(): TextCue[] {
     const cues = this.cues;

@@ -76,6 +76,20 @@ export class MediaBuffers {
     for (const f of early) this.enqueue(f);
   }
 
+  /**
+   * Another track of the same kind takes `old`'s place (another audio language): its SourceBuffer changes
+   * type if the codec differs, and takes the new init segment; fragments of the new track follow.
+   */
+  replaceTrack(old: MovieTrack, track: MovieTrack): void {
+    this.tracks = this.tracks.map((t) => (t === old ? track : t));
+    const queue = this.queues.get(old.id);
+    if (!queue) return;
+    this.queues.delete(old.id);
+    this.queues.set(track.id, queue);
+    if (track.mime !== old.mime) void queue.changeType(track.mime).catch((err: Error) => this.fail(new FerryError('media_error', err.message)));
+    void queue.append(track.init).catch(() => {});
+  }
+
   /** An earlier end than the one opened with: a file found incomplete once its whole index is read. */
   shorten(duration: number): void {
     this.end = duration;
@@ -208,6 +222,15 @@ export class MediaBuffers {
         if (!(err instanceof DroppedError)) this.fail(new FerryError('media_error', err.message));
       },
     );
+  }
+
+  /**
+   * Tracks whose last fragment went out before it was known to be the last (a moov's head that held every
+   * sample): the stream ends once what is queued is appended.
+   */
+  endTracks(ids: number[]): void {
+    for (const id of ids) this.lastAppended.add(id);
+    this.maybeEnd();
   }
 
   private maybeEnd(): void {

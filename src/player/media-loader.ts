@@ -153,6 +153,8 @@ export class MediaLoader {
 
   /** The file ended while the fragmenter still needed bytes (else `follow` would have stopped reading). */
   private inputEnded(): void {
+    // Every sample taken meanwhile (tables that grew from a moov's head to the whole, with nothing more): done.
+    if (this.fragmenter.wanted() === null) return;
     this.host.fail(truncation(this.total ?? this.transfer?.nextOffset ?? 0, this.fragmenter.dataEnd));
   }
 }

@@ -33,12 +33,25 @@ export interface MovieText {
   table: SampleTable;
 }
 
+/** An audio track of the file, played or not. */
+export interface AudioChoice {
+  id: number;
+  /** ISO 639-2, or null when the file says none ("und"). */
+  language: string | null;
+  codec: string;
+  mime: string;
+  /** The track, ready to play (its tables and init segment); null when it has no samples. */
+  make(): MovieTrack | null;
+}
+
 export interface Movie {
   /** Seconds. */
   duration: number;
   tracks: MovieTrack[];
   /** Subtitle tracks, whose cues come with the media bytes they sit among. */
   texts: MovieText[];
+  /** Every audio track, the one playing among them. */
+  audioChoices: AudioChoice[];
   /** The samples are in moof/mdat fragments, not in the moov's tables. */
   fragmented: boolean;
   /** The codec of each track that plays, those without samples here (a fragmented file's) included. */
@@ -74,29 +87,41 @@ function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null, 
   const duration = parsed.mvhd.duration / movieScale;
   // Init segments carry no duration; the MediaSource is given it instead.
   parsed.mvhd.duration = 0;
-  const tracks: MovieTrack[] = [];
-  const played = playedTraks(parsed.traks);
+  const all = mediaTraks(parsed.traks);
+  const played = playedTraks(all);
   const codecs = played.map(({ kind, codec }) => ({ kind, codec }));
   const texts = textTraks(parsed.traks, tables, fileSize, movieScale, complete);
-  for (const { trak, index, kind, codec } of played) {
+  // Read before any init segment is written: writing one drops its trak's edit list.
+  const shifts = new Map(all.map((c) => [c, editShift(c.trak, movieScale)]));
+  const make = (candidate: Candidate): MovieTrack | null => {
+    const { trak, index, kind, codec } = candidate;
     const timescale = trak.mdia.mdhd.timescale;
     if (!(timescale > 0)) throw new FerryError('no_index', `the file index is damaged (track ${trak.tkhd.track_id} has a timescale of 0)`);
-    const table = new SampleTable(tables[index] ?? {}, timescale, fileSize, editShift(trak, movieScale));
+    const table = new SampleTable(tables[index] ?? {}, timescale, fileSize, shifts.get(candidate));
     table.complete = complete;
-    if (table.count === 0) continue;
-    tracks.push({ id: trak.tkhd.track_id, kind, codec, mime: `${kind}/mp4; codecs="${codec}"`, table, init: initSegment(file, trak) });
-  }
-  return { duration, tracks, texts, fragmented: Boolean(parsed.mvex), codecs, start: alignStarts(tracks, texts) };
+    if (table.count === 0) return null;
+    return { id: trak.tkhd.track_id, kind, codec, mime: `${kind}/mp4; codecs="${codec}"`, table, init: initSegment(file, trak) };
+  };
+  const tracks = played.map(make).filter((t): t is MovieTrack => t !== null);
+  const { start, preroll } = alignStarts(tracks, texts);
+  const audioChoices = all.filter((c) => c.kind === 'audio').map((c) => audioChoice(c, () => {
+    const track = make(c);
+    if (track) track.table.shift += preroll;
+    return track;
+  }));
+  return { duration, tracks, texts, audioChoices, fragmented: Boolean(parsed.mvex), codecs, start };
+}
+
+/** One of the file's audio tracks, as the page's menu lists it; `make` reads it for playing. */
+function audioChoice({ trak, codec }: Candidate, make: () => MovieTrack | null): AudioChoice {
+  const code = (trak.mdia.mdhd as { languageString?: string }).languageString;
+  return { id: trak.tkhd.track_id, language: code && code !== 'und' ? code : null, codec, mime: `audio/mp4; codecs="${codec}"`, make };
 }
 
 interface Candidate { trak: TrakBox; index: number; kind: 'video' | 'audio'; codec: string; enabled: boolean }
 
-/**
- * The tracks that play: one video and one audio, each the first flagged enabled in its tkhd, else the first
- * of its kind. Other audio tracks (a second language, a commentary) wait for a track menu; subtitles and
- * timecode are not media the buffers take.
- */
-function playedTraks(traks: TrakBox[]): Candidate[] {
+/** The video and audio traks (subtitles and timecode are not media the buffers take). */
+function mediaTraks(traks: TrakBox[]): Candidate[] {
   const all: Candidate[] = [];
   for (const [index, trak] of traks.entries()) {
     const handler = trak.mdia.hdlr.handler;
@@ -104,6 +129,14 @@ function playedTraks(traks: TrakBox[]): Candidate[] {
     const codec = (trak.mdia.minf.stbl.stsd.entries[0] as { getCodec?: () => string } | undefined)?.getCodec?.() ?? 'unknown';
     all.push({ trak, index, kind: handler === 'vide' ? 'video' : 'audio', codec, enabled: (trak.tkhd.flags & 1) === 1 });
   }
+  return all;
+}
+
+/**
+ * The tracks that play first: one video and one audio, each the first flagged enabled in its tkhd, else the
+ * first of its kind. The other audio tracks (a second language, a commentary) are in the audio menu.
+ */
+function playedTraks(all: Candidate[]): Candidate[] {
   const pick = (kind: Candidate['kind']): Candidate[] => {
     const of = all.filter((c) => c.kind === kind);
     const chosen = of.find((c) => c.enabled) ?? of[0];
@@ -118,13 +151,13 @@ function playedTraks(traks: TrakBox[]): Candidate[] {
  * leaves the skipped media before the start, still there to decode from. Video that starts after the sound
  * (an empty edit) shows its first frame from the start, as players do.
  */
-function alignStarts(tracks: MovieTrack[], texts: MovieText[]): number {
+function alignStarts(tracks: MovieTrack[], texts: MovieText[]): { start: number; preroll: number } {
   const earliest = Math.min(...tracks.map((t) => t.table.start));
   // An encoder's priming (tens of milliseconds of audio) is trimmed by the browser; a lead-in is not.
   const preroll = earliest < -0.1 ? -earliest : 0;
   for (const t of [...tracks, ...texts]) t.table.shift += preroll;
   for (const t of tracks) if (t.kind === 'video') t.table.startAt(Math.max(preroll, earliest + preroll));
-  return Math.max(preroll, ...tracks.map((t) => t.table.start));
+  return { start: Math.max(preroll, ...tracks.map((t) => t.table.start)), preroll };
 }
 
 /** The tx3g subtitle tracks, with their tables (cut short too when they come from a moov's head). */

@@ -8,7 +8,7 @@ import type { Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
 import { BufferPool } from './buffer-pool.js';
 import { codecRefusal } from './codecs.js';
-import { rangesOf, type Engine, type EngineStats } from './engine.js';
+import { rangesOf, type AudioTrackInfo, type Engine, type EngineStats } from './engine.js';
 import { Fragmenter } from './fragmenter.js';
 import { MediaBuffers, type BufferGoals } from './media-buffers.js';
 import { sourceBufferTakes, type AttachedMediaSource } from './media-source.js';
@@ -47,6 +47,7 @@ export class MseEngine implements Engine {
   private readonly stalls: StallWatch;
   private tracks: MovieTrack[] = [];
   private texts: MovieText[] = [];
+  private readonly fragmenter: Fragmenter;
   private readonly subtitles: SubtitleTracks;
   private failure: FerryError | null = null;
   /** A seek went beyond the tables known so far: nothing is read until the whole movie is here. */
@@ -76,7 +77,7 @@ export class MseEngine implements Engine {
     for (const [name, fn] of this.listeners) video.addEventListener(name, fn);
     this.stalls = new StallWatch(video, this.buffers, () => this.loader.position(), (t) => this.seekTo(t), (err) => this.fail(err));
     this.timer = setInterval(() => this.tick(), TICK_MS);
-    const fragmenter = new Fragmenter(source.movie.tracks, this.pool, undefined, source.movie.texts);
+    const fragmenter = (this.fragmenter = new Fragmenter(source.movie.tracks, this.pool, undefined, source.movie.texts));
     this.texts = source.movie.texts;
     this.subtitles = new SubtitleTracks(video, source.movie.texts);
     this.loader = new MediaLoader(source.openAt, fragmenter, source.total, source.mediaWindow, {
@@ -130,6 +131,28 @@ export class MseEngine implements Engine {
     this.buffers.close();
   }
 
+  audioTracks(): AudioTrackInfo[] {
+    const playing = this.tracks.find((t) => t.kind === 'audio')?.id;
+    return this.source.movie.audioChoices.map(({ id, language, codec, mime }) => ({ id, language, codec, playable: sourceBufferTakes(mime), playing: id === playing }));
+  }
+
+  /**
+   * Another audio track from where playback is: the SourceBuffer takes its init segment (and its codec),
+   * and the media is read again from the keyframe before the playhead, the new sound replacing the old.
+   */
+  chooseAudio(id: number): void {
+    const old = this.tracks.find((t) => t.kind === 'audio');
+    const choice = this.source.movie.audioChoices.find((c) => c.id === id);
+    if (!old || !choice || old.id === id || this.failure || !sourceBufferTakes(choice.mime)) return;
+    const track = choice.make();
+    if (!track) return;
+    this.tracks = this.tracks.map((t) => (t === old ? track : t));
+    this.fragmenter.replaceTrack(old, track);
+    // The seek first: it drops what was queued for the old track, and the new init segment must stay.
+    this.seekTo(this.video.currentTime);
+    this.buffers.replaceTrack(old, track);
+  }
+
   /** Checks the codecs and opens the SourceBuffers; false when the file cannot play here (and it failed). */
   private startTracks(movie: Movie): boolean {
     if (movie.tracks.length === 0) {
@@ -159,12 +182,14 @@ export class MseEngine implements Engine {
   private completeTables(whole: Movie): void {
     if (this.failure || this.destroyed) return;
     for (const track of [...this.tracks, ...this.texts]) {
-      const table = [...whole.tracks, ...whole.texts].find((t) => t.id === track.id)?.table;
+      // An audio track chosen from the menu is not among the whole's played tracks.
+      const table = [...whole.tracks, ...whole.texts].find((t) => t.id === track.id)?.table ?? whole.audioChoices.find((c) => c.id === track.id)?.make()?.table;
       if (!table) return this.fail(new FerryError('no_index', 'the relay sent a damaged index of this file'));
       track.table = table;
     }
     const notice = this.incompleteFile();
     if (notice) this.buffers.shorten(notice.playable);
+    this.buffers.endTracks(this.fragmenter.finishedTracks());
     if (this.held) this.seekTo(this.video.currentTime);
     else this.loader.wake();
   }

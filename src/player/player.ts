@@ -7,7 +7,7 @@ import type { Transfer, TransferMeta } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
 import { chooseEngine, rangeOpener, type ChoiceContext } from './engine-choice.js';
 import { readIndex } from './moov-index.js';
-import type { Engine, EngineStats } from './engine.js';
+import type { AudioTrackInfo, Engine, EngineStats } from './engine.js';
 import { describeError } from '../ui/messages.js';
 import { AttachedMediaSource, hasMediaSource } from './media-source.js';
 import { DEFAULT_GOALS, type BufferGoals } from './mse-engine.js';
@@ -133,6 +133,15 @@ export class Player {
     this.validator = null;
     this.onError?.(null, null);
     this.onNotice?.(null);
+  }
+
+  /** The audio tracks of the file playing, where its engine can switch among them. */
+  audioTracks(): AudioTrackInfo[] {
+    return this.engine?.audioTracks?.() ?? [];
+  }
+
+  chooseAudio(id: number): void {
+    this.engine?.chooseAudio?.(id);
   }
 
   /** The version of the file playing, as its origin gave it (ETag, else Last-Modified) with its size; null before its first answer. */

@@ -6,7 +6,8 @@
 
 type Operation =
   | { kind: 'append'; data: BufferSource; offset: number; done: () => void; fail: (err: Error) => void }
-  | { kind: 'remove'; start: number; end: number; done: () => void; fail: (err: Error) => void };
+  | { kind: 'remove'; start: number; end: number; done: () => void; fail: (err: Error) => void }
+  | { kind: 'changeType'; mime: string; done: () => void; fail: (err: Error) => void };
 
 export class DroppedError extends Error {
   constructor() {
@@ -65,6 +66,11 @@ export class SourceBufferQueue {
     return this.enqueue((done, fail) => ({ kind: 'remove', start, end, done, fail }));
   }
 
+  /** Takes media of another type from now on (another audio track's codec), in its turn among the others. */
+  changeType(mime: string): Promise<void> {
+    return this.enqueue((done, fail) => ({ kind: 'changeType', mime, done, fail }));
+  }
+
   /** Forgets queued appends (a seek made them useless); the one in progress completes. */
   dropPendingAppends(): void {
     for (let i = this.queue.length - 1; i >= 0; i--) {
@@ -89,6 +95,11 @@ export class SourceBufferQueue {
     if (!op) return;
     this.current = op;
     try {
+      if (op.kind === 'changeType') {
+        // Done at once, with no updateend of its own.
+        this.sb.changeType(op.mime);
+        return this.completed();
+      }
       if (op.kind === 'append' && this.sb.timestampOffset !== op.offset) this.sb.timestampOffset = op.offset;
       if (op.kind === 'append') this.sb.appendBuffer(op.data);
       else this.sb.remove(op.start, op.end);

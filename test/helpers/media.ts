@@ -86,6 +86,8 @@ export interface FormatMedia {
   leadIn: Buffer;
   /** Video, AAC (the default track) and an AC-3 second audio track, which Chromium cannot play. */
   twoAudio: Buffer;
+  /** The 20 s clip's video with two AAC tracks: English at 440 Hz (the default) and French at 330 Hz. */
+  twoTones: Buffer;
   /** The 20 s clip with French mov_text subtitles: SUBTITLE_CUES, one before 10 s and one after. */
   subtitled: Buffer;
   /** 30 s, long enough to seek in; each format's seconds. */
@@ -123,6 +125,8 @@ export function formatMedia(): FormatMedia {
     fragmented: file('fragmented.mp4', ['-i', clip(), '-c', 'copy', '-movflags', '+frag_keyframe+empty_moov+default_base_moof']),
     emptyEdit: file('empty-edit.mp4', ['-i', clip(), '-itsoffset', '1.5', '-i', clip(), '-map', '1:v', '-map', '0:a', '-c', 'copy']),
     leadIn: file('lead-in.mp4', ['-ss', '1.3', '-i', clip(), '-c', 'copy']),
+    twoTones: file('two-tones.mp4', ['-i', clip(), ...tone(20), '-map', '0:v', '-map', '0:a', '-map', '1:a', '-c:v', 'copy', '-c:a:0', 'copy', '-c:a:1', 'aac',
+      '-disposition:a:0', 'default', '-disposition:a:1', '0', '-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fra']),
     subtitled: file('subtitled.mp4', ['-i', clip(), '-i', subtitleFile(), '-map', '0', '-map', '1', '-c:v', 'copy', '-c:a', 'copy', '-c:s', 'mov_text', '-metadata:s:s:0', 'language=fra']),
     twoAudio: file('two-audio.mp4', ['-i', clip(), ...tone(20), '-map', '0:v', '-map', '0:a', '-map', '1:a', '-c:v', 'copy', '-c:a:0', 'copy', '-c:a:1', 'ac3', '-disposition:a:1', '0']),
     duration: s,
