@@ -154,12 +154,14 @@ export class MediaBuffers {
     for (const q of this.queues.values()) {
       const start = q.buffered.length ? q.buffered.start(0) : time;
       const slack = afterSeek ? 0 : EVICTION_SLACK_SECONDS;
-      if (time - start > this.goals.backSeconds + slack) void q.remove(0, Math.max(0, time - this.goals.backSeconds)).catch(() => {});
+      // The end of the stream waits for every queue to be empty, a remove's too.
+      const removed = (): void => this.maybeEnd();
+      if (time - start > this.goals.backSeconds + slack) void q.remove(0, Math.max(0, time - this.goals.backSeconds)).then(removed, () => {});
       // After a jump, stale media far ahead would only be held.
       // Only when something is there: a remove queued ahead of the seek's first append delays its frame.
       const far = time + this.goals.forwardSeconds + 10;
       const buffered = q.buffered;
-      if (afterSeek && buffered.length && buffered.end(buffered.length - 1) > far) void q.remove(far, this.mediaSource.duration).catch(() => {});
+      if (afterSeek && buffered.length && buffered.end(buffered.length - 1) > far) void q.remove(far, this.mediaSource.duration).then(removed, () => {});
     }
   }
 

@@ -153,8 +153,11 @@ export class MediaLoader {
 
   /** The file ended while the fragmenter still needed bytes (else `follow` would have stopped reading). */
   private inputEnded(): void {
+    const wanted = this.fragmenter.wanted();
     // Every sample taken meanwhile (tables that grew from a moov's head to the whole, with nothing more): done.
-    if (this.fragmenter.wanted() === null) return;
+    if (wanted === null) return;
+    // Bytes that went by before the tables that need them were known (the head's, then the whole's): again.
+    if (this.transfer && wanted < this.transfer.nextOffset) return this.reposition(wanted);
     this.host.fail(truncation(this.total ?? this.transfer?.nextOffset ?? 0, this.fragmenter.dataEnd));
   }
 }
