@@ -251,3 +251,34 @@ describe('audio tracks', () => {
     await page.close();
   });
 });
+
+describe('previews on the timeline', () => {
+  it('shows a picture of the hovered moment, decoded from its keyframe fetched by range, and hides it when the pointer leaves', async () => {
+    const page = await browser.newPage();
+    await page.goto(pageUrl());
+    await playing(page);
+    await page.keyboard.press('k');
+    const bar = page.getByRole('slider', { name: 'Seek' });
+    await bar.scrollIntoViewIfNeeded();
+    const box = (await bar.boundingBox())!;
+    // Three quarters along the 120 s film: 90 s, far from anything buffered.
+    await bar.hover({ position: { x: box.width * 0.75, y: box.height / 2 } });
+    await page.locator('#preview').waitFor({ state: 'visible', timeout: 10_000 });
+    expect(await page.locator('#preview figcaption').textContent()).toMatch(/^01:(29|30)$/);
+    // A real picture: the canvas holds many colours, not one.
+    const colours = await page.evaluate(() => {
+      const c = document.querySelector('#preview canvas') as HTMLCanvasElement;
+      const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set<number>();
+      for (let i = 0; i < data.length; i += 4 * 37) seen.add((data[i]! >> 4) * 256 + (data[i + 1]! >> 4) * 16 + (data[i + 2]! >> 4));
+      return { width: c.width, colours: seen.size };
+    });
+    expect(colours.width).toBe(160);
+    expect(colours.colours).toBeGreaterThan(8);
+    // Playback was not moved by it.
+    expect(await video<number>(page, 'video.currentTime')).toBeLessThan(10);
+    await page.mouse.move(box.x + box.width * 0.5, box.y - 200);
+    await page.locator('#preview').waitFor({ state: 'hidden', timeout: 2000 });
+    await page.close();
+  });
+});

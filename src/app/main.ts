@@ -12,6 +12,7 @@ import { downloadLine, startDownload, type DownloadRow } from './downloads.js';
 import { listenForKeys } from './keys.js';
 import { setUpMediaSession } from './media-session.js';
 import { PositionMemory } from './resume.js';
+import { setUpTimeline } from './timeline.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
@@ -35,6 +36,7 @@ const audioMenu = new AudioMenu($<HTMLSelectElement>('audio'), (id) => player.ch
 const captions = new Captions(video, $<HTMLSelectElement>('captions'), () => connection);
 listenForKeys(video, { toggleHelp: setUpControls(video, $('controls'), $<HTMLDialogElement>('keys-help')), toggleCaptions: () => captions.toggle() });
 const mediaSession = setUpMediaSession(video);
+setUpTimeline(video, $<HTMLInputElement>('timeline'), $('preview'), (time, width, signal) => player.preview(time, width, signal));
 const positions = new PositionMemory(video, $('resume'), () => player.version());
 
 /** A connection with these credentials, and a player on it. */

@@ -37,6 +37,8 @@ export interface Engine {
   audioTracks?(): AudioTrackInfo[];
   /** Plays another audio track from where playback is. */
   chooseAudio?(id: number): void;
+  /** A picture of the film near `time`, `width` wide, for the timeline; null when none can be made. */
+  preview?(time: number, width: number, signal: AbortSignal): Promise<ImageBitmap | null>;
   destroy(): void;
 }
 

@@ -3,7 +3,7 @@
  * mp4box.js's box parser (its sample lists are never built) and written back by its box writers as one MSE
  * init segment per track.
  */
-import { createFile, ISOFile, Log, MP4BoxBuffer } from 'mp4box';
+import { createFile, DataStream, ISOFile, Log, MP4BoxBuffer } from 'mp4box';
 import { FerryError } from '../protocol/codes.js';
 import { splitMoov, type TrakTables } from './mp4/moov-tables.js';
 import type { TrackCodec } from './formats/sniff.js';
@@ -22,6 +22,8 @@ export interface MovieTrack {
   mime: string;
   table: SampleTable;
   init: ArrayBuffer;
+  /** For a video track, what a WebCodecs decoder is configured with (its avcC or hvcC payload). */
+  description: Uint8Array | null;
 }
 
 /** A subtitle track (3GPP timed text, `tx3g`: what MP4 files carry, mov_text to ffmpeg). */
@@ -100,7 +102,7 @@ function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null, 
     const table = new SampleTable(tables[index] ?? {}, timescale, fileSize, shifts.get(candidate));
     table.complete = complete;
     if (table.count === 0) return null;
-    return { id: trak.tkhd.track_id, kind, codec, mime: `${kind}/mp4; codecs="${codec}"`, table, init: initSegment(file, trak) };
+    return { id: trak.tkhd.track_id, kind, codec, mime: `${kind}/mp4; codecs="${codec}"`, table, init: initSegment(file, trak), description: decoderDescription(trak) };
   };
   const tracks = played.map(make).filter((t): t is MovieTrack => t !== null);
   const { start, preroll } = alignStarts(tracks, texts);
@@ -188,6 +190,18 @@ function editShift(trak: TrakBox, movieScale: number): number {
     else return delay - e.media_time / trak.mdia.mdhd.timescale;
   }
   return delay;
+}
+
+/** A video track's avcC or hvcC payload, which a WebCodecs decoder is configured with; null for others. */
+function decoderDescription(trak: TrakBox): Uint8Array | null {
+  const entry = trak.mdia.minf.stbl.stsd.entries[0] as { avcC?: { write(s: DataStream): void }; hvcC?: { write(s: DataStream): void } } | undefined;
+  const box = entry?.avcC ?? entry?.hvcC;
+  if (!box) return null;
+  // Big-endian, the default.
+  const stream = new DataStream();
+  box.write(stream);
+  // After the box's own 8-byte header.
+  return new Uint8Array(stream.buffer.slice(8, stream.getPosition()));
 }
 
 /** An init segment for one track: its trak (whose tables came emptied from the skeleton), under an mvex. */

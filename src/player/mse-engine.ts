@@ -15,6 +15,7 @@ import { sourceBufferTakes, type AttachedMediaSource } from './media-source.js';
 import { MediaLoader, type RangeOpener } from './media-loader.js';
 import { incompleteNotice } from './notices.js';
 import type { Movie, MovieText, MovieTrack } from './movie.js';
+import { Previews } from './previews.js';
 import { SubtitleTracks } from './subtitle-tracks.js';
 import { StallWatch } from './stall-watch.js';
 
@@ -48,6 +49,7 @@ export class MseEngine implements Engine {
   private tracks: MovieTrack[] = [];
   private texts: MovieText[] = [];
   private readonly fragmenter: Fragmenter;
+  private previews: Previews | null = null;
   private readonly subtitles: SubtitleTracks;
   private failure: FerryError | null = null;
   /** A seek went beyond the tables known so far: nothing is read until the whole movie is here. */
@@ -129,6 +131,13 @@ export class MseEngine implements Engine {
     this.subtitles.close();
     for (const [name, fn] of this.listeners) this.video.removeEventListener(name, fn);
     this.buffers.close();
+  }
+
+  preview(time: number, width: number, signal: AbortSignal): Promise<ImageBitmap | null> {
+    const video = this.tracks.find((t) => t.kind === 'video');
+    if (!video || !Previews.supported()) return Promise.resolve(null);
+    this.previews ??= new Previews(video, this.source.openAt, video.description);
+    return this.previews.at(time, width, signal);
   }
 
   audioTracks(): AudioTrackInfo[] {

@@ -144,6 +144,11 @@ export class Player {
     this.engine?.chooseAudio?.(id);
   }
 
+  /** A picture of the film near `time` for the timeline, or null (no engine that makes them, no WebCodecs). */
+  preview(time: number, width: number, signal: AbortSignal): Promise<ImageBitmap | null> {
+    return this.engine?.preview?.(time, width, signal) ?? Promise.resolve(null);
+  }
+
   /** The version of the file playing, as its origin gave it (ETag, else Last-Modified) with its size; null before its first answer. */
   version(): string | null {
     if (this.total === null && !this.validator) return null;
