@@ -21,6 +21,10 @@ beforeAll(async () => {
     origin.set('/film.srt', { body: new TextEncoder().encode(srt), type: 'application/x-subrip' });
     origin.set('/other.vtt', { body: new TextEncoder().encode('WEBVTT\n\n00:00:01.000 --> 00:00:09.000\nAutre langue\n'), type: 'text/vtt' });
     origin.set('/two-tones.mp4', { body: formatMedia().twoTones, type: 'video/mp4' });
+    // The same, with no track flagged enabled in its tkhd: the browser's language decides.
+    const unflagged = Buffer.from(formatMedia().twoTones);
+    for (let at = unflagged.indexOf('tkhd'); at >= 0; at = unflagged.indexOf('tkhd', at + 4)) unflagged[at + 7] = unflagged[at + 7]! & ~1;
+    origin.set('/no-default.mp4', { body: unflagged, type: 'video/mp4' });
     origin.set('/two-audio.mp4', { body: formatMedia().twoAudio, type: 'video/mp4' });
     origin.set('/subtitled.mp4', { body: formatMedia().subtitled, type: 'video/mp4' });
     origin.set('/login.html', { body: new TextEncoder().encode('<!doctype html><title>Sign in</title>'), type: 'text/html' });
@@ -239,6 +243,18 @@ describe('audio tracks', () => {
     expect(await page.inputValue('#audio')).toBe(String((await page.evaluate(() => window.ferry.player().audioTracks().find((t) => t.playing)!.id))));
     expect((await page.evaluate(() => window.ferry.stats())).error).toBeNull();
     await page.close();
+  });
+
+  it('with no track flagged to play first, plays the one in the browser’s language', async () => {
+    for (const [locale, language] of [['fr-FR', 'fra'], ['en-GB', 'eng']] as const) {
+      const context = await browser.newContext({ locale });
+      const page = await context.newPage();
+      await page.goto(pageUrl('', '/no-default.mp4'));
+      await playing(page);
+      const playingTrack = await page.evaluate(() => window.ferry.player().audioTracks().find((t) => t.playing)?.language);
+      expect(playingTrack).toBe(language);
+      await context.close();
+    }
   });
 
   it('shows a track this browser cannot play (AC-3) without offering it', async () => {

@@ -134,14 +134,32 @@ function mediaTraks(traks: TrakBox[]): Candidate[] {
   return all;
 }
 
+/** ISO 639-1 codes, as browsers give languages, to the ISO 639-2 codes of MP4 tracks (T and B forms). */
+const LANGUAGES: Record<string, string[]> = {
+  en: ['eng'], fr: ['fra', 'fre'], de: ['deu', 'ger'], es: ['spa'], it: ['ita'], pt: ['por'], nl: ['nld', 'dut'],
+  ru: ['rus'], ja: ['jpn'], zh: ['zho', 'chi'], ko: ['kor'], ar: ['ara'], hi: ['hin'], pl: ['pol'], sv: ['swe'],
+  tr: ['tur'], uk: ['ukr'], cs: ['ces', 'cze'], el: ['ell', 'gre'], he: ['heb'], da: ['dan'], fi: ['fin'], no: ['nor'],
+};
+
+/** The first track in the browser's first preferred language that any track has. */
+function inBrowserLanguage(candidates: Candidate[]): Candidate | undefined {
+  const language = (c: Candidate): string | undefined => (c.trak.mdia.mdhd as { languageString?: string }).languageString;
+  for (const preferred of globalThis.navigator?.languages ?? []) {
+    const codes = LANGUAGES[preferred.split('-')[0]!.toLowerCase()] ?? [];
+    const found = candidates.find((c) => codes.includes(language(c) ?? ''));
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /**
  * The tracks that play first: one video and one audio, each the first flagged enabled in its tkhd, else the
- * first of its kind. The other audio tracks (a second language, a commentary) are in the audio menu.
+ * first in the browser's language, else the first of its kind. The other audio tracks (a second language, a commentary) are in the audio menu.
  */
 function playedTraks(all: Candidate[]): Candidate[] {
   const pick = (kind: Candidate['kind']): Candidate[] => {
     const of = all.filter((c) => c.kind === kind);
-    const chosen = of.find((c) => c.enabled) ?? of[0];
+    const chosen = of.find((c) => c.enabled) ?? inBrowserLanguage(of) ?? of[0];
     return chosen ? [chosen] : [];
   };
   return [...pick('video'), ...pick('audio')].sort((a, b) => a.index - b.index);
