@@ -116,8 +116,13 @@ function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null, 
 
 /** One of the file's audio tracks, as the page's menu lists it; `make` reads it for playing. */
 function audioChoice({ trak, codec }: Candidate, make: () => MovieTrack | null): AudioChoice {
+  return { id: trak.tkhd.track_id, language: trakLanguage(trak), codec, mime: `audio/mp4; codecs="${codec}"`, make };
+}
+
+/** A trak's language (ISO 639-2, from its mdhd), or null when the file says none ("und"). */
+function trakLanguage(trak: TrakBox): string | null {
   const code = (trak.mdia.mdhd as { languageString?: string }).languageString;
-  return { id: trak.tkhd.track_id, language: code && code !== 'und' ? code : null, codec, mime: `audio/mp4; codecs="${codec}"`, make };
+  return code && code !== 'und' ? code : null;
 }
 
 interface Candidate { trak: TrakBox; index: number; kind: 'video' | 'audio'; codec: string; enabled: boolean }
@@ -143,10 +148,9 @@ const LANGUAGES: Record<string, string[]> = {
 
 /** The first track in the browser's first preferred language that any track has. */
 function inBrowserLanguage(candidates: Candidate[]): Candidate | undefined {
-  const language = (c: Candidate): string | undefined => (c.trak.mdia.mdhd as { languageString?: string }).languageString;
   for (const preferred of globalThis.navigator?.languages ?? []) {
     const codes = LANGUAGES[preferred.split('-')[0]!.toLowerCase()] ?? [];
-    const found = candidates.find((c) => codes.includes(language(c) ?? ''));
+    const found = candidates.find((c) => codes.includes(trakLanguage(c.trak) ?? ''));
     if (found) return found;
   }
   return undefined;
@@ -189,8 +193,7 @@ function textTraks(traks: TrakBox[], tables: TrakTables[], fileSize: number | nu
     if (entry?.type !== 'tx3g' || !(timescale > 0)) continue;
     const table = new SampleTable(tables[index] ?? {}, timescale, fileSize, editShift(trak, movieScale));
     table.complete = complete;
-    const code = (trak.mdia.mdhd as { languageString?: string }).languageString;
-    const language = code && code !== 'und' ? code : null;
+    const language = trakLanguage(trak);
     if (table.count > 0) texts.push({ id: trak.tkhd.track_id, language, label: language ?? `Subtitles ${texts.length + 1}`, table });
   }
   return texts;
