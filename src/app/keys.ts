@@ -47,7 +47,7 @@ function ownKey(target: EventTarget | null, key: string): boolean {
 
 /** Does what the key says; false for a key that says nothing here. */
 function act(video: HTMLVideoElement, actions: KeyActions, key: string): boolean {
-  const seekBy = (s: number): void => void (video.currentTime = Math.max(0, Math.min(video.duration || 0, video.currentTime + s)));
+  const by = (s: number): void => seekBy(video, s);
   switch (key) {
     case ' ':
     case 'k':
@@ -56,11 +56,11 @@ function act(video: HTMLVideoElement, actions: KeyActions, key: string): boolean
       return true;
     case 'j':
     case 'l':
-      seekBy(key === 'j' ? -10 : 10);
+      by(key === 'j' ? -10 : 10);
       return true;
     case 'ArrowLeft':
     case 'ArrowRight':
-      seekBy(key === 'ArrowLeft' ? -5 : 5);
+      by(key === 'ArrowLeft' ? -5 : 5);
       return true;
     case 'ArrowUp':
     case 'ArrowDown':
@@ -90,6 +90,11 @@ function act(video: HTMLVideoElement, actions: KeyActions, key: string): boolean
       }
       return false;
   }
+}
+
+/** Moves playback `seconds` on (or back), within the film. */
+export function seekBy(video: HTMLVideoElement, seconds: number): void {
+  video.currentTime = Math.max(0, Math.min(video.duration || 0, video.currentTime + seconds));
 }
 
 /** The next speed up or down the list from `rate` (which may lie between two). */

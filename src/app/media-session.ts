@@ -2,15 +2,16 @@
  * The operating system's media controls (keys on the keyboard, the lock screen, the headset): the file's
  * name as the title, where playback is, and play, pause and seeks handled here.
  */
+import { seekBy } from './keys.js';
+
 export function setUpMediaSession(video: HTMLVideoElement): { title(url: string): void } {
   const session = 'mediaSession' in navigator ? navigator.mediaSession : null;
   if (!session) return { title: () => {} };
-  const seekBy = (s: number): void => void (video.currentTime = Math.max(0, Math.min(video.duration || 0, video.currentTime + s)));
   const handlers: [MediaSessionAction, MediaSessionActionHandler][] = [
     ['play', () => void video.play().catch(() => {})],
     ['pause', () => video.pause()],
-    ['seekbackward', (d) => seekBy(-(d.seekOffset ?? 10))],
-    ['seekforward', (d) => seekBy(d.seekOffset ?? 10)],
+    ['seekbackward', (d) => seekBy(video, -(d.seekOffset ?? 10))],
+    ['seekforward', (d) => seekBy(video, d.seekOffset ?? 10)],
     ['seekto', (d) => void (d.seekTime !== undefined && (video.currentTime = d.seekTime))],
   ];
   for (const [action, handler] of handlers) {
