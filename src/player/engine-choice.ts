@@ -46,7 +46,7 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
     try {
       const movie = parseMovie(ftyp, head, c.meta.total, false);
       // A large file plays from the head at once; for a small one, the whole says which engine.
-      if (!movie.fragmented && isLarge(c) && hasMediaSource()) {
+      if (!movie.fragmented && isLarge(c.meta.total, c.options.mseThreshold) && hasMediaSource()) {
         const load = async (): Promise<Movie> => parseMovie(ftyp, await whole(), c.meta.total);
         return mse(c, openAt, { movie, prefetch, whole: { load, drop: dropWhole } });
       }
@@ -68,16 +68,16 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
 function forMovie(c: ChoiceContext, openAt: RangeOpener, movie: Movie, prefetch: Transfer | null = null): Engine {
   const whole = movie.fragmented || c.meta.total === null || movie.tracks.every((t) => t.table.dataEnd <= c.meta.total!);
   // One that ends early plays through MSE, which ends the stream cleanly where the bytes end.
-  if (!movie.fragmented && (isLarge(c) || !whole) && hasMediaSource()) return mse(c, openAt, { movie, prefetch, whole: null });
+  if (!movie.fragmented && (isLarge(c.meta.total, c.options.mseThreshold) || !whole) && hasMediaSource()) return mse(c, openAt, { movie, prefetch, whole: null });
   prefetch?.cancel();
   const refused = codecRefusal(movie.codecs, (mime) => c.video.canPlayType(mime) !== '');
   if (refused) throw refused;
   return native(c, 'video/mp4', movie.codecs.some((t) => t.kind === 'video'));
 }
 
-/** From the MSE threshold up, or of unknown size. */
-function isLarge(c: ChoiceContext): boolean {
-  return c.meta.total === null || c.meta.total >= c.options.mseThreshold;
+/** From the MSE threshold up, or of unknown size: what goes through MSE. */
+export function isLarge(total: number | null, mseThreshold: number): boolean {
+  return total === null || total >= mseThreshold;
 }
 
 function mse(c: ChoiceContext, openAt: RangeOpener, start: Pick<MseSource, 'movie' | 'prefetch' | 'whole'>): Engine {

@@ -3,9 +3,10 @@
  * (an older one's work is dropped). Errors and notices reach the page in words.
  */
 import type { Connection } from '../client/connection.js';
+import { START_CREDIT } from '../client/early-start.js';
 import type { Transfer, TransferMeta } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
-import { chooseEngine, rangeOpener, type ChoiceContext } from './engine-choice.js';
+import { chooseEngine, isLarge, rangeOpener, type ChoiceContext } from './engine-choice.js';
 import { readIndex } from './moov-index.js';
 import type { AudioTrackInfo, Engine, EngineStats } from './engine.js';
 import { describeError } from '../ui/messages.js';
@@ -30,8 +31,9 @@ export interface PlayerOptions {
 export const DEFAULT_PLAYER_OPTIONS: PlayerOptions = {
   mseThreshold: 50 * 1024 * 1024,
   goals: DEFAULT_GOALS,
-  window: 2 * 1024 * 1024,
-  probeWindow: 512 * 1024,
+  // The inline start (index.html) grants the same, so its requests are the player's own.
+  window: START_CREDIT.index,
+  probeWindow: START_CREDIT.prefetch,
   mediaBase: globalThis.location?.origin ?? 'http://127.0.0.1',
 };
 
@@ -70,8 +72,7 @@ export class Player {
     try {
       const meta = await first.meta;
       // An MP4 large enough for MSE: the MediaSource opens while its index arrives.
-      const large = meta.total === null || meta.total >= this.options.mseThreshold;
-      if (current() && meta.index && large && hasMediaSource()) this.attached = new AttachedMediaSource(this.video);
+      if (current() && meta.index && isLarge(meta.total, this.options.mseThreshold) && hasMediaSource()) this.attached = new AttachedMediaSource(this.video);
       const start = await this.firstAnswer(first, meta);
       // play() called again, or stop(), while this one waited: it leaves nothing behind.
       if (!current()) return cancelStart(first, start);
