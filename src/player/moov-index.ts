@@ -5,6 +5,7 @@
  * announced, and checked before it is believed.
  */
 import type { Transfer } from '../client/transfer.js';
+import { joinBytes } from '../protocol/bytes.js';
 import { FerryError } from '../protocol/codes.js';
 import type { MoovIndex } from '../protocol/frames.js';
 import { readBoxHeader, writeBoxHeader } from '../protocol/mp4-box.js';
@@ -86,12 +87,7 @@ class ByteReader {
       parts.push(chunk.data);
       have += chunk.data.byteLength;
     }
-    this.held = new Uint8Array(have);
-    let at = 0;
-    for (const p of parts) {
-      this.held.set(p, at);
-      at += p.byteLength;
-    }
+    this.held = joinBytes(parts);
     return this.held.subarray(0, n);
   }
 

@@ -4,6 +4,7 @@
  * segment needs. Parsing half a million table entries as JS objects was most of the start-up time.
  */
 
+import { joinBytes } from '../../protocol/bytes.js';
 import { boxHeader, readBoxHeader } from '../../protocol/mp4-box.js';
 
 /** Raw table payloads of one trak (after each box's header), by box type. */
@@ -46,14 +47,7 @@ export function splitMoov(moov: Uint8Array): SplitMoov {
     return parts;
   }
 
-  const parts = walk(0, moov.byteLength, null);
-  const skeleton = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    skeleton.set(p, at);
-    at += p.byteLength;
-  }
-  return { skeleton, traks };
+  return { skeleton: joinBytes(walk(0, moov.byteLength, null)), traks };
 }
 
 /** The same table with no entries, keeping its version and flags. */

@@ -3,6 +3,7 @@
  * header, a small box, or a big one as it flows. A jump far ahead is a new range request rather than a read
  * through the media between.
  */
+import { joinBytes } from '../../protocol/bytes.js';
 import { FerryError } from '../../protocol/codes.js';
 import type { UpstreamResponse } from './upstream.js';
 
@@ -30,7 +31,9 @@ export class BoxCursor {
       parts.push(next.value);
       have += next.value.byteLength;
     }
-    this.held = join(parts, have);
+    const filled = parts.filter((p) => p.byteLength > 0);
+    // One part is taken as it is: most reads of a big box find nothing held, and no copy is made then.
+    this.held = filled.length === 1 ? filled[0]! : joinBytes(filled);
     return this.held.subarray(0, n);
   }
 
@@ -73,17 +76,4 @@ export class BoxCursor {
     this.held = this.held.subarray(n);
     this.position += n;
   }
-}
-
-/** The parts as one array (the only part itself when there is one). */
-function join(parts: Uint8Array[], size: number): Uint8Array {
-  const filled = parts.filter((p) => p.byteLength > 0);
-  if (filled.length <= 1) return filled[0] ?? new Uint8Array(0);
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of filled) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }

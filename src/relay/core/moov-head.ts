@@ -5,6 +5,7 @@
  * parsed. Its samples are the first samples of the whole, the same in every field, so the page swaps one
  * set of tables for the other without moving.
  */
+import { joinBytes } from '../../protocol/bytes.js';
 import { boxHeader, readBoxHeader } from '../../protocol/mp4-box.js';
 
 /** Seconds of every track the head describes: far more than the whole takes to arrive after it. */
@@ -14,7 +15,7 @@ const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl']);
 
 /** The moov with its tables cut to HEAD_SECONDS; the moov unchanged where it cannot be read. */
 export function moovHead(moov: Uint8Array): Uint8Array {
-  return concat(rebuild(moov, 0, moov.byteLength, null));
+  return joinBytes(rebuild(moov, 0, moov.byteLength, null));
 }
 
 /** What the head keeps of a trak: its first `keep` samples, in its first `chunks` chunks (null: all). */
@@ -172,19 +173,9 @@ function patched(type: string, payload: Uint8Array, countAt: number, n: number):
 }
 
 function box(type: string, payload: Uint8Array): Uint8Array {
-  return concat([boxHeader(type, 8 + payload.byteLength), payload]);
+  return joinBytes([boxHeader(type, 8 + payload.byteLength), payload]);
 }
 
 function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
