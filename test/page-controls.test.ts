@@ -36,15 +36,21 @@ afterAll(() => stopStage({ origin, relay, browser }));
 const pageUrl = (extra = '', path = '/film.mp4'): string => `http://127.0.0.1:${relay.port}/?url=${encodeURIComponent(origin.url(path))}&autoplay=1&threshold=0${extra}`;
 const video = <T>(page: Page, read: string): Promise<T> => page.evaluate(`(() => { const video = document.querySelector('video'); return ${read}; })()`);
 
+/** A new page playing the link (`pageUrl`'s arguments), past its first half second. */
+async function playingPage(extra = '', path = '/film.mp4'): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(pageUrl(extra, path));
+  await playing(page);
+  return page;
+}
+
 async function playing(page: Page, beyond = 0.5): Promise<void> {
   await page.waitForFunction((t) => document.querySelector('video')!.currentTime > t, beyond, { timeout: 20_000, polling: 100 });
 }
 
 describe('keys', () => {
   it('play, pause, seek, volume, mute, speed, jump and the list of keys; none while typing in a field', async () => {
-    const page = await browser.newPage();
-    await page.goto(pageUrl());
-    await playing(page);
+    const page = await playingPage();
     await page.keyboard.press('k');
     expect(await video(page, 'video.paused')).toBe(true);
     await page.keyboard.press(' ');
@@ -86,9 +92,7 @@ describe('keys', () => {
 
 describe('controls beside the video', () => {
   it('a labelled speed menu that sets and follows the speed, picture-in-picture, and the keys button', async () => {
-    const page = await browser.newPage();
-    await page.goto(pageUrl());
-    await playing(page);
+    const page = await playingPage();
     await page.getByLabel('Speed').selectOption('1.5');
     expect(await video(page, 'video.playbackRate')).toBe(1.5);
     await page.evaluate(() => (document.querySelector('video')!.playbackRate = 2));
@@ -100,9 +104,7 @@ describe('controls beside the video', () => {
   });
 
   it('tells the operating system the title, the state and the position (Media Session)', async () => {
-    const page = await browser.newPage();
-    await page.goto(pageUrl());
-    await playing(page);
+    const page = await playingPage();
     expect(await page.evaluate(() => navigator.mediaSession.metadata?.title)).toBe('film.mp4');
     expect(await page.evaluate(() => navigator.mediaSession.playbackState)).toBe('playing');
     await page.keyboard.press('k');
@@ -186,9 +188,7 @@ describe('subtitles', () => {
   });
 
   it('shows the file’s own subtitles (mov_text) through MSE: in the menu, each cue at its time, before the head’s end and after', async () => {
-    const page = await browser.newPage();
-    await page.goto(pageUrl('', '/subtitled.mp4'));
-    await playing(page);
+    const page = await playingPage('', '/subtitled.mp4');
     await page.waitForFunction(() => [...(document.querySelector('#captions') as HTMLSelectElement).options].some((o) => o.value === 'fra'));
     await page.getByLabel('Captions').selectOption('fra');
     await page.keyboard.press('k');
@@ -198,9 +198,7 @@ describe('subtitles', () => {
   });
 
   it('says so in words when the link is a web page, and the film plays on', async () => {
-    const page = await browser.newPage();
-    await page.goto(pageUrl(`&subs=${encodeURIComponent(origin.url('/login.html'))}`));
-    await playing(page);
+    const page = await playingPage(`&subs=${encodeURIComponent(origin.url('/login.html'))}`);
     await page.getByRole('alert').filter({ hasText: 'the subtitles could not be added: the subtitles link gave a web page, not subtitles' }).waitFor({ timeout: 10_000 });
     await playing(page, 1.5);
     await page.close();
@@ -226,9 +224,7 @@ describe('audio tracks', () => {
     });
 
   it('lists every audio track by language and codec, and a switch changes what is heard, from where it was', async () => {
-    const page = await browser.newPage();
-    await page.goto(pageUrl('', '/two-tones.mp4'));
-    await playing(page);
+    const page = await playingPage('', '/two-tones.mp4');
     await page.evaluate(() => (document.querySelector('video')!.muted = false));
     const menu = page.getByLabel('Audio');
     await page.waitForFunction(() => (document.querySelector('#audio') as HTMLSelectElement).options.length === 2);
@@ -258,9 +254,7 @@ describe('audio tracks', () => {
   });
 
   it('shows a track this browser cannot play (AC-3) without offering it', async () => {
-    const page = await browser.newPage();
-    await page.goto(pageUrl('', '/two-audio.mp4'));
-    await playing(page);
+    const page = await playingPage('', '/two-audio.mp4');
     await page.waitForFunction(() => (document.querySelector('#audio') as HTMLSelectElement).options.length === 2);
     const options = await page.evaluate(() => [...(document.querySelector('#audio') as HTMLSelectElement).options].map((o) => [o.text, o.disabled]));
     expect(options).toEqual([['Track 1 · AAC', false], ['Track 2 · AC-3 (not playable here)', true]]);
@@ -270,9 +264,7 @@ describe('audio tracks', () => {
 
 describe('previews on the timeline', () => {
   it('shows a picture of the hovered moment, decoded from its keyframe fetched by range, and hides it when the pointer leaves', async () => {
-    const page = await browser.newPage();
-    await page.goto(pageUrl());
-    await playing(page);
+    const page = await playingPage();
     await page.keyboard.press('k');
     const bar = page.getByRole('slider', { name: 'Seek' });
     await bar.scrollIntoViewIfNeeded();
