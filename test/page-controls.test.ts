@@ -20,13 +20,12 @@ beforeAll(async () => {
     const srt = '\uFEFF1\r\n00:00:01,000 --> 00:00:04,000\r\n{\\an8}Hello from Ferry\r\n\r\n2\r\n00:00:05,000 --> 00:00:08,500\r\nSecond cue\r\n';
     origin.set('/film.srt', { body: new TextEncoder().encode(srt), type: 'application/x-subrip' });
     origin.set('/other.vtt', { body: new TextEncoder().encode('WEBVTT\n\n00:00:01.000 --> 00:00:09.000\nAutre langue\n'), type: 'text/vtt' });
-    origin.set('/two-tones.mp4', { body: formatMedia().twoTones, type: 'video/mp4' });
+    const { twoTones, twoAudio, subtitled, subtitledWebVtt } = formatMedia();
     // The same, with no track flagged enabled in its tkhd: the browser's language decides.
-    const unflagged = Buffer.from(formatMedia().twoTones);
+    const unflagged = Buffer.from(twoTones);
     for (let at = unflagged.indexOf('tkhd'); at >= 0; at = unflagged.indexOf('tkhd', at + 4)) unflagged[at + 7] = unflagged[at + 7]! & ~1;
-    origin.set('/no-default.mp4', { body: unflagged, type: 'video/mp4' });
-    origin.set('/two-audio.mp4', { body: formatMedia().twoAudio, type: 'video/mp4' });
-    origin.set('/subtitled.mp4', { body: formatMedia().subtitled, type: 'video/mp4' });
+    const films = { 'two-tones': twoTones, 'no-default': unflagged, 'two-audio': twoAudio, subtitled, 'subtitled-wvtt': subtitledWebVtt };
+    for (const [name, body] of Object.entries(films)) origin.set(`/${name}.mp4`, { body, type: 'video/mp4' });
     origin.set('/login.html', { body: new TextEncoder().encode('<!doctype html><title>Sign in</title>'), type: 'text/html' });
   }));
 });
@@ -147,11 +146,14 @@ describe('subtitles', () => {
   const cueAt = async (page: Page, t: number): Promise<string | null> => {
     await page.evaluate((time) => (document.querySelector('video')!.currentTime = time), t);
     await page.waitForFunction(() => !document.querySelector('video')!.seeking);
-    return page.evaluate(() => {
-      const track = [...document.querySelector('video')!.textTracks].find((tr) => tr.mode === 'showing');
-      return (track?.activeCues?.[0] as VTTCue | undefined)?.text ?? null;
-    });
+    return (await shownCue(page))?.text ?? null;
   };
+  /** The cue on screen: its text, and its line and alignment where it sets a line. */
+  const shownCue = (page: Page): Promise<{ text: string; settings: string } | null> =>
+    page.evaluate(() => {
+      const cue = [...document.querySelector('video')!.textTracks].find((tr) => tr.mode === 'showing')?.activeCues?.[0] as VTTCue | undefined;
+      return cue ? { text: cue.text, settings: cue.line === 'auto' ? '' : `line ${cue.line} ${cue.align}` } : null;
+    });
 
   it('shows an .srt from a link through the relay, the right cue at its time; the menu chooses, and is remembered', async () => {
     const context = await browser.newContext();
@@ -187,15 +189,20 @@ describe('subtitles', () => {
     await context.close();
   });
 
-  it('shows the file’s own subtitles (mov_text) through MSE: in the menu, each cue at its time, before the head’s end and after', async () => {
-    const page = await playingPage('', '/subtitled.mp4');
-    await page.waitForFunction(() => [...(document.querySelector('#captions') as HTMLSelectElement).options].some((o) => o.value === 'fra'));
-    await page.getByLabel('Captions').selectOption('fra');
-    await page.keyboard.press('k');
-    for (const [start, end, text] of SUBTITLE_CUES) expect(await cueAt(page, (start + end) / 2)).toBe(text);
-    expect(await cueAt(page, 8)).toBeNull();
-    await page.close();
-  });
+  it.each([['mov_text', '/subtitled.mp4', ''], ['WebVTT in MP4 (wvtt)', '/subtitled-wvtt.mp4', 'line 10 start']])(
+    'shows the file’s own subtitles (%s) through MSE: in the menu, each cue at its time, before the head’s end and after',
+    async (_format, path, afterHeadSettings) => {
+      const page = await playingPage('', path);
+      await page.waitForFunction(() => [...(document.querySelector('#captions') as HTMLSelectElement).options].some((o) => o.value === 'fra'));
+      await page.getByLabel('Captions').selectOption('fra');
+      await page.keyboard.press('k');
+      for (const [start, end, text] of SUBTITLE_CUES) expect(await cueAt(page, (start + end) / 2)).toBe(text);
+      // The cue's own settings (a wvtt sample's sttg), where it has some.
+      expect((await shownCue(page))?.settings).toBe(afterHeadSettings);
+      expect(await cueAt(page, 8)).toBeNull();
+      await page.close();
+    },
+  );
 
   it('says so in words when the link is a web page, and the film plays on', async () => {
     const page = await playingPage(`&subs=${encodeURIComponent(origin.url('/login.html'))}`);

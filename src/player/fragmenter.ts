@@ -10,6 +10,7 @@ import { BufferPool } from './buffer-pool.js';
 import { ByteWindow } from './byte-window.js';
 import type { MovieText, MovieTrack } from './movie.js';
 import { fragmentSize, writeFragment } from './mp4/moof.js';
+import { readTextSample } from './mp4/text-samples.js';
 
 export interface Fragment {
   trackId: number;
@@ -25,14 +26,17 @@ export interface Fragment {
   last: boolean;
 }
 
-/** A subtitle, read from a tx3g sample among the media bytes; times in seconds of the movie. */
+/** A subtitle, read from a subtitle sample among the media bytes; times in seconds of the movie. */
 export interface TextCue {
   trackId: number;
-  /** Its sample's index, the same each time the bytes pass by again. */
+  /** Its sample's index and its place in the sample: the same each time the bytes pass by again. */
   index: number;
+  part: number;
   start: number;
   end: number;
   text: string;
+  /** WebVTT cue settings ("line:10% align:start"), or "". */
+  settings: string;
 }
 
 export interface FragmenterLimits {
@@ -203,15 +207,10 @@ export class Fragmenter {
       const [offset, size] = [t.offsets[c.next]!, t.sizes[c.next]!];
       if (offset < this.window.start) continue;
       if (!this.window.has(offset, size)) return;
-      // A 16-bit length, then the text; the samples between two subtitles are empty.
-      const bytes = this.window.copy(offset, Math.min(size, 64 * 1024));
-      const length = bytes.byteLength >= 2 ? Math.min((bytes[0]! << 8) | bytes[1]!, bytes.byteLength - 2) : 0;
-      if (length === 0) continue;
-      const text = bytes.subarray(2, 2 + length);
-      const utf16 = text[0] === 0xfe && text[1] === 0xff;
       const start = t.time(c.next);
-      const cue = { trackId: c.text.id, index: c.next, start, end: start + t.duration(c.next) / t.timescale };
-      this.cues.push({ ...cue, text: new TextDecoder(utf16 ? 'utf-16be' : 'utf-8').decode(text) });
+      const end = start + t.duration(c.next) / t.timescale;
+      const said = readTextSample(c.text.format, this.window.copy(offset, Math.min(size, 64 * 1024)));
+      for (const [part, { text, settings }] of said.entries()) this.cues.push({ trackId: c.text.id, index: c.next, part, start, end, text, settings });
     }
   }
 

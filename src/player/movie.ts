@@ -6,6 +6,7 @@
 import { createFile, DataStream, ISOFile, Log, MP4BoxBuffer } from 'mp4box';
 import { FerryError } from '../protocol/codes.js';
 import { splitMoov, type TrakTables } from './mp4/moov-tables.js';
+import { isTextFormat, type TextFormat } from './mp4/text-samples.js';
 import type { TrackCodec } from './formats/sniff.js';
 import { SampleTable } from './sample-table.js';
 
@@ -26,9 +27,10 @@ export interface MovieTrack {
   description: Uint8Array | null;
 }
 
-/** A subtitle track (3GPP timed text, `tx3g`: what MP4 files carry, mov_text to ffmpeg). */
+/** A subtitle track: 3GPP timed text (`tx3g`, mov_text to ffmpeg) or WebVTT (`wvtt`); mp4/text-samples.ts reads both. */
 export interface MovieText {
   id: number;
+  format: TextFormat;
   /** Its language (ISO 639-2), or null when the file says none ("und"). */
   language: string | null;
   label: string;
@@ -184,17 +186,18 @@ function alignStarts(tracks: MovieTrack[], texts: MovieText[]): { start: number;
   return { start: Math.max(preroll, ...tracks.map((t) => t.table.start)), preroll };
 }
 
-/** The tx3g subtitle tracks, with their tables (cut short too when they come from a moov's head). */
+/** The subtitle tracks, with their tables (cut short too when they come from a moov's head). */
 function textTraks(traks: TrakBox[], tables: TrakTables[], fileSize: number | null, movieScale: number, complete: boolean): MovieText[] {
   const texts: MovieText[] = [];
   for (const [index, trak] of traks.entries()) {
     const entry = trak.mdia.minf.stbl.stsd.entries[0] as { type?: string } | undefined;
     const timescale = trak.mdia.mdhd.timescale;
-    if (entry?.type !== 'tx3g' || !(timescale > 0)) continue;
+    const format = entry?.type;
+    if (!isTextFormat(format) || !(timescale > 0)) continue;
     const table = new SampleTable(tables[index] ?? {}, timescale, fileSize, editShift(trak, movieScale));
     table.complete = complete;
     const language = trakLanguage(trak);
-    if (table.count > 0) texts.push({ id: trak.tkhd.track_id, language, label: language ?? `Subtitles ${texts.length + 1}`, table });
+    if (table.count > 0) texts.push({ id: trak.tkhd.track_id, format, language, label: language ?? `Subtitles ${texts.length + 1}`, table });
   }
   return texts;
 }

@@ -35,11 +35,13 @@ export class SubtitleTracks {
   }
 
   add(cue: TextCue): void {
-    const key = `${cue.trackId}:${cue.index}`;
+    const key = `${cue.trackId}:${cue.index}:${cue.part}`;
     const track = this.tracks.get(cue.trackId);
     if (!track || this.added.has(key)) return;
     this.added.add(key);
-    track.addCue(new VTTCue(cue.start, cue.end, cue.text));
+    const made = new VTTCue(cue.start, cue.end, cue.text);
+    applyCueSettings(made, cue.settings);
+    track.addCue(made);
   }
 
   close(): void {
@@ -49,5 +51,35 @@ export class SubtitleTracks {
       retired.add(track);
     }
     this.tracks.clear();
+  }
+}
+
+/**
+ * A WebVTT cue's settings line ("line:10% position:20%,line-left size:60% align:start vertical:rl") set on
+ * its VTTCue, as a .vtt file's parser would; a setting the browser refuses or does not know is left out.
+ */
+function applyCueSettings(cue: VTTCue, settings: string): void {
+  for (const setting of settings.split(/\s+/)) {
+    const [name, value = ''] = setting.split(':', 2) as [string, string?];
+    const [main = '', second] = value.split(',', 2);
+    const percent = /^\d+(\.\d+)?%$/.test(main) ? parseFloat(main) : null;
+    try {
+      if (name === 'align') cue.align = main as AlignSetting;
+      else if (name === 'vertical') cue.vertical = main as DirectionSetting;
+      else if (name === 'size' && percent !== null) cue.size = percent;
+      else if (name === 'position' && percent !== null) {
+        cue.position = percent;
+        if (second) cue.positionAlign = second as PositionAlignSetting;
+      }
+      else if (name === 'line') {
+        const line = percent ?? (/^-?\d+$/.test(main) ? parseInt(main, 10) : null);
+        if (line === null) continue;
+        cue.snapToLines = percent === null;
+        cue.line = line;
+        if (second) cue.lineAlign = second as LineAlignSetting;
+      }
+    } catch {
+      // An invalid value: the cue keeps the default for it.
+    }
   }
 }

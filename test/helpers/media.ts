@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { withWebVtt } from './wvtt-mp4.js';
 
 const DIR = join(process.cwd(), '.media', 'test');
 
@@ -90,6 +91,8 @@ export interface FormatMedia {
   twoTones: Buffer;
   /** The 20 s clip with French mov_text subtitles: SUBTITLE_CUES, one before 10 s and one after. */
   subtitled: Buffer;
+  /** The same clip with the same cues as WebVTT in MP4 (`wvtt`), the second one set at the top (line:10%). */
+  subtitledWebVtt: Buffer;
   /** 30 s, long enough to seek in; each format's seconds. */
   duration: number;
 }
@@ -99,6 +102,8 @@ export const SUBTITLE_CUES: [number, number, string][] = [
   [2, 5, 'First line of Ferry'],
   [12, 16, 'After the head'],
 ];
+
+const WEBVTT_CUES = SUBTITLE_CUES.map(([start, end, text], i) => ({ start, end, text, settings: i === 1 ? 'line:10% align:start' : '' }));
 
 function subtitleFile(): string {
   const srt = (s: number): string => `00:00:${String(s).padStart(2, '0')},000`;
@@ -128,6 +133,7 @@ export function formatMedia(): FormatMedia {
     twoTones: file('two-tones.mp4', ['-i', clip(), ...tone(20), '-map', '0:v', '-map', '0:a', '-map', '1:a', '-c:v', 'copy', '-c:a:0', 'copy', '-c:a:1', 'aac',
       '-disposition:a:0', 'default', '-disposition:a:1', '0', '-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fra']),
     subtitled: file('subtitled.mp4', ['-i', clip(), '-i', subtitleFile(), '-map', '0', '-map', '1', '-c:v', 'copy', '-c:a', 'copy', '-c:s', 'mov_text', '-metadata:s:s:0', 'language=fra']),
+    subtitledWebVtt: readFileSync(make('subtitled-wvtt.mp4', (out) => writeFileSync(out, withWebVtt(readFileSync(clip()), WEBVTT_CUES, 'fra')))),
     twoAudio: file('two-audio.mp4', ['-i', clip(), ...tone(20), '-map', '0:v', '-map', '0:a', '-map', '1:a', '-c:v', 'copy', '-c:a:0', 'copy', '-c:a:1', 'ac3', '-disposition:a:1', '0']),
     duration: s,
   };
