@@ -64,11 +64,13 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
   return nativeFor(c, format);
 }
 
-/** An MP4 whose moov is known: MSE from the threshold up, and for one that ends early; else the browser's own. */
+/** An MP4 whose moov is known: MSE from the threshold up, and for one that ends early or has tracks to choose; else the browser's own. */
 function forMovie(c: ChoiceContext, openAt: RangeOpener, movie: Movie, prefetch: Transfer | null = null): Engine {
   const whole = movie.fragmented || c.meta.total === null || movie.tracks.every((t) => t.table.dataEnd <= c.meta.total!);
-  // One that ends early plays through MSE, which ends the stream cleanly where the bytes end.
-  if (!movie.fragmented && (isLarge(c.meta.total, c.options.mseThreshold) || !whole) && hasMediaSource()) return mse(c, openAt, { movie, prefetch, whole: null });
+  // One that ends early plays through MSE, which ends the stream cleanly where the bytes end. So does one with
+  // audio tracks to choose from or its own subtitles: the browser's own player offers neither.
+  const choices = movie.audioChoices.length > 1 || movie.texts.length > 0;
+  if (!movie.fragmented && (isLarge(c.meta.total, c.options.mseThreshold) || !whole || choices) && hasMediaSource()) return mse(c, openAt, { movie, prefetch, whole: null });
   prefetch?.cancel();
   const refused = codecRefusal(movie.codecs, (mime) => c.video.canPlayType(mime) !== '');
   if (refused) throw refused;
