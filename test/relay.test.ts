@@ -1,13 +1,14 @@
-/** The relay end to end: a real origin, a real relay, real WebSockets. */
+/**
+ * The Node relay end to end: a real origin, a real relay, real WebSockets; what it does beyond the protocol
+ * both edges pass (edges.test.ts): the welcome's round trip, hostile input, auth, dialling, operations.
+ */
 import { createServer as createTcpServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Connection } from '../src/client/connection.js';
-import type { Transfer } from '../src/client/transfer.js';
-import { FerryError } from '../src/protocol/codes.js';
 import type { Relay } from '../src/relay/node/server.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
-import { connect, rawRequest, signIn, startRelay } from './helpers/relay.js';
+import { connect, failure, rawRequest, readAll, signIn, startRelay } from './helpers/relay.js';
 import { Link } from '../bench/link.js';
 
 const body = testBytes(6 * 1024 * 1024 + 123);
@@ -18,16 +19,8 @@ let client: Connection;
 beforeAll(async () => {
   origin = await new Origin().start();
   origin.set('/file.bin', { body, type: 'video/mp4', disposition: 'attachment; filename="film.mp4"' });
-  origin.set('/no-range', { body, ignoreRange: true });
-  origin.set('/drops', { body, dropAfter: 1024 * 1024 });
-  origin.set('/short', { body: testBytes(300_000), shortBy: 1000 });
   origin.set('/silent', { body, stallAfter: 0 });
-  origin.set('/weak', { body, etag: 'W/"weak"' });
-  origin.redirect('/r1', '/r2', 301);
-  origin.redirect('/r2', '/file.bin', 307);
-  origin.redirect('/loop-a', '/loop-b');
-  origin.redirect('/loop-b', '/loop-a');
-  relay = await startRelay({ allow: [origin.hostPort, `127.0.0.1:${origin.port + 1}`], limits: { idleMs: 300 } });
+  relay = await startRelay({ allow: [origin.hostPort], limits: { idleMs: 300 } });
   client = connect(relay.url);
 });
 
@@ -35,129 +28,6 @@ afterAll(async () => {
   client.close();
   await relay.close();
   await origin.close();
-});
-
-async function readAll(t: Transfer): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for await (const c of t) parts.push(c.data);
-  return Buffer.concat(parts);
-}
-
-async function failure(t: Transfer): Promise<FerryError> {
-  try {
-    await readAll(t);
-  } catch (err) {
-    return err as FerryError;
-  }
-  throw new Error('the transfer did not fail');
-}
-
-describe('relaying', () => {
-  it('relays a whole file byte for byte, with its metadata', async () => {
-    const t = client.open({ url: origin.url('/file.bin') });
-    const meta = await t.meta;
-    expect(meta).toMatchObject({ status: 200, type: 'video/mp4', total: body.byteLength, ranges: true, offset: 0, disposition: 'attachment; filename="film.mp4"' });
-    expect(meta.validator?.etag).toMatch(/^"/);
-    expect(sha256(await readAll(t))).toBe(sha256(body));
-    expect(origin.seen.at(-1)).toMatchObject({ encoding: 'identity', range: undefined });
-  });
-
-  it('serves a byte range', async () => {
-    const t = client.open({ url: origin.url('/file.bin'), offset: 1_000_000, end: 2_999_999 });
-    expect(await t.meta).toMatchObject({ status: 206, offset: 1_000_000, total: body.byteLength });
-    expect(sha256(await readAll(t))).toBe(sha256(body.subarray(1_000_000, 3_000_000)));
-    expect(origin.seen.at(-1)?.range).toBe('bytes=1000000-2999999');
-  });
-
-  it('resumes with If-Range and refuses a changed file', async () => {
-    const t = client.open({ url: origin.url('/file.bin'), offset: 500, validator: { etag: '"an old version"' } });
-    expect((await failure(t)).code).toBe('source_changed');
-    expect(origin.seen.at(-1)?.ifRange).toBe('"an old version"');
-  });
-
-  it('never passes off a 200 as a continuation', async () => {
-    expect((await failure(client.open({ url: origin.url('/no-range'), offset: 100 }))).code).toBe('range_ignored');
-  });
-
-  it('does not use a weak ETag as a validator', async () => {
-    expect((await client.open({ url: origin.url('/weak') }).meta).validator).toBeNull();
-  });
-
-  it('follows redirects and reports the final URL', async () => {
-    const t = client.open({ url: origin.url('/r1') });
-    expect((await t.meta).url).toBe(origin.url('/file.bin'));
-    expect(sha256(await readAll(t))).toBe(sha256(body));
-  });
-
-  it('stops a redirect loop', async () => {
-    expect((await failure(client.open({ url: origin.url('/loop-a') }))).code).toBe('too_many_redirects');
-  });
-
-  it('reports an upstream status with its number', async () => {
-    const err = await failure(client.open({ url: origin.url('/missing') }));
-    expect(err.code).toBe('upstream_status');
-    expect(err.status).toBe(404);
-    expect(err.message).toMatch(/404/);
-  });
-
-  it('reports an unreachable server', async () => {
-    expect((await failure(client.open({ url: `http://127.0.0.1:${origin.port + 1}/` }))).code).toBe('connect_failed');
-  });
-
-  it('continues past an origin that drops the connection mid-body', async () => {
-    expect(sha256(await readAll(client.open({ url: origin.url('/drops') })))).toBe(sha256(body));
-  });
-
-  it('reports a body shorter than its Content-Length as truncated', async () => {
-    expect((await failure(client.open({ url: origin.url('/short') }))).code).toBe('truncated');
-  });
-
-  it('times out an origin that sends nothing', async () => {
-    expect((await failure(client.open({ url: origin.url('/silent') }))).code).toBe('upstream_timeout');
-  });
-
-  it('lets a reader widen its window: the relay runs further ahead', async () => {
-    const t = client.open({ url: origin.url('/file.bin'), window: 64 * 1024 });
-    await t.meta;
-    await new Promise((done) => setTimeout(done, 200));
-    expect(t.buffered).toBeLessThanOrEqual(64 * 1024);
-    t.widen(2 * 1024 * 1024);
-    await new Promise((done) => setTimeout(done, 200));
-    expect(t.buffered).toBeGreaterThan(1024 * 1024);
-    expect(t.buffered).toBeLessThanOrEqual(2 * 1024 * 1024);
-    t.cancel();
-  });
-
-  it('sends HEAD and POST', async () => {
-    const head = client.open({ url: origin.url('/file.bin'), method: 'HEAD' });
-    expect((await head.meta).total).toBe(body.byteLength);
-    expect((await readAll(head)).byteLength).toBe(0);
-    expect(origin.seen.at(-1)).toMatchObject({ path: '/file.bin', method: 'HEAD' });
-    const post = client.open({ url: origin.url('/file.bin'), method: 'POST', body: btoa('hello'), headers: { 'content-type': 'text/plain' } });
-    expect((await post.meta).status).toBe(200);
-    expect(origin.seen.at(-1)).toMatchObject({ path: '/file.bin', method: 'POST', body: 'hello' });
-    post.cancel();
-  });
-
-  it('aborts the upstream at once when a stream is cancelled', async () => {
-    const big = new Origin();
-    await big.start();
-    big.set('/big', { body: testBytes(64 * 1024 * 1024) });
-    const r = await startRelay({ allow: [big.hostPort] });
-    const c = connect(r.url);
-    const t = c.open({ url: big.url('/big'), window: 1024 * 1024 });
-    await t.read();
-    t.cancel();
-    await new Promise((done) => setTimeout(done, 300));
-    const after = big.bytesSent;
-    await new Promise((done) => setTimeout(done, 300));
-    expect(big.bytesSent).toBe(after);
-    expect(after).toBeLessThan(32 * 1024 * 1024);
-    expect(await r.metrics.streams.get()).toMatchObject({ values: [{ value: 0 }] });
-    c.close();
-    await r.close();
-    await big.close();
-  });
 });
 
 /** A raw socket, to say what a well-behaved client never would. */
@@ -345,8 +215,11 @@ describe('operations', () => {
   it('serves /healthz, /metrics and a page', async () => {
     const base = relay.url.replace('ws://', 'http://').replace('/ws', '');
     expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ ok: true });
+    // Bytes relayed, and an error sent (a resume of a version the origin no longer has), to be counted.
+    await readAll(client.open({ url: origin.url('/file.bin'), end: 9 }));
+    expect((await failure(client.open({ url: origin.url('/file.bin'), offset: 5, validator: { etag: '"gone"' } }))).code).toBe('source_changed');
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/ferry_bytes_relayed_total \d+/);
+    expect(metrics).toMatch(/ferry_bytes_relayed_total [1-9]\d*/);
     expect(metrics).toMatch(/ferry_errors_total\{code="source_changed"\} \d+/);
     expect((await fetch(`${base}/`)).status).toBe(200);
     // fetch() would resolve the dots itself; a raw request sends them as they are.

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { DEFAULT_WINDOW } from '../src/client/transfer.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
-import { connect, CutProxy, startRelay } from './helpers/relay.js';
+import { connect, CutProxy, readThroughCuts, startRelay } from './helpers/relay.js';
 
 const SIZE = 210 * 1024 * 1024;
 const body = testBytes(SIZE, 7);
@@ -28,20 +28,8 @@ describe('resume', () => {
     const proxy = await new CutProxy(relay.port).start();
     const client = connect(proxy.url);
     const sentBefore = origin.bytesSent;
-    const t = client.open({ url: origin.url('/big.bin') });
-    const hash = createHash('sha256');
     const cutsAt = [0.1, 0.3, 0.5, 0.7, 0.9].map((f) => Math.floor(f * SIZE));
-    let received = 0;
-    for await (const chunk of t) {
-      hash.update(chunk.data);
-      received += chunk.data.byteLength;
-      if (cutsAt.length && received >= cutsAt[0]!) {
-        cutsAt.shift();
-        proxy.cut();
-      }
-    }
-    expect(received).toBe(SIZE);
-    expect(hash.digest('hex')).toBe(expected);
+    expect(await readThroughCuts(client.open({ url: origin.url('/big.bin') }), proxy, cutsAt)).toEqual({ received: SIZE, sha256: expected });
     expect(proxy.cuts).toBe(5);
     expect(client.reconnects).toBe(5);
     const fetched = origin.bytesSent - sentBefore;

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { connect as connectTcp, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Connection, type ConnectionOptions } from '../../src/client/connection.js';
 import { nodeSocket } from '../../src/client/node.js';
 import type { Download } from '../../src/client/download.js';
+import type { Transfer } from '../../src/client/transfer.js';
 import type { FerryError } from '../../src/protocol/codes.js';
 import type { TicketMessage } from '../../src/protocol/frames.js';
 import { parseAllowedHost } from '../../src/relay/core/guard.js';
@@ -76,6 +78,38 @@ export function ticketFor(save: Download): Promise<TicketMessage> {
     save.events.ticket = resolve;
     save.events.error = reject;
   });
+}
+
+/** A transfer's bytes, to its end. */
+export async function readAll(t: Transfer): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const c of t) parts.push(c.data);
+  return Buffer.concat(parts);
+}
+
+/** The error a transfer ends with; one that completes fails the test. */
+export async function failure(t: Transfer): Promise<FerryError> {
+  try {
+    await readAll(t);
+  } catch (err) {
+    return err as FerryError;
+  }
+  throw new Error('the transfer did not fail');
+}
+
+/** Reads a transfer to its end, cutting `proxy` each time the bytes received pass the next of `cutsAt` (sorted). */
+export async function readThroughCuts(t: Transfer, proxy: CutProxy, cutsAt: number[]): Promise<{ received: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let received = 0;
+  for await (const chunk of t) {
+    hash.update(chunk.data);
+    received += chunk.data.byteLength;
+    while (cutsAt.length && received >= cutsAt[0]!) {
+      cutsAt.shift();
+      proxy.cut();
+    }
+  }
+  return { received, sha256: hash.digest('hex') };
 }
 
 /** A TCP hop between client and relay whose connections can be cut, as a flaky network would. */

@@ -40,6 +40,8 @@ export interface SessionLimits {
   helloTimeoutMs: number;
   /** Protocol errors tolerated before the socket is closed. */
   maxProtocolErrors: number;
+  /** See StreamLimits: credit held per stream, told to clients in the welcome. */
+  heldCreditBytes?: number;
 }
 
 export interface SessionContext {
@@ -206,7 +208,7 @@ export class Session {
       v: PROTOCOL_VERSION,
       role: this.role!,
       session: this.id,
-      limits: { streams: this.ctx.limits.maxStreams, credit: MAX_STREAM_CREDIT, chunk: MAX_CHUNK_BYTES },
+      limits: { streams: this.ctx.limits.maxStreams, credit: this.ctx.limits.heldCreditBytes ?? MAX_STREAM_CREDIT, chunk: MAX_CHUNK_BYTES },
       ...(key && { key }),
       ...(rtt != null && { rtt: Math.round(rtt) }),
     });

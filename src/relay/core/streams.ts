@@ -8,15 +8,16 @@
  * from the next byte, pinned to the first answer's version.
  */
 import { FerryError } from '../../protocol/codes.js';
-import type { OpenMessage, RelayMessage, TransferInfo, Validator } from '../../protocol/frames.js';
+import type { OpenMessage, RelayMessage, TransferInfo } from '../../protocol/frames.js';
 import { decodeRequestBody } from '../../protocol/parse.js';
 import { MAX_CHUNK_BYTES, MAX_STREAM_CREDIT } from '../../protocol/limits.js';
-import { RelayedBody } from './relayed-body.js';
 import { redact, type Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import type { IdleStreams } from './idle-streams.js';
 import { asFerryError, type OpenUpstream, type UpstreamResponse } from './upstream.js';
 import { openIndex } from './mp4-index.js';
+import { RelayedBody } from './relayed-body.js';
+import { newStream, type Stream } from './stream.js';
 
 /** What the streams need of their socket. */
 export interface StreamSocket {
@@ -32,6 +33,12 @@ export interface StreamLimits {
   maxStreams: number;
   idleMs: number;
   creditIdleMs: number;
+  /**
+   * Credit the relay holds for one stream (default: all a client may grant). A grant past it is let go: the
+   * relay sends less than it might, and the client grants again as it reads. Where the socket has no
+   * backpressure (Workers), this and `maxStreams` are what bound a socket's memory.
+   */
+  heldCreditBytes?: number;
 }
 
 /** What the streams of every socket share. */
@@ -43,34 +50,6 @@ export interface StreamDeps {
   idle: IdleStreams;
 }
 
-interface Stream {
-  id: number;
-  request: OpenMessage;
-  /** Offset of the next byte to send. */
-  offset: number;
-  sent: number;
-  credit: number;
-  closed: boolean;
-  abort: AbortController;
-  upstream: UpstreamResponse | undefined;
-  /** The upstream's body as relayed: counted, watched for silence, checked for truncation. */
-  body: RelayedBody | null;
-  /** The upstream chunk being sent, and how far into it. */
-  chunk: Uint8Array | null;
-  /** Whether the client has had the first answer's meta; re-opened upstreams send none. */
-  described: boolean;
-  /** The first answer's version and size, which a re-opened upstream must match. */
-  validator: Validator | null;
-  total: number | null;
-  /** Bytes the stream must carry, once the first answer told its length; fewer is a truncation. */
-  expected: number;
-  /** Set while waiting for the origin's answer, for the idle watchdog (the body watches itself). */
-  connectingSince: number | null;
-  /** Set while waiting for credit; past `creditIdleMs` the upstream is given back. */
-  creditlessSince: number | null;
-  wake: (() => void) | null;
-}
-
 export class Streams {
   private readonly streams = new Map<number, Stream>();
 
@@ -78,6 +57,10 @@ export class Streams {
     private readonly socket: StreamSocket,
     private readonly deps: StreamDeps,
   ) {}
+
+  private get heldCredit(): number {
+    return this.deps.limits.heldCreditBytes ?? MAX_STREAM_CREDIT;
+  }
 
   has(id: number): boolean {
     return this.streams.has(id);
@@ -93,25 +76,7 @@ export class Streams {
       return this.socket.sendError(new FerryError('limit_reached', `at most ${this.deps.limits.maxStreams} streams per connection`), m.id);
     }
     if (m.credit > MAX_STREAM_CREDIT) return this.socket.sendError(new FerryError('limit_reached', `credit above ${MAX_STREAM_CREDIT}`), m.id);
-    const stream: Stream = {
-      id: m.id,
-      request: m,
-      offset: m.offset ?? 0,
-      sent: 0,
-      credit: m.credit,
-      closed: false,
-      abort: new AbortController(),
-      upstream: undefined,
-      body: null,
-      chunk: null,
-      described: false,
-      validator: m.validator ?? null,
-      total: null,
-      expected: Infinity,
-      connectingSince: null,
-      creditlessSince: null,
-      wake: null,
-    };
+    const stream = newStream(m, Math.min(m.credit, this.heldCredit));
     this.streams.set(m.id, stream);
     this.deps.metrics.streams.inc();
     this.deps.metrics.streamsOpened.inc();
@@ -126,7 +91,7 @@ export class Streams {
     if (stream.credit + bytes > MAX_STREAM_CREDIT) {
       return this.fail(id, new FerryError('protocol_error', `credit above ${MAX_STREAM_CREDIT} bytes`));
     }
-    stream.credit += bytes;
+    stream.credit = Math.min(stream.credit + bytes, this.heldCredit);
     this.wakeReady();
   }
 

@@ -1,0 +1,17 @@
+import { Miniflare } from 'miniflare';
+import { Origin, sha256, testBytes } from './test/helpers/origin.js';
+import { connect } from './test/helpers/relay.js';
+const origin = await new Origin().start();
+const body = testBytes(6 * 1024 * 1024 + 123);
+origin.set('/file.bin', { body, type: 'video/mp4' });
+const mf = new Miniflare({ scriptPath: 'dist/worker/worker.js', modules: true, compatibilityDate: '2025-09-01', bindings: { FERRY_TICKET_SECRET: 'x'.repeat(40), FERRY_NO_AUTH: '1', FERRY_ALLOW_HOSTS: origin.hostPort }, assets: { directory: 'dist/app', routerConfig: { has_user_worker: true } } });
+const url = await mf.ready;
+console.log(url.href, (await fetch(new URL('/healthz', url))).status, (await (await fetch(url)).text()).slice(0, 20));
+const c = connect(`ws://${url.host}/ws`);
+c.whenReady().then(() => console.log('ready'), (e) => console.log('err', e));
+const t = c.open({ url: origin.url('/file.bin') });
+console.log(await t.meta);
+const parts: Uint8Array[] = [];
+for await (const ch of t) parts.push(ch.data);
+console.log(sha256(Buffer.concat(parts)) === sha256(body));
+c.close(); await mf.dispose(); await origin.close();

@@ -1,0 +1,60 @@
+/**
+ * Workers edge of the relay's WebSocket endpoint: who may open a socket (Origin), and the socket's life on a
+ * WebSocketPair. What is said on it belongs to `Session`, as on Node.
+ *
+ * A Workers socket has no backpressure: `send` queues in the runtime and never says when the bytes left.
+ * So each send counts as done at once, and what bounds a socket's memory is the credit protocol: the relay
+ * holds at most `heldCreditBytes` of credit for each of at most `maxStreams` streams (worker.ts sizes them).
+ */
+import { Session, type SessionContext } from '../core/session.js';
+import type { SitePolicy } from '../core/site.js';
+import { TEXT_HEADERS } from '../core/download-reply.js';
+
+export const WS_PATH = '/ws';
+
+export function text(status: number, body: string): Response {
+  return new Response(`${body}\n`, { status, headers: TEXT_HEADERS });
+}
+
+/** Answers an upgrade to `/ws` with the client's end of a new socket, or a refusal in words. */
+export function acceptSocket(request: Request, ctx: SessionContext, site: SitePolicy): Response {
+  if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return text(426, 'this path takes WebSocket connections');
+  const refusal = site.originRefusal({ host: request.headers.get('host') ?? undefined, origin: request.headers.get('origin') ?? undefined, fetchSite: undefined });
+  if (refusal) {
+    ctx.metrics.socketsClosed.inc({ reason: 'foreign site' });
+    return text(403, refusal);
+  }
+  const pair = new WebSocketPair();
+  const [client, server] = [pair[0], pair[1]];
+  server.accept();
+  attach(server, request.headers.get('cf-connecting-ip') ?? 'unknown', ctx);
+  return new Response(null, { status: 101, webSocket: client });
+}
+
+function attach(ws: WorkersWebSocket, remote: string, ctx: SessionContext): void {
+  const session = new Session(
+    {
+      send: (data, done) => {
+        try {
+          ws.send(data);
+          queueMicrotask(() => done());
+        } catch (err) {
+          queueMicrotask(() => done(err instanceof Error ? err : new Error(String(err))));
+        }
+      },
+      close: (code, reason) => ws.close(code, reason),
+    },
+    remote,
+    ctx,
+  );
+  ws.addEventListener('message', (event) => {
+    const data = (event as MessageEvent).data as unknown;
+    if (typeof data === 'string') session.onText(data);
+    else session.onBinary();
+  });
+  ws.addEventListener('close', () => session.onClose());
+  ws.addEventListener('error', () => {
+    ctx.metrics.socketsClosed.inc({ reason: 'ws error' });
+    session.onClose();
+  });
+}

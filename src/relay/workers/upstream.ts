@@ -1,0 +1,63 @@
+/**
+ * Workers edge of the upstream: the requests themselves, with `fetch`. What to ask and what to accept is
+ * core/upstream.ts, hop by hop (redirects are followed here, each checked, never by fetch itself). The
+ * platform refuses private and loopback addresses on its own; the scheme and address checks of the core
+ * still run on every hop.
+ */
+import { FerryError } from '../../protocol/codes.js';
+import type { DestinationPolicy } from '../core/guard.js';
+import { describeResponse, firstHop, nextHop, type OpenUpstream } from '../core/upstream.js';
+
+function networkError(err: unknown): FerryError {
+  if (err instanceof FerryError) return err;
+  const e = err as { name?: string; message?: string };
+  if (e.name === 'AbortError') return new FerryError('cancelled');
+  return new FerryError('connect_failed', `the server could not be reached (${String(e.message ?? err).slice(0, 120)})`);
+}
+
+export function createFetchUpstream(policy: DestinationPolicy): OpenUpstream {
+  return async function openUpstream(req) {
+    let hop = firstHop(req, policy);
+    for (let hops = 0; ; hops++) {
+      let res: Response;
+      try {
+        res = await fetch(hop.url, { method: hop.method, headers: hop.headers, body: (hop.body as Uint8Array<ArrayBuffer> | undefined) ?? null, redirect: 'manual', signal: req.signal });
+      } catch (err) {
+        throw networkError(err);
+      }
+      const header = (name: string): string | null => res.headers.get(name);
+      try {
+        const next = nextHop(hop, hops, res.status, header('location'), policy);
+        if (next) {
+          void res.body?.cancel().catch(() => {});
+          hop = next;
+          continue;
+        }
+        return { meta: describeResponse(res.status, header, hop.url, req), ...bodyOf(res) };
+      } catch (err) {
+        void res.body?.cancel().catch(() => {});
+        throw err;
+      }
+    }
+  };
+}
+
+/** The body as the core reads it: pieces as they come, a failure mid-way as the relay's error. */
+function bodyOf(res: Response): { body: AsyncIterator<Uint8Array>; destroy(): void } {
+  const reader = res.body?.getReader();
+  return {
+    body: {
+      async next() {
+        if (!reader) return { value: undefined, done: true };
+        try {
+          const { value, done } = await reader.read();
+          return done ? { value: undefined, done: true } : { value, done: false };
+        } catch (err) {
+          const e = networkError(err);
+          throw e.code === 'cancelled' ? e : new FerryError('upstream_error', 'the connection to the server failed');
+        }
+      },
+    },
+    destroy: () => void reader?.cancel().catch(() => {}),
+  };
+}
