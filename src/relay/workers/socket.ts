@@ -52,7 +52,16 @@ function attach(ws: WorkersWebSocket, remote: string, ctx: SessionContext): void
     if (typeof data === 'string') session.onText(data);
     else session.onBinary();
   });
-  ws.addEventListener('close', () => session.onClose());
+  ws.addEventListener('close', (event) => {
+    session.onClose();
+    // The closing handshake is the Worker's to finish: left open, the runtime sees the request as hung.
+    const { code } = event as CloseEvent;
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closed');
+    } catch {
+      // Already closed from this side.
+    }
+  });
   ws.addEventListener('error', () => {
     ctx.metrics.socketsClosed.inc({ reason: 'ws error' });
     session.onClose();
