@@ -1,5 +1,4 @@
 /** `ferry get` as a user runs it: a real process, a real relay, files on disk. */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { fileNameFromDisposition, fileNameFromUrl } from '../src/protocol/filena
 import { formatProgress } from '../src/ui/progress-text.js';
 import { parseServeArgs } from '../src/relay/node/config.js';
 import type { Relay } from '../src/relay/node/server.js';
+import { ferry } from './helpers/cli.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { startRelay } from './helpers/relay.js';
 
@@ -26,15 +26,6 @@ afterAll(async () => {
   await relay.close();
   await origin.close();
 });
-
-function ferry(args: string[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => done({ code: code ?? -1, stderr }));
-  });
-}
 
 describe('ferry get', () => {
   it('downloads through the relay', async () => {

@@ -3,13 +3,13 @@
  * password, and the page it serves as static assets playing an MP4 through MSE and a WebM in the browser's
  * own player (by a play ticket on /media/), in Chromium.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from './helpers/browser.js';
+import { ferry } from './helpers/cli.js';
 import { EDGES, type EdgeRelay } from './helpers/edges.js';
 import { formatMedia, testMedia } from './helpers/media.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
@@ -41,14 +41,8 @@ afterAll(async () => {
   await origin?.close();
 });
 
-function ferryGet(url: string, out: string, passwordFile: string): Promise<{ code: number; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'get', url, '-o', out, '--relay', guarded.url, '--password-file', passwordFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => done({ code: code ?? -1, stderr }));
-  });
-}
+const ferryGet = (url: string, out: string, passwordFile: string): Promise<{ code: number; stderr: string }> =>
+  ferry(['get', url, '-o', out, '--relay', guarded.url, '--password-file', passwordFile]);
 
 describe('the Workers build', () => {
   it('`ferry get` downloads through it byte for byte, and a wrong password is refused', async () => {
