@@ -4,6 +4,7 @@
  * assets) in workerd, run by Miniflare.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
 import { buildPage } from './browser.js';
@@ -29,6 +30,14 @@ export interface EdgeSettings {
 
 export type EdgeName = 'node' | 'workers';
 
+/** The shipped Workers settings (deploy/workers/wrangler.json): the tests run the Worker as deployed. */
+export const WRANGLER = JSON.parse(readFileSync(join(process.cwd(), 'deploy/workers/wrangler.json'), 'utf8')) as {
+  main: string;
+  compatibility_date: string;
+  assets: { directory: string };
+  vars: Record<string, string>;
+};
+
 async function nodeEdge(s: EdgeSettings): Promise<EdgeRelay> {
   const relay = await startRelay({ allow: s.allow, ...(s.ticketSecret && { ticketSecret: s.ticketSecret }), ...(s.password && { password: s.password }), ...(s.idleMs && { limits: { idleMs: s.idleMs } }) });
   return { url: relay.url, port: relay.port, base: `http://127.0.0.1:${relay.port}`, close: () => relay.close() };
@@ -47,7 +56,7 @@ async function workersEdge(s: EdgeSettings): Promise<EdgeRelay> {
   const mf = new Miniflare({
     scriptPath: join(process.cwd(), 'dist/worker/worker.js'),
     modules: true,
-    compatibilityDate: '2025-09-01',
+    compatibilityDate: WRANGLER.compatibility_date,
     bindings,
     // What wrangler's [assets] does: the page's files first, the Worker for every other path.
     assets: { directory: join(process.cwd(), 'dist/app'), routerConfig: { has_user_worker: true } },

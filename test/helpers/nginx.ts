@@ -1,6 +1,6 @@
-/** Debian's nginx as a load balancer in front of relays, on loopback, run by the test itself. */
+/** Debian's nginx as a load balancer in front of relays, on loopback, run by the test itself with the shipped configuration. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,20 @@ function accepts(port: number): Promise<boolean> {
 
 export interface Balancer { port: number; stop(): Promise<void> }
 
+/**
+ * deploy/nginx/ferry.conf, as shipped, with the test's relays in its upstream and its own port to listen on:
+ * the file people deploy is the one the tests run.
+ */
+export function renderFerryConf(upstreamPorts: number[], port: number): string {
+  const shipped = readFileSync(join(process.cwd(), 'deploy/nginx/ferry.conf'), 'utf8');
+  const servers = /^ *server relay:8080 .*;$/m;
+  const listen = /^ *listen 8080;$/m;
+  if (!servers.test(shipped) || !listen.test(shipped)) throw new Error('deploy/nginx/ferry.conf no longer has the lines this helper replaces');
+  return shipped
+    .replace(servers, upstreamPorts.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=30s;`).join('\n'))
+    .replace(listen, `    listen 127.0.0.1:${port};`);
+}
+
 export async function startNginx(upstreamPorts: number[]): Promise<Balancer> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-nginx-'));
   const port = await freePort();
@@ -39,23 +53,7 @@ http {
   access_log off;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  upstream relays { ${upstreamPorts.map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=30s;`).join(' ')} }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://relays;
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection "upgrade";
-      proxy_set_header X-Forwarded-For $remote_addr;
-      # The relay accepts only Host names it answers to (DNS rebinding): pass on the one the browser used.
-      proxy_set_header Host $http_host;
-      proxy_buffering off;
-      proxy_read_timeout 120s;
-      proxy_next_upstream error timeout;
-      proxy_connect_timeout 2s;
-    }
-  }
+${renderFerryConf(upstreamPorts, port)}
 }
 `,
   );
