@@ -63,8 +63,8 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   return [line(cells[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.slice(1).map(line)].join('\n');
 }
 
-/** PSS in bytes summed over a process and all its descendants. */
-export function treePss(root: number): number {
+/** A process and all its descendants, from /proc. */
+export function processTree(root: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -75,19 +75,42 @@ export function treePss(root: number): number {
       // the process ended while we looked
     }
   }
-  let total = 0;
+  const tree: number[] = [];
   const stack = [root];
   while (stack.length) {
     const pid = stack.pop()!;
+    tree.push(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return tree;
+}
+
+/** Sums a /proc figure over processes; one that has ended counts 0. */
+function sumOver(pids: number[], read: (pid: number) => number): number {
+  let total = 0;
+  for (const pid of pids) {
     try {
-      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-      total += Number(m?.[1] ?? 0) * 1024;
+      total += read(pid);
     } catch {
       // gone
     }
-    stack.push(...(children.get(pid) ?? []));
   }
   return total;
+}
+
+/** PSS in bytes summed over a process and all its descendants. */
+export function treePss(root: number): number {
+  return sumOver(processTree(root), (pid) => Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024);
+}
+
+/** Resident bytes summed over processes. */
+export function rss(pids: number[]): number {
+  return sumOver(pids, (pid) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024);
+}
+
+/** CPU seconds summed over processes. */
+export function cpuSecondsOf(pids: number[]): number {
+  return sumOver(pids, cpuSeconds);
 }
 
 export function browserPid(marker: string): number {
