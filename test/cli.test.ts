@@ -47,6 +47,16 @@ describe('ferry get', () => {
     expect(sha256(readFileSync(out))).toBe(sha256(body));
   });
 
+  it('writes to standard output with -o -, and says so when the reader closes it early', async () => {
+    const args = ['get', origin.url('/media/film.mp4'), '-o', '-', '-q', '--relay', relay.url, '--password-file', join(dir, 'pw')];
+    const piped = await ferry(args);
+    expect(piped.code).toBe(0);
+    expect(sha256(piped.stdout)).toBe(sha256(body));
+    const cut = await ferry(args, 1_000_000);
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toMatch(/the output was closed before the end/);
+  });
+
   it('exits non-zero with one line on an error', async () => {
     const r = await ferry(['get', origin.url('/nothing.mp4'), '-o', join(dir, 'c.mp4'), '--relay', relay.url, '--password-file', join(dir, 'pw')]);
     expect(r.code).toBe(1);

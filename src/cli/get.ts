@@ -1,9 +1,10 @@
 /**
- * `ferry get`: download through a relay to a file. Bytes go to FILE.part as they arrive, with the version
+ * `ferry get`: download through a relay to a file (or, with `-o -`, to standard output). Bytes go to FILE.part as they arrive, with the version
  * they belong to in FILE.part.json, so a later run continues where this one stopped and never mixes versions.
  */
 import { once } from 'node:events';
 import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { Connection } from '../client/connection.js';
 import { fileNameFromUrl } from '../protocol/filename.js';
@@ -14,7 +15,7 @@ import { ProgressBar } from './progress.js';
 
 export const GET_HELP = `ferry get URL: download through a relay
 
-  -o, --output FILE       where to save (default: the URL's last path segment)
+  -o, --output FILE       where to save (default: the URL's last path segment); - for standard output
   --relay URL             the relay's socket (FERRY_RELAY, default ws://127.0.0.1:8080/ws)
   --password-file FILE    the relay's password (FERRY_PASSWORD holds the password itself)
   -q, --quiet             no progress bar
@@ -42,29 +43,19 @@ export async function runGet(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
     return values.help ? 0 : 2;
   }
   const url = positionals[0]!;
-  const output = values.output ?? fileNameFromUrl(url);
-  const part = `${output}.part`;
-  const stateFile = `${part}.json`;
   const password = values['password-file'] ? readFileSync(values['password-file'], 'utf8').replace(/\r?\n$/, '') : env.FERRY_PASSWORD;
-
-  const { offset, validator } = resumePoint(url, part, stateFile);
-
   const connection = new Connection({
     relay: values.relay ?? env.FERRY_RELAY ?? 'ws://127.0.0.1:8080/ws',
     ...(password && { password }),
     createSocket: nodeSocket,
     maxAttempts: 20,
   });
-  const transfer = connection.open({ url, offset, ...(validator && { validator }) });
-  const bar = new ProgressBar(process.stderr, offset);
+  const output = values.output ?? fileNameFromUrl(url);
+  const bar = new ProgressBar(process.stderr);
+  const progress = (written: number, total: number | null): void => void (!values.quiet && bar.update(written, total));
   try {
-    const meta = await transfer.meta;
-    writeFileSync(stateFile, JSON.stringify({ url, validator: meta.validator, total: meta.total } satisfies PartState));
-    const written = await writeFrom(transfer, part, offset, (n) => !values.quiet && bar.update(n, meta.total));
-    if (meta.total !== null && written !== meta.total) throw new Error(`the download ended at ${written} of ${meta.total} bytes`);
-    renameSync(part, output);
-    rmSync(stateFile, { force: true });
-    if (!values.quiet) process.stderr.write(`saved ${output}: ${bar.finish(written)}\n`);
+    const { from, written } = output === '-' ? await toStdout(connection, url, progress) : await toFile(connection, url, output, progress);
+    if (!values.quiet) process.stderr.write(`saved ${output === '-' ? 'to standard output' : output}: ${bar.finish(written, from)}\n`);
     return 0;
   } catch (err) {
     bar.finish(0);
@@ -76,6 +67,41 @@ export async function runGet(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
   }
 }
 
+type Progress = (written: number, total: number | null) => void;
+/** Where the file stood before this run, and after. */
+interface Written { from: number; written: number }
+
+/** To FILE.part, with its version in FILE.part.json, renamed to FILE once whole; continues an earlier run's part. */
+async function toFile(connection: Connection, url: string, output: string, progress: Progress): Promise<Written> {
+  const part = `${output}.part`;
+  const stateFile = `${part}.json`;
+  const { offset, validator } = resumePoint(url, part, stateFile);
+  const transfer = connection.open({ url, offset, ...(validator && { validator }) });
+  const meta = await transfer.meta;
+  writeFileSync(stateFile, JSON.stringify({ url, validator: meta.validator, total: meta.total } satisfies PartState));
+  const file = createWriteStream(part, offset > 0 ? { flags: 'r+', start: offset } : { flags: 'w' });
+  const written = await writeFrom(transfer, file, offset, (n) => progress(n, meta.total));
+  file.end();
+  await once(file, 'finish');
+  if (meta.total !== null && written !== meta.total) throw new Error(`the download ended at ${written} of ${meta.total} bytes`);
+  renameSync(part, output);
+  rmSync(stateFile, { force: true });
+  return { from: offset, written };
+}
+
+/** To standard output (`-o -`, as curl writes), for a pipe: no part file, so a later run starts over. */
+async function toStdout(connection: Connection, url: string, progress: Progress): Promise<Written> {
+  const transfer = connection.open({ url });
+  const meta = await transfer.meta;
+  const closed = new Promise<never>((_, fail) => process.stdout.once('error', () => fail(new Error('the output was closed before the end'))));
+  const written = await Promise.race([writeFrom(transfer, process.stdout, 0, (n) => progress(n, meta.total)), closed]);
+  // What the pipe has not taken yet would be lost when the process exits: its last write's callback says when.
+  await Promise.race([new Promise((done) => process.stdout.write('', done)), closed]);
+  transfer.cancel();
+  if (meta.total !== null && written !== meta.total) throw new Error(`the download ended at ${written} of ${meta.total} bytes`);
+  return { from: 0, written };
+}
+
 /** Where an earlier run of the same command stopped, if its part file is of the same URL and has a version. */
 function resumePoint(url: string, part: string, stateFile: string): { offset: number; validator: Validator | undefined } {
   if (!existsSync(part) || !existsSync(stateFile)) return { offset: 0, validator: undefined };
@@ -84,16 +110,13 @@ function resumePoint(url: string, part: string, stateFile: string): { offset: nu
   return { offset: statSync(part).size, validator: saved.validator };
 }
 
-/** Writes the transfer into the part file from `offset`; returns the bytes the file then holds. */
-async function writeFrom(transfer: Transfer, part: string, offset: number, progress: (written: number) => void): Promise<number> {
-  const file = createWriteStream(part, offset > 0 ? { flags: 'r+', start: offset } : { flags: 'w' });
+/** Writes the transfer to `out` as fast as it takes it; returns the bytes written, from `offset`. */
+async function writeFrom(transfer: Transfer, out: Writable, offset: number, progress: (written: number) => void): Promise<number> {
   let written = offset;
   for await (const chunk of transfer) {
-    if (!file.write(chunk.data)) await once(file, 'drain');
+    if (!out.write(chunk.data)) await once(out, 'drain');
     written += chunk.data.byteLength;
     progress(written);
   }
-  file.end();
-  await once(file, 'finish');
   return written;
 }

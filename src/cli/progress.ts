@@ -10,10 +10,7 @@ export class ProgressBar {
   private readonly started = Date.now();
   private readonly meter = new RateMeter();
 
-  constructor(
-    private readonly out: NodeJS.WriteStream | WriteStream,
-    private readonly startBytes = 0,
-  ) {}
+  constructor(private readonly out: NodeJS.WriteStream | WriteStream) {}
 
   update(done: number, total: number | null, force = false): void {
     const now = Date.now();
@@ -23,9 +20,10 @@ export class ProgressBar {
     this.out.write(`\r\x1b[K${formatProgress(done, total, this.meter.rate())}`);
   }
 
-  finish(done: number): string {
+  /** Clears the bar; the summary of this run, which took the bytes from `from` to `done`. */
+  finish(done: number, from = 0): string {
     const seconds = (Date.now() - this.started) / 1000;
     if (this.out.isTTY) this.out.write('\r\x1b[K');
-    return `${((done - this.startBytes) / MB).toFixed(1)} MB in ${seconds.toFixed(1)} s (${((done - this.startBytes) / MB / Math.max(seconds, 0.001)).toFixed(1)} MB/s)`;
+    return `${((done - from) / MB).toFixed(1)} MB in ${seconds.toFixed(1)} s (${((done - from) / MB / Math.max(seconds, 0.001)).toFixed(1)} MB/s)`;
   }
 }
