@@ -10,7 +10,8 @@ import { Downloads } from '../src/relay/core/downloads.js';
 import { IdleStreams } from '../src/relay/core/idle-streams.js';
 import type { Logger } from '../src/relay/core/log.js';
 import type { RelayMetrics } from '../src/relay/core/metrics.js';
-import { Session, type SessionLimits, type WireSocket } from '../src/relay/core/session.js';
+import { joinBytes } from '../src/protocol/bytes.js';
+import { Session, type SessionLimits, type WireMessage, type WireSocket } from '../src/relay/core/session.js';
 import { TicketSealer } from '../src/relay/core/ticket.js';
 import type { OpenUpstream, UpstreamRequest } from '../src/relay/core/upstream.js';
 
@@ -30,10 +31,10 @@ class FakeSocket implements WireSocket {
   private pending: (() => void)[] = [];
   closed: string | null = null;
 
-  send(data: string | Uint8Array, done: (err?: Error) => void): void {
+  send(data: WireMessage, done: (err?: Error) => void): void {
     if (typeof data === 'string') this.messages.push(JSON.parse(data) as RelayMessage);
     else {
-      const frame = decodeDataFrame(data);
+      const frame = decodeDataFrame(joinBytes(data));
       this.data.push({ id: frame.id, offset: frame.offset, bytes: frame.payload.byteLength });
     }
     this.pending.push(() => done());

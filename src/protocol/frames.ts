@@ -8,6 +8,7 @@
  *
  * Offsets are written as two uint32 halves with arithmetic, never bitwise operators, so files over 4 GiB work.
  */
+import { joinBytes } from './bytes.js';
 import { FerryError, type ErrorCode } from './codes.js';
 import type { Method } from './limits.js';
 
@@ -148,15 +149,22 @@ export interface ProgressMessage {
 }
 export type RelayMessage = WelcomeMessage | MetaMessage | EndMessage | ErrorMessage | TransfersMessage | TicketMessage | ProgressMessage;
 
-export function encodeDataFrame(id: number, offset: number, payload: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(DATA_HEADER_BYTES + payload.byteLength);
-  const view = new DataView(frame.buffer);
+/**
+ * A data frame as its two parts, header and payload, for an edge that can send one message in parts without
+ * joining them (the Node relay: a WebSocket message of two fragments), sparing a copy of every payload.
+ */
+export function dataFrameParts(id: number, offset: number, payload: Uint8Array): [Uint8Array, Uint8Array] {
+  const header = new Uint8Array(DATA_HEADER_BYTES);
+  const view = new DataView(header.buffer);
   view.setUint8(0, DATA_FRAME);
   view.setUint32(1, id);
   view.setUint32(5, Math.floor(offset / TWO_32));
   view.setUint32(9, offset % TWO_32);
-  frame.set(payload, DATA_HEADER_BYTES);
-  return frame;
+  return [header, payload];
+}
+
+export function encodeDataFrame(id: number, offset: number, payload: Uint8Array): Uint8Array {
+  return joinBytes(dataFrameParts(id, offset, payload));
 }
 
 export interface DataFrame { id: number; offset: number; payload: Uint8Array }

@@ -24,7 +24,12 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-export interface Balancer { port: number; stop(): Promise<void> }
+export interface Balancer {
+  port: number;
+  /** nginx's master process (its worker is its child). */
+  pid: number;
+  stop(): Promise<void>;
+}
 
 /**
  * deploy/nginx/ferry.conf, as shipped, with the test's relays in its upstream and its own port to listen on:
@@ -40,7 +45,12 @@ export function renderFerryConf(upstreamPorts: number[], port: number): string {
     .replace(listen, `    listen 127.0.0.1:${port};`);
 }
 
-export async function startNginx(upstreamPorts: number[]): Promise<Balancer> {
+export function startNginx(upstreamPorts: number[]): Promise<Balancer> {
+  return runNginx((port) => renderFerryConf(upstreamPorts, port));
+}
+
+/** nginx with one worker and `servers` (what goes inside `http { }`, given the port to listen on). */
+export async function runNginx(servers: (port: number) => string): Promise<Balancer> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-nginx-'));
   const port = await freePort();
   writeFileSync(
@@ -53,7 +63,7 @@ http {
   access_log off;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-${renderFerryConf(upstreamPorts, port)}
+${servers(port)}
 }
 `,
   );
@@ -67,6 +77,7 @@ ${renderFerryConf(upstreamPorts, port)}
   }
   return {
     port,
+    pid: child.pid!,
     stop: async () => {
       child.kill('SIGQUIT');
       await new Promise((done) => child.once('exit', done));

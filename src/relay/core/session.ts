@@ -7,7 +7,7 @@
  * wait for it to drain, and past `maxQueuedBytes` (a client that keeps asking but never reads) it is closed.
  */
 import { ErrorCodes, FerryError, type ErrorCode } from '../../protocol/codes.js';
-import { encodeDataFrame, type ClientMessage, type HelloMessage, type RelayMessage, type TransferInfo } from '../../protocol/frames.js';
+import { dataFrameParts, type ClientMessage, type HelloMessage, type RelayMessage, type TransferInfo } from '../../protocol/frames.js';
 import { MessageRefused, parseClientMessage } from '../../protocol/parse.js';
 import { MAX_CHUNK_BYTES, MAX_CONTROL_BYTES, MAX_STREAM_CREDIT, PROTOCOL_VERSION } from '../../protocol/limits.js';
 import { kill, listAll } from './admin.js';
@@ -20,8 +20,12 @@ import type { RelayMetrics } from './metrics.js';
 import { Streams } from './streams.js';
 import type { OpenUpstream } from './upstream.js';
 
+/** A text message, or one binary message in parts (a data frame's header and payload), sent in order. */
+export type WireMessage = string | readonly Uint8Array[];
+
 export interface WireSocket {
-  send(data: string | Uint8Array, done: (err?: Error) => void): void;
+  /** Sends a message; an edge may send the parts of a binary one as fragments, or join them. */
+  send(data: WireMessage, done: (err?: Error) => void): void;
   close(code: number, reason: string): void;
   /** Ms of the socket's round trip before any data, if the edge measured it (a ping answered). */
   roundTripMs?(): number | null;
@@ -90,7 +94,7 @@ export class Session {
       {
         send: (m) => this.send(m),
         sendError: (err, id) => this.sendError(err, id),
-        sendFrame: (id, offset, payload) => this.queue(encodeDataFrame(id, offset, payload)),
+        sendFrame: (id, offset, payload) => this.queue(dataFrameParts(id, offset, payload)),
         hasRoom: () => this.queuedBytes < limits.socketQueueBytes,
       },
       { openUpstream: ctx.openUpstream, metrics: ctx.metrics, log: this.log, limits, idle: ctx.idleStreams },
@@ -251,8 +255,8 @@ export class Session {
   }
 
   /** Hands a message to the socket, counting it until the socket has written it. */
-  private queue(data: string | Uint8Array): void {
-    const bytes = typeof data === 'string' ? encoder.encode(data).byteLength : data.byteLength;
+  private queue(data: WireMessage): void {
+    const bytes = typeof data === 'string' ? encoder.encode(data).byteLength : data.reduce((n, part) => n + part.byteLength, 0);
     this.queuedBytes += bytes;
     if (this.queuedBytes > this.ctx.limits.maxQueuedBytes) return this.shutdown(1008, 'outgoing queue full');
     this.socket.send(data, () => {

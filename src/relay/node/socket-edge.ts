@@ -86,7 +86,11 @@ function attach(ws: WebSocket, remote: string, options: SocketEdgeOptions): void
   ws.ping();
   const session = new Session(
     {
-      send: (data, done) => (typeof data === 'string' ? ws.send(data, done) : ws.send(data, { binary: true }, done)),
+      send: (data, done) => {
+        if (typeof data === 'string') return ws.send(data, done);
+        // One message of several fragments: the payload goes out as it is, never copied behind a header.
+        data.forEach((part, i) => ws.send(part, { binary: true, fin: i === data.length - 1 }, i === data.length - 1 ? done : undefined));
+      },
       close: (code, reason) => {
         ws.close(code, reason);
         // A peer that does not answer the close (it may not be reading at all) is cut off.

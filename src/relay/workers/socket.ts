@@ -6,6 +6,7 @@
  * So each send counts as done at once, and what bounds a socket's memory is the credit protocol: the relay
  * holds at most `heldCreditBytes` of credit for each of at most `maxStreams` streams (worker.ts sizes them).
  */
+import { joinBytes } from '../../protocol/bytes.js';
 import { Session, type SessionContext } from '../core/session.js';
 import type { SitePolicy } from '../core/site.js';
 import { TEXT_HEADERS } from '../core/download-reply.js';
@@ -36,7 +37,8 @@ function attach(ws: WorkersWebSocket, remote: string, ctx: SessionContext): void
     {
       send: (data, done) => {
         try {
-          ws.send(data);
+          // One message: a Workers socket sends no fragments.
+          ws.send(typeof data === 'string' ? data : joinBytes(data));
           queueMicrotask(() => done());
         } catch (err) {
           queueMicrotask(() => done(err instanceof Error ? err : new Error(String(err))));
