@@ -14,7 +14,7 @@ import { nodeSocket } from '../src/client/node.js';
 import { PROTOCOL_VERSION } from '../src/protocol/limits.js';
 import { EDGES } from '../test/helpers/edges.js';
 import { startNginx } from '../test/helpers/nginx.js';
-import { benchFile, cpuSecondsOf, GB, MB, median, processTree, rss, startProcess, table } from './lib.js';
+import { benchFile, GB, MB, median, processTree, rss, startProcess, table, timedTransfer } from './lib.js';
 
 const SIZE = GB;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -78,15 +78,6 @@ async function relayed(relayUrl: string, url: string): Promise<number> {
   return n;
 }
 
-async function timed(pids: () => number[], run: () => Promise<number>): Promise<{ mbps: number; cpuPerGb: number }> {
-  const cpu0 = cpuSecondsOf(pids());
-  const t0 = performance.now();
-  const bytes = await run();
-  const seconds = (performance.now() - t0) / 1000;
-  if (bytes !== SIZE) throw new Error(`got ${bytes} bytes, expected ${SIZE}`);
-  return { mbps: bytes / MB / seconds, cpuPerGb: (cpuSecondsOf(pids()) - cpu0) / (bytes / GB) };
-}
-
 /** Peak RSS over idle while 4 sockets that read nothing hold 8 streams each with 16 MiB of credit, for 4 s. */
 async function stalledHold(edge: Edge, url: string): Promise<number> {
   const idle = rss(edge.pids());
@@ -120,8 +111,8 @@ try {
     try {
       const runs: { direct: number; mbps: number; cpuPerGb: number; held: number }[] = [];
       for (let i = 0; i < RUNS; i++) {
-        const d = await timed(() => [origin.child.pid!], () => direct(url));
-        const r = await timed(edge.pids, () => relayed(edge.url, url));
+        const d = await timedTransfer(SIZE, () => [origin.child.pid!], () => direct(url));
+        const r = await timedTransfer(SIZE, edge.pids, () => relayed(edge.url, url));
         const held = await stalledHold(edge, url);
         runs.push({ direct: d.mbps, ...r, held });
         process.stderr.write(`${edge.name} run ${i + 1}/${RUNS}: direct ${d.mbps.toFixed(0)} MB/s, relayed ${r.mbps.toFixed(0)} MB/s at ${r.cpuPerGb.toFixed(2)} CPU-s/GB; 4 stalled sockets: ${held.toFixed(0)} MB\n`);

@@ -138,3 +138,15 @@ export async function timeToFrame(page: Page, action: string): Promise<number> {
     ${action};
   })`);
 }
+
+export interface Sample { mbps: number; cpuPerGb: number }
+
+/** Runs a transfer of `size` bytes; its rate, and the CPU the processes `pids` spent per GB of it. */
+export async function timedTransfer(size: number, pids: () => number[], run: () => Promise<number>): Promise<Sample> {
+  const cpu0 = cpuSecondsOf(pids());
+  const t0 = performance.now();
+  const bytes = await run();
+  const seconds = (performance.now() - t0) / 1000;
+  if (bytes !== size) throw new Error(`got ${bytes} bytes, expected ${size}`);
+  return { mbps: bytes / MB / seconds, cpuPerGb: (cpuSecondsOf(pids()) - cpu0) / (bytes / GB) };
+}

@@ -15,22 +15,11 @@ import { Connection } from '../src/client/connection.js';
 import { nodeSocket } from '../src/client/node.js';
 import { runNginx } from '../test/helpers/nginx.js';
 import { ticketFor } from '../test/helpers/relay.js';
-import { benchFile, cpuSecondsOf, GB, MB, median, processTree, startProcess, table } from './lib.js';
+import { benchFile, GB, median, processTree, startProcess, table, timedTransfer, type Sample } from './lib.js';
 
 const SIZE = 2 * GB;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-relay-'));
-
-interface Sample { mbps: number; cpuPerGb: number }
-
-async function timed(pids: () => number[], run: () => Promise<number>): Promise<Sample> {
-  const cpu0 = cpuSecondsOf(pids());
-  const t0 = performance.now();
-  const bytes = await run();
-  const seconds = (performance.now() - t0) / 1000;
-  if (bytes !== SIZE) throw new Error(`got ${bytes} bytes, expected ${SIZE}`);
-  return { mbps: bytes / MB / seconds, cpuPerGb: (cpuSecondsOf(pids()) - cpu0) / (bytes / GB) };
-}
 
 async function direct(url: string): Promise<number> {
   const res = await request(url, { headers: { 'accept-encoding': 'identity' } });
@@ -95,15 +84,15 @@ const nginxPids = (): number[] => processTree(nginx.pid);
 const rows = { direct: [] as Sample[], nginx: [] as Sample[], socket: [] as Sample[], save: [] as Sample[], curlFile: [] as Sample[], getFile: [] as Sample[] };
 try {
   for (let i = 0; i < RUNS; i++) {
-    rows.direct.push(await timed(() => [origin.child.pid!], () => direct(url)));
-    rows.nginx.push(await timed(nginxPids, () => curl(nginxUrl)));
-    rows.socket.push(await timed(relayPids, () => overSocket(relayUrl, url)));
+    rows.direct.push(await timedTransfer(SIZE, () => [origin.child.pid!], () => direct(url)));
+    rows.nginx.push(await timedTransfer(SIZE, nginxPids, () => curl(nginxUrl)));
+    rows.socket.push(await timedTransfer(SIZE, relayPids, () => overSocket(relayUrl, url)));
     const save = await saveUrl(relayUrl, relayPort, url);
-    rows.save.push(await timed(relayPids, () => curl(save)));
+    rows.save.push(await timedTransfer(SIZE, relayPids, () => curl(save)));
     const out = join(dir, 'out.bin');
-    rows.curlFile.push(await timed(nginxPids, () => curl(nginxUrl, out)));
+    rows.curlFile.push(await timedTransfer(SIZE, nginxPids, () => curl(nginxUrl, out)));
     rmSync(out);
-    rows.getFile.push(await timed(relayPids, () => ferryGet(relayUrl, url, out)));
+    rows.getFile.push(await timedTransfer(SIZE, relayPids, () => ferryGet(relayUrl, url, out)));
     rmSync(out);
     const f = (s: Sample): string => `${s.mbps.toFixed(0)} MB/s at ${s.cpuPerGb.toFixed(2)}`;
     process.stderr.write(`run ${i + 1}/${RUNS}: nginx ${f(rows.nginx.at(-1)!)}, socket ${f(rows.socket.at(-1)!)}, /save/ ${f(rows.save.at(-1)!)}, curl→file ${f(rows.curlFile.at(-1)!)}, ferry get ${f(rows.getFile.at(-1)!)}\n`);

@@ -79,7 +79,8 @@ async function toFile(connection: Connection, url: string, output: string, progr
   const transfer = connection.open({ url, offset, ...(validator && { validator }) });
   const meta = await transfer.meta;
   writeFileSync(stateFile, JSON.stringify({ url, validator: meta.validator, total: meta.total } satisfies PartState));
-  const file = createWriteStream(part, offset > 0 ? { flags: 'r+', start: offset } : { flags: 'w' });
+  // Writes queue up to 8 MiB, so the next chunks are read while one is being written.
+  const file = createWriteStream(part, { ...(offset > 0 ? { flags: 'r+', start: offset } : { flags: 'w' }), highWaterMark: 8 * 1024 * 1024 });
   const written = await writeFrom(transfer, file, offset, (n) => progress(n, meta.total));
   file.end();
   await once(file, 'finish');
