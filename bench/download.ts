@@ -71,7 +71,7 @@ async function withFerryGet(relayPort: number, url: string): Promise<number> {
 }
 
 const file = await benchFile(BIG ? 'bench-8g.bin' : 'bench-2g.bin', SIZE);
-const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file], /listening (\d+) (\S+)\n/);
+const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file, '--attachment'], /listening (\d+) (\S+)\n/);
 const relay = await startProcess(
   ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${origin.match[1]}`, '--log-level', 'warn'],
   /relay on http:\/\/127\.0\.0\.1:(\d+)/,

@@ -1,5 +1,6 @@
 /** The benchmarks' origin as its own process, so its CPU is not the relay's or the reader's. */
 import { serveFile } from '../src/cli/demo-origin.js';
 
-const origin = await serveFile(process.argv[2]!);
+// --attachment: a browser following a link saves the file (bench:download's baseline).
+const origin = await serveFile(process.argv[2]!, '127.0.0.1', 'video/mp4', process.argv.includes('--attachment'));
 console.log(`origin listening ${origin.port} ${origin.url}`);

@@ -14,7 +14,8 @@ export interface FileOrigin {
   close(): Promise<void>;
 }
 
-export async function serveFile(file: string, host = '127.0.0.1', type = 'video/mp4'): Promise<FileOrigin> {
+/** `attachment`: answers say Content-Disposition: attachment, so that a browser following a link saves the file. */
+export async function serveFile(file: string, host = '127.0.0.1', type = 'video/mp4', attachment = false): Promise<FileOrigin> {
   const stat = statSync(file);
   const size = stat.size;
   const etag = `"${size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
@@ -29,7 +30,10 @@ export async function serveFile(file: string, host = '127.0.0.1', type = 'video/
     const useRange = range && (!ifRange || ifRange === etag);
     const start = useRange ? Number(range[1]) : 0;
     const end = useRange && range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
-    const headers = { 'content-type': type, 'accept-ranges': 'bytes', etag, 'last-modified': stat.mtime.toUTCString() };
+    const headers = {
+      'content-type': type, 'accept-ranges': 'bytes', etag, 'last-modified': stat.mtime.toUTCString(),
+      ...(attachment && { 'content-disposition': `attachment; filename="${basename(file)}"` }),
+    };
     if (useRange && start >= size) {
       res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
       return;
