@@ -111,7 +111,7 @@ console.log(
     [
       ['browser download manager straight from the origin (baseline)', o.toFixed(0), '1.00', '', median(fromOrigin.map((x) => x.pss)).toFixed(0), median(fromOrigin.map((x) => x.typical)).toFixed(0), ''],
       ['page → relay ticket → browser download manager (HTTP)', p.toFixed(0), (p / o).toFixed(2), median(cpu.page).toFixed(2), median(page.map((x) => x.pss)).toFixed(0), median(page.map((x) => x.typical)).toFixed(0), '≥ 0.8×, < 100 MB'],
-      ['ferry get (Node client, WebSocket)', c.toFixed(0), (c / o).toFixed(2), median(cpu.cli).toFixed(2), '', '', ''],
+      ['ferry get (a ticket over the socket, the bytes over HTTP)', c.toFixed(0), (c / o).toFixed(2), median(cpu.cli).toFixed(2), '', '', ''],
     ],
   ),
 );

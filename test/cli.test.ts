@@ -9,7 +9,7 @@ import { parseServeArgs } from '../src/relay/node/config.js';
 import type { Relay } from '../src/relay/node/server.js';
 import { ferry } from './helpers/cli.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
-import { startRelay } from './helpers/relay.js';
+import { CutProxy, startRelay } from './helpers/relay.js';
 
 const body = testBytes(20 * 1024 * 1024, 3);
 let origin: Origin;
@@ -19,6 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), 'ferry-get-'));
 beforeAll(async () => {
   origin = await new Origin().start();
   origin.set('/media/film.mp4', { body });
+  origin.set('/media/paced.mp4', { body, bytesPerSecond: 8 * 1024 * 1024 });
   relay = await startRelay({ allow: [origin.hostPort], password: 'pw' });
   writeFileSync(join(dir, 'pw'), 'pw\n');
 });
@@ -45,6 +46,28 @@ describe('ferry get', () => {
     expect(r.code).toBe(0);
     expect(origin.seen.at(-1)).toMatchObject({ range: 'bytes=7000000-', ifRange: etag });
     expect(sha256(readFileSync(out))).toBe(sha256(body));
+  });
+
+  it('goes on through cut connections within one run, and refuses to continue a part of another version', async () => {
+    const proxy = await new CutProxy(relay.port).start();
+    const out = join(dir, 'cut.mp4');
+    const running = ferry(['get', origin.url('/media/paced.mp4'), '-o', out, '-q', '--relay', proxy.url, '--password-file', join(dir, 'pw')]);
+    for (const ms of [800, 700, 700]) {
+      await new Promise((done) => setTimeout(done, ms));
+      proxy.cut();
+    }
+    expect((await running).code).toBe(0);
+    expect(sha256(readFileSync(out))).toBe(sha256(body));
+    // It asked again from where each cut left it.
+    expect(origin.seen.filter((r) => r.path === '/media/paced.mp4' && /^bytes=[1-9]\d*-$/.test(r.range ?? '')).length).toBeGreaterThanOrEqual(2);
+    await proxy.close();
+    // A part saved from another version of the file is never spliced onto this one.
+    const stale = join(dir, 'stale.mp4');
+    writeFileSync(`${stale}.part`, body.subarray(0, 1_000_000));
+    writeFileSync(`${stale}.part.json`, JSON.stringify({ url: origin.url('/media/film.mp4'), validator: { etag: '"an older version"' }, total: body.byteLength }));
+    const refused = await ferry(['get', origin.url('/media/film.mp4'), '-o', stale, '--relay', relay.url, '--password-file', join(dir, 'pw')]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/changed on the server.*source_changed/);
   });
 
   it('writes to standard output with -o -, and says so when the reader closes it early', async () => {

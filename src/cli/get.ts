@@ -1,16 +1,16 @@
 /**
- * `ferry get`: download through a relay to a file (or, with `-o -`, to standard output). Bytes go to FILE.part as they arrive, with the version
- * they belong to in FILE.part.json, so a later run continues where this one stopped and never mixes versions.
+ * `ferry get`: download through a relay to a file (or, with `-o -`, to standard output). Bytes go to
+ * FILE.part as they arrive, with the version they belong to in FILE.part.json, so a later run continues where
+ * this one stopped and never mixes versions.
  */
 import { once } from 'node:events';
 import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { Connection } from '../client/connection.js';
 import { fileNameFromUrl } from '../protocol/filename.js';
 import { nodeSocket } from '../client/node.js';
-import type { Transfer } from '../client/transfer.js';
 import type { Validator } from '../protocol/frames.js';
+import { fetchInto, type TicketedFile } from './ticketed-fetch.js';
 import { ProgressBar } from './progress.js';
 
 export const GET_HELP = `ferry get URL: download through a relay
@@ -21,7 +21,9 @@ export const GET_HELP = `ferry get URL: download through a relay
   -q, --quiet             no progress bar
   -h, --help              this text
 
-An interrupted download is continued by running the same command again.
+The password is checked over the relay's socket, which issues a ticket; the file then comes from the
+relay's /save/ path over HTTP, asked again from the next byte when a connection breaks. An interrupted
+download is continued by running the same command again.
 `;
 
 interface PartState { url: string; validator: Validator | null; total: number | null }
@@ -44,17 +46,14 @@ export async function runGet(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
   }
   const url = positionals[0]!;
   const password = values['password-file'] ? readFileSync(values['password-file'], 'utf8').replace(/\r?\n$/, '') : env.FERRY_PASSWORD;
-  const connection = new Connection({
-    relay: values.relay ?? env.FERRY_RELAY ?? 'ws://127.0.0.1:8080/ws',
-    ...(password && { password }),
-    createSocket: nodeSocket,
-    maxAttempts: 20,
-  });
+  const relay = values.relay ?? env.FERRY_RELAY ?? 'ws://127.0.0.1:8080/ws';
+  const connection = new Connection({ relay, ...(password && { password }), createSocket: nodeSocket, maxAttempts: 20 });
   const output = values.output ?? fileNameFromUrl(url);
   const bar = new ProgressBar(process.stderr);
   const progress = (written: number, total: number | null): void => void (!values.quiet && bar.update(written, total));
   try {
-    const { from, written } = output === '-' ? await toStdout(connection, url, progress) : await toFile(connection, url, output, progress);
+    const file = await ticketed(connection, relay, url);
+    const { from, written } = output === '-' ? await toStdout(file, progress) : await toFile(file, url, output, progress);
     if (!values.quiet) process.stderr.write(`saved ${output === '-' ? 'to standard output' : output}: ${bar.finish(written, from)}\n`);
     return 0;
   } catch (err) {
@@ -71,35 +70,41 @@ type Progress = (written: number, total: number | null) => void;
 /** Where the file stood before this run, and after. */
 interface Written { from: number; written: number }
 
+/**
+ * The file's address on the relay's HTTP side: a ticket asked for over the socket, where the password is
+ * checked and the relay reads the file's headers. The bytes then come by plain HTTP, as a browser's download
+ * manager takes them: no frames and no credits, at about half the relay's CPU and twice the rate.
+ */
+function ticketed(connection: Connection, relay: string, url: string): Promise<TicketedFile> {
+  const download = connection.download(url);
+  return new Promise((resolve, reject) => {
+    download.events.ticket = (t) => resolve({ href: new URL(t.path, relay.replace(/^ws/, 'http')).href, total: t.total });
+    download.events.error = reject;
+  });
+}
+
 /** To FILE.part, with its version in FILE.part.json, renamed to FILE once whole; continues an earlier run's part. */
-async function toFile(connection: Connection, url: string, output: string, progress: Progress): Promise<Written> {
+async function toFile(file: TicketedFile, url: string, output: string, progress: Progress): Promise<Written> {
   const part = `${output}.part`;
   const stateFile = `${part}.json`;
   const { offset, validator } = resumePoint(url, part, stateFile);
-  const transfer = connection.open({ url, offset, ...(validator && { validator }) });
-  const meta = await transfer.meta;
-  writeFileSync(stateFile, JSON.stringify({ url, validator: meta.validator, total: meta.total } satisfies PartState));
   // Writes queue up to 8 MiB, so the next chunks are read while one is being written.
-  const file = createWriteStream(part, { ...(offset > 0 ? { flags: 'r+', start: offset } : { flags: 'w' }), highWaterMark: 8 * 1024 * 1024 });
-  const written = await writeFrom(transfer, file, offset, (n) => progress(n, meta.total));
-  file.end();
-  await once(file, 'finish');
-  if (meta.total !== null && written !== meta.total) throw new Error(`the download ended at ${written} of ${meta.total} bytes`);
+  const out = createWriteStream(part, { ...(offset > 0 ? { flags: 'r+', start: offset } : { flags: 'w' }), highWaterMark: 8 * 1024 * 1024 });
+  const version = (v: Validator | null): void => writeFileSync(stateFile, JSON.stringify({ url, validator: v, total: file.total } satisfies PartState));
+  const written = await fetchInto(file, { from: offset, validator: validator ?? null, onVersion: version }, out, (n) => progress(n, file.total));
+  out.end();
+  await once(out, 'finish');
   renameSync(part, output);
   rmSync(stateFile, { force: true });
   return { from: offset, written };
 }
 
 /** To standard output (`-o -`, as curl writes), for a pipe: no part file, so a later run starts over. */
-async function toStdout(connection: Connection, url: string, progress: Progress): Promise<Written> {
-  const transfer = connection.open({ url });
-  const meta = await transfer.meta;
+async function toStdout(file: TicketedFile, progress: Progress): Promise<Written> {
   const closed = new Promise<never>((_, fail) => process.stdout.once('error', () => fail(new Error('the output was closed before the end'))));
-  const written = await Promise.race([writeFrom(transfer, process.stdout, 0, (n) => progress(n, meta.total)), closed]);
+  const written = await Promise.race([fetchInto(file, { from: 0, validator: null }, process.stdout, (n) => progress(n, file.total)), closed]);
   // What the pipe has not taken yet would be lost when the process exits: its last write's callback says when.
   await Promise.race([new Promise((done) => process.stdout.write('', done)), closed]);
-  transfer.cancel();
-  if (meta.total !== null && written !== meta.total) throw new Error(`the download ended at ${written} of ${meta.total} bytes`);
   return { from: 0, written };
 }
 
@@ -109,15 +114,4 @@ function resumePoint(url: string, part: string, stateFile: string): { offset: nu
   const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as PartState;
   if (saved.url !== url || !saved.validator) return { offset: 0, validator: undefined };
   return { offset: statSync(part).size, validator: saved.validator };
-}
-
-/** Writes the transfer to `out` as fast as it takes it; returns the bytes written, from `offset`. */
-async function writeFrom(transfer: Transfer, out: Writable, offset: number, progress: (written: number) => void): Promise<number> {
-  let written = offset;
-  for await (const chunk of transfer) {
-    if (!out.write(chunk.data)) await once(out, 'drain');
-    written += chunk.data.byteLength;
-    progress(written);
-  }
-  return written;
 }
