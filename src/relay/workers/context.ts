@@ -68,12 +68,17 @@ function consoleLog(level: string, bindings: object = {}): Logger {
 
 export type Isolate = { ctx: SessionContext; allowOrigins: string[] } | { refusal: string };
 
-const built = new WeakMap<FerryEnv, Isolate>();
+/** The isolate's parts, and the settings they were built from. */
+let built: { settings: string; isolate: Isolate } | null = null;
 
+/**
+ * The parts every request of this isolate shares, built on the first request. Keyed by the settings' values,
+ * not by the `env` object, which the runtime does not promise to keep from one request to the next.
+ */
 export function isolateContext(env: FerryEnv): Isolate {
-  let isolate = built.get(env);
-  if (!isolate) built.set(env, (isolate = build(env)));
-  return isolate;
+  const settings = JSON.stringify(Object.entries(env).filter(([name]) => name.startsWith('FERRY_')).sort());
+  if (built?.settings !== settings) built = { settings, isolate: build(env) };
+  return built.isolate;
 }
 
 /** The settings checked as `ferry serve` checks them; a Worker that would run unsafe says why, to every request. */
