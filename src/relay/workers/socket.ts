@@ -4,7 +4,7 @@
  *
  * A Workers socket has no backpressure: `send` queues in the runtime and never says when the bytes left.
  * So each send counts as done at once, and what bounds a socket's memory is the credit protocol: the relay
- * holds at most `heldCreditBytes` of credit for each of at most `maxStreams` streams (worker.ts sizes them).
+ * holds at most `heldCreditBytes` of credit for each of at most `maxStreams` streams (context.ts sizes them).
  */
 import { joinBytes } from '../../protocol/bytes.js';
 import { Session, type SessionContext } from '../core/session.js';
@@ -21,10 +21,7 @@ export function text(status: number, body: string): Response {
 export function acceptSocket(request: Request, ctx: SessionContext, site: SitePolicy): Response {
   if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return text(426, 'this path takes WebSocket connections');
   const refusal = site.originRefusal({ host: request.headers.get('host') ?? undefined, origin: request.headers.get('origin') ?? undefined, fetchSite: undefined });
-  if (refusal) {
-    ctx.metrics.socketsClosed.inc({ reason: 'foreign site' });
-    return text(403, refusal);
-  }
+  if (refusal) return text(403, refusal);
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];
   server.accept();
