@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { launchBrowser } from './helpers/browser.js';
 import { ferry } from './helpers/cli.js';
 import { EDGES, type EdgeRelay } from './helpers/edges.js';
@@ -52,6 +53,23 @@ describe('the Workers build', () => {
     const refused = await ferryGet(origin.url('/film.bin'), join(dir, 'other.bin'), join(dir, 'bad'));
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/auth_refused/);
+  });
+
+  it('refuses a socket from another site’s page, and a Worker set up without a ticket secret says what is missing', async () => {
+    const foreign = new WebSocket(open.url, { origin: 'https://evil.example' });
+    const status = await new Promise<number>((done) => {
+      foreign.once('unexpected-response', (_req, res) => done(res.statusCode ?? 0));
+      foreign.once('open', () => done(101));
+    });
+    expect(status).toBe(403);
+    const unset = await EDGES.workers({ allow: [origin.hostPort], ticketSecret: null });
+    try {
+      const res = await fetch(`${unset.base}/healthz`);
+      expect(res.status).toBe(500);
+      expect(await res.text()).toMatch(/FERRY_TICKET_SECRET must be a secret of at least 32 characters/);
+    } finally {
+      await unset.close();
+    }
   });
 
   it.each([['an MP4 through MSE', '/film.mp4'], ['a WebM in the browser’s own player', '/film.webm']])('its page plays %s', async (_what, path) => {

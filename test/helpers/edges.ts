@@ -22,7 +22,8 @@ export interface EdgeRelay {
 export interface EdgeSettings {
   /** host:port the guard lets through (the test origin on loopback). */
   allow: string[];
-  ticketSecret?: string;
+  /** null: none at all (a Worker then refuses to run). */
+  ticketSecret?: string | null;
   password?: string;
   /** Ms an upstream may say nothing. */
   idleMs?: number;
@@ -48,7 +49,7 @@ async function workersEdge(s: EdgeSettings): Promise<EdgeRelay> {
   execFileSync(process.execPath, ['scripts/build-worker.mjs'], { stdio: 'inherit' });
   const bindings: Record<string, string> = {
     FERRY_ALLOW_HOSTS: s.allow.join(','),
-    FERRY_TICKET_SECRET: s.ticketSecret ?? 'a ticket secret of the Workers edge under test',
+    ...(s.ticketSecret !== null && { FERRY_TICKET_SECRET: s.ticketSecret ?? 'a ticket secret of the Workers edge under test' }),
     FERRY_LOG_LEVEL: 'silent',
     ...(s.password ? { FERRY_PASSWORD: s.password } : { FERRY_NO_AUTH: '1' }),
     ...(s.idleMs && { FERRY_IDLE_MS: String(s.idleMs) }),
