@@ -27,6 +27,7 @@ beforeAll(async () => {
   origin.redirect('/r2', '/file.bin', 307);
   origin.redirect('/loop-a', '/loop-b');
   origin.redirect('/loop-b', '/loop-a');
+  origin.redirect('/to-private', 'http://10.0.0.1/admin');
 });
 
 afterAll(() => origin.close());
@@ -90,6 +91,14 @@ describe.each(['node', 'workers'] satisfies EdgeName[])('the relay on %s', (edge
     expect(err.code).toBe('upstream_status');
     expect(err.status).toBe(404);
     expect(err.message).toMatch(/404/);
+  });
+
+  it('refuses other schemes and private addresses, also when a redirect leads there', async () => {
+    expect((await failure(client.open({ url: 'file:///etc/passwd' }))).code).toBe('invalid_url');
+    expect((await failure(client.open({ url: 'http://169.254.169.254/latest/meta-data/' }))).code).toBe('blocked');
+    const redirected = await failure(client.open({ url: origin.url('/to-private') }));
+    expect(redirected.code).toBe('blocked');
+    expect(redirected.message).toMatch(/10\.0\.0\.1 is/);
   });
 
   it('reports an unreachable server', async () => {
