@@ -1,7 +1,8 @@
 /**
  * What the relay asks of an origin and what it accepts back, without any transport: the request's headers,
  * redirects hop by hop, and the checks that what came back is the range asked for, of the version asked for.
- * Never passes off a 200 as a continuation. The Node edge (node/upstream.ts) does the I/O with undici.
+ * Never passes off a 200 as a continuation. Each edge sends the requests (node/upstream.ts with undici,
+ * workers/upstream.ts with fetch) through `hopByHop`.
  */
 import { FerryError } from '../../protocol/codes.js';
 import type { MetaMessage, Validator } from '../../protocol/frames.js';
@@ -52,8 +53,44 @@ export type HeaderOf = (name: string) => string | null;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/;
 
+/** One request as an edge sent it: the answer's status and headers, and its body, to relay or to drop. */
+export interface SentHop {
+  status: number;
+  header: HeaderOf;
+  /** The body as the core reads it (throwing only FerryErrors), with a way to abort it. */
+  relay(): Pick<UpstreamResponse, 'body' | 'destroy'>;
+  /** Drops the body and its connection. */
+  discard(): void;
+}
+
+/**
+ * An upstream on an edge's transport: the request sent hop by hop, each redirect checked like the first URL
+ * (the transport never follows one itself), the final answer checked and described. `send` rejects only
+ * with FerryErrors.
+ */
+export function hopByHop(send: (hop: Hop, signal: AbortSignal) => Promise<SentHop>, policy: DestinationPolicy): OpenUpstream {
+  return async function openUpstream(req) {
+    let hop = firstHop(req, policy);
+    for (let hops = 0; ; hops++) {
+      const res = await send(hop, req.signal);
+      try {
+        const next = nextHop(hop, hops, res.status, res.header('location'), policy);
+        if (next) {
+          res.discard();
+          hop = next;
+          continue;
+        }
+        return { meta: describeResponse(res.status, res.header, hop.url, req), ...res.relay() };
+      } catch (err) {
+        res.discard();
+        throw err;
+      }
+    }
+  };
+}
+
 /** The first request: identity encoding always (or offsets would not match), Range and If-Range when resuming. */
-export function firstHop(req: UpstreamRequest, policy: DestinationPolicy): Hop {
+function firstHop(req: UpstreamRequest, policy: DestinationPolicy): Hop {
   const headers: Record<string, string> = { ...req.headers, 'accept-encoding': 'identity' };
   if (isRanged(req)) {
     headers.range = `bytes=${req.offset}-${req.end ?? ''}`;
@@ -64,7 +101,7 @@ export function firstHop(req: UpstreamRequest, policy: DestinationPolicy): Hop {
 }
 
 /** The next hop of a redirect, checked like the first URL; null when the answer is no redirect. */
-export function nextHop(hop: Hop, hops: number, status: number, location: string | null, policy: DestinationPolicy): Hop | null {
+function nextHop(hop: Hop, hops: number, status: number, location: string | null, policy: DestinationPolicy): Hop | null {
   if (!REDIRECTS.has(status) || !location) return null;
   if (hops >= MAX_REDIRECTS) throw new FerryError('too_many_redirects', `the server redirected more than ${MAX_REDIRECTS} times`);
   const url = checkUrl(new URL(location, hop.url).href, policy);

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { FerryError } from '../../protocol/codes.js';
 import type { DestinationPolicy } from '../core/guard.js';
-import { describeResponse, firstHop, nextHop, type OpenUpstream } from '../core/upstream.js';
+import { hopByHop, type OpenUpstream } from '../core/upstream.js';
 
 /** What the body may buffer before the socket to the origin is paused. */
 const BODY_BUFFER_BYTES = 1024 * 1024;
@@ -33,30 +33,16 @@ const headerOf = (h: Headers) => (name: string): string | null => {
 };
 
 export function createUpstream(dispatcher: Dispatcher, policy: DestinationPolicy): OpenUpstream {
-  return async function openUpstream(req) {
-    let hop = firstHop(req, policy);
-    for (let hops = 0; ; hops++) {
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await request(hop.url, { dispatcher, method: hop.method, headers: hop.headers, body: hop.body, signal: req.signal, highWaterMark: BODY_BUFFER_BYTES });
-      } catch (err) {
-        throw mapNetworkError(err);
-      }
-      const header = headerOf(res.headers);
-      try {
-        const next = nextHop(hop, hops, res.statusCode, header('location'), policy);
-        if (next) {
-          discard(res.body);
-          hop = next;
-          continue;
-        }
-        return { meta: describeResponse(res.statusCode, header, hop.url, req), body: coalescingReader(res.body), destroy: () => discard(res.body) };
-      } catch (err) {
-        discard(res.body);
-        throw err;
-      }
+  return hopByHop(async (hop, signal) => {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(hop.url, { dispatcher, method: hop.method, headers: hop.headers, body: hop.body, signal, highWaterMark: BODY_BUFFER_BYTES });
+    } catch (err) {
+      throw mapNetworkError(err);
     }
-  };
+    const drop = (): void => discard(res.body);
+    return { status: res.statusCode, header: headerOf(res.headers), relay: () => ({ body: coalescingReader(res.body), destroy: drop }), discard: drop };
+  }, policy);
 }
 
 /**

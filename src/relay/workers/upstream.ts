@@ -1,12 +1,12 @@
 /**
  * Workers edge of the upstream: the requests themselves, with `fetch`. What to ask and what to accept is
- * core/upstream.ts, hop by hop (redirects are followed here, each checked, never by fetch itself). The
+ * core/upstream.ts, hop by hop (`hopByHop`: each redirect checked, never followed by fetch itself). The
  * platform refuses private and loopback addresses on its own; the scheme and address checks of the core
  * still run on every hop.
  */
 import { FerryError } from '../../protocol/codes.js';
 import type { DestinationPolicy } from '../core/guard.js';
-import { describeResponse, firstHop, nextHop, type OpenUpstream } from '../core/upstream.js';
+import { hopByHop, type OpenUpstream } from '../core/upstream.js';
 
 function networkError(err: unknown): FerryError {
   if (err instanceof FerryError) return err;
@@ -16,30 +16,15 @@ function networkError(err: unknown): FerryError {
 }
 
 export function createFetchUpstream(policy: DestinationPolicy): OpenUpstream {
-  return async function openUpstream(req) {
-    let hop = firstHop(req, policy);
-    for (let hops = 0; ; hops++) {
-      let res: Response;
-      try {
-        res = await fetch(hop.url, { method: hop.method, headers: hop.headers, body: (hop.body as Uint8Array<ArrayBuffer> | undefined) ?? null, redirect: 'manual', signal: req.signal });
-      } catch (err) {
-        throw networkError(err);
-      }
-      const header = (name: string): string | null => res.headers.get(name);
-      try {
-        const next = nextHop(hop, hops, res.status, header('location'), policy);
-        if (next) {
-          void res.body?.cancel().catch(() => {});
-          hop = next;
-          continue;
-        }
-        return { meta: describeResponse(res.status, header, hop.url, req), ...bodyOf(res) };
-      } catch (err) {
-        void res.body?.cancel().catch(() => {});
-        throw err;
-      }
+  return hopByHop(async (hop, signal) => {
+    let res: Response;
+    try {
+      res = await fetch(hop.url, { method: hop.method, headers: hop.headers, body: (hop.body as Uint8Array<ArrayBuffer> | undefined) ?? null, redirect: 'manual', signal });
+    } catch (err) {
+      throw networkError(err);
     }
-  };
+    return { status: res.status, header: (name) => res.headers.get(name), relay: () => bodyOf(res), discard: () => void res.body?.cancel().catch(() => {}) };
+  }, policy);
 }
 
 /** The most one read takes: workerd hands a fetch body to a plain reader 4 KiB at a time. */
