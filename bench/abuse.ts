@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { benchFile, MB, startProcess, table } from './lib.js';
+import { benchFile, MB, startOrigin, startProcess, table } from './lib.js';
 
 const SPAM_BYTES = 72 * MB;
 
@@ -128,7 +128,7 @@ async function sockets(): Promise<string[]> {
 }
 
 const file = await benchFile('bench-100m.bin', 100 * MB);
-const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file], /listening (\d+) (\S+)\n/);
+const origin = await startOrigin(file);
 const rows = [await spam(), await noCredit(origin.match[2]!, origin.match[1]!), await sockets()];
 origin.child.kill();
 console.log(table(['attack', 'relay idle RSS', 'relay peak RSS', 'outcome'], rows));

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../test/helpers/browser.js';
-import { benchFile, browserPid, cpuSeconds, GB, MB, median, startProcess, table, treePss } from './lib.js';
+import { benchFile, browserPid, cpuSeconds, GB, MB, median, startOrigin, startRelayFor, table, treePss } from './lib.js';
 
 const BIG = process.argv.includes('--big');
 const SIZE = (BIG ? 8 : 2) * GB;
@@ -71,11 +71,8 @@ async function withFerryGet(relayPort: number, url: string): Promise<number> {
 }
 
 const file = await benchFile(BIG ? 'bench-8g.bin' : 'bench-2g.bin', SIZE);
-const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file, '--attachment'], /listening (\d+) (\S+)\n/);
-const relay = await startProcess(
-  ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${origin.match[1]}`, '--log-level', 'warn'],
-  /relay on http:\/\/127\.0\.0\.1:(\d+)/,
-);
+const origin = await startOrigin(file, '--attachment');
+const relay = await startRelayFor(origin.match[1]!);
 const relayPort = Number(relay.match[1]);
 const url = origin.match[2]!;
 const page: { mbps: number; pss: number; typical: number }[] = [];

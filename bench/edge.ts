@@ -14,7 +14,7 @@ import { nodeSocket } from '../src/client/node.js';
 import { PROTOCOL_VERSION } from '../src/protocol/limits.js';
 import { EDGES } from '../test/helpers/edges.js';
 import { startNginx } from '../test/helpers/nginx.js';
-import { benchFile, GB, MB, median, processTree, rss, startProcess, table, timedTransfer } from './lib.js';
+import { benchFile, GB, MB, median, processTree, rss, startOrigin, startRelayFor, table, timedTransfer } from './lib.js';
 
 const SIZE = GB;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -23,10 +23,7 @@ const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(do
 interface Edge { name: string; url: string; pids: () => number[]; stop: () => Promise<void> }
 
 async function nodeRelay(originPort: number): Promise<{ url: string; port: number; pid: number; stop: () => void }> {
-  const relay = await startProcess(
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${originPort}`, '--log-level', 'warn'],
-    /relay on http:\/\/127\.0\.0\.1:(\d+)/,
-  );
+  const relay = await startRelayFor(originPort);
   const port = Number(relay.match[1]);
   return { url: `ws://127.0.0.1:${port}/ws`, port, pid: relay.child.pid!, stop: () => relay.child.kill() };
 }
@@ -102,7 +99,7 @@ async function stalledSocket(relayUrl: string, url: string): Promise<WebSocket> 
 }
 
 const file = await benchFile('bench-2g.bin', 2 * GB);
-const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file], /listening (\d+) (\S+)\n/);
+const origin = await startOrigin(file);
 const [originPort, url] = [Number(origin.match[1]), origin.match[2]!];
 const rows: (string | number)[][] = [];
 try {

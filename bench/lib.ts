@@ -44,6 +44,19 @@ export async function startProcess(args: string[], ready: RegExp, env: NodeJS.Pr
   return { child, match };
 }
 
+/** The benchmarks' origin serving `file` in its own process; its match: [, port, url]. */
+export function startOrigin(file: string, ...flags: string[]): ReturnType<typeof startProcess> {
+  return startProcess(['--import', 'tsx', 'bench/origin-server.ts', file, ...flags], /listening (\d+) (\S+)\n/);
+}
+
+/** A relay from the sources in its own process, that may reach the origin on `originPort`; its match: [, port]. */
+export function startRelayFor(originPort: number | string): ReturnType<typeof startProcess> {
+  return startProcess(
+    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${originPort}`, '--log-level', 'warn'],
+    /relay on http:\/\/127\.0\.0\.1:(\d+)/,
+  );
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');

@@ -11,7 +11,7 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { Connection } from '../src/client/connection.js';
 import { nodeSocket } from '../src/client/node.js';
-import { benchFile, cpuSeconds, GB, MB, median, startProcess, table } from './lib.js';
+import { benchFile, cpuSeconds, GB, MB, median, startOrigin, startRelayFor, table } from './lib.js';
 import { benchVideo } from './video.js';
 
 const SIZE = 100 * MB;
@@ -97,11 +97,8 @@ async function start(relay: string, url: string): Promise<{ ok: boolean; seconds
 
 async function starts(count: number): Promise<(string | number)[]> {
   const film = benchVideo(8 * GB);
-  const filmOrigin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', film], /listening (\d+) (\S+)\n/);
-  const r = await startProcess(
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${filmOrigin.match[1]}`, '--log-level', 'warn'],
-    /relay on http:\/\/127\.0\.0\.1:(\d+)/,
-  );
+  const filmOrigin = await startOrigin(film);
+  const r = await startRelayFor(filmOrigin.match[1]!);
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(r.child.pid!))), 100);
   try {
@@ -128,11 +125,8 @@ if (process.argv.includes('--starts')) {
 }
 
 const file = await benchFile('bench-2g.bin', 2 * GB);
-const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file], /listening (\d+) (\S+)\n/);
-const relay = await startProcess(
-  ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${origin.match[1]}`, '--log-level', 'warn'],
-  /relay on http:\/\/127\.0\.0\.1:(\d+)/,
-);
+const origin = await startOrigin(file);
+const relay = await startRelayFor(origin.match[1]!);
 const relayUrl = `ws://127.0.0.1:${relay.match[1]}/ws`;
 const url = origin.match[2]!;
 const pid = relay.child.pid!;

@@ -8,7 +8,7 @@
 import { statSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../test/helpers/browser.js';
-import { browserPid, GB, MB, median, startProcess, table, timeToFrame, treePss } from './lib.js';
+import { browserPid, GB, MB, median, startOrigin, startRelayFor, table, timeToFrame, treePss } from './lib.js';
 import { benchVideo } from './video.js';
 
 const BIG = process.argv.includes('--big');
@@ -63,12 +63,9 @@ async function runOne(kind: Kind, relayPort: number, mediaUrl: string): Promise<
 }
 
 const file = benchVideo(BIG ? 8 * GB : 2 * GB);
-const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file], /listening (\d+) (\S+)\n/);
+const origin = await startOrigin(file);
 const originPort = Number(origin.match[1]);
-const relay = await startProcess(
-  ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${originPort}`, '--log-level', 'warn'],
-  /relay on http:\/\/127\.0\.0\.1:(\d+)/,
-);
+const relay = await startRelayFor(originPort);
 const relayPort = Number(relay.match[1]);
 const results: Record<Kind, RunResult[]> = { plain: [], ferry: [], native: [] };
 try {

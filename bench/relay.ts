@@ -15,7 +15,7 @@ import { Connection } from '../src/client/connection.js';
 import { nodeSocket } from '../src/client/node.js';
 import { runNginx } from '../test/helpers/nginx.js';
 import { ticketFor } from '../test/helpers/relay.js';
-import { benchFile, GB, median, processTree, startProcess, table, timedTransfer, type Sample } from './lib.js';
+import { benchFile, GB, median, processTree, startOrigin, startRelayFor, table, timedTransfer, type Sample } from './lib.js';
 
 const SIZE = 2 * GB;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -62,10 +62,10 @@ function ferryGet(relay: string, url: string, out: string): Promise<number> {
 }
 
 const file = await benchFile('bench-2g.bin', SIZE);
-const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file], /listening (\d+) (\S+)\n/);
+const origin = await startOrigin(file);
 const [originPort, url] = [Number(origin.match[1]), origin.match[2]!];
 const path = new URL(url).pathname;
-const relay = await startProcess(['dist/cli/main.js', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${originPort}`, '--log-level', 'warn'], /relay on http:\/\/127\.0\.0\.1:(\d+)/);
+const relay = await startRelayFor(originPort);
 const relayPort = Number(relay.match[1]);
 const relayUrl = `ws://127.0.0.1:${relayPort}/ws`;
 const nginx = await runNginx(

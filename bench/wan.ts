@@ -9,7 +9,7 @@
 import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../test/helpers/browser.js';
-import { GB, median, startProcess, table, timeToFrame } from './lib.js';
+import { GB, median, startOrigin, startRelayFor, table, timeToFrame } from './lib.js';
 import { Link, PROFILES, type LinkProfile } from './link.js';
 import { benchVideo } from './video.js';
 
@@ -53,12 +53,9 @@ async function runOne(url: string): Promise<RunResult> {
 }
 
 async function measure(file: string, profile: LinkProfile, pagePort: number): Promise<Record<Kind, RunResult[]>> {
-  const origin = await startProcess(['--import', 'tsx', 'bench/origin-server.ts', file], /listening (\d+) (\S+)\n/);
+  const origin = await startOrigin(file);
   const originPort = Number(origin.match[1]);
-  const relay = await startProcess(
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${originPort}`, '--log-level', 'warn'],
-    /relay on http:\/\/127\.0\.0\.1:(\d+)/,
-  );
+  const relay = await startRelayFor(originPort);
   const links = { relay: await new Link(Number(relay.match[1]), profile).start(), origin: await new Link(originPort, profile).start(), page: await new Link(pagePort, profile).start() };
   const originUrl = origin.match[2]!;
   const viaLink = originUrl.replace(`:${originPort}/`, `:${links.origin.port}/`);
