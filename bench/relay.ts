@@ -14,7 +14,6 @@ import { request } from 'undici';
 import { Connection } from '../src/client/connection.js';
 import { nodeSocket } from '../src/client/node.js';
 import { runNginx } from '../test/helpers/nginx.js';
-import { ticketFor } from '../test/helpers/relay.js';
 import { benchFile, GB, median, processTree, startOrigin, startRelayFor, table, timedTransfer, type Sample } from './lib.js';
 
 const SIZE = 2 * GB;
@@ -49,7 +48,7 @@ async function overSocket(relay: string, url: string): Promise<number> {
 /** A /save/ URL for the file: a ticket asked for over the socket, as the page does. */
 async function saveUrl(relay: string, relayPort: number, url: string): Promise<string> {
   const c = new Connection({ relay, createSocket: nodeSocket });
-  const ticket = await ticketFor(c.download(url));
+  const ticket = await c.download(url).whenTicketed();
   c.close();
   return `http://127.0.0.1:${relayPort}${ticket.path}`;
 }

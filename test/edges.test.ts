@@ -8,7 +8,7 @@ import type { Connection } from '../src/client/connection.js';
 import { WORKERS_LIMITS } from '../src/relay/workers/context.js';
 import { EDGES, type EdgeName, type EdgeRelay } from './helpers/edges.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
-import { connect, CutProxy, failure, readAll, readThroughCuts, ticketFor } from './helpers/relay.js';
+import { connect, CutProxy, failure, readAll, readThroughCuts } from './helpers/relay.js';
 
 const body = testBytes(6 * 1024 * 1024 + 123);
 const SECRET = 'shared by the relays behind one address';
@@ -175,7 +175,7 @@ describe.each(['node', 'workers'] satisfies EdgeName[])('the relay on %s', (edge
   });
 
   it('serves a download over /save/ byte for byte, and a resume with exactly the rest', async () => {
-    const ticket = await ticketFor(client.download(origin.url('/file.bin')));
+    const ticket = await client.download(origin.url('/file.bin')).whenTicketed();
     expect(ticket.path).toMatch(/^\/save\/[\w-]+\/film\.mp4$/);
     const whole = await fetch(relay.base + ticket.path);
     expect(whole.headers.get('content-disposition')).toContain("filename*=UTF-8''film.mp4");

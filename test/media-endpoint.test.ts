@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from '../src/client/connection.js';
 import type { Relay } from '../src/relay/node/server.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
-import { connect, startRelay, ticketFor } from './helpers/relay.js';
+import { connect, startRelay } from './helpers/relay.js';
 
 const body = testBytes(3 * 1024 * 1024 + 5, 9);
 let origin: Origin;
@@ -33,7 +33,7 @@ afterAll(async () => {
 
 describe('playback over /media/', () => {
   it('serves the file inline with ranges, validators and the type the page found', async () => {
-    const ticket = await ticketFor(client.download(origin.url('/talk.wav'), { type: 'audio/wav' }));
+    const ticket = await client.download(origin.url('/talk.wav'), { type: 'audio/wav' }).whenTicketed();
     expect(ticket.path).toMatch(/^\/media\/[\w-]+\/talk\.wav$/);
     const whole = await fetch(base + ticket.path);
     expect(whole.headers.get('content-type')).toBe('audio/wav');
@@ -52,7 +52,7 @@ describe('playback over /media/', () => {
 
   it('keeps the origin’s media type when the page found none, and reports every byte sent', async () => {
     const play = client.download(origin.url('/film.webm'), { type: null });
-    const ticket = await ticketFor(play);
+    const ticket = await play.whenTicketed();
     let sent = 0;
     play.events.progress = (_bytes, _total, _done, _stopped, s) => (sent = s);
     for (let i = 0; i < 2; i++) await (await fetch(base + ticket.path, { headers: { range: 'bytes=0-' } })).arrayBuffer();
@@ -63,7 +63,7 @@ describe('playback over /media/', () => {
   });
 
   it('never serves markup as a page of the relay’s origin', async () => {
-    const ticket = await ticketFor(client.download(origin.url('/page.html'), { type: 'text/html' }));
+    const ticket = await client.download(origin.url('/page.html'), { type: 'text/html' }).whenTicketed();
     const res = await fetch(base + ticket.path);
     expect(res.headers.get('content-type')).toBe('application/octet-stream');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
@@ -71,8 +71,8 @@ describe('playback over /media/', () => {
   });
 
   it('takes a play ticket only at /media/, a save ticket only at /save/, and nothing from a foreign page', async () => {
-    const play = await ticketFor(client.download(origin.url('/film.webm'), { type: 'video/webm' }));
-    const save = await ticketFor(client.download(origin.url('/film.webm')));
+    const play = await client.download(origin.url('/film.webm'), { type: 'video/webm' }).whenTicketed();
+    const save = await client.download(origin.url('/film.webm')).whenTicketed();
     expect((await fetch(base + play.path.replace('/media/', '/save/'))).status).toBe(403);
     expect((await fetch(base + save.path.replace('/save/', '/media/'))).status).toBe(403);
     expect((await fetch(base + play.path, { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
@@ -80,7 +80,7 @@ describe('playback over /media/', () => {
 
   it('answers 412 once the file has changed, so no other version is spliced into the playback', async () => {
     origin.set('/v.webm', { body, type: 'video/webm' });
-    const ticket = await ticketFor(client.download(origin.url('/v.webm'), { type: 'video/webm' }));
+    const ticket = await client.download(origin.url('/v.webm'), { type: 'video/webm' }).whenTicketed();
     origin.set('/v.webm', { body: testBytes(body.byteLength, 10), type: 'video/webm' });
     const res = await fetch(base + ticket.path, { headers: { range: 'bytes=100-' } });
     expect(res.status).toBe(412);

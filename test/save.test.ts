@@ -11,7 +11,7 @@ import type { TicketMessage } from '../src/protocol/frames.js';
 import type { Relay } from '../src/relay/node/server.js';
 import { TicketSealer } from '../src/relay/core/ticket.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
-import { connect, CutProxy, startRelay, ticketFor } from './helpers/relay.js';
+import { connect, CutProxy, startRelay } from './helpers/relay.js';
 
 const SECRET = 'shared by the relays behind one address';
 const body = testBytes(12 * 1024 * 1024 + 77, 5);
@@ -66,7 +66,7 @@ async function readToEnd(reader: ReadableStreamDefaultReader<Uint8Array>): Promi
 describe('downloads over /save/', () => {
   it('serves the file byte for byte, named, with validators, and reports it done', async () => {
     const save = client.download(origin.url('/film.bin'));
-    const ticket = await ticketFor(save);
+    const ticket = await save.whenTicketed();
     expect(ticket).toMatchObject({ name: 'holiday film.mp4', total: body.byteLength });
     expect(ticket.path).toMatch(/^\/save\/[\w-]+\/holiday%20film\.mp4$/);
     const done = outcome(save);
@@ -81,7 +81,7 @@ describe('downloads over /save/', () => {
   });
 
   it('answers a resume with exactly the rest of the file', async () => {
-    const ticket = await ticketFor(client.download(origin.url('/film.bin')));
+    const ticket = await client.download(origin.url('/film.bin')).whenTicketed();
     const from = 5_000_001;
     const res = await fetch(base(relay) + ticket.path, { headers: { range: `bytes=${from}-` } });
     expect(res.status).toBe(206);
@@ -94,7 +94,7 @@ describe('downloads over /save/', () => {
   it('refuses every request once the file has changed, with or without a range, and says so', async () => {
     origin.set('/v.bin', { body });
     const save = client.download(origin.url('/v.bin'));
-    const ticket = await ticketFor(save);
+    const ticket = await save.whenTicketed();
     const failed = failureOf(save);
     origin.set('/v.bin', { body: testBytes(body.byteLength, 6) });
     const resumed = await fetch(base(relay) + ticket.path, { headers: { range: 'bytes=1000-' } });
@@ -107,7 +107,7 @@ describe('downloads over /save/', () => {
 
   it('cancel stops the upstream at once and refuses the browser’s resumes', async () => {
     const save = client.download(origin.url('/slow.bin'));
-    const ticket = await ticketFor(save);
+    const ticket = await save.whenTicketed();
     const res = await fetch(base(relay) + ticket.path);
     const reader = res.body!.getReader();
     let got = 0;
@@ -126,7 +126,7 @@ describe('downloads over /save/', () => {
   it('tells the watcher when the origin fails the download manager’s request', async () => {
     origin.set('/gone.bin', { body });
     const save = client.download(origin.url('/gone.bin'));
-    const ticket = await ticketFor(save);
+    const ticket = await save.whenTicketed();
     const failed = failureOf(save);
     origin.remove('/gone.bin');
     const res = await fetch(base(relay) + ticket.path);
@@ -139,7 +139,7 @@ describe('downloads over /save/', () => {
     const user = connect(r.url);
     const admin = connect(r.url, { admin: 'root-of-trust' });
     const save = user.download(origin.url('/slow.bin'));
-    const ticket = await ticketFor(save);
+    const ticket = await save.whenTicketed();
     const failed = failureOf(save);
     const res = await fetch(base(r) + ticket.path);
     const reader = res.body!.getReader();
@@ -167,7 +167,7 @@ describe('downloads over /save/', () => {
   });
 
   it('refuses forged, truncated and expired tickets', async () => {
-    const ticket = await ticketFor(client.download(origin.url('/film.bin')));
+    const ticket = await client.download(origin.url('/film.bin')).whenTicketed();
     const token = ticket.ticket;
     const sealer = new TicketSealer([SECRET]);
     const claims = await sealer.unseal(token);
@@ -182,7 +182,7 @@ describe('downloads over /save/', () => {
   });
 
   it('any relay sharing the secret serves a ticket (stateless); another secret does not', async () => {
-    const ticket = await ticketFor(client.download(origin.url('/film.bin')));
+    const ticket = await client.download(origin.url('/film.bin')).whenTicketed();
     const twin = await startRelay({ allow: [origin.hostPort], ticketSecret: SECRET });
     const stranger = await startRelay({ allow: [origin.hostPort], ticketSecret: 'another' });
     const res = await fetch(base(twin) + ticket.path, { headers: { range: 'bytes=100-' } });
@@ -196,13 +196,13 @@ describe('downloads over /save/', () => {
   it('on a relay with a password, the ticket is the download manager’s only credential', async () => {
     const guarded = await startRelay({ allow: [origin.hostPort], password: 'open sesame' });
     const c = connect(guarded.url, { password: 'open sesame' });
-    const ticket = await ticketFor(c.download(origin.url('/film.bin')));
+    const ticket = await c.download(origin.url('/film.bin')).whenTicketed();
     const res = await fetch(base(guarded) + ticket.path, { headers: { range: 'bytes=10-' } });
     expect(res.status).toBe(206);
     expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(sha256(body.subarray(10)));
     // Without the password, no ticket.
     const intruder = connect(guarded.url, { maxAttempts: 1 });
-    await expect(ticketFor(intruder.download(origin.url('/film.bin')))).rejects.toMatchObject({ code: 'auth_required' });
+    await expect(intruder.download(origin.url('/film.bin')).whenTicketed()).rejects.toMatchObject({ code: 'auth_required' });
     c.close();
     intruder.close();
     await guarded.close();
@@ -212,9 +212,9 @@ describe('downloads over /save/', () => {
     const dials = async (r: Relay): Promise<number> => (await r.metrics.dials.get()).values[0]?.value ?? 0;
     // The relay refuses to sign for a private address...
     const refused = client.download('http://10.1.2.3/secret.bin');
-    await expect(ticketFor(refused)).rejects.toMatchObject({ code: 'blocked' });
+    await expect(refused.whenTicketed()).rejects.toMatchObject({ code: 'blocked' });
     // ...and a relay that does not allow the origin refuses a ticket another relay signed for it.
-    const ticket = await ticketFor(client.download(origin.url('/film.bin')));
+    const ticket = await client.download(origin.url('/film.bin')).whenTicketed();
     const strict = await startRelay({ ticketSecret: SECRET });
     const before = await dials(strict);
     const res = await fetch(base(strict) + ticket.path);
@@ -228,7 +228,7 @@ describe('downloads over /save/', () => {
     const proxy = await new CutProxy(relay.port).start();
     const c = connect(proxy.url);
     const save = c.download(origin.url('/slow.bin'));
-    const ticket = await ticketFor(save);
+    const ticket = await save.whenTicketed();
     const done = outcome(save);
     const res = await fetch(base(relay) + ticket.path);
     const reader = res.body!.getReader();
@@ -280,7 +280,7 @@ describe('downloads over /save/', () => {
     expect(heard.map((m) => m.t)).toEqual(['welcome']);
     quiet.close();
 
-    const ticket = await ticketFor(client.download(origin.url('/slow.bin')));
+    const ticket = await client.download(origin.url('/slow.bin')).whenTicketed();
     // Every response is held open until all six have answered.
     const responses = await Promise.all(Array.from({ length: 6 }, () => fetch(base(relay) + ticket.path)));
     const statuses = responses.map((r) => r.status);

@@ -10,7 +10,7 @@ import type { FerryError } from '../src/protocol/codes.js';
 import type { Relay } from '../src/relay/node/server.js';
 import { TicketSealer } from '../src/relay/core/ticket.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
-import { connect, startRelay, ticketFor } from './helpers/relay.js';
+import { connect, startRelay } from './helpers/relay.js';
 
 const body = testBytes(32 * 1024 * 1024 + 5, 11);
 let origin: Origin;
@@ -91,7 +91,7 @@ describe('what an idle client holds', () => {
   });
 
   it('a download the browser stops reading is dropped, so the browser can resume it later', async () => {
-    const ticket = await ticketFor(client.download(origin.url('/f.bin')));
+    const ticket = await client.download(origin.url('/f.bin')).whenTicketed();
     const res = await fetch(base(relay) + ticket.path);
     const reader = res.body!.getReader();
     await reader.read();
@@ -108,7 +108,7 @@ describe('tickets', () => {
     const r = await startRelay({ allow: [origin.hostPort], password: 'open sesame' });
     const c = connect(r.url, { password: 'open sesame' });
     const url = `http://someone:secretpw@${origin.hostPort}/f.bin?token=hunter2`;
-    const { ticket } = await ticketFor(c.download(url));
+    const { ticket } = await c.download(url).whenTicketed();
     const readable = Buffer.from(ticket, 'base64url').toString('latin1') + ticket;
     for (const secret of ['secretpw', 'hunter2', 'someone', origin.hostPort]) expect(readable).not.toContain(secret);
     await expect(new TicketSealer(['open sesame']).unseal(ticket)).rejects.toMatchObject({ code: 'ticket_invalid' });
@@ -123,7 +123,7 @@ describe('tickets', () => {
     const during = await startRelay({ allow: [origin.hostPort], ticketSecrets: [NEW, OLD] });
     const after = await startRelay({ allow: [origin.hostPort], ticketSecret: NEW });
     const c = connect(before.url);
-    const { path } = await ticketFor(c.download(origin.url('/f.bin')));
+    const { path } = await c.download(origin.url('/f.bin')).whenTicketed();
     const range = { headers: { range: 'bytes=0-99' } };
     expect((await fetch(base(during) + path, range)).status).toBe(206);
     expect((await fetch(base(after) + path, range)).status).toBe(403);
@@ -133,16 +133,16 @@ describe('tickets', () => {
 
   it('a cancel holds for the ticket’s life, however many newer tickets come after it', async () => {
     const first = client.download(origin.url('/f.bin'));
-    const { path } = await ticketFor(first);
+    const { path } = await first.whenTicketed();
     first.cancel();
     await expect.poll(async () => (await fetch(base(relay) + path)).status).toBe(410);
     // maxRecords is 3: these evict the cancelled download's record.
-    for (let i = 0; i < 4; i++) await ticketFor(client.download(origin.url('/f.bin')));
+    for (let i = 0; i < 4; i++) await client.download(origin.url('/f.bin')).whenTicketed();
     expect((await fetch(base(relay) + path)).status).toBe(410);
     // maxCancelled is 2: these push the first cancel out of the set; the floor still refuses it.
     for (let i = 0; i < 2; i++) {
       const s = client.download(origin.url('/f.bin'));
-      await ticketFor(s);
+      await s.whenTicketed();
       s.cancel();
     }
     await new Promise((done) => setTimeout(done, 50));
@@ -152,7 +152,7 @@ describe('tickets', () => {
   });
 
   it('a malformed range is a 416 for that request and never spoils the ticket', async () => {
-    const { path } = await ticketFor(client.download(origin.url('/f.bin')));
+    const { path } = await client.download(origin.url('/f.bin')).whenTicketed();
     for (const range of ['bytes=5-3', `bytes=${'9'.repeat(30)}-`, 'bytes=-', 'bytes=1-2,5-6', `bytes=${body.byteLength}-`]) {
       const res = await fetch(base(relay) + path, { headers: { range } });
       expect(res.status, range).toBe(416);
@@ -172,7 +172,7 @@ describe('a download cut by a reset', () => {
     const stopped = new Promise<number>((resolve) => {
       save.events.progress = (bytes, _total, _done, isStopped) => isStopped && resolve(bytes);
     });
-    const { path } = await ticketFor(save);
+    const { path } = await save.whenTicketed();
     const res = await fetch(base(relay) + path);
     expect(res.headers.get('accept-ranges')).toBe('bytes');
     expect(res.headers.get('etag')).toMatch(/^"/);

@@ -75,12 +75,9 @@ interface Written { from: number; written: number }
  * checked and the relay reads the file's headers. The bytes then come by plain HTTP, as a browser's download
  * manager takes them: no frames and no credits, at about half the relay's CPU and twice the rate.
  */
-function ticketed(connection: Connection, relay: string, url: string): Promise<TicketedFile> {
-  const download = connection.download(url);
-  return new Promise((resolve, reject) => {
-    download.events.ticket = (t) => resolve({ href: new URL(t.path, relay.replace(/^ws/, 'http')).href, total: t.total });
-    download.events.error = reject;
-  });
+async function ticketed(connection: Connection, relay: string, url: string): Promise<TicketedFile> {
+  const ticket = await connection.download(url).whenTicketed();
+  return { href: new URL(ticket.path, relay.replace(/^ws/, 'http')).href, total: ticket.total };
 }
 
 /** To FILE.part, with its version in FILE.part.json, renamed to FILE once whole; continues an earlier run's part. */

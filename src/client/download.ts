@@ -60,6 +60,16 @@ export class Download {
     this.events.ticket?.(m);
   }
 
+  /** Resolves with the relay's ticket (at once if it has come), or rejects with the download's error. */
+  whenTicketed(): Promise<TicketMessage> {
+    if (this.ticket) return Promise.resolve(this.ticket);
+    return new Promise((resolve, reject) => {
+      const { ticket, error } = this.events;
+      this.events.ticket = (m) => (ticket?.(m), resolve(m));
+      this.events.error = (err) => (error?.(err), reject(err));
+    });
+  }
+
   onProgress(m: ProgressMessage): void {
     if (!this.live) return;
     this.events.progress?.(m.bytes, m.total, m.done, m.stopped === true, m.sent ?? m.bytes);

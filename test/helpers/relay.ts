@@ -4,10 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Connection, type ConnectionOptions } from '../../src/client/connection.js';
 import { nodeSocket } from '../../src/client/node.js';
-import type { Download } from '../../src/client/download.js';
 import type { Transfer } from '../../src/client/transfer.js';
 import type { FerryError } from '../../src/protocol/codes.js';
-import type { TicketMessage } from '../../src/protocol/frames.js';
 import { parseAllowedHost } from '../../src/relay/core/guard.js';
 import { createRelay, type Relay, type RelayOptions } from '../../src/relay/node/server.js';
 
@@ -70,14 +68,6 @@ export async function signIn(relayUrl: string, options: Partial<ConnectionOption
   } finally {
     c.close();
   }
-}
-
-/** Resolves with the ticket the relay issues for this save, or rejects with its error. */
-export function ticketFor(save: Download): Promise<TicketMessage> {
-  return new Promise((resolve, reject) => {
-    save.events.ticket = resolve;
-    save.events.error = reject;
-  });
 }
 
 /** A transfer's bytes, to its end. */
