@@ -7,6 +7,7 @@ import type { Writable } from 'node:stream';
 import { errors as undiciErrors, request } from 'undici';
 import { FerryError } from '../protocol/codes.js';
 import type { Validator } from '../protocol/frames.js';
+import { sameVersion, strongValidator } from '../protocol/versions.js';
 
 export interface TicketedFile {
   /** The relay's /save/ URL for the file. */
@@ -49,9 +50,9 @@ export async function fetchInto(file: TicketedFile, start: FetchStart, out: Writ
 }
 
 type Headers = Record<string, string | string[] | undefined>;
-const header = (h: Headers, name: string): string | undefined => {
+const headerOf = (h: Headers) => (name: string): string | null => {
   const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
+  return (Array.isArray(v) ? v[0] : v) ?? null;
 };
 
 /** The relay's sentence for a refusal (it answers in plain text), or null for an answer with the file. */
@@ -64,10 +65,7 @@ function checkAnswer(status: number, headers: Headers, from: number, validator: 
   if (status === 412) throw new FerryError('source_changed', refusal ?? 'the file changed on the server');
   if (refusal !== null) throw new FerryError('upstream_status', `the relay answered ${status}: ${refusal}`, status);
   if (from > 0 && status !== 206) throw new FerryError('range_ignored', 'the relay did not answer with the rest of the file');
-  const etag = header(headers, 'etag');
-  const lastModified = header(headers, 'last-modified');
-  const answered: Validator | null = etag ? { etag } : lastModified ? { lastModified } : null;
-  const same = !validator || (validator.etag ? validator.etag === answered?.etag : validator.lastModified === lastModified);
-  if (!same) throw new FerryError('source_changed', 'the file changed on the server since the part was saved: delete the .part file to start over');
+  const answered = strongValidator(headerOf(headers));
+  if (validator && !sameVersion(validator, answered)) throw new FerryError('source_changed', 'the file changed on the server since the part was saved: delete the .part file to start over');
   return answered;
 }

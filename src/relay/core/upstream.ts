@@ -7,6 +7,7 @@
 import { FerryError } from '../../protocol/codes.js';
 import type { MetaMessage, Validator } from '../../protocol/frames.js';
 import type { Method } from '../../protocol/limits.js';
+import { sameVersion, strongValidator } from '../../protocol/versions.js';
 import { checkUrl, type DestinationPolicy } from './guard.js';
 
 export const MAX_REDIRECTS = 5;
@@ -175,17 +176,3 @@ function partial(header: HeaderOf, req: UpstreamRequest, base: Omit<ResponseMeta
   return { ...base, total, ranges: true, offset: first, length: last - first + 1 };
 }
 
-function strongValidator(header: HeaderOf): Validator | null {
-  const etag = header('etag');
-  const lastModified = header('last-modified');
-  const v: Validator = {};
-  if (etag && !etag.startsWith('W/')) v.etag = etag;
-  if (lastModified) v.lastModified = lastModified;
-  return v.etag || v.lastModified ? v : null;
-}
-
-function sameVersion(asked: Validator, got: Validator | null): boolean {
-  if (asked.etag) return got?.etag === asked.etag;
-  if (asked.lastModified) return got?.lastModified === asked.lastModified;
-  return true;
-}
