@@ -39,6 +39,20 @@ export function writeBoxHeader(view: DataView, at: number, size: number, type: s
   return at + 8;
 }
 
+/**
+ * The boxes laid end to end in `bytes` from `start` to `end`, each with its payload. A box that claims more
+ * than is there ends the walk (a damaged one); `offset` is where each box starts in `bytes`.
+ */
+export function* boxesIn(bytes: Uint8Array, start = 0, end = bytes.byteLength): Generator<BoxHeader & { payload: Uint8Array }> {
+  const within = bytes.subarray(0, end);
+  for (let pos = start; pos + 8 <= end; ) {
+    const box = readBoxHeader(within, pos, 0, end);
+    if (!box || box.size < box.headerSize || pos + box.size > end) return;
+    yield { ...box, payload: bytes.subarray(pos + box.headerSize, pos + box.size) };
+    pos += box.size;
+  }
+}
+
 /** A new 8-byte box header. */
 export function boxHeader(type: string, size: number): Uint8Array {
   const out = new Uint8Array(8);

@@ -5,7 +5,7 @@
  */
 
 import { joinBytes } from '../../protocol/bytes.js';
-import { boxHeader, readBoxHeader } from '../../protocol/mp4-box.js';
+import { boxesIn, boxHeader } from '../../protocol/mp4-box.js';
 
 /** Raw table payloads of one trak (after each box's header), by box type. */
 export type TrakTables = Partial<Record<TableType, DataView>>;
@@ -27,22 +27,18 @@ export function splitMoov(moov: Uint8Array): SplitMoov {
 
   function walk(start: number, end: number, current: TrakTables | null): Uint8Array[] {
     const parts: Uint8Array[] = [];
-    for (let pos = start; pos + 8 <= end; ) {
-      const box = readBoxHeader(moov.subarray(0, end), pos, 0, end);
-      if (!box || box.size < box.headerSize || pos + box.size > end) break;
-      const { type, size, headerSize: header } = box;
+    for (const { type, offset, size, headerSize, payload } of boxesIn(moov, start, end)) {
       if (CONTAINERS.has(type)) {
         const trak = type === 'trak' ? {} : current;
         if (type === 'trak') traks.push(trak!);
-        const children = walk(pos + header, pos + size, trak);
+        const children = walk(offset + headerSize, offset + size, trak);
         parts.push(boxHeader(type, 8 + children.reduce((n, c) => n + c.byteLength, 0)), ...children);
       } else if (TABLES.has(type) && current) {
-        current[type as TableType] = new DataView(moov.buffer, moov.byteOffset + pos + header, size - header);
-        if (!DROPPED.has(type)) parts.push(emptyTable(type, moov.subarray(pos + header, pos + header + 4)));
+        current[type as TableType] = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+        if (!DROPPED.has(type)) parts.push(emptyTable(type, payload.subarray(0, 4)));
       } else if (!DROPPED.has(type)) {
-        parts.push(moov.subarray(pos, pos + size));
+        parts.push(moov.subarray(offset, offset + size));
       }
-      pos += size;
     }
     return parts;
   }

@@ -6,7 +6,7 @@
  *   WebVTT settings in `sttg`; a sample between two subtitles holds one empty `vtte`. Cues that overlap in
  *   time share a sample, so one sample can give several.
  */
-import { readBoxHeader } from '../../protocol/mp4-box.js';
+import { boxesIn } from '../../protocol/mp4-box.js';
 
 export type TextFormat = 'tx3g' | 'wvtt';
 
@@ -34,28 +34,17 @@ function readTimedTextSample(bytes: Uint8Array): SampleCue[] {
 
 function readWebVttSample(bytes: Uint8Array): SampleCue[] {
   const cues: SampleCue[] = [];
-  for (const cue of boxes(bytes)) {
+  for (const cue of boxesIn(bytes)) {
     if (cue.type !== 'vttc') continue;
     let text = '';
     let settings = '';
-    for (const part of boxes(cue.body)) {
-      if (part.type === 'payl') text = utf8(part.body);
-      else if (part.type === 'sttg') settings = utf8(part.body);
+    for (const part of boxesIn(cue.payload)) {
+      if (part.type === 'payl') text = utf8(part.payload);
+      else if (part.type === 'sttg') settings = utf8(part.payload);
     }
     if (text) cues.push({ text, settings });
   }
   return cues;
-}
-
-/** The boxes laid end to end in `bytes`; one that claims more than is there ends the list (a damaged sample). */
-function* boxes(bytes: Uint8Array): Generator<{ type: string; body: Uint8Array }> {
-  let at = 0;
-  while (at + 8 <= bytes.byteLength) {
-    const header = readBoxHeader(bytes, at, 0, bytes.byteLength);
-    if (!header || header.size < header.headerSize || at + header.size > bytes.byteLength) return;
-    yield { type: header.type, body: bytes.subarray(at + header.headerSize, at + header.size) };
-    at += header.size;
-  }
 }
 
 const utf8 = (bytes: Uint8Array): string => new TextDecoder('utf-8').decode(bytes);

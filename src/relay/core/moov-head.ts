@@ -6,7 +6,7 @@
  * set of tables for the other without moving.
  */
 import { joinBytes } from '../../protocol/bytes.js';
-import { boxHeader, readBoxHeader } from '../../protocol/mp4-box.js';
+import { boxesIn, boxHeader, readBoxHeader } from '../../protocol/mp4-box.js';
 
 /** Seconds of every track the head describes: far more than the whole takes to arrive after it. */
 export const HEAD_SECONDS = 10;
@@ -44,14 +44,8 @@ function rebuild(moov: Uint8Array, start: number, end: number, plan: Plan | null
 
 /** The payload of the box at `path` under `within` (a trak's payload), or null. */
 function find(within: Uint8Array, path: string[]): Uint8Array | null {
-  for (let pos = 0; pos + 8 <= within.byteLength; ) {
-    const box = readBoxHeader(within, pos, 0, within.byteLength);
-    if (!box || box.size < box.headerSize || pos + box.size > within.byteLength) return null;
-    if (box.type === path[0]) {
-      const payload = within.subarray(pos + box.headerSize, pos + box.size);
-      return path.length === 1 ? payload : find(payload, path.slice(1));
-    }
-    pos += box.size;
+  for (const box of boxesIn(within)) {
+    if (box.type === path[0]) return path.length === 1 ? box.payload : find(box.payload, path.slice(1));
   }
   return null;
 }
