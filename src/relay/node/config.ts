@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseAllowedHost, type AllowedHost } from '../core/guard.js';
+import { MIN_SECRET_LENGTH, settingList, type SecretKind } from '../core/settings.js';
 
 export interface RelayConfig {
   host: string;
@@ -62,14 +63,10 @@ export const SERVE_HELP = `ferry serve: run the relay and its page
   -h, --help                this text
 `;
 
-/** The shortest secret accepted, by kind: a password is typed by people; a ticket secret never is. */
-const MIN_LENGTH = { password: 8, 'admin password': 8, 'ticket secret': 32, 'metrics token': 16 } as const;
-type SecretKind = keyof typeof MIN_LENGTH;
-
 /** An empty or short secret would silently mean no password, or a guessable key: refuse to start instead. */
 function checkSecret(kind: SecretKind, value: string, source: string): string {
-  if (value.length < MIN_LENGTH[kind]) {
-    throw new Error(`the ${kind} in ${source} is ${value.length === 0 ? 'empty' : 'too short'}: it needs at least ${MIN_LENGTH[kind]} characters`);
+  if (value.length < MIN_SECRET_LENGTH[kind]) {
+    throw new Error(`the ${kind} in ${source} is ${value.length === 0 ? 'empty' : 'too short'}: it needs at least ${MIN_SECRET_LENGTH[kind]} characters`);
   }
   return value;
 }
@@ -92,8 +89,6 @@ function ticketSecrets(files: string[], env: NodeJS.ProcessEnv): string[] {
   if (files.length > 0) return files.map((file) => secret('ticket secret', file, env, '')!);
   return ['FERRY_TICKET_SECRET', 'FERRY_TICKET_SECRET_PREVIOUS'].map((name) => secret('ticket secret', undefined, env, name)).filter((s) => s !== undefined);
 }
-
-const list = (raw: string | undefined): string[] => (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
@@ -123,7 +118,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): RelayCon
   if (values.help) return 'help';
   const port = Number(values.port ?? env.FERRY_PORT ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0 to 65535, not ${values.port ?? env.FERRY_PORT}`);
-  const allowSpecs = values['allow-host'] ?? list(env.FERRY_ALLOW_HOSTS);
+  const allowSpecs = values['allow-host'] ?? settingList(env.FERRY_ALLOW_HOSTS);
   const host = values.host ?? env.FERRY_HOST ?? '127.0.0.1';
   const config: RelayConfig = {
     host,
@@ -133,7 +128,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): RelayCon
     adminPassword: secret('admin password', values['admin-password-file'], env, 'FERRY_ADMIN_PASSWORD'),
     noAuth: values['no-auth'] ?? false,
     ticketSecrets: ticketSecrets(values['ticket-secret-file'] ?? [], env),
-    allowOrigins: values['allow-origin'] ?? list(env.FERRY_ALLOW_ORIGINS),
+    allowOrigins: values['allow-origin'] ?? settingList(env.FERRY_ALLOW_ORIGINS),
     metricsToken: secret('metrics token', values['metrics-token-file'], env, 'FERRY_METRICS_TOKEN'),
     metricsOpen: isLoopback(host),
     maxSockets: count('max-sockets', values['max-sockets'] ?? env.FERRY_MAX_SOCKETS, 1024),

@@ -8,6 +8,7 @@ import { Auth } from '../core/auth.js';
 import { Downloads } from '../core/downloads.js';
 import { DestinationPolicy, parseAllowedHost } from '../core/guard.js';
 import { IdleStreams } from '../core/idle-streams.js';
+import { MIN_SECRET_LENGTH, settingList } from '../core/settings.js';
 import type { Logger } from '../core/log.js';
 import type { RelayMetrics } from '../core/metrics.js';
 import type { Session, SessionContext, SessionLimits } from '../core/session.js';
@@ -47,8 +48,6 @@ export const WORKERS_LIMITS: SessionLimits = {
   maxProtocolErrors: 50,
 };
 
-const list = (raw: string | undefined): string[] => (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-
 /** Workers count requests in their own dashboard; counters of one isolate would show only its share. */
 const uncounted = { inc: () => {}, dec: () => {} };
 const METRICS: RelayMetrics = {
@@ -85,10 +84,14 @@ export function isolateContext(env: FerryEnv): Isolate {
 function build(env: FerryEnv): Isolate {
   const secrets = [env.FERRY_TICKET_SECRET, env.FERRY_TICKET_SECRET_PREVIOUS].filter((s): s is string => s !== undefined && s !== '');
   // Every isolate must open every other's tickets: a random key per isolate would not.
-  if (!secrets[0] || secrets.some((s) => s.length < 32)) return { refusal: 'this relay is not set up: FERRY_TICKET_SECRET must be a secret of at least 32 characters' };
+  const least = MIN_SECRET_LENGTH;
+  if (!secrets[0] || secrets.some((s) => s.length < least['ticket secret'])) return { refusal: `this relay is not set up: FERRY_TICKET_SECRET must be a secret of at least ${least['ticket secret']} characters` };
   if (!env.FERRY_PASSWORD && env.FERRY_NO_AUTH !== '1') return { refusal: 'this relay is not set up: give it a FERRY_PASSWORD secret, or FERRY_NO_AUTH=1 to run open' };
-  if (env.FERRY_PASSWORD !== undefined && env.FERRY_PASSWORD.length < 8) return { refusal: 'this relay is not set up: FERRY_PASSWORD needs at least 8 characters' };
-  const policy = new DestinationPolicy(list(env.FERRY_ALLOW_HOSTS).map(parseAllowedHost));
+  for (const [name, kind] of [['FERRY_PASSWORD', 'password'], ['FERRY_ADMIN_PASSWORD', 'admin password']] as const) {
+    const value = env[name];
+    if (value !== undefined && value.length < least[kind]) return { refusal: `this relay is not set up: ${name} needs at least ${least[kind]} characters` };
+  }
+  const policy = new DestinationPolicy(settingList(env.FERRY_ALLOW_HOSTS).map(parseAllowedHost));
   const log = consoleLog(env.FERRY_LOG_LEVEL ?? 'info', { svc: 'ferry-relay-workers' });
   const idleMs = Number(env.FERRY_IDLE_MS ?? WORKERS_LIMITS.idleMs);
   if (!(idleMs > 0)) return { refusal: `this relay is not set up: FERRY_IDLE_MS must be a number of milliseconds, not ${env.FERRY_IDLE_MS}` };
@@ -101,5 +104,5 @@ function build(env: FerryEnv): Isolate {
     idleStreams: new IdleStreams(16),
     registry: new Map<string, Session>(),
   };
-  return { ctx, allowOrigins: list(env.FERRY_ALLOW_ORIGINS) };
+  return { ctx, allowOrigins: settingList(env.FERRY_ALLOW_ORIGINS) };
 }
