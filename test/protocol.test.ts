@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FerryError } from '../src/protocol/codes.js';
-import { decodeDataFrame, encodeDataFrame } from '../src/protocol/frames.js';
+import { joinBytes } from '../src/protocol/bytes.js';
+import { dataFrameParts, decodeDataFrame } from '../src/protocol/frames.js';
 import { parseClientMessage } from '../src/protocol/parse.js';
 
 const codeOf = (fn: () => unknown): string | undefined => {
@@ -16,14 +17,14 @@ describe('data frames', () => {
   it('round-trips ids and offsets beyond 4 GiB and 2^53 boundaries', () => {
     for (const offset of [0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 5, 8 * 2 ** 30 + 12345, Number.MAX_SAFE_INTEGER]) {
       const payload = Uint8Array.of(1, 2, 3);
-      const frame = decodeDataFrame(encodeDataFrame(0xfffffffe, offset, payload));
+      const frame = decodeDataFrame(joinBytes(dataFrameParts(0xfffffffe, offset, payload)));
       expect(frame).toEqual({ id: 0xfffffffe, offset, payload });
     }
   });
 
   it('rejects short frames and unknown kinds', () => {
     expect(codeOf(() => decodeDataFrame(new Uint8Array(5)))).toBe('protocol_error');
-    const frame = encodeDataFrame(1, 0, new Uint8Array(1));
+    const frame = joinBytes(dataFrameParts(1, 0, new Uint8Array(1)));
     frame[0] = 9;
     expect(codeOf(() => decodeDataFrame(frame))).toBe('protocol_error');
   });

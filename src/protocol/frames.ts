@@ -8,7 +8,6 @@
  *
  * Offsets are written as two uint32 halves with arithmetic, never bitwise operators, so files over 4 GiB work.
  */
-import { joinBytes } from './bytes.js';
 import { FerryError, type ErrorCode } from './codes.js';
 import type { Method } from './limits.js';
 
@@ -161,10 +160,6 @@ export function dataFrameParts(id: number, offset: number, payload: Uint8Array):
   view.setUint32(5, Math.floor(offset / TWO_32));
   view.setUint32(9, offset % TWO_32);
   return [header, payload];
-}
-
-export function encodeDataFrame(id: number, offset: number, payload: Uint8Array): Uint8Array {
-  return joinBytes(dataFrameParts(id, offset, payload));
 }
 
 export interface DataFrame { id: number; offset: number; payload: Uint8Array }
