@@ -1,7 +1,8 @@
 /**
- * Node edge: an undici Agent whose every TCP connection goes through the guard. DNS is resolved here, every
+ * Node edge: the guard's choice of address for every TCP connection upstream. DNS is resolved here, every
  * answer is checked, and the connection is pinned to a checked address (the hostname stays for TLS SNI).
- * IP literals never reach a lookup, so they are checked here too.
+ * IP literals never reach a lookup, so they are checked here too. `http:` origins are dialled by the relay's
+ * own client (http1/), `https:` ones by an undici Agent; both take their address from `pickAddress`.
  */
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
@@ -23,11 +24,12 @@ export interface DialerOptions {
   onDial?: (address: string, port: number) => void;
 }
 
-export function createDialer(options: DialerOptions): Agent {
-  const resolver = options.resolver ?? systemResolver;
-  const base = buildConnector({ timeout: options.connectTimeoutMs });
+/** The address to dial for a host name and port, or a FerryError saying why none may be. */
+export type PickAddress = (hostname: string, port: number) => Promise<string>;
 
-  async function pick(hostname: string, port: number): Promise<string> {
+export function addressPicker(options: Pick<DialerOptions, 'policy' | 'resolver'>): PickAddress {
+  const resolver = options.resolver ?? systemResolver;
+  return async function pick(hostname, port) {
     const allowed = options.policy.isAllowed(hostname, port);
     if (isIP(hostname)) {
       if (!allowed) options.policy.checkAddress(hostname);
@@ -43,8 +45,12 @@ export function createDialer(options: DialerOptions): Agent {
     // One private answer refuses the whole name: a name that mixes them is a rebinding attempt or a mistake.
     if (!allowed) for (const a of answers) options.policy.checkAddress(a.address);
     return answers[0]!.address;
-  }
+  };
+}
 
+/** An undici Agent (for `https:` origins) whose every connection goes to the address `pick` chose. */
+export function createTlsAgent(options: DialerOptions, pick: PickAddress): Agent {
+  const base = buildConnector({ timeout: options.connectTimeoutMs });
   const connect: buildConnector.connector = (opts, callback) => {
     const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
     pick(opts.hostname, port).then(

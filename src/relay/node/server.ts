@@ -4,11 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import type { Agent } from 'undici';
 import { MAX_STREAMS_PER_SOCKET } from '../../protocol/limits.js';
 import { Auth } from '../core/auth.js';
 import type { RelayConfig } from './config.js';
-import { createDialer, type Resolver } from './dialer.js';
+import { addressPicker, createTlsAgent, type Resolver } from './dialer.js';
+import { Http1Client } from './http1/client.js';
 import { Downloads } from '../core/downloads.js';
 import { DestinationPolicy } from '../core/guard.js';
 import { createHttpHandler } from './http-edge.js';
@@ -61,7 +61,7 @@ export function createRelay(options: RelayOptions): Relay {
   const { config } = options;
   const metrics = new PromMetrics();
   const log: Logger = options.log ?? pino({ level: config.logLevel, base: { svc: 'ferry-relay' } });
-  const { dialer, ctx } = sessionContext(options, metrics, log);
+  const { closeUpstream, ctx } = sessionContext(options, metrics, log);
   const site = new SitePolicy(config.host, config.allowOrigins);
   const server = httpServer(options, ctx, site);
   const sockets = createSocketEdge({
@@ -96,7 +96,7 @@ export function createRelay(options: RelayOptions): Relay {
       sockets.close();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
-      await dialer.close();
+      await closeUpstream();
     },
   };
   return relay;
@@ -105,16 +105,19 @@ export function createRelay(options: RelayOptions): Relay {
 type Context = SessionContext & { metrics: PromMetrics };
 
 /** The core's parts, on the Node dialer: what every session shares. */
-function sessionContext(options: RelayOptions, metrics: PromMetrics, log: Logger): { dialer: Agent; ctx: Context } {
+function sessionContext(options: RelayOptions, metrics: PromMetrics, log: Logger): { closeUpstream: () => Promise<void>; ctx: Context } {
   const { config, limits: l } = options;
   const policy = new DestinationPolicy(config.allowHosts);
-  const dialer = createDialer({
+  const dialing = {
     policy,
     ...(options.resolver && { resolver: options.resolver }),
     connectTimeoutMs: l?.connectTimeoutMs ?? 10_000,
     headersTimeoutMs: l?.headersTimeoutMs ?? 15_000,
     onDial: () => metrics.dials.inc(),
-  });
+  };
+  const pick = addressPicker(dialing);
+  const http = new Http1Client({ ...dialing, pick });
+  const tlsAgent = createTlsAgent(dialing, pick);
   const auth = new Auth({ password: config.password, adminPassword: config.adminPassword, metricsToken: config.metricsToken, keySecret: config.ticketSecrets[0], ...l?.auth });
   const limits: SessionLimits = {
     maxStreams: l?.maxStreams ?? MAX_STREAMS_PER_SOCKET,
@@ -125,11 +128,15 @@ function sessionContext(options: RelayOptions, metrics: PromMetrics, log: Logger
     helloTimeoutMs: l?.helloTimeoutMs ?? 10_000,
     maxProtocolErrors: l?.maxProtocolErrors ?? 50,
   };
-  const openUpstream = createUpstream(dialer, policy);
+  const openUpstream = createUpstream(http, tlsAgent, policy);
   const downloads = new Downloads({ sealer: new TicketSealer(config.ticketSecrets), openUpstream, metrics, log, idleMs: limits.idleMs, ...l?.downloads });
   // About 2 MiB each at most: 64 idle streams hold 128 MiB, whatever the number of streams opened.
   const idleStreams = new IdleStreams(l?.maxIdleUpstreams ?? 64);
-  return { dialer, ctx: { auth, idleStreams, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits } };
+  const closeUpstream = async (): Promise<void> => {
+    http.close();
+    await tlsAgent.close();
+  };
+  return { closeUpstream, ctx: { auth, idleStreams, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits } };
 }
 
 /** The HTTP server: slow-loris bounds, the connection cap, and the page, metrics and /save/ routes. */

@@ -1,0 +1,138 @@
+/**
+ * The relay's HTTP/1.1 client for `http:` origins: connections through the guard's address choice, kept for
+ * reuse a few seconds once an answer is read to its end, a stale kept connection retried once on a fresh one
+ * (for requests without a body), and the connect and headers timeouts.
+ */
+import { FerryError } from '../../../protocol/codes.js';
+import { Http1Connection, prepareRequest, type PreparedRequest } from './connection.js';
+import type { ResponseHead } from './response-head.js';
+
+export interface Http1ClientOptions {
+  /** The checked address to dial for a host name and port; rejects with a FerryError. */
+  pick(hostname: string, port: number): Promise<string>;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  onDial?: (address: string, port: number) => void;
+}
+
+export interface Http1Answer {
+  head: ResponseHead;
+  body: AsyncIterator<Uint8Array>;
+  /** Aborts the connection at once (a body not read to its end cannot be reused). */
+  destroy(): void;
+}
+
+/** A kept connection unused this long is closed (servers commonly close theirs after 5 s). */
+const IDLE_MS = 4000;
+const IDLE_PER_HOST = 8;
+
+export class Http1Client {
+  /** Kept connections by host, the last kept first to be reused. */
+  private readonly idle = new Map<string, Http1Connection[]>();
+  private readonly idleTimers = new Map<Http1Connection, NodeJS.Timeout>();
+  private readonly open = new Set<Http1Connection>();
+
+  constructor(private readonly options: Http1ClientOptions) {}
+
+  async request(url: URL, method: string, headers: Record<string, string>, body: Uint8Array | undefined, signal: AbortSignal): Promise<Http1Answer> {
+    const req = prepareRequest({ method, target: url.pathname + url.search, host: url.host, headers, body });
+    const port = Number(url.port) || 80;
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) throw new FerryError('cancelled');
+      const kept = this.takeKept(url.host);
+      const conn = kept ?? (await this.connect(url.hostname, port, signal));
+      try {
+        return await this.exchange(conn, url.host, req, signal);
+      } catch (err) {
+        // A kept connection the server closed as it was reused: nothing was processed, so asking again is safe.
+        if (kept && attempt === 0 && !req.body && err instanceof StaleConnection) continue;
+        throw err instanceof StaleConnection ? err.failure : err;
+      }
+    }
+  }
+
+  close(): void {
+    for (const conn of this.open) conn.destroy();
+  }
+
+  private async exchange(conn: Http1Connection, host: string, req: PreparedRequest, signal: AbortSignal): Promise<Http1Answer> {
+    const response = conn.send(req, (reusable) => {
+      signal.removeEventListener('abort', abort);
+      if (reusable) this.keep(conn, host);
+      else conn.destroy();
+    });
+    const abort = (): void => {
+      response.fail(new FerryError('cancelled'));
+      conn.destroy();
+    };
+    signal.addEventListener('abort', abort, { once: true });
+    const timer = setTimeout(() => response.fail(new FerryError('upstream_timeout', 'the server did not send its headers in time')), this.options.headersTimeoutMs);
+    try {
+      const head = await response.head;
+      return { head, body: { next: () => response.next() }, destroy: abort };
+    } catch (err) {
+      throw conn.requests > 1 && !response.answered && !signal.aborted ? new StaleConnection(err as FerryError) : err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async connect(hostname: string, port: number, signal: AbortSignal): Promise<Http1Connection> {
+    const address = await this.options.pick(hostname, port);
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(new FerryError('cancelled'));
+      this.options.onDial?.(address, port);
+      const settle = (err?: FerryError): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', abort);
+        if (err) reject(signal.aborted ? new FerryError('cancelled') : err);
+        else resolve(conn);
+      };
+      const conn = new Http1Connection(address, port, settle, () => this.forget(conn));
+      this.open.add(conn);
+      const abort = (): void => conn.destroy();
+      signal.addEventListener('abort', abort, { once: true });
+      const timer = setTimeout(() => {
+        settle(new FerryError('connect_timeout'));
+        conn.destroy();
+      }, this.options.connectTimeoutMs);
+    });
+  }
+
+  private keep(conn: Http1Connection, host: string): void {
+    const kept = this.idle.get(host) ?? [];
+    if (kept.length >= IDLE_PER_HOST) return conn.destroy();
+    kept.push(conn);
+    this.idle.set(host, kept);
+    this.idleTimers.set(conn, setTimeout(() => conn.destroy(), IDLE_MS).unref());
+  }
+
+  private takeKept(host: string): Http1Connection | undefined {
+    const conn = this.idle.get(host)?.pop();
+    if (conn) this.stopIdling(conn, host);
+    return conn;
+  }
+
+  private forget(conn: Http1Connection): void {
+    this.open.delete(conn);
+    for (const [host, kept] of this.idle) {
+      if (kept.includes(conn)) {
+        kept.splice(kept.indexOf(conn), 1);
+        this.stopIdling(conn, host);
+      }
+    }
+  }
+
+  private stopIdling(conn: Http1Connection, host: string): void {
+    clearTimeout(this.idleTimers.get(conn));
+    this.idleTimers.delete(conn);
+    if (this.idle.get(host)?.length === 0) this.idle.delete(host);
+  }
+}
+
+/** A kept connection failed before any byte of its answer. */
+class StaleConnection extends Error {
+  constructor(readonly failure: FerryError) {
+    super(failure.message);
+  }
+}

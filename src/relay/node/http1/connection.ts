@@ -1,0 +1,134 @@
+/**
+ * One TCP connection to an origin, carrying one HTTP/1.1 request at a time. It reads into buffers of its own
+ * (net's `onread`), up to 1 MiB a read rather than libuv's 64 KiB: on a 2 GB pass-through that halves the
+ * relay's kernel time, and the body reaches the relay as views of those buffers, never copied into a parser
+ * (undici copies every 64 KiB read into its WebAssembly parser). Measured in docs/benchmarks.md (#15).
+ */
+import { connect, type Socket } from 'node:net';
+import { FerryError } from '../../../protocol/codes.js';
+import { ResponseReader } from './response-reader.js';
+
+const READ_BYTES = 1024 * 1024;
+/** A smaller read is copied out and its buffer read into again; a larger one is handed on as it is. */
+const KEEP_MIN = READ_BYTES / 4;
+
+export interface Http1Request {
+  method: string;
+  /** Path and query. */
+  target: string;
+  /** The Host field: the URL's host and port. */
+  host: string;
+  headers: Record<string, string>;
+  body: Uint8Array | undefined;
+}
+
+/** Fields the connection writes itself; a caller's would frame the request wrongly. */
+const OWN_FIELDS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'te', 'trailer']);
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** The Node errors a socket reports, in the relay's words. */
+export function networkFailure(code: string | undefined): FerryError {
+  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return new FerryError('connect_failed', `the server could not be reached (${code})`);
+  return new FerryError('upstream_error', `the connection to the server failed${code ? ` (${code})` : ''}`);
+}
+
+export class Http1Connection {
+  /** Requests sent on this connection so far. */
+  requests = 0;
+  private readonly socket: Socket;
+  private spare: Buffer | null = null;
+  private response: ResponseReader | null = null;
+  private paused = false;
+
+  /**
+   * `connected` is told once: with nothing when the connection is up, or with why it could not be made;
+   * `closed` once it is closed, for whatever reason.
+   */
+  constructor(address: string, port: number, connected: (err?: FerryError) => void, closed: () => void) {
+    this.socket = connect({
+      host: address,
+      port,
+      noDelay: true,
+      onread: { buffer: () => (this.spare ??= Buffer.allocUnsafe(READ_BYTES)), callback: (n: number, buf: Buffer) => this.onRead(n, buf) },
+    });
+    let isUp = false;
+    this.socket.once('connect', () => {
+      isUp = true;
+      connected();
+    });
+    this.socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (!isUp) connected(networkFailure(err.code));
+      this.response?.fail(networkFailure(err.code));
+    });
+    this.socket.on('end', () => this.response?.closed(new FerryError('upstream_error', 'the server closed the connection before answering')));
+    this.socket.on('close', () => {
+      this.response?.fail(new FerryError('upstream_error', 'the connection to the server closed'));
+      closed();
+    });
+  }
+
+  get alive(): boolean {
+    return !this.socket.destroyed && !this.socket.readableEnded;
+  }
+
+  /** Sends a request; `finished` is told when its answer is done with, and whether the connection may be reused. */
+  send(req: PreparedRequest, finished: (reusable: boolean) => void): ResponseReader {
+    this.requests++;
+    const bodyless = (status: number): boolean => req.method === 'HEAD' || status === 204 || status === 304;
+    const response = new ResponseReader(bodyless, () => this.resume(), (reusable) => {
+      if (this.response === response) this.response = null;
+      finished(reusable && this.alive);
+    });
+    this.response = response;
+    this.socket.write(req.head);
+    if (req.body) this.socket.write(req.body);
+    return response;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onRead(n: number, buf: Buffer): boolean {
+    let bytes: Buffer;
+    if (n >= KEEP_MIN) {
+      bytes = buf.subarray(0, n);
+      this.spare = null;
+    } else bytes = Buffer.from(buf.subarray(0, n));
+    if (!this.response) {
+      // Nothing was asked: a server that speaks out of turn is not trusted with another request.
+      this.socket.destroy();
+      return false;
+    }
+    this.paused = !this.response.receive(bytes);
+    return !this.paused;
+  }
+
+  private resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+}
+
+/** A request with its head written out, checked before any connection is taken for it. */
+export interface PreparedRequest {
+  method: string;
+  head: string;
+  body: Uint8Array | undefined;
+}
+
+export function prepareRequest(req: Http1Request): PreparedRequest {
+  return { method: req.method, head: requestHead(req), body: req.body };
+}
+
+function requestHead(req: Http1Request): string {
+  let head = `${req.method} ${req.target} HTTP/1.1\r\nhost: ${req.host}\r\n`;
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (OWN_FIELDS.has(name.toLowerCase())) continue;
+    if (!TOKEN.test(name) || /[\0\r\n]/.test(value)) throw new FerryError('bad_request', `the header ${JSON.stringify(name)} cannot be sent`);
+    head += `${name}: ${value}\r\n`;
+  }
+  if (req.body) head += `content-length: ${req.body.byteLength}\r\n`;
+  return `${head}\r\n`;
+}

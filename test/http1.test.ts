@@ -1,0 +1,216 @@
+/**
+ * The relay's HTTP/1.1 client against a raw TCP origin that writes exactly the bytes each test scripts:
+ * framing (lengths, chunks split anywhere, trailers, bodies read until close), keeping and reusing
+ * connections, and every malformed or short answer ending in the right error.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FerryError } from '../src/protocol/codes.js';
+import { Http1Client, type Http1Answer } from '../src/relay/node/http1/client.js';
+import { sha256, testBytes } from './helpers/origin.js';
+
+/** What the origin does with each request: it is given the request's head and the connection. */
+type Script = (head: string, socket: Socket, n: number) => void;
+
+let server: Server;
+let script: Script;
+let connections = 0;
+let requests = 0;
+const sockets = new Set<Socket>();
+
+beforeAll(async () => {
+  server = createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    let pending = '';
+    socket.on('data', (d: Buffer) => {
+      pending += d.toString('latin1');
+      for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
+        const head = pending.slice(0, end);
+        pending = pending.slice(end + 4);
+        script(head, socket, ++requests);
+      }
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+});
+afterAll(() => new Promise<void>((done) => server.close(() => done())));
+
+let client: Http1Client;
+beforeEach(() => {
+  client?.close();
+  for (const s of sockets) s.destroy();
+  connections = 0;
+  requests = 0;
+  client = new Http1Client({ pick: async (host) => host, connectTimeoutMs: 2000, headersTimeoutMs: 300 });
+});
+
+const url = (path = '/f'): URL => new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}${path}`);
+const get = (method = 'GET', headers: Record<string, string> = {}, signal = new AbortController().signal): Promise<Http1Answer> => client.request(url(), method, headers, undefined, signal);
+
+async function bodyOf(answer: Http1Answer): Promise<Buffer> {
+  const pieces: Uint8Array[] = [];
+  for (let r = await answer.body.next(); !r.done; r = await answer.body.next()) pieces.push(r.value);
+  return Buffer.concat(pieces);
+}
+
+async function failureOf(run: () => Promise<unknown>): Promise<FerryError> {
+  try {
+    await run();
+  } catch (err) {
+    expect(err).toBeInstanceOf(FerryError);
+    return err as FerryError;
+  }
+  throw new Error('expected a failure');
+}
+
+/** Writes `bytes` in pieces cut at each of `cuts`, a tick apart. */
+function writeInPieces(socket: Socket, bytes: Buffer, cuts: number[]): void {
+  const points = [0, ...cuts, bytes.byteLength];
+  points.slice(1).forEach((end, i) => setTimeout(() => socket.write(bytes.subarray(points[i]!, end)), i));
+}
+
+const chunked = (body: Buffer, size: number, trailer = ''): Buffer => {
+  const parts: Buffer[] = [];
+  for (let at = 0; at < body.byteLength; at += size) {
+    const piece = body.subarray(at, at + size);
+    parts.push(Buffer.from(`${piece.byteLength.toString(16)};ext=1\r\n`), piece, Buffer.from('\r\n'));
+  }
+  return Buffer.concat([...parts, Buffer.from(`0\r\n${trailer}\r\n`)]);
+};
+
+describe('the relay’s HTTP/1.1 client', () => {
+  it('reads a Content-Length body whole and reuses the connection for the next request', async () => {
+    const body = testBytes(3 * 1024 * 1024 + 7);
+    script = (_head, socket) => socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.byteLength}\r\n\r\n`), body]));
+    for (let i = 0; i < 3; i++) expect(sha256(await bodyOf(await get()))).toBe(sha256(body));
+    expect(connections).toBe(1);
+  });
+
+  it('reads a chunked body cut at every place a piece can end, with extensions and trailers', async () => {
+    const body = testBytes(300);
+    const wire = chunked(body, 37, 'X-Check: 1\r\n');
+    const head = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+    for (let cut = 1; cut < wire.byteLength; cut += 7) {
+      script = (_h, socket) => writeInPieces(socket, Buffer.concat([head, wire]), [head.byteLength + cut - 1, head.byteLength + cut]);
+      expect((await bodyOf(await get())).equals(body)).toBe(true);
+    }
+    expect(connections).toBe(1);
+  });
+
+  it('skips 1xx answers, and reads a body without a length until the server closes', async () => {
+    const body = testBytes(100_000);
+    script = (_h, socket) => {
+      socket.write('HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n\r\n');
+      socket.end(body);
+    };
+    const answer = await get();
+    expect(answer.head.status).toBe(200);
+    expect(answer.head.fields.get('content-type')).toBe('video/mp4');
+    expect((await bodyOf(answer)).equals(body)).toBe(true);
+    await get().then(bodyOf);
+    expect(connections).toBe(2);
+  });
+
+  it('reads no body after HEAD, 204 and 304 whatever they announce, and keeps the connection', async () => {
+    script = (head, socket, n) => socket.write(`HTTP/1.1 ${n === 1 ? 200 : n === 2 ? 204 : 304} X\r\nContent-Length: 1000\r\n\r\n`);
+    expect((await bodyOf(await get('HEAD'))).byteLength).toBe(0);
+    expect((await bodyOf(await get())).byteLength).toBe(0);
+    expect((await bodyOf(await get())).byteLength).toBe(0);
+    expect(connections).toBe(1);
+  });
+
+  it('asks again on a fresh connection when a kept one dies unanswered, unless the request had a body', async () => {
+    // The second request finds the kept connection, which the server drops without a word (as one closing
+    // an idle connection just as it is reused would).
+    script = (_h, socket, n) => (n === 2 || n === 5 ? socket.destroy() : socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    expect((await bodyOf(await get())).toString()).toBe('ok');
+    expect((await bodyOf(await get())).toString()).toBe('ok');
+    expect([connections, requests]).toEqual([2, 3]);
+    const post = (): Promise<Http1Answer> => client.request(url(), 'POST', {}, Buffer.from('x'), new AbortController().signal);
+    expect((await bodyOf(await post())).toString()).toBe('ok');
+    expect((await failureOf(post)).code).toBe('upstream_error');
+    expect(requests).toBe(5);
+  });
+
+  it('never reuses a connection that said close, sent bytes past the body, or spoke while idle', async () => {
+    script = (_h, socket, n) => {
+      if (n === 1) socket.write('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\na');
+      if (n === 2) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nbEXTRA');
+      if (n === 3) {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nc');
+        setTimeout(() => socket.write('HTTP/1.1 200 OK\r\n'), 20);
+      }
+      if (n === 4) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nd');
+    };
+    for (const expected of ['a', 'b', 'c']) expect((await bodyOf(await get())).toString()).toBe(expected);
+    await new Promise((done) => setTimeout(done, 60));
+    expect((await bodyOf(await get())).toString()).toBe('d');
+    expect(connections).toBe(4);
+  });
+
+  it('says truncated when the server closes inside a Content-Length or a chunked body', async () => {
+    script = (_h, socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort');
+    expect((await failureOf(async () => bodyOf(await get()))).code).toBe('truncated');
+    script = (_h, socket) => socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel');
+    expect((await failureOf(async () => bodyOf(await get()))).code).toBe('truncated');
+  });
+
+  it.each([
+    ['a status line that is not HTTP/1.x', 'HTTP/2 200\r\n\r\n', /status line/],
+    ['a header without a colon', 'HTTP/1.1 200 OK\r\nBroken\r\n\r\n', /header field/],
+    ['a folded header', 'HTTP/1.1 200 OK\r\nA: b\r\n c\r\n\r\n', /header field/],
+    ['Content-Lengths that disagree', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello', /Content-Length/],
+    ['a chunk size that is not hex', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', /chunk size/],
+    ['chunk data longer than its size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n', /CRLF/],
+    ['a protocol switch nobody asked for', 'HTTP/1.1 101 Switching Protocols\r\n\r\n', /switched protocols/],
+    ['headers past 64 KiB', `HTTP/1.1 200 OK\r\n${'X-Pad: y\r\n'.repeat(7000)}\r\n`, /too large/],
+  ])('refuses %s, in plain words', async (_what, wire, words) => {
+    script = (_h, socket) => socket.write(wire);
+    const err = await failureOf(async () => bodyOf(await get()));
+    expect(err.code).toBe('upstream_error');
+    expect(err.message).toMatch(words);
+  });
+
+  it('times out a server that sends no headers, and stops at once when cancelled', async () => {
+    script = () => {};
+    expect((await failureOf(() => get())).code).toBe('upstream_timeout');
+    const body = testBytes(64 * 1024 * 1024);
+    let closed = false;
+    script = (_h, socket) => {
+      socket.on('close', () => (closed = true));
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.byteLength}\r\n\r\n`);
+      socket.write(body);
+    };
+    const abort = new AbortController();
+    const answer = await get('GET', {}, abort.signal);
+    await answer.body.next();
+    abort.abort();
+    expect((await failureOf(() => bodyOf(answer))).code).toBe('cancelled');
+    await new Promise((done) => setTimeout(done, 50));
+    expect(closed).toBe(true);
+  });
+
+  it('stops reading from the origin while nobody reads the body', async () => {
+    const body = testBytes(256 * 1024 * 1024);
+    let socket!: Socket;
+    script = (_h, s) => {
+      socket = s;
+      s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.byteLength}\r\n\r\n`);
+      s.write(body);
+    };
+    const answer = await get();
+    await new Promise((done) => setTimeout(done, 300));
+    // The origin's socket holds what the relay did not take: all but a few MiB of the 256.
+    expect(socket.writableLength).toBeGreaterThan(200 * 1024 * 1024);
+    answer.destroy();
+  });
+
+  it('refuses a header that would split the request, before connecting', async () => {
+    const err = await failureOf(() => get('GET', { 'x-evil': 'a\r\nHost: elsewhere' }));
+    expect(err.code).toBe('bad_request');
+    expect(connections).toBe(0);
+  });
+});
