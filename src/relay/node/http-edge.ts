@@ -3,14 +3,13 @@
  * download managers. Every request must name the relay by a Host it answers to (DNS rebinding).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { once } from 'node:events';
 import type { Downloads } from '../core/downloads.js';
 import { TEXT_HEADERS } from '../core/download-reply.js';
 import { serveTicket, ticketPathUse } from '../core/save-endpoint.js';
 import type { PromMetrics } from './prom-metrics.js';
 import type { SitePolicy } from '../core/site.js';
+import { giveBack } from './http1/read-buffers.js';
 import { StaticFiles } from './static-files.js';
 
 export interface HttpEdgeOptions {
@@ -91,7 +90,28 @@ async function sendDownload(response: Response, head: boolean, res: ServerRespon
     // Still waiting for the browser to take what was written: give its upstream back.
     if (Date.now() - waitingSince >= stalledReaderMs) res.destroy();
   }, Math.min(1000, stalledReaderMs / 4));
-  // pipeline waits for drain, and on a failure (or a client gone) cancels the body and destroys the response.
-  await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res).catch(() => {});
+  await writeBody(response.body, res);
   clearInterval(watch);
+}
+
+/**
+ * Writes a body as the browser takes it, giving each piece back to its read buffer once written. A failure
+ * mid-body destroys the response; a browser gone cancels the body.
+ */
+async function writeBody(body: ReadableStream<Uint8Array>, res: ServerResponse): Promise<void> {
+  const reader = body.getReader();
+  const gone = new Promise<void>((done) => res.once('close', done));
+  try {
+    for (;;) {
+      const read = await Promise.race([reader.read(), gone]);
+      if (!read || read.done) break;
+      const piece = read.value;
+      if (!res.write(piece, () => giveBack(piece))) await Promise.race([once(res, 'drain'), gone]);
+    }
+    if (!res.destroyed) res.end();
+  } catch {
+    res.destroy();
+  } finally {
+    if (res.destroyed) await reader.cancel().catch(() => {});
+  }
 }

@@ -7,9 +7,10 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_CONTROL_BYTES } from '../../protocol/limits.js';
 import type { PromMetrics } from './prom-metrics.js';
-import { Session, type SessionContext } from '../core/session.js';
+import { Session, type SessionContext, type WireMessage } from '../core/session.js';
 import type { SitePolicy } from '../core/site.js';
 import type { SocketQuota } from '../core/socket-quota.js';
+import { giveBack } from './http1/read-buffers.js';
 
 export const WS_PATH = '/ws';
 
@@ -75,6 +76,19 @@ export function createSocketEdge(options: SocketEdgeOptions): SocketEdge {
   };
 }
 
+/**
+ * One message out. A binary one goes as fragments, its payload as it is, never copied behind a header; once
+ * written, its bytes are given back to the read buffer they came in.
+ */
+function sendWire(ws: WebSocket, data: WireMessage, done: (err?: Error) => void): void {
+  if (typeof data === 'string') return ws.send(data, done);
+  const written = (err?: Error): void => {
+    data.forEach(giveBack);
+    done(err);
+  };
+  data.forEach((part, i) => ws.send(part, { binary: true, fin: i === data.length - 1 }, i === data.length - 1 ? written : undefined));
+}
+
 /** A socket's life: its session, liveness by pong, and a close that does not wait for ever. */
 function attach(ws: WebSocket, remote: string, options: SocketEdgeOptions): void {
   const { metrics } = options;
@@ -86,11 +100,7 @@ function attach(ws: WebSocket, remote: string, options: SocketEdgeOptions): void
   ws.ping();
   const session = new Session(
     {
-      send: (data, done) => {
-        if (typeof data === 'string') return ws.send(data, done);
-        // One message of several fragments: the payload goes out as it is, never copied behind a header.
-        data.forEach((part, i) => ws.send(part, { binary: true, fin: i === data.length - 1 }, i === data.length - 1 ? done : undefined));
-      },
+      send: (data, done) => sendWire(ws, data, done),
       close: (code, reason) => {
         ws.close(code, reason);
         // A peer that does not answer the close (it may not be reading at all) is cut off.

@@ -1,16 +1,17 @@
 /**
  * One TCP connection to an origin, carrying one HTTP/1.1 request at a time. It reads into buffers of its own
- * (net's `onread`), up to 1 MiB a read rather than libuv's 64 KiB: on a 2 GB pass-through that halves the
- * relay's kernel time, and the body reaches the relay as views of those buffers, never copied into a parser
- * (undici copies every 64 KiB read into its WebAssembly parser). Measured in docs/benchmarks.md (#15).
+ * (net's `onread`), each read landing just after the last in a 1 MiB buffer, as much as the kernel has (up
+ * to the rest of the buffer) rather than libuv's 64 KiB: on a 2 GB pass-through that halves the relay's kernel
+ * time. The body reaches the relay as views of those buffers, never copied (undici copies every 64 KiB read
+ * into its WebAssembly parser). Measured in docs/benchmarks.md (#15).
  */
 import { connect, type Socket } from 'node:net';
 import { FerryError } from '../../../protocol/codes.js';
+import { closeLoan, openLoan, READ_BYTES, readBuffer } from './read-buffers.js';
 import { ResponseReader } from './response-reader.js';
 
-const READ_BYTES = 1024 * 1024;
-/** A smaller read is copied out and its buffer read into again; a larger one is handed on as it is. */
-const KEEP_MIN = READ_BYTES / 4;
+/** With less room than this left in the buffer, the next read goes into a new one. */
+const MIN_READ_ROOM = 64 * 1024;
 
 export interface Http1Request {
   method: string;
@@ -36,7 +37,9 @@ export class Http1Connection {
   /** Requests sent on this connection so far. */
   requests = 0;
   private readonly socket: Socket;
-  private spare: Buffer | null = null;
+  /** The buffer being read into, and how much of it is filled. */
+  private filling: Buffer | null = null;
+  private filled = 0;
   private response: ResponseReader | null = null;
   private paused = false;
 
@@ -49,7 +52,7 @@ export class Http1Connection {
       host: address,
       port,
       noDelay: true,
-      onread: { buffer: () => (this.spare ??= Buffer.allocUnsafe(READ_BYTES)), callback: (n: number, buf: Buffer) => this.onRead(n, buf) },
+      onread: { buffer: () => this.room(), callback: (n: number, buf: Buffer) => this.onRead(n, buf) },
     });
     let isUp = false;
     this.socket.once('connect', () => {
@@ -62,6 +65,7 @@ export class Http1Connection {
     });
     this.socket.on('end', () => this.response?.closed(new FerryError('upstream_error', 'the server closed the connection before answering')));
     this.socket.on('close', () => {
+      if (this.filling) closeLoan(this.filling);
       this.response?.fail(new FerryError('upstream_error', 'the connection to the server closed'));
       closed();
     });
@@ -89,18 +93,25 @@ export class Http1Connection {
     this.socket.destroy();
   }
 
-  private onRead(n: number, buf: Buffer): boolean {
-    let bytes: Buffer;
-    if (n >= KEEP_MIN) {
-      bytes = buf.subarray(0, n);
-      this.spare = null;
-    } else bytes = Buffer.from(buf.subarray(0, n));
+  /** Where the next read goes: the rest of the buffer being filled, or a new buffer. */
+  private room(): Buffer {
+    if (!this.filling || READ_BYTES - this.filled < MIN_READ_ROOM) {
+      if (this.filling) closeLoan(this.filling);
+      this.filling = readBuffer();
+      this.filled = 0;
+      openLoan(this.filling);
+    }
+    return this.filling.subarray(this.filled);
+  }
+
+  private onRead(n: number, into: Buffer): boolean {
+    this.filled += n;
     if (!this.response) {
       // Nothing was asked: a server that speaks out of turn is not trusted with another request.
       this.socket.destroy();
       return false;
     }
-    this.paused = !this.response.receive(bytes);
+    this.paused = !this.response.receive(into.subarray(0, n));
     return !this.paused;
   }
 

@@ -4,6 +4,7 @@
  */
 import { FerryError } from '../../../protocol/codes.js';
 import { BodyFraming } from './body-framing.js';
+import { giveBack, lend } from './read-buffers.js';
 import { readResponseHead, keepsAlive, type ResponseHead } from './response-head.js';
 
 /** What the body may queue before reading from the origin stops. */
@@ -111,6 +112,7 @@ export class ResponseReader {
   }
 
   private push(piece: Buffer): void {
+    lend(piece);
     this.queue.push(piece);
     this.queued += piece.byteLength;
     this.wake?.();
@@ -127,6 +129,7 @@ export class ResponseReader {
         size += next.byteLength;
       }
       piece = Buffer.concat(pieces, size);
+      pieces.forEach(giveBack);
     }
     const wasFull = this.queued >= QUEUE_BYTES;
     this.queued -= piece.byteLength;
