@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FerryError } from '../src/protocol/codes.js';
 import { Http1Client, type Http1Answer } from '../src/relay/node/http1/client.js';
-import { giveBack, readBuffer } from '../src/relay/node/http1/read-buffers.js';
+import { giveBack, readBuffer, readBytesFor } from '../src/relay/node/http1/read-buffers.js';
 import { sha256, testBytes } from './helpers/origin.js';
 
 /** What the origin does with each request: it is given the request's head and the connection. */
@@ -113,8 +113,21 @@ describe('the relay’s HTTP/1.1 client', () => {
     expect(sha256(Buffer.concat(next))).toBe(sha256(second));
     next.forEach(giveBack);
     held.slice(held.length >> 1).forEach(giveBack);
-    const reused = readBuffer().buffer;
+    const reused = readBuffer(readBytesFor(1)).buffer;
     expect([...held, ...next].some((p) => p.buffer === reused)).toBe(true);
+  });
+
+  it('leaves a kept connection’s next request alone when an answer it finished is destroyed late', async () => {
+    script = (_h, socket, n) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n');
+      setTimeout(() => socket.write(`body ${n}`), 30);
+    };
+    const first = await get();
+    expect((await bodyOf(first)).toString()).toBe('body 1');
+    const second = await get();
+    first.destroy();
+    expect((await bodyOf(second)).toString()).toBe('body 2');
+    expect(connections).toBe(1);
   });
 
   it('reads a chunked body cut at every place a piece can end, with extensions and trailers', async () => {

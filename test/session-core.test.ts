@@ -7,6 +7,7 @@ import { FerryError } from '../src/protocol/codes.js';
 import { decodeDataFrame, type RelayMessage } from '../src/protocol/frames.js';
 import { Auth } from '../src/relay/core/auth.js';
 import { Downloads } from '../src/relay/core/downloads.js';
+import { QueueBudget } from '../src/relay/core/queue-budget.js';
 import { IdleStreams } from '../src/relay/core/idle-streams.js';
 import type { Logger } from '../src/relay/core/log.js';
 import type { RelayMetrics } from '../src/relay/core/metrics.js';
@@ -80,11 +81,11 @@ function fakeUpstream(size: number, gate?: Promise<void>): { open: OpenUpstream;
   return { open, requests };
 }
 
-function session(open: OpenUpstream, limits: Partial<SessionLimits> = {}): { socket: FakeSocket; session: Session } {
+function session(open: OpenUpstream, limits: Partial<SessionLimits> = {}, queueBudget = new QueueBudget(64 * 1024 * 1024, 512 * 1024)): { socket: FakeSocket; session: Session } {
   const socket = new FakeSocket();
   const all: SessionLimits = { maxStreams: 64, socketQueueBytes: 8 * 1024 * 1024, maxQueuedBytes: 16 * 1024 * 1024, idleMs: 30_000, creditIdleMs: 20_000, helloTimeoutMs: 10_000, maxProtocolErrors: 50, ...limits };
   const downloads = new Downloads({ sealer: new TicketSealer([]), openUpstream: open, metrics, log: silent, idleMs: 30_000 });
-  const ctx = { auth: new Auth({ password: undefined, adminPassword: undefined }), idleStreams: new IdleStreams(64), openUpstream: open, downloads, metrics, log: silent, registry: new Map(), limits: all };
+  const ctx = { auth: new Auth({ password: undefined, adminPassword: undefined }), idleStreams: new IdleStreams(64), queueBudget, openUpstream: open, downloads, metrics, log: silent, registry: new Map(), limits: all };
   const s = new Session(socket, '127.0.0.1', ctx);
   s.onText(JSON.stringify({ t: 'hello', v: 1 }));
   return { socket, session: s };
@@ -112,6 +113,29 @@ describe('the relay core, without a runtime', () => {
     expect(socket.messages.at(-1)).toEqual({ t: 'end', id: 1, offset: 300_000 });
     expect(relayed - before).toBe(300_000);
     s.onClose();
+  });
+
+  it('holds what all sockets queue to the relay’s budget, each socket still moving, and lets it go with the socket', async () => {
+    const budget = new QueueBudget(256 * 1024, 64 * 1024);
+    const { open } = fakeUpstream(1024 * 1024);
+    const readers = Array.from({ length: 4 }, () => session(open, {}, budget));
+    readers.forEach(({ session: s }) => send(s, { t: 'open', id: 1, url: 'https://origin.example/f.mp4', credit: 1024 * 1024 }));
+    await settle();
+    // Each socket may queue 8 MiB of its own; together they stop within a frame each of the budget.
+    const held = readers.map(({ socket }) => socket.bytes(1));
+    expect(held.reduce((a, b) => a + b)).toBeLessThanOrEqual(256 * 1024 + 4 * 64 * 1024);
+    expect(Math.min(...held)).toBeGreaterThanOrEqual(64 * 1024);
+    for (let i = 0; i < 40 && readers.some(({ socket }) => socket.bytes(1) < 1024 * 1024); i++) {
+      readers.forEach(({ socket }) => socket.drain());
+      await settle();
+    }
+    expect(readers.map(({ socket }) => socket.bytes(1))).toEqual([1, 2, 3, 4].map(() => 1024 * 1024));
+    const stuck = session(open, {}, budget);
+    send(stuck.session, { t: 'open', id: 1, url: 'https://origin.example/f.mp4', credit: 1024 * 1024 });
+    await settle();
+    expect(budget.queued).toBeGreaterThan(0);
+    [...readers, stuck].forEach(({ session: s }) => s.onClose());
+    expect(budget.queued).toBe(0);
   });
 
   it('waits while the socket is full, and goes on when it drains (backpressure)', async () => {

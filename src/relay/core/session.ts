@@ -13,6 +13,7 @@ import { MAX_CHUNK_BYTES, MAX_CONTROL_BYTES, MAX_STREAM_CREDIT, PROTOCOL_VERSION
 import { kill, listAll } from './admin.js';
 import type { Auth, Role } from './auth.js';
 import type { Downloads } from './downloads.js';
+import type { QueueBudget } from './queue-budget.js';
 import { DownloadFollows } from './download-follows.js';
 import type { IdleStreams } from './idle-streams.js';
 import type { Logger } from './log.js';
@@ -58,6 +59,8 @@ export interface SessionContext {
   log: Logger;
   registry: Map<string, Session>;
   limits: SessionLimits;
+  /** Bytes queued for all sockets together, against the relay's budget. */
+  queueBudget: QueueBudget;
 }
 
 const encoder = new TextEncoder();
@@ -95,7 +98,7 @@ export class Session {
         send: (m) => this.send(m),
         sendError: (err, id) => this.sendError(err, id),
         sendFrame: (id, offset, payload) => this.queue(dataFrameParts(id, offset, payload)),
-        hasRoom: () => this.queuedBytes < limits.socketQueueBytes,
+        hasRoom: () => this.queuedBytes < limits.socketQueueBytes && ctx.queueBudget.allows(this.queuedBytes),
       },
       { openUpstream: ctx.openUpstream, metrics: ctx.metrics, log: this.log, limits, idle: ctx.idleStreams },
     );
@@ -149,6 +152,9 @@ export class Session {
     this.closing.abort();
     this.ctx.registry.delete(this.id);
     this.ctx.metrics.sockets.dec();
+    // What is still queued is let go with the socket; its write callbacks, if any come, count nothing more.
+    this.ctx.queueBudget.release(this.queuedBytes);
+    this.queuedBytes = 0;
   }
 
   transfers(): TransferInfo[] {
@@ -258,9 +264,12 @@ export class Session {
   private queue(data: WireMessage): void {
     const bytes = typeof data === 'string' ? encoder.encode(data).byteLength : data.reduce((n, part) => n + part.byteLength, 0);
     this.queuedBytes += bytes;
+    this.ctx.queueBudget.add(bytes);
     if (this.queuedBytes > this.ctx.limits.maxQueuedBytes) return this.shutdown(1008, 'outgoing queue full');
     this.socket.send(data, () => {
+      if (this.closed) return;
       this.queuedBytes -= bytes;
+      this.ctx.queueBudget.release(bytes);
       if (this.queuedBytes < this.ctx.limits.socketQueueBytes) this.streams.wakeReady();
     });
   }

@@ -12,6 +12,7 @@ import { Http1Client } from './http1/client.js';
 import { Downloads } from '../core/downloads.js';
 import { DestinationPolicy } from '../core/guard.js';
 import { createHttpHandler } from './http-edge.js';
+import { QueueBudget } from '../core/queue-budget.js';
 import { IdleStreams } from '../core/idle-streams.js';
 import { PromMetrics } from './prom-metrics.js';
 import type { Logger } from '../core/log.js';
@@ -41,6 +42,8 @@ export interface RelayOptions {
     downloads?: { maxRecords?: number; maxCancelled?: number };
     /** Streams across the relay that may wait for credit with an upstream open; past it the oldest is parked. */
     maxIdleUpstreams?: number;
+    /** Bytes queued for all sockets together past which a socket queues no more than its floor (QueueBudget). */
+    queueBudgetBytes?: number;
   };
   log?: Logger;
   /** The URL the page opens on when it is given none (the built-in demo). */
@@ -136,7 +139,9 @@ function sessionContext(options: RelayOptions, metrics: PromMetrics, log: Logger
     http.close();
     await tlsAgent.close();
   };
-  return { closeUpstream, ctx: { auth, idleStreams, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits } };
+  // 32 MiB for the relay's slow readers together, and a frame (256 KiB) each that every socket may always have queued.
+  const queueBudget = new QueueBudget(l?.queueBudgetBytes ?? 32 * 1024 * 1024, 256 * 1024);
+  return { closeUpstream, ctx: { auth, idleStreams, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits, queueBudget } };
 }
 
 /** The HTTP server: slow-loris bounds, the connection cap, and the page, metrics and /save/ routes. */

@@ -7,6 +7,7 @@ import { MAX_STREAMS_PER_SOCKET } from '../../protocol/limits.js';
 import { Auth } from '../core/auth.js';
 import { Downloads } from '../core/downloads.js';
 import { DestinationPolicy, parseAllowedHost } from '../core/guard.js';
+import { QueueBudget } from '../core/queue-budget.js';
 import { IdleStreams } from '../core/idle-streams.js';
 import { MIN_SECRET_LENGTH, settingList } from '../core/settings.js';
 import type { Logger } from '../core/log.js';
@@ -102,6 +103,8 @@ function build(env: FerryEnv): Isolate {
   const ctx: SessionContext = {
     auth, downloads, openUpstream, log, metrics: METRICS, limits,
     idleStreams: new IdleStreams(16),
+    // An isolate's sockets together queue 32 MiB at most beyond 512 KiB each.
+    queueBudget: new QueueBudget(32 * 1024 * 1024, 512 * 1024),
     registry: new Map<string, Session>(),
   };
   return { ctx, allowOrigins: settingList(env.FERRY_ALLOW_ORIGINS) };

@@ -5,6 +5,7 @@
  */
 import { FerryError } from '../../../protocol/codes.js';
 import { Http1Connection, prepareRequest, type PreparedRequest } from './connection.js';
+import { readBytesFor } from './read-buffers.js';
 import type { ResponseHead } from './response-head.js';
 
 export interface Http1ClientOptions {
@@ -61,7 +62,9 @@ export class Http1Client {
       if (reusable) this.keep(conn, host);
       else conn.destroy();
     });
+    // Once the answer is settled the connection may be carrying another request: a late abort leaves it be.
     const abort = (): void => {
+      if (response.settled) return;
       response.fail(new FerryError('cancelled'));
       conn.destroy();
     };
@@ -88,7 +91,7 @@ export class Http1Client {
         if (err) reject(signal.aborted ? new FerryError('cancelled') : err);
         else resolve(conn);
       };
-      const conn = new Http1Connection(address, port, settle, () => this.forget(conn));
+      const conn = new Http1Connection({ address, port, readBytes: () => readBytesFor(this.open.size), connected: settle, closed: () => this.forget(conn) });
       this.open.add(conn);
       const abort = (): void => conn.destroy();
       signal.addEventListener('abort', abort, { once: true });

@@ -7,7 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { FerryError } from '../../../protocol/codes.js';
-import { closeLoan, openLoan, READ_BYTES, readBuffer } from './read-buffers.js';
+import { closeLoan, openLoan, readBuffer } from './read-buffers.js';
 import { ResponseReader } from './response-reader.js';
 
 /** With less room than this left in the buffer, the next read goes into a new one. */
@@ -33,6 +33,17 @@ export function networkFailure(code: string | undefined): FerryError {
   return new FerryError('upstream_error', `the connection to the server failed${code ? ` (${code})` : ''}`);
 }
 
+export interface ConnectionTarget {
+  address: string;
+  port: number;
+  /** The size of buffer to read into next. */
+  readBytes: () => number;
+  /** Told once: with nothing when the connection is up, or with why it could not be made. */
+  connected: (err?: FerryError) => void;
+  /** Told once the connection is closed, for whatever reason. */
+  closed: () => void;
+}
+
 export class Http1Connection {
   /** Requests sent on this connection so far. */
   requests = 0;
@@ -43,14 +54,15 @@ export class Http1Connection {
   private response: ResponseReader | null = null;
   private paused = false;
 
-  /**
-   * `connected` is told once: with nothing when the connection is up, or with why it could not be made;
-   * `closed` once it is closed, for whatever reason.
-   */
-  constructor(address: string, port: number, connected: (err?: FerryError) => void, closed: () => void) {
+  /** The size of the next buffer to read into. */
+  private readonly readBytes: () => number;
+
+  constructor(to: ConnectionTarget) {
+    this.readBytes = to.readBytes;
+    const { connected, closed } = to;
     this.socket = connect({
-      host: address,
-      port,
+      host: to.address,
+      port: to.port,
       noDelay: true,
       onread: { buffer: () => this.room(), callback: (n: number, buf: Buffer) => this.onRead(n, buf) },
     });
@@ -79,7 +91,8 @@ export class Http1Connection {
   send(req: PreparedRequest, finished: (reusable: boolean) => void): ResponseReader {
     this.requests++;
     const bodyless = (status: number): boolean => req.method === 'HEAD' || status === 204 || status === 304;
-    const response = new ResponseReader(bodyless, () => this.resume(), (reusable) => {
+    // The body may queue what one read takes, as the buffers are sized for the number of connections.
+    const response = new ResponseReader(bodyless, this.readBytes(), () => this.resume(), (reusable) => {
       if (this.response === response) this.response = null;
       finished(reusable && this.alive);
     });
@@ -95,9 +108,9 @@ export class Http1Connection {
 
   /** Where the next read goes: the rest of the buffer being filled, or a new buffer. */
   private room(): Buffer {
-    if (!this.filling || READ_BYTES - this.filled < MIN_READ_ROOM) {
+    if (!this.filling || this.filling.byteLength - this.filled < MIN_READ_ROOM) {
       if (this.filling) closeLoan(this.filling);
-      this.filling = readBuffer();
+      this.filling = readBuffer(this.readBytes());
       this.filled = 0;
       openLoan(this.filling);
     }

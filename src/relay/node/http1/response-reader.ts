@@ -7,10 +7,8 @@ import { BodyFraming } from './body-framing.js';
 import { giveBack, lend } from './read-buffers.js';
 import { readResponseHead, keepsAlive, type ResponseHead } from './response-head.js';
 
-/** What the body may queue before reading from the origin stops. */
-export const QUEUE_BYTES = 1024 * 1024;
 /** Queued pieces smaller than this are joined when read, so a slow origin does not make many small frames. */
-const JOIN_BELOW = 256 * 1024;
+const JOIN_BELOW = 128 * 1024;
 
 export class ResponseReader {
   readonly head: Promise<ResponseHead>;
@@ -27,16 +25,23 @@ export class ResponseReader {
   private noHead!: (err: FerryError) => void;
 
   /**
-   * `resume` restarts reading from the origin once the queue has room again; `finished` is told once, when the
-   * body is complete (with whether the connection may carry another request) or has failed.
+   * `queueBytes`: what the body may queue before reading from the origin stops; `resume` restarts reading once
+   * the queue has room again; `finished` is told once, when the body is complete (with whether the connection
+   * may carry another request) or has failed.
    */
   constructor(
     private readonly bodyless: (status: number) => boolean,
+    private readonly queueBytes: number,
     private readonly resume: () => void,
     private readonly finished: (reusable: boolean) => void,
   ) {
     this.head = new Promise((resolve, reject) => ((this.gotHead = resolve), (this.noHead = reject)));
     this.head.catch(() => {});
+  }
+
+  /** Whether the body is complete or has failed: the connection is no longer this answer's. */
+  get settled(): boolean {
+    return this.ended || this.failure !== null;
   }
 
   /** Whether any byte of the answer came: a reused connection that closes before one may be retried. */
@@ -60,7 +65,7 @@ export class ResponseReader {
       return false;
     }
     // A finished answer leaves the connection reading, so that a server closing it while idle is seen.
-    return this.ended || this.queued < QUEUE_BYTES;
+    return this.ended || this.queued < this.queueBytes;
   }
 
   /** The connection closed: the end of a body read until close, or a truncation. */
@@ -123,7 +128,7 @@ export class ResponseReader {
     if (piece.byteLength < JOIN_BELOW && this.queue.length > 0) {
       const pieces = [piece];
       let size = piece.byteLength;
-      while (this.queue.length > 0 && size + this.queue[0]!.byteLength <= QUEUE_BYTES) {
+      while (this.queue.length > 0 && size + this.queue[0]!.byteLength <= this.queueBytes) {
         const next = this.queue.shift()!;
         pieces.push(next);
         size += next.byteLength;
@@ -131,9 +136,9 @@ export class ResponseReader {
       piece = Buffer.concat(pieces, size);
       pieces.forEach(giveBack);
     }
-    const wasFull = this.queued >= QUEUE_BYTES;
+    const wasFull = this.queued >= this.queueBytes;
     this.queued -= piece.byteLength;
-    if (wasFull && this.queued < QUEUE_BYTES) this.resume();
+    if (wasFull && this.queued < this.queueBytes) this.resume();
     return piece;
   }
 
