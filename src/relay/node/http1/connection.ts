@@ -92,7 +92,7 @@ export class Http1Connection {
     this.requests++;
     const bodyless = (status: number): boolean => req.method === 'HEAD' || status === 204 || status === 304;
     // The body may queue what one read takes, as the buffers are sized for the number of connections.
-    const response = new ResponseReader(bodyless, this.readBytes(), () => this.resume(), (reusable) => {
+    const response = new ResponseReader(bodyless, this.readBytes, () => this.resume(), (reusable) => {
       if (this.response === response) this.response = null;
       finished(reusable && this.alive);
     });

@@ -25,13 +25,14 @@ export class ResponseReader {
   private noHead!: (err: FerryError) => void;
 
   /**
-   * `queueBytes`: what the body may queue before reading from the origin stops; `resume` restarts reading once
+   * `queueBytes`: what the body may queue before reading from the origin stops (what one read takes as the
+   * connections open stand now); `resume` restarts reading once
    * the queue has room again; `finished` is told once, when the body is complete (with whether the connection
    * may carry another request) or has failed.
    */
   constructor(
     private readonly bodyless: (status: number) => boolean,
-    private readonly queueBytes: number,
+    private readonly queueBytes: () => number,
     private readonly resume: () => void,
     private readonly finished: (reusable: boolean) => void,
   ) {
@@ -65,7 +66,7 @@ export class ResponseReader {
       return false;
     }
     // A finished answer leaves the connection reading, so that a server closing it while idle is seen.
-    return this.ended || this.queued < this.queueBytes;
+    return this.ended || this.queued < this.queueBytes();
   }
 
   /** The connection closed: the end of a body read until close, or a truncation. */
@@ -128,7 +129,7 @@ export class ResponseReader {
     if (piece.byteLength < JOIN_BELOW && this.queue.length > 0) {
       const pieces = [piece];
       let size = piece.byteLength;
-      while (this.queue.length > 0 && size + this.queue[0]!.byteLength <= this.queueBytes) {
+      while (this.queue.length > 0 && size + this.queue[0]!.byteLength <= this.queueBytes()) {
         const next = this.queue.shift()!;
         pieces.push(next);
         size += next.byteLength;
@@ -136,9 +137,9 @@ export class ResponseReader {
       piece = Buffer.concat(pieces, size);
       pieces.forEach(giveBack);
     }
-    const wasFull = this.queued >= this.queueBytes;
     this.queued -= piece.byteLength;
-    if (wasFull && this.queued < this.queueBytes) this.resume();
+    // The bound moves with the connections open: look at it each time (resuming reading that runs is free).
+    if (this.queued < this.queueBytes()) this.resume();
     return piece;
   }
 
