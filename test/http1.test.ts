@@ -130,6 +130,22 @@ describe('the relay’s HTTP/1.1 client', () => {
     expect(connections).toBe(1);
   });
 
+  it('hands a slow origin’s small reads on as one piece, without copying them', async () => {
+    const body = testBytes(40 * 1000);
+    script = (_h, socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.byteLength}\r\n\r\n`);
+      for (let i = 0; i < 40; i++) setTimeout(() => socket.write(body.subarray(i * 1000, (i + 1) * 1000)), 2 * i);
+    };
+    const answer = await get();
+    await new Promise((done) => setTimeout(done, 250));
+    const pieces: Uint8Array[] = [];
+    for (let r = await answer.body.next(); !r.done; r = await answer.body.next()) pieces.push(r.value);
+    expect(sha256(Buffer.concat(pieces))).toBe(sha256(body));
+    expect(pieces.length).toBeLessThanOrEqual(2);
+    // The long piece is a view of the buffer the reads went into, not a copy.
+    expect(pieces.at(-1)!.buffer.byteLength).toBe(readBytesFor(1));
+  });
+
   it('reads a chunked body cut at every place a piece can end, with extensions and trailers', async () => {
     const body = testBytes(300);
     const wire = chunked(body, 37, 'X-Check: 1\r\n');

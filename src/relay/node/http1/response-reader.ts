@@ -4,11 +4,9 @@
  */
 import { FerryError } from '../../../protocol/codes.js';
 import { BodyFraming } from './body-framing.js';
-import { giveBack, lend } from './read-buffers.js';
+import { lend } from './read-buffers.js';
 import { readResponseHead, keepsAlive, type ResponseHead } from './response-head.js';
 
-/** Queued pieces smaller than this are joined when read, so a slow origin does not make many small frames. */
-const JOIN_BELOW = 128 * 1024;
 
 export class ResponseReader {
   readonly head: Promise<ResponseHead>;
@@ -124,24 +122,22 @@ export class ResponseReader {
     this.wake?.();
   }
 
+  /**
+   * The next piece, with the ones queued after it that lie right behind it in the same buffer (reads land one
+   * after another): a slow origin's many small reads leave as one view, and nothing is copied.
+   */
   private take(): Buffer {
     let piece = this.queue.shift()!;
-    if (piece.byteLength < JOIN_BELOW && this.queue.length > 0) {
-      const pieces = [piece];
-      let size = piece.byteLength;
-      while (this.queue.length > 0 && size + this.queue[0]!.byteLength <= this.queueBytes()) {
-        const next = this.queue.shift()!;
-        pieces.push(next);
-        size += next.byteLength;
-      }
-      piece = Buffer.concat(pieces, size);
-      pieces.forEach(giveBack);
+    for (let next = this.queue[0]; next && next.buffer === piece.buffer && next.byteOffset === piece.byteOffset + piece.byteLength; next = this.queue[0]) {
+      this.queue.shift();
+      piece = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength + next.byteLength);
     }
     this.queued -= piece.byteLength;
     // The bound moves with the connections open: look at it each time (resuming reading that runs is free).
     if (this.queued < this.queueBytes()) this.resume();
     return piece;
   }
+
 
   private end(): void {
     if (this.ended) return;
