@@ -14,13 +14,19 @@ import { DroppedError, SourceBufferQueue } from './source-buffer.js';
 export interface BufferGoals {
   /** Seconds to keep buffered ahead of the playhead. */
   forwardSeconds: number;
+  /**
+   * Seconds read ahead while no frame shows (a start, a seek). Appending more first slows the start: one that
+   * had 2.5 s appended before its first frame showed it 40–50 ms later than one holding 0.5 s (medians of 10,
+   * docs/benchmarks.md), the decoder sharing the cores with the appends.
+   */
+  startSeconds: number;
   /** Bytes of media to keep ahead of the playhead. */
   forwardBytes: number;
   /** Seconds kept behind the playhead; older media is removed. */
   backSeconds: number;
 }
 
-export const DEFAULT_GOALS: BufferGoals = { forwardSeconds: 20, forwardBytes: 32 * 1024 * 1024, backSeconds: 30 };
+export const DEFAULT_GOALS: BufferGoals = { forwardSeconds: 20, startSeconds: 0.5, forwardBytes: 32 * 1024 * 1024, backSeconds: 30 };
 /** Fragments made but not yet in the browser; past this the loader stops reading. */
 const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 /** How far past the back goal media may linger before a remove: small, since removes are cheap and 16x is not. */
@@ -113,7 +119,8 @@ export class MediaBuffers {
     const t = this.video.currentTime;
     // Fragments still queued count too: small ones after a start can wait in line for seconds of media.
     const ahead = Math.max(this.around(t).ahead, Math.min(...this.tracks.map((tr) => (this.queuedUntil.get(tr.id) ?? t) - t)));
-    return ahead >= this.goals.forwardSeconds || this.bytesAhead() >= this.goals.forwardBytes;
+    const goal = this.video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA ? this.goals.startSeconds : this.goals.forwardSeconds;
+    return ahead >= goal || this.bytesAhead() >= this.goals.forwardBytes;
   }
 
   /** Buffered around `time` in every SourceBuffer: the smallest ahead and behind. */

@@ -73,7 +73,14 @@ export class MseEngine implements Engine {
     this.listeners = [
       ['seeking', () => this.onSeeking()],
       ['timeupdate', () => this.loader.wake()],
-      ['loadeddata', () => this.loadWhole()],
+      // The first frame shows: the loader reads on, past the start's goal.
+      [
+        'loadeddata',
+        () => {
+          this.loadWhole();
+          this.loader.wake();
+        },
+      ],
       ['error', () => this.fail(new FerryError('media_error', `the browser could not decode the video${video.error?.message ? `: ${video.error.message}` : ''}`))],
     ];
     for (const [name, fn] of this.listeners) video.addEventListener(name, fn);
