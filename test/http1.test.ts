@@ -3,7 +3,12 @@
  * framing (lengths, chunks split anywhere, trailers, bodies read until close), keeping and reusing
  * connections, and every malformed or short answer ending in the right error.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FerryError } from '../src/protocol/codes.js';
 import { Http1Client, type Http1Answer } from '../src/relay/node/http1/client.js';
@@ -269,5 +274,43 @@ describe('the relay’s HTTP/1.1 client', () => {
     const err = await failureOf(() => get('GET', { 'x-evil': 'a\r\nHost: elsewhere' }));
     expect(err.code).toBe('bad_request');
     expect(connections).toBe(0);
+  });
+});
+
+describe('the relay’s HTTP/1.1 client over TLS', () => {
+  let tlsServer: HttpsServer;
+  let cert: string;
+  const body = testBytes(3 * 1024 * 1024 + 5);
+  let tlsConnections = 0;
+
+  beforeAll(async () => {
+    // A certificate for "localhost", made for this run.
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
+    cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    tlsServer = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (_req, res) => {
+      res.writeHead(200, { 'content-length': body.byteLength });
+      res.end(body);
+    });
+    tlsServer.on('secureConnection', () => tlsConnections++);
+    await new Promise<void>((done) => tlsServer.listen(0, '127.0.0.1', done));
+  });
+  afterAll(() => new Promise<void>((done) => tlsServer.close(() => done())));
+
+  const tlsUrl = (): URL => new URL(`https://localhost:${(tlsServer.address() as { port: number }).port}/f`);
+  const pick = async (): Promise<string> => '127.0.0.1';
+
+  it('reads a body byte for byte over TLS, the certificate checked against the host name, and keeps the connection', async () => {
+    const trusting = new Http1Client({ pick, connectTimeoutMs: 2000, headersTimeoutMs: 2000, ca: cert });
+    for (let i = 0; i < 2; i++) expect(sha256(await bodyOf(await trusting.request(tlsUrl(), 'GET', {}, undefined, new AbortController().signal)))).toBe(sha256(body));
+    expect(tlsConnections).toBe(1);
+    trusting.close();
+  });
+
+  it('refuses a certificate it does not trust, in plain words', async () => {
+    const strict = new Http1Client({ pick, connectTimeoutMs: 2000, headersTimeoutMs: 2000 });
+    const err = await failureOf(() => strict.request(tlsUrl(), 'GET', {}, undefined, new AbortController().signal));
+    expect(err.message).toMatch(/certificate is not trusted/);
+    strict.close();
   });
 });

@@ -1,7 +1,8 @@
 /**
- * The relay's HTTP/1.1 client for `http:` origins: connections through the guard's address choice, kept for
- * reuse a few seconds once an answer is read to its end, a stale kept connection retried once on a fresh one
- * (for requests without a body), and the connect and headers timeouts.
+ * The relay's HTTP/1.1 client for `http:` origins, and `ferry get`'s for the relay's `/save/` (over TLS too):
+ * connections through the guard's address choice, kept for reuse a few seconds once an answer is read to its
+ * end, a stale kept connection retried once on a fresh one (for requests without a body), and the connect
+ * and headers timeouts.
  */
 import { FerryError } from '../../../protocol/codes.js';
 import { Http1Connection, prepareRequest, type PreparedRequest } from './connection.js';
@@ -13,6 +14,8 @@ export interface Http1ClientOptions {
   pick(hostname: string, port: number): Promise<string>;
   connectTimeoutMs: number;
   headersTimeoutMs: number;
+  /** Certificates to trust for `https:` beyond the system's (PEM). */
+  ca?: string;
   onDial?: (address: string, port: number) => void;
 }
 
@@ -37,13 +40,12 @@ export class Http1Client {
 
   async request(url: URL, method: string, headers: Record<string, string>, body: Uint8Array | undefined, signal: AbortSignal): Promise<Http1Answer> {
     const req = prepareRequest({ method, target: url.pathname + url.search, host: url.host, headers, body });
-    const port = Number(url.port) || 80;
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) throw new FerryError('cancelled');
-      const kept = this.takeKept(url.host);
-      const conn = kept ?? (await this.connect(url.hostname, port, signal));
+      const kept = this.takeKept(url.origin);
+      const conn = kept ?? (await this.connect(url, signal));
       try {
-        return await this.exchange(conn, url.host, req, signal);
+        return await this.exchange(conn, url.origin, req, signal);
       } catch (err) {
         // A kept connection the server closed as it was reused: nothing was processed, so asking again is safe.
         if (kept && attempt === 0 && !req.body && err instanceof StaleConnection) continue;
@@ -80,8 +82,11 @@ export class Http1Client {
     }
   }
 
-  private async connect(hostname: string, port: number, signal: AbortSignal): Promise<Http1Connection> {
-    const address = await this.options.pick(hostname, port);
+  private async connect(url: URL, signal: AbortSignal): Promise<Http1Connection> {
+    const secure = url.protocol === 'https:';
+    const port = Number(url.port) || (secure ? 443 : 80);
+    const address = await this.options.pick(url.hostname, port);
+    const tls = secure ? { hostname: url.hostname, ...(this.options.ca && { ca: this.options.ca }) } : null;
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(new FerryError('cancelled'));
       this.options.onDial?.(address, port);
@@ -91,7 +96,7 @@ export class Http1Client {
         if (err) reject(signal.aborted ? new FerryError('cancelled') : err);
         else resolve(conn);
       };
-      const conn = new Http1Connection({ address, port, readBytes: () => readBytesFor(this.open.size), connected: settle, closed: () => this.forget(conn) });
+      const conn = new Http1Connection({ address, port, tls, readBytes: () => readBytesFor(this.open.size), connected: settle, closed: () => this.forget(conn) });
       this.open.add(conn);
       const abort = (): void => conn.destroy();
       signal.addEventListener('abort', abort, { once: true });

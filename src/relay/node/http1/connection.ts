@@ -5,7 +5,8 @@
  * time. The body reaches the relay as views of those buffers, never copied (undici copies every 64 KiB read
  * into its WebAssembly parser). Measured in docs/benchmarks.md (#15).
  */
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type NetConnectOpts, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { FerryError } from '../../../protocol/codes.js';
 import { closeLoan, openLoan, readBuffer } from './read-buffers.js';
 import { ResponseReader } from './response-reader.js';
@@ -29,6 +30,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** The Node errors a socket reports, in the relay's words. */
 export function networkFailure(code: string | undefined): FerryError {
+  if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) return new FerryError('upstream_error', `the server's certificate is not trusted (${code})`);
   if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return new FerryError('connect_failed', `the server could not be reached (${code})`);
   return new FerryError('upstream_error', `the connection to the server failed${code ? ` (${code})` : ''}`);
 }
@@ -36,6 +38,8 @@ export function networkFailure(code: string | undefined): FerryError {
 export interface ConnectionTarget {
   address: string;
   port: number;
+  /** For `https:`: the host name the certificate must name (and SNI), and any CA to trust beyond the system's. */
+  tls: { hostname: string; ca?: string } | null;
   /** The size of buffer to read into next. */
   readBytes: () => number;
   /** Told once: with nothing when the connection is up, or with why it could not be made. */
@@ -60,14 +64,10 @@ export class Http1Connection {
   constructor(to: ConnectionTarget) {
     this.readBytes = to.readBytes;
     const { connected, closed } = to;
-    this.socket = connect({
-      host: to.address,
-      port: to.port,
-      noDelay: true,
-      onread: { buffer: () => this.room(), callback: (n: number, buf: Buffer) => this.onRead(n, buf) },
-    });
+    const onread = { buffer: () => this.room(), callback: (n: number, buf: Buffer) => this.onRead(n, buf) };
+    this.socket = to.tls ? tlsSocket(to.address, to.port, to.tls, onread) : connect({ host: to.address, port: to.port, noDelay: true, onread });
     let isUp = false;
-    this.socket.once('connect', () => {
+    this.socket.once(to.tls ? 'secureConnect' : 'connect', () => {
       isUp = true;
       connected();
     });
@@ -133,6 +133,16 @@ export class Http1Connection {
     this.paused = false;
     this.socket.resume();
   }
+}
+
+/**
+ * A TLS connection reading into the same buffers. Its reads are records of 16 KiB at most, whatever the buffer,
+ * and still land side by side. (Node's TLS sockets take `onread` as net's do; their types do not say so.)
+ */
+function tlsSocket(address: string, port: number, tls: NonNullable<ConnectionTarget['tls']>, onread: NonNullable<NetConnectOpts['onread']>): Socket {
+  const servername = isIP(tls.hostname) ? undefined : tls.hostname;
+  const options = { host: address, port, servername, ALPNProtocols: ['http/1.1'], ...(tls.ca && { ca: tls.ca }), onread };
+  return connectTls(options as ConnectionOptions);
 }
 
 /** A request with its head written out, checked before any connection is taken for it. */
