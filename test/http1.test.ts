@@ -1,7 +1,8 @@
 /**
  * The relay's HTTP/1.1 client against a raw TCP origin that writes exactly the bytes each test scripts:
  * framing (lengths, chunks split anywhere, trailers, bodies read until close), keeping and reusing
- * connections, and every malformed or short answer ending in the right error.
+ * connections, read buffers, and every malformed or short answer ending in the right error. Then over TLS,
+ * on its own and behind a relay, against an https origin with a certificate made for the run.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { FerryError } from '../src/protocol/codes.js';
 import { Http1Client, type Http1Answer } from '../src/relay/node/http1/client.js';
 import { giveBack, readBuffer, readBytesFor } from '../src/relay/node/http1/read-buffers.js';
 import { sha256, testBytes } from './helpers/origin.js';
+import { connect, failure, readAll, startRelay } from './helpers/relay.js';
 
 /** What the origin does with each request: it is given the request's head and the connection. */
 type Script = (head: string, socket: Socket, n: number) => void;
@@ -305,6 +307,20 @@ describe('the relay’s HTTP/1.1 client over TLS', () => {
     for (let i = 0; i < 2; i++) expect(sha256(await bodyOf(await trusting.request(tlsUrl(), 'GET', {}, undefined, new AbortController().signal)))).toBe(sha256(body));
     expect(tlsConnections).toBe(1);
     trusting.close();
+  });
+
+  it('serves an https origin through the relay, byte for byte, and refuses one whose certificate it does not trust', async () => {
+    const hostPort = `localhost:${(tlsServer.address() as { port: number }).port}`;
+    const resolver = async (): Promise<{ address: string; family: number }[]> => [{ address: '127.0.0.1', family: 4 }];
+    for (const originCa of [cert, undefined]) {
+      const relay = await startRelay({ allow: [hostPort], resolver, ...(originCa && { originCa }) });
+      const client = connect(relay.url);
+      const transfer = client.open({ url: tlsUrl().href });
+      if (originCa) expect(sha256(await readAll(transfer))).toBe(sha256(body));
+      else expect((await failure(transfer)).message).toMatch(/certificate is not trusted/);
+      client.close();
+      await relay.close();
+    }
   });
 
   it('refuses a certificate it does not trust, in plain words', async () => {

@@ -1,8 +1,8 @@
 /**
  * What the relay asks of an origin and what it accepts back, without any transport: the request's headers,
  * redirects hop by hop, and the checks that what came back is the range asked for, of the version asked for.
- * Never passes off a 200 as a continuation. Each edge sends the requests (node/upstream.ts with undici,
- * workers/upstream.ts with fetch) through `hopByHop`.
+ * Never passes off a 200 as a continuation. Each edge sends the requests through `hopByHop`: node/upstream.ts
+ * with the relay's HTTP/1.1 client, workers/upstream.ts with fetch.
  */
 import { FerryError } from '../../protocol/codes.js';
 import type { MetaMessage, Validator } from '../../protocol/frames.js';

@@ -1,12 +1,11 @@
 /**
  * Node edge: the guard's choice of address for every TCP connection upstream. DNS is resolved here, every
- * answer is checked, and the connection is pinned to a checked address (the hostname stays for TLS SNI).
- * IP literals never reach a lookup, so they are checked here too. `http:` origins are dialled by the relay's
- * own client (http1/), `https:` ones by an undici Agent; both take their address from `pickAddress`.
+ * answer is checked, and the connection is pinned to a checked address (the hostname stays for TLS: SNI and
+ * the certificate's check). IP literals never reach a lookup, so they are checked here too. The relay's
+ * HTTP/1.1 client (http1/) dials the address chosen.
  */
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
-import { Agent, buildConnector } from 'undici';
 import { FerryError } from '../../protocol/codes.js';
 import type { DestinationPolicy } from '../core/guard.js';
 
@@ -46,28 +45,4 @@ export function addressPicker(options: Pick<DialerOptions, 'policy' | 'resolver'
     if (!allowed) for (const a of answers) options.policy.checkAddress(a.address);
     return answers[0]!.address;
   };
-}
-
-/** An undici Agent (for `https:` origins) whose every connection goes to the address `pick` chose. */
-export function createTlsAgent(options: DialerOptions, pick: PickAddress): Agent {
-  const base = buildConnector({ timeout: options.connectTimeoutMs });
-  const connect: buildConnector.connector = (opts, callback) => {
-    const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
-    pick(opts.hostname, port).then(
-      (address) => {
-        options.onDial?.(address, port);
-        base({ ...opts, hostname: address, servername: opts.servername ?? (isIP(opts.hostname) ? undefined : opts.hostname) }, callback);
-      },
-      (err: Error) => callback(err, null),
-    );
-  };
-
-  return new Agent({
-    connect,
-    headersTimeout: options.headersTimeoutMs,
-    // Idle time is watched by the session, which knows when a stream is paused for want of credit.
-    bodyTimeout: 0,
-    connections: 256,
-    pipelining: 1,
-  });
 }

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { MAX_STREAMS_PER_SOCKET } from '../../protocol/limits.js';
 import { Auth } from '../core/auth.js';
 import type { RelayConfig } from './config.js';
-import { addressPicker, createTlsAgent, type Resolver } from './dialer.js';
+import { addressPicker, type Resolver } from './dialer.js';
 import { Http1Client } from './http1/client.js';
 import { Downloads } from '../core/downloads.js';
 import { DestinationPolicy } from '../core/guard.js';
@@ -30,6 +30,8 @@ export interface RelayOptions {
   config: RelayConfig;
   /** Replaces DNS, for tests that must never send a packet to a non-loopback address. */
   resolver?: Resolver;
+  /** Certificates (PEM) to trust for `https:` origins beyond the system's, as NODE_EXTRA_CA_CERTS does for a process. */
+  originCa?: string;
   limits?: Partial<SessionLimits> & {
     connectTimeoutMs?: number;
     headersTimeoutMs?: number;
@@ -118,9 +120,7 @@ function sessionContext(options: RelayOptions, metrics: PromMetrics, log: Logger
     headersTimeoutMs: l?.headersTimeoutMs ?? 15_000,
     onDial: () => metrics.dials.inc(),
   };
-  const pick = addressPicker(dialing);
-  const http = new Http1Client({ ...dialing, pick });
-  const tlsAgent = createTlsAgent(dialing, pick);
+  const http = new Http1Client({ ...dialing, pick: addressPicker(dialing), ...(options.originCa && { ca: options.originCa }) });
   const auth = new Auth({ password: config.password, adminPassword: config.adminPassword, metricsToken: config.metricsToken, keySecret: config.ticketSecrets[0], ...l?.auth });
   const limits: SessionLimits = {
     maxStreams: l?.maxStreams ?? MAX_STREAMS_PER_SOCKET,
@@ -131,14 +131,11 @@ function sessionContext(options: RelayOptions, metrics: PromMetrics, log: Logger
     helloTimeoutMs: l?.helloTimeoutMs ?? 10_000,
     maxProtocolErrors: l?.maxProtocolErrors ?? 50,
   };
-  const openUpstream = createUpstream(http, tlsAgent, policy);
+  const openUpstream = createUpstream(http, policy);
   const downloads = new Downloads({ sealer: new TicketSealer(config.ticketSecrets), openUpstream, metrics, log, idleMs: limits.idleMs, ...l?.downloads });
   // About 2 MiB each at most: 64 idle streams hold 128 MiB, whatever the number of streams opened.
   const idleStreams = new IdleStreams(l?.maxIdleUpstreams ?? 64);
-  const closeUpstream = async (): Promise<void> => {
-    http.close();
-    await tlsAgent.close();
-  };
+  const closeUpstream = async (): Promise<void> => http.close();
   // 32 MiB for the relay's slow readers together, and a frame (256 KiB) each that every socket may always have queued.
   const queueBudget = new QueueBudget(l?.queueBudgetBytes ?? 32 * 1024 * 1024, 256 * 1024);
   return { closeUpstream, ctx: { auth, idleStreams, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits, queueBudget } };
