@@ -29,7 +29,7 @@ const OWN_FIELDS = new Set(['host', 'connection', 'content-length', 'transfer-en
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** The Node errors a socket reports, in the relay's words. */
-export function networkFailure(code: string | undefined): FerryError {
+function networkFailure(code: string | undefined): FerryError {
   if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) return new FerryError('upstream_error', `the server's certificate is not trusted (${code})`);
   if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return new FerryError('connect_failed', `the server could not be reached (${code})`);
   return new FerryError('upstream_error', `the connection to the server failed${code ? ` (${code})` : ''}`);

@@ -6,7 +6,7 @@
 import { FerryError } from '../../../protocol/codes.js';
 
 /** Headers past this size are refused, as undici and nginx refuse them. */
-export const MAX_HEAD_BYTES = 64 * 1024;
+const MAX_HEAD_BYTES = 64 * 1024;
 
 export interface ResponseHead {
   status: number;
