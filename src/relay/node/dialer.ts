@@ -17,16 +17,12 @@ export const systemResolver: Resolver = (hostname) => dns.lookup(hostname, { all
 export interface DialerOptions {
   policy: DestinationPolicy;
   resolver?: Resolver;
-  connectTimeoutMs: number;
-  headersTimeoutMs: number;
-  /** Called just before a TCP connection is attempted, with the address dialled. */
-  onDial?: (address: string, port: number) => void;
 }
 
 /** The address to dial for a host name and port, or a FerryError saying why none may be. */
 export type PickAddress = (hostname: string, port: number) => Promise<string>;
 
-export function addressPicker(options: Pick<DialerOptions, 'policy' | 'resolver'>): PickAddress {
+export function addressPicker(options: DialerOptions): PickAddress {
   const resolver = options.resolver ?? systemResolver;
   return async function pick(hostname, port) {
     const allowed = options.policy.isAllowed(hostname, port);

@@ -101,7 +101,7 @@ export function createRelay(options: RelayOptions): Relay {
       sockets.close();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
-      await closeUpstream();
+      closeUpstream();
     },
   };
   return relay;
@@ -109,18 +109,17 @@ export function createRelay(options: RelayOptions): Relay {
 
 type Context = SessionContext & { metrics: PromMetrics };
 
-/** The core's parts, on the Node dialer: what every session shares. */
-function sessionContext(options: RelayOptions, metrics: PromMetrics, log: Logger): { closeUpstream: () => Promise<void>; ctx: Context } {
+/** The core's parts, on the Node edge's upstream client: what every session shares. */
+function sessionContext(options: RelayOptions, metrics: PromMetrics, log: Logger): { closeUpstream: () => void; ctx: Context } {
   const { config, limits: l } = options;
   const policy = new DestinationPolicy(config.allowHosts);
-  const dialing = {
-    policy,
-    ...(options.resolver && { resolver: options.resolver }),
+  const http = new Http1Client({
+    pick: addressPicker({ policy, ...(options.resolver && { resolver: options.resolver }) }),
     connectTimeoutMs: l?.connectTimeoutMs ?? 10_000,
     headersTimeoutMs: l?.headersTimeoutMs ?? 15_000,
     onDial: () => metrics.dials.inc(),
-  };
-  const http = new Http1Client({ ...dialing, pick: addressPicker(dialing), ...(options.originCa && { ca: options.originCa }) });
+    ...(options.originCa && { ca: options.originCa }),
+  });
   const auth = new Auth({ password: config.password, adminPassword: config.adminPassword, metricsToken: config.metricsToken, keySecret: config.ticketSecrets[0], ...l?.auth });
   const limits: SessionLimits = {
     maxStreams: l?.maxStreams ?? MAX_STREAMS_PER_SOCKET,
@@ -135,10 +134,9 @@ function sessionContext(options: RelayOptions, metrics: PromMetrics, log: Logger
   const downloads = new Downloads({ sealer: new TicketSealer(config.ticketSecrets), openUpstream, metrics, log, idleMs: limits.idleMs, ...l?.downloads });
   // About 2 MiB each at most: 64 idle streams hold 128 MiB, whatever the number of streams opened.
   const idleStreams = new IdleStreams(l?.maxIdleUpstreams ?? 64);
-  const closeUpstream = async (): Promise<void> => http.close();
   // 32 MiB for the relay's slow readers together, and a frame (256 KiB) each that every socket may always have queued.
   const queueBudget = new QueueBudget(l?.queueBudgetBytes ?? 32 * 1024 * 1024, 256 * 1024);
-  return { closeUpstream, ctx: { auth, idleStreams, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits, queueBudget } };
+  return { closeUpstream: () => http.close(), ctx: { auth, idleStreams, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits, queueBudget } };
 }
 
 /** The HTTP server: slow-loris bounds, the connection cap, and the page, metrics and /save/ routes. */

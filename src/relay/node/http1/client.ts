@@ -1,8 +1,8 @@
 /**
- * The relay's HTTP/1.1 client for `http:` origins, and `ferry get`'s for the relay's `/save/` (over TLS too):
- * connections through the guard's address choice, kept for reuse a few seconds once an answer is read to its
- * end, a stale kept connection retried once on a fresh one (for requests without a body), and the connect
- * and headers timeouts.
+ * The relay's HTTP/1.1 client for its origins (`http:` and `https:`), and `ferry get`'s for the relay's
+ * `/save/`: connections through the guard's address choice, kept for reuse a few seconds once an answer is
+ * read to its end, a stale kept connection retried once on a fresh one (for requests without a body), and the
+ * connect and headers timeouts.
  */
 import { FerryError } from '../../../protocol/codes.js';
 import { Http1Connection, prepareRequest, type PreparedRequest } from './connection.js';
@@ -28,12 +28,13 @@ export interface Http1Answer {
 
 /** A kept connection unused this long is closed (servers commonly close theirs after 5 s). */
 const IDLE_MS = 4000;
-const IDLE_PER_HOST = 8;
+const IDLE_PER_ORIGIN = 8;
 
 export class Http1Client {
-  /** Kept connections by host, the last kept first to be reused. */
+  /** Kept connections by origin, the last kept first to be reused. */
   private readonly idle = new Map<string, Http1Connection[]>();
-  private readonly idleTimers = new Map<Http1Connection, NodeJS.Timeout>();
+  /** Each kept connection's origin, and the timer that closes it. */
+  private readonly keeping = new Map<Http1Connection, { origin: string; timer: NodeJS.Timeout }>();
   private readonly open = new Set<Http1Connection>();
 
   constructor(private readonly options: Http1ClientOptions) {}
@@ -58,10 +59,10 @@ export class Http1Client {
     for (const conn of this.open) conn.destroy();
   }
 
-  private async exchange(conn: Http1Connection, host: string, req: PreparedRequest, signal: AbortSignal): Promise<Http1Answer> {
+  private async exchange(conn: Http1Connection, origin: string, req: PreparedRequest, signal: AbortSignal): Promise<Http1Answer> {
     const response = conn.send(req, (reusable) => {
       signal.removeEventListener('abort', abort);
-      if (reusable) this.keep(conn, host);
+      if (reusable) this.keep(conn, origin);
       else conn.destroy();
     });
     // Once the answer is settled the connection may be carrying another request: a late abort leaves it be.
@@ -107,34 +108,34 @@ export class Http1Client {
     });
   }
 
-  private keep(conn: Http1Connection, host: string): void {
-    const kept = this.idle.get(host) ?? [];
-    if (kept.length >= IDLE_PER_HOST) return conn.destroy();
+  private keep(conn: Http1Connection, origin: string): void {
+    const kept = this.idle.get(origin) ?? [];
+    if (kept.length >= IDLE_PER_ORIGIN) return conn.destroy();
     kept.push(conn);
-    this.idle.set(host, kept);
-    this.idleTimers.set(conn, setTimeout(() => conn.destroy(), IDLE_MS).unref());
+    this.idle.set(origin, kept);
+    this.keeping.set(conn, { origin, timer: setTimeout(() => conn.destroy(), IDLE_MS).unref() });
   }
 
-  private takeKept(host: string): Http1Connection | undefined {
-    const conn = this.idle.get(host)?.pop();
-    if (conn) this.stopIdling(conn, host);
+  private takeKept(origin: string): Http1Connection | undefined {
+    const conn = this.idle.get(origin)?.at(-1);
+    if (conn) this.stopKeeping(conn);
     return conn;
   }
 
   private forget(conn: Http1Connection): void {
     this.open.delete(conn);
-    for (const [host, kept] of this.idle) {
-      if (kept.includes(conn)) {
-        kept.splice(kept.indexOf(conn), 1);
-        this.stopIdling(conn, host);
-      }
-    }
+    this.stopKeeping(conn);
   }
 
-  private stopIdling(conn: Http1Connection, host: string): void {
-    clearTimeout(this.idleTimers.get(conn));
-    this.idleTimers.delete(conn);
-    if (this.idle.get(host)?.length === 0) this.idle.delete(host);
+  /** Takes a connection out of the kept ones, if it is there. */
+  private stopKeeping(conn: Http1Connection): void {
+    const entry = this.keeping.get(conn);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    this.keeping.delete(conn);
+    const kept = this.idle.get(entry.origin)!;
+    kept.splice(kept.indexOf(conn), 1);
+    if (kept.length === 0) this.idle.delete(entry.origin);
   }
 }
 

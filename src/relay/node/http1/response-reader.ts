@@ -7,7 +7,6 @@ import { BodyFraming } from './body-framing.js';
 import { lend } from './read-buffers.js';
 import { readResponseHead, keepsAlive, type ResponseHead } from './response-head.js';
 
-
 export class ResponseReader {
   readonly head: Promise<ResponseHead>;
   /** Whether the connection can carry another request once this body is done. */
@@ -23,10 +22,9 @@ export class ResponseReader {
   private noHead!: (err: FerryError) => void;
 
   /**
-   * `queueBytes`: what the body may queue before reading from the origin stops (what one read takes as the
-   * connections open stand now); `resume` restarts reading once
-   * the queue has room again; `finished` is told once, when the body is complete (with whether the connection
-   * may carry another request) or has failed.
+   * `queueBytes`: what the body may queue before reading from the origin stops (what one read takes, as the
+   * connections open stand now); `resume` restarts reading once the queue has room again; `finished` is told
+   * once, when the body is complete (with whether the connection may carry another request) or has failed.
    */
   constructor(
     private readonly bodyless: (status: number) => boolean,
@@ -137,7 +135,6 @@ export class ResponseReader {
     if (this.queued < this.queueBytes()) this.resume();
     return piece;
   }
-
 
   private end(): void {
     if (this.ended) return;
