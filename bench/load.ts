@@ -65,8 +65,8 @@ async function run(relayUrl: string, pid: number, url: string, clients: number, 
 }
 
 /**
- * One player's start: the index stream's head, then the first 2 MB of media (what playback starts from),
- * while the rest of the index (the whole moov, checked) arrives.
+ * One player's start: the index stream's head, then the first 2 MB of media (what playback starts from), then,
+ * as a page does once its first frame shows, the rest of the index (the whole moov, checked).
  */
 async function start(relay: string, url: string): Promise<{ ok: boolean; seconds: number; whole: number }> {
   const c = new Connection({ relay, createSocket: nodeSocket });
@@ -86,7 +86,7 @@ async function start(relay: string, url: string): Promise<{ ok: boolean; seconds
   for await (const chunk of index) {
     body = Buffer.concat([body, chunk.data]);
     if (!headSize && body.byteLength >= ftypSize + 8) headSize = body.readUInt32BE(ftypSize);
-    if (!media && headSize && body.byteLength >= ftypSize + headSize) media = readMedia();
+    if (!media && headSize && body.byteLength >= ftypSize + headSize) media = readMedia().then((bytes) => (index.renewCredit(), bytes));
   }
   const whole = (performance.now() - t0) / 1000;
   const inflated = inflateSync(body.subarray(ftypSize + headSize));

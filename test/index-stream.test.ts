@@ -46,6 +46,30 @@ async function readAll(transfer: Transfer): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/**
+ * An index stream read as the page reads it: the ftyp and the head, then the whole, asked for with credit once
+ * the head is in (`headEnd` for a stream resumed within the head, where the head's size is not in its body).
+ */
+async function readIndexStream(transfer: Transfer, headEnd?: number): Promise<Buffer> {
+  const { ftypSize } = (await transfer.meta).index!;
+  const from = transfer.nextOffset;
+  const parts: Uint8Array[] = [];
+  let received = 0;
+  let asked = false;
+  for await (const c of transfer) {
+    parts.push(c.data);
+    received += c.data.byteLength;
+    if (asked) continue;
+    const body = Buffer.concat(parts);
+    const end = headEnd ?? (body.byteLength >= ftypSize + 8 ? ftypSize + body.readUInt32BE(ftypSize) : Infinity);
+    if (from + received >= end) {
+      asked = true;
+      transfer.renewCredit();
+    }
+  }
+  return Buffer.concat(parts);
+}
+
 /** Where the ftyp and moov sit in a file, read the plain way. */
 function boxes(file: Buffer): Record<string, [number, number]> {
   const out: Record<string, [number, number]> = {};
@@ -67,7 +91,7 @@ describe('index streams', () => {
     const mediaOffset = mdat![0] < moov![0] ? mdat![0] + 8 : null;
     expect(meta.index).toEqual({ encoding: 'head-delta-deflate', ftypSize: ftyp![1], moovOffset: moov![0], moovSize: moov![1], mediaOffset });
     expect(meta.total).toBe(file.byteLength);
-    const body = await readAll(transfer);
+    const body = await readIndexStream(transfer);
     expect(sha256(body.subarray(0, ftyp![1]))).toBe(sha256(file.subarray(ftyp![0], ftyp![0] + ftyp![1])));
     const head = body.subarray(ftyp![1], ftyp![1] + body.readUInt32BE(ftyp![1]));
     expect(head.toString('latin1', 4, 8)).toBe('moov');
@@ -81,7 +105,7 @@ describe('index streams', () => {
   });
 
   it('builds a few at once and the rest in turn: forty started together all complete, identical', async () => {
-    const bodies = await Promise.all(Array.from({ length: 40 }, (_, i) => readAll(client.open({ url: `${origin.url('/last.mp4')}?copy=${i}`, index: 'mp4' }))));
+    const bodies = await Promise.all(Array.from({ length: 40 }, (_, i) => readIndexStream(client.open({ url: `${origin.url('/last.mp4')}?copy=${i}`, index: 'mp4' }))));
     expect(new Set(bodies.map((b) => sha256(b))).size).toBe(1);
   });
 
@@ -104,11 +128,41 @@ describe('index streams', () => {
     expect(order).toEqual([-1, 3, 5]);
   });
 
-  it('resumes at an offset of the index with the same bytes', async () => {
-    const whole = await readAll(client.open({ url: origin.url('/last.mp4'), index: 'mp4' }));
+  it('resumes at an offset of the index with the same bytes, within the head and past it', async () => {
+    const whole = await readIndexStream(client.open({ url: origin.url('/last.mp4'), index: 'mp4' }));
     const meta = await client.open({ url: origin.url('/last.mp4'), index: 'mp4' }).meta;
-    const rest = await readAll(client.open({ url: origin.url('/last.mp4'), index: 'mp4', offset: 5000, ...(meta.validator && { validator: meta.validator }) }));
-    expect(sha256(rest)).toBe(sha256(whole.subarray(5000)));
+    const headEnd = meta.index!.ftypSize + whole.readUInt32BE(meta.index!.ftypSize);
+    for (const offset of [5000, headEnd + 1000]) {
+      const rest = await readIndexStream(client.open({ url: origin.url('/last.mp4'), index: 'mp4', offset, ...(meta.validator && { validator: meta.validator }) }), headEnd);
+      expect(sha256(rest)).toBe(sha256(whole.subarray(offset)));
+    }
+  });
+
+  it('sends nothing of the whole until the page asks for it, then reads the moov again for it, pinned to its version', async () => {
+    origin.set('/asked.mp4', { body: media.moovLast, type: 'video/mp4' });
+    const transfer = client.open({ url: origin.url('/asked.mp4'), index: 'mp4', window: 1024 * 1024 });
+    const { ftypSize, moovOffset, moovSize } = (await transfer.meta).index!;
+    const first = await transfer.read();
+    const parts = [first!.data];
+    let have = first!.data.byteLength;
+    while (have < ftypSize + 8 || have < ftypSize + Buffer.concat(parts).readUInt32BE(ftypSize)) {
+      const c = await transfer.read();
+      parts.push(c!.data);
+      have += c!.data.byteLength;
+    }
+    const headEnd = ftypSize + Buffer.concat(parts).readUInt32BE(ftypSize);
+    await new Promise((r) => setTimeout(r, 300));
+    // A megabyte of credit is left of the open, yet not one byte past the head came.
+    expect(transfer.nextOffset).toBe(headEnd);
+    const reads = origin.seen.filter((s) => s.path === '/asked.mp4').length;
+    transfer.renewCredit();
+    for await (const c of transfer) parts.push(c.data);
+    const whole = inflateSync(Buffer.concat(parts).subarray(headEnd));
+    decodeChunkOffsets(whole);
+    expect(sha256(whole)).toBe(sha256(media.moovLast.subarray(moovOffset, moovOffset + moovSize)));
+    const again = origin.seen.filter((s) => s.path === '/asked.mp4').slice(reads);
+    // The moov by range again, pinned to the version the head came from.
+    expect(again.filter((s) => s.range === `bytes=${moovOffset}-` && s.ifRange !== undefined)).toHaveLength(1);
   });
 
   it('passes a file that is no MP4 through as its own bytes, with no index', async () => {

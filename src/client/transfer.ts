@@ -114,6 +114,17 @@ export class Transfer {
     this.window = window;
   }
 
+  /**
+   * Grants the window again: the relay let the credit it held lapse. An index stream's does at the end of its
+   * head, and the whole follows this grant (docs/protocol.md).
+   */
+  renewCredit(): void {
+    const bytes = this.window - this.queuedBytes;
+    if (!this.live || bytes <= 0) return;
+    this.ungranted = 0;
+    this.host.send({ t: 'credit', id: this.id, bytes });
+  }
+
   cancel(): void {
     if (!this.live) return;
     this.host.send({ t: 'cancel', id: this.id });

@@ -1,8 +1,8 @@
 /**
  * The relay's index of an MP4 (an index stream, docs/protocol.md): the ftyp and the moov's head as they are,
  * then the whole moov, chunk offsets delta-coded, deflated. The head is handed over as soon as it is here, so
- * playback starts from it; the whole is inflated when asked for, into one buffer of the size the relay
- * announced, and checked before it is believed.
+ * playback starts from it; the relay sends the whole only when asked (with credit), and it is inflated into
+ * one buffer of the size the relay announced, and checked before it is believed.
  */
 import type { Transfer } from '../client/transfer.js';
 import { joinBytes } from '../protocol/bytes.js';
@@ -17,8 +17,8 @@ export interface IndexParts {
   /** The moov with its tables cut to the first seconds. */
   head: Uint8Array;
   /**
-   * The whole moov, inflated when first asked for (its bytes wait in the transfer until then, so the work is
-   * not done while the first frame is on its way); rejects with a FerryError.
+   * The whole moov, asked of the relay and inflated when first called for (neither its bytes on the link nor
+   * the coding and parsing compete with the first frame); rejects with a FerryError.
    */
   whole: () => Promise<Uint8Array>;
   /** The whole is not wanted: its transfer is cancelled, unless it is being read. */
@@ -37,7 +37,7 @@ export async function readIndex(transfer: Transfer, index: MoovIndex): Promise<I
   return {
     ftyp,
     head,
-    whole: () => (whole ??= inflateMoov(bytes, transfer, moovSize)),
+    whole: () => (whole ??= (transfer.renewCredit(), inflateMoov(bytes, transfer, moovSize))),
     dropWhole: () => void (whole ?? transfer.cancel()),
   };
 }

@@ -145,8 +145,10 @@ export class Streams {
     while (stream.sent < wanted) {
       // While more bytes are known to come, nothing more is read from upstream until it can be sent: an idle
       // stream holds only what the upstream body buffered, and after parking not even that. The last read,
-      // which finds the end, must not wait for credit the reader has no reason to grant.
-      if (stream.sent < stream.expected && Number.isFinite(stream.expected) && !(await this.untilReady(stream))) return;
+      // which finds the end, must not wait for credit the reader has no reason to grant. A stream whose
+      // upstream was given back opens it again only for credit.
+      const known = Number.isFinite(stream.expected) || !stream.upstream;
+      if (stream.sent < stream.expected && known && !(await this.untilReady(stream))) return;
       if (!stream.upstream && !(await this.connect(stream, wanted))) return;
       if (!stream.chunk) {
         const next = await stream.body!.next();
@@ -155,6 +157,7 @@ export class Streams {
         stream.chunk = next.value.byteLength > wanted - stream.sent ? next.value.subarray(0, wanted - stream.sent) : next.value;
       }
       if (!(await this.sendChunk(stream))) return;
+      if (stream.offset === stream.upstream?.creditEnd?.()) this.endCredit(stream);
     }
     this.socket.send({ t: 'end', id: stream.id, offset: stream.offset });
     this.finish(stream);
@@ -217,7 +220,8 @@ export class Streams {
     while (!this.ready(stream)) {
       if (stream.credit <= 0 && stream.creditlessSince === null) {
         stream.creditlessSince = Date.now();
-        this.deps.idle.add(stream, () => this.park(stream));
+        // Only an upstream held open counts against the relay's cap on idle ones.
+        if (stream.upstream) this.deps.idle.add(stream, () => this.park(stream));
       }
       await new Promise<void>((resolve) => (stream.wake = resolve));
     }
@@ -241,6 +245,16 @@ export class Streams {
     this.deps.log.info({ stream: stream.id, offset: stream.offset }, 'parked without credit');
     this.dropUpstream(stream);
     this.deps.metrics.streamsParked.inc();
+  }
+
+  /**
+   * An index stream's head is sent: what is left of its open's credit lapses, and its upstream (the moov) is
+   * given back. The page asks for the whole with credit once its first frame shows; the moov is read again
+   * then, so nothing is held here meanwhile and the coding does not compete with the page's start.
+   */
+  private endCredit(stream: Stream): void {
+    stream.credit = 0;
+    this.dropUpstream(stream);
   }
 
   /** Gives back the upstream connection, its body's watch and the bytes in hand. */

@@ -35,6 +35,11 @@ export interface UpstreamResponse {
   body: AsyncIterator<Uint8Array>;
   /** Aborts the upstream connection at once. */
   destroy(): void;
+  /**
+   * Where the credit of the stream's open ends, in the body's offsets, once known: an index stream's head
+   * (docs/protocol.md). The stream gives this upstream back there and goes on only against later credit.
+   */
+  creditEnd?: () => number | null;
 }
 
 /** Opens an upstream request; rejects only with FerryErrors. */
