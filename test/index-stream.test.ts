@@ -165,6 +165,34 @@ describe('index streams', () => {
     expect(again.filter((s) => s.range === `bytes=${moovOffset}-` && s.ifRange !== undefined)).toHaveLength(1);
   });
 
+  it('opens the media at the first mdat itself when asked, its bytes after the head; none when the moov comes first', async () => {
+    const file = media.moovLast;
+    // An origin slow enough that the media's first bytes are in long before the moov is read.
+    origin.set('/slow.mp4', { body: file, type: 'video/mp4', bytesPerSecond: 256 * 1024, stepBytes: 16 * 1024 });
+    const index = client.open({ url: origin.url('/slow.mp4'), index: 'mp4', mediaWindow: 256 * 1024 });
+    const { ftypSize, mediaOffset } = (await index.meta).index!;
+    const mediaStream = index.media!;
+    expect(mediaStream.placed).toBe(true);
+    expect(mediaStream.request.offset).toBe(mediaOffset);
+    const first = await mediaStream.read();
+    // Frames are handled in the order they came: what the index had then is what the relay sent before.
+    const indexHad = index.nextOffset;
+    let head = Buffer.alloc(0);
+    while (head.byteLength < ftypSize + 8) head = Buffer.concat([head, (await index.read())!.data]);
+    // The head was all sent before the media's first byte (the page needs it first), though both were asked at once.
+    expect(indexHad).toBeGreaterThanOrEqual(ftypSize + head.readUInt32BE(ftypSize));
+    expect(first!.offset).toBe(mediaOffset);
+    expect(sha256(first!.data)).toBe(sha256(file.subarray(mediaOffset!, mediaOffset! + first!.data.byteLength)));
+    index.cancel();
+    mediaStream.cancel();
+
+    const faststart = client.open({ url: origin.url('/first.mp4'), index: 'mp4', mediaWindow: 256 * 1024 });
+    expect((await faststart.meta).index!.mediaOffset).toBeNull();
+    expect(faststart.media!.placed).toBe(false);
+    expect(await faststart.media!.meta.then(() => null, (e: FerryError) => e.code)).toBe('cancelled');
+    faststart.cancel();
+  });
+
   it('passes a file that is no MP4 through as its own bytes, with no index', async () => {
     const transfer = client.open({ url: origin.url('/noise.bin'), index: 'mp4' });
     expect((await transfer.meta).index).toBeNull();

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineStats } from '../src/player/engine.js';
+import { decodeDataFrame } from '../src/protocol/frames.js';
 import { DEFAULT_GOALS } from '../src/player/mse-engine.js';
 import type { Relay } from '../src/relay/node/server.js';
 import { launchBrowser } from './helpers/browser.js';
@@ -96,27 +97,35 @@ describe('player', () => {
 
   it('asks for a link that plays at once before the page’s script has arrived, and the script takes it over', async () => {
     const page = await browser.newPage();
-    const sent: { at: number; frame: string }[] = [];
+    const sent: string[] = [];
     let scriptServedAt = Infinity;
+    let mediaOffset: number | null = null;
+    let mediaAt = Infinity;
     // The player's script is held back for a second: the request must not wait for it.
     await page.route('**/assets/*.js', async (route) => {
       await new Promise((done) => setTimeout(done, 1000));
       scriptServedAt = Date.now();
       await route.continue();
     });
-    page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push({ at: Date.now(), frame: String(f.payload) })));
+    page.on('websocket', (ws) => {
+      ws.on('framesent', (f) => sent.push(String(f.payload)));
+      ws.on('framereceived', (f) => {
+        if (typeof f.payload === 'string') mediaOffset ??= (JSON.parse(f.payload) as { index?: { mediaOffset: number } }).index?.mediaOffset ?? null;
+        else if (decodeDataFrame(f.payload).id === 2) mediaAt = Math.min(mediaAt, Date.now());
+      });
+    });
     await page.goto(pageUrl('/last.mp4'));
     await waitPlaying(page, 0.5);
-    expect(sent[0]?.frame).toMatch(/^\{"t":"hello"/);
-    expect(sent[1]?.frame).toMatch(/^\{"t":"open","id":1,.*"index":"mp4"/);
-    // Then, once the index's meta said where, the media at the first mdat.
-    expect(sent[2]?.frame).toMatch(/^\{"t":"open","id":2,.*"offset":\d+/);
-    expect(sent[2]!.at).toBeLessThan(scriptServedAt);
-    // The script took both over: one hello, one index stream, and no second request for that media.
-    const offset = /"offset":(\d+)/.exec(sent[2]!.frame)![1];
-    expect(sent.filter((s) => s.frame.startsWith('{"t":"hello"'))).toHaveLength(1);
-    expect(sent.filter((s) => s.frame.includes('"index":"mp4"'))).toHaveLength(1);
-    expect(sent.filter((s) => s.frame.startsWith('{"t":"open"') && s.frame.includes(`"offset":${offset},`))).toHaveLength(1);
+    expect(sent[0]).toMatch(/^\{"t":"hello"/);
+    // The index stream, asking the relay to open the media at the first mdat itself as stream 2.
+    expect(sent[1]).toMatch(/^\{"t":"open","id":1,.*"index":"mp4".*"media":\{"id":2,/);
+    // That media came before the script did: the page asked for nothing more to get it.
+    expect(mediaOffset).toBeGreaterThan(0);
+    expect(mediaAt).toBeLessThan(scriptServedAt);
+    // The script took both over: one hello, one index stream, and no request of its own for that media.
+    expect(sent.filter((f) => f.startsWith('{"t":"hello"'))).toHaveLength(1);
+    expect(sent.filter((f) => f.includes('"index":"mp4"'))).toHaveLength(1);
+    expect(sent.filter((f) => f.startsWith('{"t":"open","id":2,') || (f.startsWith('{"t":"open"') && f.includes(`"offset":${mediaOffset},`)))).toHaveLength(0);
     expect((await page.evaluate(() => window.ferry.stats())).error).toBeNull();
     await page.close();
   });

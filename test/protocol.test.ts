@@ -48,11 +48,19 @@ describe('client messages', () => {
     ['header injection', '{"t":"open","id":1,"url":"http://a","credit":1,"headers":{"accept":"a\\r\\nx: y"}}', 'bad_request'],
     ['bad method', '{"t":"open","id":1,"url":"http://a","credit":1,"method":"DELETE"}', 'bad_request'],
     ['body on GET', '{"t":"open","id":1,"url":"http://a","credit":1,"body":"AA=="}', 'bad_request'],
+    ['media without an index', '{"t":"open","id":1,"url":"http://a","credit":1,"media":{"id":2,"credit":1}}', 'bad_request'],
+    ['media on the index stream\'s own id', '{"t":"open","id":1,"url":"http://a","credit":1,"index":"mp4","media":{"id":1,"credit":1}}', 'bad_request'],
+    ['media without a credit', '{"t":"open","id":1,"url":"http://a","credit":1,"index":"mp4","media":{"id":2}}', 'bad_request'],
     ['credit above 2^53', '{"t":"credit","id":1,"bytes":1e300}', 'bad_request'],
     ['oversized message', JSON.stringify({ t: 'hello', v: 1, password: 'x'.repeat(70_000) }), 'limit_reached'],
     ['a body one byte over the limit', JSON.stringify({ t: 'open', id: 1, url: 'http://a', credit: 1, method: 'POST', body: Buffer.alloc(32 * 1024 + 1).toString('base64') }), 'limit_reached'],
   ])('refuses %s', (_name, text, code) => {
     expect(codeOf(() => parseClientMessage(text))).toBe(code);
+  });
+
+  it('accepts an index open that asks for its media', () => {
+    const m = parseClientMessage(JSON.stringify({ t: 'open', id: 1, url: 'http://a', credit: 1, index: 'mp4', media: { id: 2, credit: 5, extra: 1 } }));
+    expect(m).toEqual({ t: 'open', id: 1, url: 'http://a', credit: 1, index: 'mp4', media: { id: 2, credit: 5 } });
   });
 
   it('takes a body of exactly the limit', () => {

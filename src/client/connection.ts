@@ -81,6 +81,7 @@ export class Connection {
       link: this.link,
       retryLater: (t, attempt) => void setTimeout(() => t.live && this.welcomed && this.sendOpen(t, true), backoffDelay(this.options, attempt)),
       forget: (t) => this.forget(t.id),
+      opened: (t) => void (this.transfers.set(t.id, t), this.openedHere.add(t.id)),
     };
     this.connect();
   }
@@ -88,9 +89,9 @@ export class Connection {
   /** Takes over the page's early socket: what it received, and its first request as a transfer. */
   private adopt({ sent, received }: EarlyStart): void {
     this.helloSent ||= sent.length > 0;
-    for (const { id, credit, ...request } of sent) {
-      const transfer = new Transfer(id, { ...request, window: credit }, this.host);
-      this.nextId = Math.max(this.nextId, id + 1);
+    for (const { id, credit, media, ...request } of sent) {
+      const transfer = new Transfer(id, { ...request, window: credit, ...(media && { mediaWindow: media.credit }) }, this.host, media?.id);
+      this.nextId = Math.max(this.nextId, id + 1, (media?.id ?? 0) + 1);
       this.transfers.set(id, transfer);
       this.openedHere.add(id);
       this.early.push(transfer);
@@ -108,7 +109,7 @@ export class Connection {
     if (early >= 0) return this.early.splice(early, 1)[0]!;
     // Asked for something else: the early requests are not wanted.
     for (const t of this.early.splice(0)) t.cancel();
-    const transfer = new Transfer(this.nextId++, request, this.host);
+    const transfer = new Transfer(this.nextId++, request, this.host, request.mediaWindow ? this.nextId++ : undefined);
     if (this.fatal) {
       transfer.fail(this.fatal);
       return transfer;

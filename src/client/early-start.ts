@@ -1,8 +1,8 @@
 /**
  * A socket the page opened before its script arrived (index.html), perhaps with the hello and the first
- * requests already sent on it: a link that plays at once asks for its index stream as the socket opens, and
- * for the media at the first mdat as soon as the index's meta says where that is, while the script is still
- * on its way. What the relay answers waits in `received` until the script's Connection takes the socket
+ * request already sent on it: a link that plays at once asks for its index stream as the socket opens, with
+ * the media at the first mdat, which the relay opens itself once it knows where that is, while the script is
+ * still on its way. What the relay answers waits in `received` until the script's Connection takes the socket
  * over; each request sent becomes a transfer, handed to whoever then asks for the same thing.
  */
 import type { Validator } from '../protocol/frames.js';
@@ -16,6 +16,8 @@ export interface EarlyRequest {
   offset?: number;
   validator?: Validator;
   credit: number;
+  /** The media at the first mdat, which the relay opens itself for an index stream. */
+  media?: { id: number; credit: number };
 }
 
 export interface EarlyStart {

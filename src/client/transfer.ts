@@ -8,9 +8,11 @@ import type { LinkEstimate } from './link-estimate.js';
 import type { CancelMessage, CreditMessage, MetaMessage, OpenMessage, Validator } from '../protocol/frames.js';
 
 /** What to fetch: an open message without the wire's bookkeeping, plus the credit window to keep. */
-export type TransferRequest = Omit<OpenMessage, 't' | 'id' | 'credit'> & {
+export type TransferRequest = Omit<OpenMessage, 't' | 'id' | 'credit' | 'media'> & {
   /** Bytes the relay may send ahead of the reader. */
   window?: number;
+  /** An index stream's: the relay opens the media at the first mdat too, with this window (`media`). */
+  mediaWindow?: number;
 };
 
 export type TransferMeta = Omit<MetaMessage, 't' | 'id'>;
@@ -23,6 +25,8 @@ const MAX_RETRIES_WITHOUT_PROGRESS = 4;
 
 export interface TransferHost {
   send(message: OpenMessage | CreditMessage | CancelMessage): void;
+  /** The relay opened this transfer itself (an index stream's media): its messages are routed to it from now. */
+  opened(transfer: Transfer): void;
   retryLater(transfer: Transfer, attempt: number): void;
   forget(transfer: Transfer): void;
   /** The link the transfer's bytes cross: each open to its meta is a round trip on it. */
@@ -38,6 +42,13 @@ export class Transfer {
   received = 0;
   /** Bytes the relay may send ahead of the reader; see widen(). */
   window: number;
+  /**
+   * An index stream's media, which the relay opens itself (request.mediaWindow): its offset is known, and it
+   * is placed, when this stream's meta says where the first mdat is; it fails if the file has none first.
+   */
+  readonly media: Transfer | null;
+  /** False for a media transfer until the relay has opened it. */
+  placed = true;
   private firstMeta: TransferMeta | undefined;
   private validator: Validator | undefined;
   private readonly queue: Chunk[] = [];
@@ -56,9 +67,15 @@ export class Transfer {
 
   constructor(
     readonly id: number,
-    readonly request: TransferRequest,
+    /** What was asked; a media transfer's offset is set when it is placed. */
+    public request: TransferRequest,
     private readonly host: TransferHost,
+    /** With request.mediaWindow: the id of the media the relay opens. */
+    mediaId?: number,
   ) {
+    const { mediaWindow, url, headers } = request;
+    this.media = mediaWindow && mediaId !== undefined ? new Transfer(mediaId, { url, ...(headers && { headers }), window: mediaWindow }, host) : null;
+    if (this.media) this.media.placed = false;
     this.nextOffset = request.offset ?? 0;
     this.window = request.window ?? DEFAULT_WINDOW;
     this.validator = request.validator;
@@ -135,7 +152,8 @@ export class Transfer {
   openMessage(): OpenMessage {
     this.ungranted = 0;
     this.openedAt = performance.now();
-    const { window: _w, ...request } = this.request;
+    const { window: _w, mediaWindow: _m, ...request } = this.request;
+    const media = this.media?.placed === false ? this.media : null;
     return {
       t: 'open',
       id: this.id,
@@ -143,6 +161,7 @@ export class Transfer {
       offset: this.nextOffset,
       ...(this.validator && { validator: this.validator }),
       credit: Math.max(0, this.window - this.queuedBytes),
+      ...(media && { media: { id: media.id, credit: media.window } }),
     };
   }
 
@@ -151,6 +170,7 @@ export class Transfer {
     if (!this.firstMeta) {
       this.firstMeta = meta;
       this.validator ??= meta.validator ?? undefined;
+      if (this.media?.placed === false) this.placeMedia(meta);
       this.resolveMeta(meta);
       return;
     }
@@ -199,7 +219,20 @@ export class Transfer {
     this.fail(err);
   }
 
+  /** The relay opened the media where the first mdat starts (the same version as this stream), or opened none. */
+  private placeMedia(meta: TransferMeta): void {
+    const media = this.media!;
+    const at = meta.index?.mediaOffset;
+    if (at === null || at === undefined) return media.fail(new FerryError('cancelled', 'the file has no media before its index'));
+    media.placed = true;
+    media.request = { ...media.request, offset: at };
+    media.nextOffset = at;
+    media.validator = meta.validator ?? undefined;
+    this.host.opened(media);
+  }
+
   fail(err: FerryError): void {
+    if (this.media?.placed === false) this.media.fail(err);
     if (!this.live) return;
     this.failure = err;
     this.host.forget(this);

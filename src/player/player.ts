@@ -20,8 +20,8 @@ export interface PlayerOptions {
   /** Credit window of a media transfer, at most: below it, the link as measured sets it (client/link-estimate.ts). */
   window: number;
   /**
-   * Credit window of the prefetch of the media start while the index arrives: small, because whatever is
-   * granted shares the link with the index.
+   * Credit window of the prefetch of the media start, which the relay opens with the index: small, because
+   * it is what a seek right after the start waits behind.
    */
   probeWindow: number;
   /** The relay's HTTP origin, where the browser's own player fetches `/media/` tickets. */
@@ -66,8 +66,9 @@ export class Player {
     const playback = this.playback;
     const current = (): boolean => playback === this.playback;
     this.state = 'loading';
-    // One request starts it: for an MP4, the relay finds the moov and sends it first; else the file's first bytes.
-    const first = this.connection.open({ url, window: this.options.window, index: 'mp4' });
+    // One request starts it: for an MP4, the relay finds the moov and sends its head first, and opens the media
+    // at the first mdat itself; else the file's first bytes.
+    const first = this.connection.open({ url, window: this.options.window, index: 'mp4', mediaWindow: this.options.probeWindow });
     this.opening = [first];
     try {
       const meta = await first.meta;
@@ -102,10 +103,10 @@ export class Player {
   /** The index the relay sent (its head here, the whole on its way); or the file's first bytes when it is no MP4. */
   private async firstAnswer(first: Transfer, meta: TransferMeta): Promise<ChoiceContext['start']> {
     if (meta.index) {
-      // The media from the start, asked for while the index is still on its way (a small window, so it
-      // hardly delays the index): playback from 0 then need not wait a round trip for it.
-      const { moovOffset, moovSize, mediaOffset } = meta.index;
-      const prefetch = rangeOpener(this.connection, meta, this.options.probeWindow)(mediaOffset ?? moovOffset + moovSize + 8);
+      // The media from the start, opened by the relay with the index (its bytes follow the head), or, when the
+      // moov comes first, asked for now: playback from 0 then need not wait for it after the index.
+      const { moovOffset, moovSize } = meta.index;
+      const prefetch = first.media?.placed ? first.media : rangeOpener(this.connection, meta, this.options.probeWindow)(moovOffset + moovSize + 8);
       this.opening.push(prefetch);
       try {
         return { kind: 'index', ...(await readIndex(first, meta.index)), prefetch };

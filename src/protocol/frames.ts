@@ -41,6 +41,12 @@ export interface OpenMessage {
    * relay at the origin's distance, and `offset` counts in that body; otherwise the file's bytes as usual.
    */
   index?: 'mp4';
+  /**
+   * With `index`: the media at the file's first mdat, opened by the relay itself as stream `id` with this
+   * credit, as soon as the index's meta says where it is (`mediaOffset`): the page need not wait for that
+   * meta to ask. Its bytes follow the index's head. None is opened when `mediaOffset` is null.
+   */
+  media?: { id: number; credit: number };
 }
 
 /**

@@ -130,6 +130,7 @@ function parseOpen(m: Record<string, unknown>): OpenMessage {
   if (m.body !== undefined && base64Bytes(m.body as string) > MAX_REQUEST_BODY_BYTES) throw new FerryError('limit_reached', `request body above ${MAX_REQUEST_BODY_BYTES} bytes`);
   if (m.body !== undefined && m.method !== 'POST') fail('only POST carries a body');
   if (m.index !== undefined && (m.index !== 'mp4' || (m.method ?? 'GET') !== 'GET' || m.end !== undefined)) fail('index must be "mp4", on a GET without an end');
+  const media = checkMedia(m);
   const headers = checkHeaders(m.headers);
   const validator = checkValidator(m.validator);
   return {
@@ -144,7 +145,18 @@ function parseOpen(m: Record<string, unknown>): OpenMessage {
     ...(m.end !== undefined && { end: m.end as number }),
     ...(validator && { validator }),
     ...(m.index !== undefined && { index: 'mp4' as const }),
+    ...(media && { media }),
   };
+}
+
+/** An index open's `media`: another stream's id, and its credit. */
+function checkMedia(m: Record<string, unknown>): OpenMessage['media'] {
+  if (m.media === undefined) return undefined;
+  const media = m.media;
+  if (m.index === undefined || !isObject(media) || !isStreamId(media.id) || media.id === m.id || !isOffset(media.credit)) {
+    fail('media must be {id, credit}, on an index open, with an id of its own');
+  }
+  return { id: media.id, credit: media.credit };
 }
 
 /** Parses a text frame from the relay. The client trusts the relay's shapes but not blindly its codes. */

@@ -23,6 +23,8 @@ export interface Resource {
   disposition?: string;
   /** Send each response no faster than this. */
   bytesPerSecond?: number;
+  /** With bytesPerSecond: the pieces it is sent in (256 KiB by default), the first at once. */
+  stepBytes?: number;
   /** Answer a range request with this Content-Range instead of the true one (a broken server). */
   contentRange?: string;
 }
@@ -133,7 +135,7 @@ export class Origin {
   private send(res: ServerResponse, r: Resource, start: number, stop: number): void {
     let pos = start;
     let sentHere = 0;
-    const step = 256 * 1024;
+    const step = r.stepBytes ?? 256 * 1024;
     const pump = (): void => {
       while (pos < stop) {
         let n = Math.min(step, stop - pos);

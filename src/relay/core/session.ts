@@ -169,7 +169,7 @@ export class Session {
   private dispatch(message: Exclude<ClientMessage, HelloMessage>): void {
     switch (message.t) {
       case 'open':
-        if (this.canUse(message.id)) this.streams.open(message);
+        if (this.canUse(message.id) && (!message.media || this.canUse(message.media.id))) this.streams.open(message);
         return;
       case 'credit':
         return this.streams.credit(message.id, message.bytes);

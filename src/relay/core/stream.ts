@@ -29,6 +29,10 @@ export interface Stream {
   /** Set while waiting for credit; past `creditIdleMs` the upstream is given back. */
   creditlessSince: number | null;
   wake: (() => void) | null;
+  /** For the media an index stream opened: its frames wait until the index's head is sent (or it ends). */
+  after: Promise<void> | null;
+  /** For an index stream that opened its media: lets the media's frames go. */
+  headSent: (() => void) | null;
 }
 
 /** A stream as it opens: nothing sent, the credit the relay holds of what the open granted. */
@@ -51,5 +55,7 @@ export function newStream(m: OpenMessage, credit: number): Stream {
     connectingSince: null,
     creditlessSince: null,
     wake: null,
+    after: null,
+    headSent: null,
   };
 }

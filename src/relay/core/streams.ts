@@ -9,14 +9,12 @@
  */
 import { FerryError } from '../../protocol/codes.js';
 import type { OpenMessage, RelayMessage, TransferInfo } from '../../protocol/frames.js';
-import { decodeRequestBody } from '../../protocol/parse.js';
 import { MAX_CHUNK_BYTES, MAX_STREAM_CREDIT } from '../../protocol/limits.js';
 import { redact, type Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import type { IdleStreams } from './idle-streams.js';
-import { asFerryError, type OpenUpstream, type UpstreamResponse } from './upstream.js';
-import { openIndex } from './mp4-index.js';
-import { RelayedBody } from './relayed-body.js';
+import { asFerryError, type OpenUpstream } from './upstream.js';
+import { connectUpstream, type UpstreamHost } from './stream-upstream.js';
 import { newStream, type Stream } from './stream.js';
 
 /** What the streams need of their socket. */
@@ -53,10 +51,24 @@ export interface StreamDeps {
 export class Streams {
   private readonly streams = new Map<number, Stream>();
 
+  private readonly upstreamHost: UpstreamHost;
+
   constructor(
     private readonly socket: StreamSocket,
     private readonly deps: StreamDeps,
-  ) {}
+  ) {
+    this.upstreamHost = {
+      deps,
+      send: (m) => socket.send(m),
+      openMedia: (m, after) => {
+        // An id taken meanwhile by the client's own open: that stream stays its.
+        if (this.streams.has(m.id)) return;
+        this.open(m);
+        const media = this.streams.get(m.id);
+        if (media) media.after = after;
+      },
+    };
+  }
 
   private get heldCredit(): number {
     return this.deps.limits.heldCreditBytes ?? MAX_STREAM_CREDIT;
@@ -141,7 +153,7 @@ export class Streams {
     const m = stream.request;
     const wanted = m.end === undefined ? Infinity : m.end - stream.offset + 1;
     // The first answer's meta goes out at once, credit or not.
-    if (!(await this.connect(stream, wanted))) return;
+    if (!(await connectUpstream(this.upstreamHost, stream, wanted))) return;
     while (stream.sent < wanted) {
       // While more bytes are known to come, nothing more is read from upstream until it can be sent: an idle
       // stream holds only what the upstream body buffered, and after parking not even that. The last read,
@@ -149,53 +161,19 @@ export class Streams {
       // upstream was given back opens it again only for credit.
       const known = Number.isFinite(stream.expected) || !stream.upstream;
       if (stream.sent < stream.expected && known && !(await this.untilReady(stream))) return;
-      if (!stream.upstream && !(await this.connect(stream, wanted))) return;
+      if (!stream.upstream && !(await connectUpstream(this.upstreamHost, stream, wanted))) return;
       if (!stream.chunk) {
         const next = await stream.body!.next();
         if (stream.closed) return;
         if (next.done) break;
         stream.chunk = next.value.byteLength > wanted - stream.sent ? next.value.subarray(0, wanted - stream.sent) : next.value;
       }
+      if (stream.after && (await stream.after, stream.closed)) return;
       if (!(await this.sendChunk(stream))) return;
       if (stream.offset === stream.upstream?.creditEnd?.()) this.endCredit(stream);
     }
     this.socket.send({ t: 'end', id: stream.id, offset: stream.offset });
     this.finish(stream);
-  }
-
-  /** Opens (or re-opens, after parking) the upstream from the stream's next byte; null if the stream closed. */
-  private async connect(stream: Stream, wanted: number): Promise<UpstreamResponse | null> {
-    const m = stream.request;
-    stream.connectingSince = Date.now();
-    const upstream = await (m.index === 'mp4' ? openIndex.bind(null, this.deps.openUpstream) : this.deps.openUpstream)({
-      url: m.url,
-      method: m.method ?? 'GET',
-      headers: m.headers ?? {},
-      body: m.body === undefined ? undefined : decodeRequestBody(m.body),
-      offset: stream.offset,
-      end: m.end,
-      validator: stream.validator ?? undefined,
-      signal: stream.abort.signal,
-    });
-    if (stream.closed) {
-      upstream.destroy();
-      return null;
-    }
-    stream.upstream = upstream;
-    stream.body = new RelayedBody(upstream, { idleMs: this.deps.limits.idleMs, metrics: this.deps.metrics, stop: stream.abort.signal });
-    stream.connectingSince = null;
-    if (stream.described) {
-      // Without a validator, the size is all there is to tell one version from another.
-      if (!stream.validator && upstream.meta.total !== stream.total) throw new FerryError('source_changed');
-      return upstream;
-    }
-    const { length, ...meta } = upstream.meta;
-    stream.described = true;
-    stream.validator = meta.validator;
-    stream.total = meta.total;
-    stream.expected = Math.min(length ?? Infinity, wanted);
-    this.socket.send({ t: 'meta', id: stream.id, ...meta });
-    return upstream;
   }
 
   /** Sends the current chunk as credit allows; false if the stream closed meanwhile. */
@@ -254,6 +232,7 @@ export class Streams {
    */
   private endCredit(stream: Stream): void {
     stream.credit = 0;
+    stream.headSent?.();
     this.dropUpstream(stream);
   }
 
@@ -271,6 +250,7 @@ export class Streams {
     if (!this.streams.delete(stream.id)) return;
     this.deps.metrics.streams.dec();
     stream.closed = true;
+    stream.headSent?.();
     stream.abort.abort();
     this.dropUpstream(stream);
     stream.wake?.();
