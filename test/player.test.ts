@@ -356,19 +356,20 @@ describe('player', () => {
     const page = await browser.newPage();
     await page.addInitScript(() => {
       const Original = window.MediaSource;
-      const w = window as unknown as { mediaSources: number };
-      w.mediaSources = 0;
+      const w = window as unknown as { mediaSources: MediaSource[] };
+      w.mediaSources = [];
       window.MediaSource = class extends Original {
         constructor() {
           super();
-          w.mediaSources++;
+          w.mediaSources.push(this);
         }
       };
     });
     await page.goto(`http://127.0.0.1:${relay.port}/?threshold=0`);
     await page.evaluate(([missing, film]) => Promise.all([window.ferry.play(missing!), window.ferry.play(film!)]), [origin.url('/missing.mp4'), origin.url('/first.mp4')]);
     await waitPlaying(page, 1);
-    expect(await page.evaluate(() => (window as unknown as { mediaSources: number }).mediaSources)).toBe(1);
+    // Each play() attached its own; the first one's was let go with it: one is open, the one playing.
+    expect(await page.evaluate(() => (window as unknown as { mediaSources: MediaSource[] }).mediaSources.map((m) => m.readyState))).toEqual(['closed', 'open']);
     expect((await stats(page)).error).toBeNull();
     expect(await page.getByRole('alert').isVisible()).toBe(false);
     await page.close();

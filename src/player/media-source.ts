@@ -1,7 +1,7 @@
 /**
  * A MediaSource attached to the video element. Opening one takes the browser a task or more (20–45 ms
- * measured here), so the player attaches it as soon as the relay's answer says an MP4 large enough for MSE is
- * coming, while the index is still on its way; the MSE engine then finds it open.
+ * measured here), so the player attaches it as soon as a playback starts, while the relay finds the index;
+ * the MSE engine then finds it open, and a file that needs no MSE lets it go.
  */
 
 /** Safari on iPhone (17.1+) has only this one: it says itself when to fetch (startstreaming, endstreaming). */

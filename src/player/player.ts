@@ -70,10 +70,12 @@ export class Player {
     // at the first mdat itself; else the file's first bytes.
     const first = this.connection.open({ url, window: this.options.window, index: 'mp4', mediaWindow: this.options.probeWindow });
     this.opening = [first];
+    // The MediaSource opens while the relay answers (its sourceopen takes the browser 20–45 ms, which on a
+    // real link would otherwise follow the index's arrival); let go if the file turns out not to need it.
+    if (hasMediaSource()) this.attached = new AttachedMediaSource(this.video);
     try {
       const meta = await first.meta;
-      // An MP4 large enough for MSE: the MediaSource opens while its index arrives.
-      if (current() && meta.index && isLarge(meta.total, this.options.mseThreshold) && hasMediaSource()) this.attached = new AttachedMediaSource(this.video);
+      if (current() && !(meta.index && isLarge(meta.total, this.options.mseThreshold))) this.closeAttached();
       const start = await this.firstAnswer(first, meta);
       // play() called again, or stop(), while this one waited: it leaves nothing behind.
       if (!current()) return cancelStart(first, start);
