@@ -14,7 +14,8 @@ import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { connect, startRelay } from './helpers/relay.js';
 import { Gate } from '../src/relay/core/gate.js';
 import { decodeChunkOffsets, encodeChunkOffsets } from '../src/protocol/moov-delta.js';
-import { HEAD_SECONDS } from '../src/relay/core/moov-head.js';
+import { HEAD_SECONDS, moovHead } from '../src/relay/core/moov-head.js';
+import { headFromParts } from '../src/relay/core/moov-head-reader.js';
 import { splitMoov } from '../src/player/mp4/moov-tables.js';
 import { SampleTable } from '../src/player/sample-table.js';
 
@@ -230,6 +231,63 @@ function expectHeadOf(head: Uint8Array, moov: Uint8Array): void {
   }
   expect(head.byteLength).toBeLessThan(moov.byteLength / 5);
 }
+
+describe('the head from parts of a big moov', () => {
+  /** Overwrites every sample table of the moov between `start` and `end` past its first `prefix` bytes; how many it garbled. */
+  function garbleTables(file: Buffer, start: number, end: number, prefix: number): number {
+    let garbled = 0;
+    for (let pos = start; pos + 8 <= end; ) {
+      const size = file.readUInt32BE(pos);
+      const type = file.toString('latin1', pos + 4, pos + 8);
+      if (['moov', 'trak', 'mdia', 'minf', 'stbl'].includes(type)) garbled += garbleTables(file, pos + 8, pos + size, prefix);
+      else if (['stts', 'ctts', 'stss', 'stsz', 'stsc', 'stco', 'co64', 'sdtp'].includes(type) && size > prefix) {
+        file.fill(0xab, pos + prefix, pos + size);
+        garbled++;
+      }
+      pos += size;
+    }
+    return garbled;
+  }
+
+  it('through the relay: a moov over 4 MB gives the same head and whole, its head read by bounded ranges', async () => {
+    // The test film's moov with 5 MB of free space inside: big enough to be read in parts.
+    const file = media.moovLast;
+    const { moov } = boxes(file);
+    const pad = Buffer.alloc(5 * 1024 * 1024);
+    pad.writeUInt32BE(pad.byteLength, 0);
+    pad.write('free', 4, 'latin1');
+    const bigMoov = Buffer.concat([file.subarray(moov![0], moov![0] + moov![1]), pad]);
+    bigMoov.writeUInt32BE(bigMoov.byteLength, 0);
+    origin.set('/big-moov.mp4', { body: Buffer.concat([file.subarray(0, moov![0]), bigMoov]), type: 'video/mp4' });
+    const transfer = client.open({ url: origin.url('/big-moov.mp4'), index: 'mp4' });
+    const { ftypSize, moovSize } = (await transfer.meta).index!;
+    expect(moovSize).toBe(bigMoov.byteLength);
+    const body = await readIndexStream(transfer);
+    const head = body.subarray(ftypSize, ftypSize + body.readUInt32BE(ftypSize));
+    expect(sha256(head)).toBe(sha256(moovHead(bigMoov)));
+    const whole = inflateSync(body.subarray(ftypSize + head.byteLength));
+    decodeChunkOffsets(whole);
+    expect(sha256(whole)).toBe(sha256(bigMoov));
+    // The head's parts came by bounded ranges within the moov; the whole, once asked for, by one more.
+    const ranges = origin.seen.filter((r) => r.path === '/big-moov.mp4' && r.range).map((r) => r.range!);
+    expect(ranges.filter((r) => /^bytes=\d+-\d+$/.test(r)).length).toBeGreaterThan(1);
+  });
+
+  it('is the same, byte for byte, as the head of the whole moov, from a fraction of it; and refused when the prefixes fall short', async () => {
+    const file = media.moovLast;
+    const { moov } = boxes(file);
+    const whole = moovHead(file.subarray(moov![0], moov![0] + moov![1]));
+    const copy = Buffer.from(file);
+    const read = (offset: number, length: number): Promise<Uint8Array> => Promise.resolve(copy.subarray(offset, offset + length));
+    const headOf = (prefix: number): Promise<Uint8Array | null> => headFromParts(read, moov![0], moov![1], prefix);
+    // Whatever lies in the tables past their first 4 KB must not matter: it is garbled here.
+    const garbled = garbleTables(copy, moov![0], moov![0] + moov![1], 4096);
+    expect(garbled).toBeGreaterThan(0);
+    expect(sha256((await headOf(4096))!)).toBe(sha256(whole));
+    // 10 s of the video's sample sizes alone are 1.2 KB: not within 1 KB, so the parts are not enough.
+    expect(await headOf(1024)).toBeNull();
+  });
+});
 
 describe('chunk offsets as differences', () => {
   it('come back exactly, for stco and for co64 offsets past 4 GiB, rising or not', () => {

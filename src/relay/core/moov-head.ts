@@ -11,7 +11,10 @@ import { boxesIn, boxHeader, readBoxHeader } from '../../protocol/mp4-box.js';
 /** Seconds of every track the head describes: far more than the whole takes to arrive after it. */
 export const HEAD_SECONDS = 10;
 
-const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl']);
+/** The boxes the head walks into. */
+export const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl']);
+/** The sample tables the head cuts; every other box it keeps whole. */
+export const SAMPLE_TABLES = new Set(['stts', 'ctts', 'stss', 'stsz', 'stsc', 'stco', 'co64', 'sdtp']);
 
 /** The moov with its tables cut to HEAD_SECONDS; the moov unchanged where it cannot be read. */
 export function moovHead(moov: Uint8Array): Uint8Array {

@@ -10,6 +10,7 @@
  * 8 GB films starting together cost a bounded amount. Deflate is deterministic, so a stream that resumes at
  * an offset of the index is answered by coding again and skipping to it.
  */
+import { joinBytes } from '../../protocol/bytes.js';
 import { FerryError } from '../../protocol/codes.js';
 import type { MoovIndex } from '../../protocol/frames.js';
 import { indexLost, moovTooLarge, readBoxHeader, startsAnMp4, TOP_LEVEL, type BoxHeader } from '../../protocol/mp4-box.js';
@@ -17,6 +18,7 @@ import { encodeChunkOffsets } from '../../protocol/moov-delta.js';
 import { INDEX_MAX_FTYP_BYTES, INDEX_MAX_MOOV_BYTES } from '../../protocol/limits.js';
 import { BoxCursor } from './box-cursor.js';
 import { moovHead } from './moov-head.js';
+import { headFromParts } from './moov-head-reader.js';
 import { Gate } from './gate.js';
 import { asFerryError, type OpenUpstream, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
@@ -28,6 +30,11 @@ import { asFerryError, type OpenUpstream, type UpstreamRequest, type UpstreamRes
 const building = new Gate(8);
 /** Bytes of moovs held by the relay at once. */
 const held = new Gate(INDEX_MAX_MOOV_BYTES);
+/**
+ * A moov up to this size is read whole for its head: one request. A bigger one costs more to read than the
+ * few range requests the head's parts take at the origin's distance.
+ */
+const WHOLE_READ_BYTES = 4 * 1024 * 1024;
 
 export async function openIndex(open: OpenUpstream, req: UpstreamRequest): Promise<UpstreamResponse> {
   const exits = [await building.enter(req.signal)];
@@ -75,7 +82,7 @@ async function buildIndex(open: OpenUpstream, req: UpstreamRequest, exits: (() =
         // The meta leaves now, so the page asks for the media while the moov is read and coded.
         const index: MoovIndex = { encoding: 'head-delta-deflate', ftypSize: ftyp.byteLength, moovOffset: box.offset, moovSize: box.size, mediaOffset };
         let headEnd: number | null = null;
-        const body = indexBody(cursor, box.size, ftyp, req.offset, (end) => (headEnd = end));
+        const body = indexBody(cursor, moovReads(open, { ...req, validator: meta.validator ?? undefined }, box), ftyp, req.offset, (end) => (headEnd = end));
         const destroy = (): void => (cursor.destroy(), void body.return(undefined));
         return { meta: { ...meta, status: 200, offset: req.offset, length: null, ranges: true, index }, body, destroy, creditEnd: () => headEnd };
       }
@@ -109,17 +116,27 @@ async function passThrough(cursor: BoxCursor, req: UpstreamRequest, at: (offset:
 /**
  * The index stream's body from byte `skip` on: the ftyp and the moov's head as they are, then the whole moov,
  * its chunk offsets delta-coded, deflated. `headAt` learns where the head ends, when `skip` is before it: the
- * stream stops there until the page asks for the whole. Throws only FerryErrors.
+ * stream stops there until the page asks for the whole. A start of a film whose moov is big reads only the
+ * parts of the moov the head is made of (moov-head-reader.ts), and `whole` reads the moov if it is asked for
+ * on the same stream after all. Throws only FerryErrors.
  */
-async function* indexBody(cursor: BoxCursor, moovSize: number, ftyp: Uint8Array, skip: number, headAt: (end: number) => void): AsyncGenerator<Uint8Array, void, undefined> {
+async function* indexBody(cursor: BoxCursor, reads: MoovReads, ftyp: Uint8Array, skip: number, headAt: (end: number) => void): AsyncGenerator<Uint8Array, void, undefined> {
   let left = skip;
   try {
-    const moov = await cursor.read(moovSize);
+    let moov: Uint8Array | null = null;
+    let head: Uint8Array | null = null;
+    if (skip === 0 && reads.size > WHOLE_READ_BYTES) {
+      cursor.destroy();
+      head = await reads.head();
+    }
+    if (!head) {
+      moov = cursor.position === reads.offset ? await cursor.read(reads.size) : await reads.whole();
+      head = moovHead(moov);
+    }
     cursor.destroy();
-    const head = moovHead(moov);
     const headEnd = ftyp.byteLength + head.byteLength;
     if (skip < headEnd) headAt(headEnd);
-    for await (const part of concat([ftyp, head], codedWhole(moov))) {
+    for await (const part of concat([ftyp, head], codedWhole(moov ? () => Promise.resolve(moov) : reads.whole))) {
       if (left >= part.byteLength) left -= part.byteLength;
       else {
         yield left > 0 ? part.subarray(left) : part;
@@ -133,6 +150,38 @@ async function* indexBody(cursor: BoxCursor, moovSize: number, ftyp: Uint8Array,
   }
 }
 
+/** Ways to read the moov at `offset` of `size` bytes, pinned to the first answer's version. */
+interface MoovReads {
+  offset: number;
+  size: number;
+  whole: () => Promise<Uint8Array>;
+  /** The head from parts of the moov; null when the parts are not enough (moov-head-reader.ts). */
+  head: () => Promise<Uint8Array | null>;
+}
+
+function moovReads(open: OpenUpstream, req: UpstreamRequest, moov: BoxHeader): MoovReads {
+  const bytes = async (offset: number, length?: number): Promise<Uint8Array> => {
+    const answer = await open({ ...req, offset, end: length === undefined ? undefined : offset + length - 1 });
+    const parts: Uint8Array[] = [];
+    try {
+      for (let next = await answer.body.next(); !next.done; next = await answer.body.next()) parts.push(next.value);
+    } finally {
+      answer.destroy();
+    }
+    return joinBytes(parts);
+  };
+  return {
+    offset: moov.offset,
+    size: moov.size,
+    whole: async () => {
+      const moovBytes = await bytes(moov.offset, moov.size);
+      if (moovBytes.byteLength !== moov.size) throw new FerryError('truncated', 'the file ends inside its index (moov box)');
+      return moovBytes;
+    },
+    head: () => headFromParts(bytes, moov.offset, moov.size),
+  };
+}
+
 async function* concat(first: Uint8Array[], rest: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   for (const part of first) if (part.byteLength) yield part;
   yield* rest;
@@ -143,7 +192,8 @@ async function* concat(first: Uint8Array[], rest: AsyncIterable<Uint8Array>): As
  * for an 8 GB one's, then deflate's. A stream that sent the head stops before it (its upstream given back),
  * so this runs once the page asks for the whole, after its first frame, from the moov read again.
  */
-async function* codedWhole(moov: Uint8Array): AsyncGenerator<Uint8Array, void, undefined> {
+async function* codedWhole(read: () => Promise<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
+  const moov = await read();
   encodeChunkOffsets(moov);
   yield* deflated(moov);
 }

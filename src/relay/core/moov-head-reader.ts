@@ -1,0 +1,83 @@
+/**
+ * The moov's head from the few parts of the moov it is made of, for a moov too big to read whole before the
+ * first frame (a 9 MB moov took ~50 ms here): every box whole but the sample tables, and of each table its
+ * first TABLE_PREFIX bytes. Each part not yet read is one bounded range request (of PIECE bytes at least, so
+ * the small boxes that follow come with it), on a kept connection. The head made from those parts is the
+ * same, byte for byte, as the one made from the whole moov: it is built by the same code (moov-head.ts), and
+ * that code reads of a table only the entries it keeps (and one more). A head whose every table stays well
+ * within the prefix read nothing else; one that does not is refused (null), and the caller reads the whole.
+ */
+import { FerryError } from '../../protocol/codes.js';
+import { readBoxHeader } from '../../protocol/mp4-box.js';
+import { CONTAINERS, moovHead, SAMPLE_TABLES } from './moov-head.js';
+
+/** The bytes of the file from `offset`, `length` of them (fewer only at its end). */
+export type ReadRange = (offset: number, length: number) => Promise<Uint8Array>;
+
+/** Bytes read of each sample table: ten seconds of tables are a few KB (a 60 fps video's ctts: 4.8 KB). */
+const TABLE_PREFIX = 32 * 1024;
+/** The least one request asks for. */
+const PIECE = 32 * 1024;
+/** A table of the head must end this far before the prefix does: its code reads one entry past what it keeps. */
+const MARGIN = 64;
+
+/** The head of the moov at `moovOffset`, from parts of it; null if it needs more than them. */
+export async function headFromParts(read: ReadRange, moovOffset: number, moovSize: number, prefix = TABLE_PREFIX): Promise<Uint8Array | null> {
+  // What was not read stays zero; the check below makes sure the head took nothing from there.
+  const parts = new MoovParts(read, moovOffset, new Uint8Array(moovSize));
+  if (!(await walk(parts, prefix, 0, moovSize))) return null;
+  const head = moovHead(parts.moov);
+  return tablesWithin(head, 0, head.byteLength, prefix) ? head : null;
+}
+
+/** The moov as far as read. Reads go forward, so one run of bytes (the last read) is all there is to look in. */
+class MoovParts {
+  private from = 0;
+  private to = 0;
+
+  constructor(
+    private readonly read: ReadRange,
+    private readonly offset: number,
+    readonly moov: Uint8Array,
+  ) {}
+
+  /** Makes sure the moov's bytes from `start` to `end` are read: only those not read yet are asked for. */
+  async need(start: number, end: number): Promise<void> {
+    if (start >= this.from && end <= this.to) return;
+    const joins = start >= this.from && start <= this.to;
+    const at = joins ? this.to : start;
+    const length = Math.min(Math.max(end - at, PIECE), this.moov.byteLength - at);
+    const bytes = await this.read(this.offset + at, length);
+    if (bytes.byteLength < end - at) throw new FerryError('truncated', 'the file ends inside its index (moov box)');
+    this.moov.set(bytes.subarray(0, length), at);
+    [this.from, this.to] = [joins ? this.from : at, at + Math.min(length, bytes.byteLength)];
+  }
+}
+
+/** Reads the boxes between `start` and `end` of the moov; false for a damaged one. */
+async function walk(parts: MoovParts, prefix: number, start: number, end: number): Promise<boolean> {
+  for (let pos = start; pos + 8 <= end; ) {
+    await parts.need(pos, Math.min(pos + 16, end));
+    const box = readBoxHeader(parts.moov, pos, 0, end);
+    if (!box || box.size < box.headerSize || pos + box.size > end) return false;
+    if (CONTAINERS.has(box.type)) {
+      if (!(await walk(parts, prefix, pos + box.headerSize, pos + box.size))) return false;
+    } else {
+      await parts.need(pos, pos + (SAMPLE_TABLES.has(box.type) ? Math.min(box.size, prefix) : box.size));
+    }
+    pos += box.size;
+  }
+  return true;
+}
+
+/** Whether every sample table in the head (a moov) ends within the prefix read of its table. */
+function tablesWithin(head: Uint8Array, start: number, end: number, prefix: number): boolean {
+  for (let pos = start; pos + 8 <= end; ) {
+    const box = readBoxHeader(head, pos, 0, end);
+    if (!box || box.size < box.headerSize || pos + box.size > end) return false;
+    if (CONTAINERS.has(box.type) && !tablesWithin(head, pos + box.headerSize, pos + box.size, prefix)) return false;
+    if (SAMPLE_TABLES.has(box.type) && box.size > prefix - MARGIN) return false;
+    pos += box.size;
+  }
+  return true;
+}
