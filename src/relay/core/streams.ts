@@ -168,7 +168,11 @@ export class Streams {
         if (next.done) break;
         stream.chunk = next.value.byteLength > wanted - stream.sent ? next.value.subarray(0, wanted - stream.sent) : next.value;
       }
-      if (stream.after && (await stream.after, stream.closed)) return;
+      if (stream.after) {
+        await stream.after;
+        stream.after = null;
+        if (stream.closed) return;
+      }
       if (!(await this.sendChunk(stream))) return;
       if (stream.offset === stream.upstream?.creditEnd?.()) this.endCredit(stream);
     }
