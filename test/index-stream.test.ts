@@ -249,7 +249,7 @@ describe('the head from parts of a big moov', () => {
     return garbled;
   }
 
-  it('through the relay: a moov over 4 MB gives the same head and whole, its head read by bounded ranges', async () => {
+  it('through the relay: a moov over 4 MB gives the same head and whole, its head read by bounded ranges from an origin near', async () => {
     // The test film's moov with 5 MB of free space inside: big enough to be read in parts.
     const file = media.moovLast;
     const { moov } = boxes(file);
@@ -271,6 +271,13 @@ describe('the head from parts of a big moov', () => {
     // The head's parts came by bounded ranges within the moov; the whole, once asked for, by one more.
     const ranges = origin.seen.filter((r) => r.path === '/big-moov.mp4' && r.range).map((r) => r.range!);
     expect(ranges.filter((r) => /^bytes=\d+-\d+$/.test(r)).length).toBeGreaterThan(1);
+
+    // From an origin far away (40 ms to answer), ten requests one after the other cost more than the moov:
+    // it is read whole, and gives the same head.
+    origin.set('/big-moov-far.mp4', { body: Buffer.concat([file.subarray(0, moov![0]), bigMoov]), type: 'video/mp4', delayMs: 40 });
+    const far = await readIndexStream(client.open({ url: origin.url('/big-moov-far.mp4'), index: 'mp4' }));
+    expect(sha256(far)).toBe(sha256(body));
+    expect(origin.seen.filter((r) => r.path === '/big-moov-far.mp4' && /^bytes=\d+-\d+$/.test(r.range ?? ''))).toHaveLength(0);
   });
 
   it('is the same, byte for byte, as the head of the whole moov, from a fraction of it; and refused when the prefixes fall short', async () => {

@@ -32,9 +32,11 @@ const building = new Gate(8);
 const held = new Gate(INDEX_MAX_MOOV_BYTES);
 /**
  * A moov up to this size is read whole for its head: one request. A bigger one costs more to read than the
- * few range requests the head's parts take at the origin's distance.
+ * ten or so range requests its head's parts take, one after the other, from an origin near the relay.
  */
 const WHOLE_READ_BYTES = 4 * 1024 * 1024;
+/** An origin that answered the first request within this is near enough for those requests. */
+const NEAR_ORIGIN_MS = 20;
 
 export async function openIndex(open: OpenUpstream, req: UpstreamRequest): Promise<UpstreamResponse> {
   const exits = [await building.enter(req.signal)];
@@ -64,7 +66,9 @@ async function* released(body: AsyncIterator<Uint8Array>, leave: () => void): As
 
 /** The index stream's answer; `exits` gets the way out of the byte gate, once the moov is held. */
 async function buildIndex(open: OpenUpstream, req: UpstreamRequest, exits: (() => void)[]): Promise<UpstreamResponse> {
+  const asked = Date.now();
   const first = await open({ ...req, offset: 0, end: undefined });
+  const near = Date.now() - asked < NEAR_ORIGIN_MS;
   const { meta } = first;
   // Every later range is of the version the first answer was, whatever the request pinned.
   const at = (offset: number): Promise<UpstreamResponse> => open({ ...req, offset, end: undefined, validator: meta.validator ?? undefined });
@@ -82,7 +86,8 @@ async function buildIndex(open: OpenUpstream, req: UpstreamRequest, exits: (() =
         // The meta leaves now, so the page asks for the media while the moov is read and coded.
         const index: MoovIndex = { encoding: 'head-delta-deflate', ftypSize: ftyp.byteLength, moovOffset: box.offset, moovSize: box.size, mediaOffset };
         let headEnd: number | null = null;
-        const body = indexBody(cursor, moovReads(open, { ...req, validator: meta.validator ?? undefined }, box), ftyp, req.offset, (end) => (headEnd = end));
+        const reads = moovReads(open, { ...req, validator: meta.validator ?? undefined }, box, near);
+        const body = indexBody(cursor, reads, ftyp, req.offset, (end) => (headEnd = end));
         const destroy = (): void => (cursor.destroy(), void body.return(undefined));
         return { meta: { ...meta, status: 200, offset: req.offset, length: null, ranges: true, index }, body, destroy, creditEnd: () => headEnd };
       }
@@ -125,7 +130,7 @@ async function* indexBody(cursor: BoxCursor, reads: MoovReads, ftyp: Uint8Array,
   try {
     let moov: Uint8Array | null = null;
     let head: Uint8Array | null = null;
-    if (skip === 0 && reads.size > WHOLE_READ_BYTES) {
+    if (skip === 0 && reads.inParts) {
       cursor.destroy();
       head = await reads.head();
     }
@@ -154,12 +159,14 @@ async function* indexBody(cursor: BoxCursor, reads: MoovReads, ftyp: Uint8Array,
 interface MoovReads {
   offset: number;
   size: number;
+  /** Whether the head is best read in parts: a big moov, an origin near. */
+  inParts: boolean;
   whole: () => Promise<Uint8Array>;
   /** The head from parts of the moov; null when the parts are not enough (moov-head-reader.ts). */
   head: () => Promise<Uint8Array | null>;
 }
 
-function moovReads(open: OpenUpstream, req: UpstreamRequest, moov: BoxHeader): MoovReads {
+function moovReads(open: OpenUpstream, req: UpstreamRequest, moov: BoxHeader, near: boolean): MoovReads {
   const bytes = async (offset: number, length?: number): Promise<Uint8Array> => {
     const answer = await open({ ...req, offset, end: length === undefined ? undefined : offset + length - 1 });
     const parts: Uint8Array[] = [];
@@ -173,6 +180,7 @@ function moovReads(open: OpenUpstream, req: UpstreamRequest, moov: BoxHeader): M
   return {
     offset: moov.offset,
     size: moov.size,
+    inParts: near && moov.size > WHOLE_READ_BYTES,
     whole: async () => {
       const moovBytes = await bytes(moov.offset, moov.size);
       if (moovBytes.byteLength !== moov.size) throw new FerryError('truncated', 'the file ends inside its index (moov box)');
