@@ -2,7 +2,7 @@
  * The moov's head from the few parts of the moov it is made of, for a moov too big to read whole before the
  * first frame (a 9 MB moov took ~50 ms here): every box whole but the sample tables, and of each table its
  * first TABLE_PREFIX bytes. Each part not yet read is one bounded range request (of PIECE bytes at least, so
- * the small boxes that follow come with it), on a kept connection. The head made from those parts is the
+ * the small boxes that follow come with it), on a kept connection; each trak's are asked for at once. The head made from those parts is the
  * same, byte for byte, as the one made from the whole moov: it is built by the same code (moov-head.ts), and
  * that code reads of a table only the entries it keeps (and one more). A head whose every table stays well
  * within the prefix read nothing else; one that does not is refused (null), and the caller reads the whole.
@@ -30,7 +30,10 @@ export async function headFromParts(read: ReadRange, moovOffset: number, moovSiz
   return tablesWithin(head, 0, head.byteLength, prefix) ? head : null;
 }
 
-/** The moov as far as read. Reads go forward, so one run of bytes (the last read) is all there is to look in. */
+/**
+ * The moov as far as one walk has read it. A walk reads forward, so one run of bytes (its last read) is all
+ * there is to look in; each trak is walked by a walk of its own, at the same time as the others.
+ */
 class MoovParts {
   private from = 0;
   private to = 0;
@@ -40,6 +43,13 @@ class MoovParts {
     private readonly offset: number,
     readonly moov: Uint8Array,
   ) {}
+
+  /** Another walk over the same moov, starting from what this one has read. */
+  fork(): MoovParts {
+    const parts = new MoovParts(this.read, this.offset, this.moov);
+    [parts.from, parts.to] = [this.from, this.to];
+    return parts;
+  }
 
   /** Makes sure the moov's bytes from `start` to `end` are read: only those not read yet are asked for. */
   async need(start: number, end: number): Promise<void> {
@@ -54,20 +64,29 @@ class MoovParts {
   }
 }
 
-/** Reads the boxes between `start` and `end` of the moov; false for a damaged one. */
+/**
+ * Reads the boxes between `start` and `end` of the moov; false for a damaged one. Each trak is read by a walk
+ * of its own, so the round trips of one trak's tables do not wait for another's.
+ */
 async function walk(parts: MoovParts, prefix: number, start: number, end: number): Promise<boolean> {
+  const traks: Promise<boolean>[] = [];
   for (let pos = start; pos + 8 <= end; ) {
     await parts.need(pos, Math.min(pos + 16, end));
     const box = readBoxHeader(parts.moov, pos, 0, end);
     if (!box || box.size < box.headerSize || pos + box.size > end) return false;
-    if (CONTAINERS.has(box.type)) {
+    if (box.type === 'trak') {
+      const trak = walk(parts.fork(), prefix, pos + box.headerSize, pos + box.size);
+      // Its failure is thrown below, or is moot if this walk returns first: never an unhandled rejection.
+      trak.catch(() => {});
+      traks.push(trak);
+    } else if (CONTAINERS.has(box.type)) {
       if (!(await walk(parts, prefix, pos + box.headerSize, pos + box.size))) return false;
     } else {
       await parts.need(pos, pos + (SAMPLE_TABLES.has(box.type) ? Math.min(box.size, prefix) : box.size));
     }
     pos += box.size;
   }
-  return true;
+  return (await Promise.all(traks)).every(Boolean);
 }
 
 /** Whether every sample table in the head (a moov) ends within the prefix read of its table. */
