@@ -1,10 +1,10 @@
 /**
  * Index streams (`open` with `index: 'mp4'`). The relay, at the origin's distance, walks the file's top-level
- * boxes by range, finds the moov, and sends the page its ftyp, the moov's head (its first seconds, a few KB:
- * moov-head.ts), and the moov with the chunk offsets delta-coded and deflated: about 8 % of the moov's bytes,
- * which the page would otherwise fetch whole across its own, slower link, after a round trip to learn where
- * the moov is. The page plays from the head while the rest arrives. A file that is no MP4 is passed on from
- * its first byte, as a plain open would.
+ * boxes by range, finds the moov, and sends the page its ftyp and the moov's head (its first seconds, a few
+ * KB: moov-head.ts); then, once the page asks with credit after its first frame, the moov with the chunk
+ * offsets delta-coded and deflated: about 8 % of the moov's bytes, which the page would otherwise fetch whole
+ * across its own, slower link, after a round trip to learn where the moov is. A file that is no MP4 is
+ * passed on from its first byte, as a plain open would.
  *
  * A moov is held while it is coded: at most 8 are built at once, within 64 MB across the relay, so a hundred
  * 8 GB films starting together cost a bounded amount. Deflate is deterministic, so a stream that resumes at
@@ -87,7 +87,8 @@ async function buildIndex(open: OpenUpstream, req: UpstreamRequest, exits: (() =
         if (box.size > INDEX_MAX_MOOV_BYTES) throw moovTooLarge(box.size);
         if (meta.total !== null && box.offset + box.size > meta.total) throw indexLost(meta.total, box.offset + box.size);
         exits.push(await held.enter(req.signal, box.size));
-        // The meta leaves now, so the page asks for the media while the moov is read and coded.
+        // The meta leaves now, so the media (opened by the relay, or asked for by the page) comes while the
+        // moov is read.
         const index: MoovIndex = { encoding: 'head-delta-deflate', ftypSize: ftyp.byteLength, moovOffset: box.offset, moovSize: box.size, mediaOffset };
         let headEnd: number | null = null;
         const reads = moovReads(open, { ...req, validator: meta.validator ?? undefined }, box, near);

@@ -159,8 +159,8 @@ export class Streams {
       // stream holds only what the upstream body buffered, and after parking not even that. The last read,
       // which finds the end, must not wait for credit the reader has no reason to grant. A stream whose
       // upstream was given back opens it again only for credit.
-      const known = Number.isFinite(stream.expected) || !stream.upstream;
-      if (stream.sent < stream.expected && known && !(await this.untilReady(stream))) return;
+      const waitsForCredit = Number.isFinite(stream.expected) || !stream.upstream;
+      if (stream.sent < stream.expected && waitsForCredit && !(await this.untilReady(stream))) return;
       if (!stream.upstream && !(await connectUpstream(this.upstreamHost, stream, wanted))) return;
       if (!stream.chunk) {
         const next = await stream.body!.next();
