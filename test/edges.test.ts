@@ -9,8 +9,21 @@ import { WORKERS_LIMITS } from '../src/relay/workers/context.js';
 import { EDGES, type EdgeName, type EdgeRelay } from './helpers/edges.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { connect, CutProxy, failure, readAll, readThroughCuts } from './helpers/relay.js';
+import { testMedia } from './helpers/media.js';
+import { moovHead } from '../src/relay/core/moov-head.js';
+import { decodeChunkOffsets } from '../src/protocol/moov-delta.js';
+import { inflateSync } from 'node:zlib';
 
 const body = testBytes(6 * 1024 * 1024 + 123);
+/** An MP4 with its moov last. */
+let film: Buffer;
+
+/** The moov of an MP4 whose last box it is. */
+function lastMoov(file: Buffer): Buffer {
+  let pos = 0;
+  while (file.toString('latin1', pos + 4, pos + 8) !== 'moov') pos += file.readUInt32BE(pos);
+  return file.subarray(pos);
+}
 const SECRET = 'shared by the relays behind one address';
 let origin: Origin;
 
@@ -23,6 +36,8 @@ beforeAll(async () => {
   origin.set('/silent', { body, stallAfter: 0 });
   origin.set('/weak', { body, etag: 'W/"weak"' });
   origin.set('/big', { body: testBytes(64 * 1024 * 1024) });
+  film = testMedia().moovLast;
+  origin.set('/film.mp4', { body: film, type: 'video/mp4' });
   origin.redirect('/r1', '/r2', 301);
   origin.redirect('/r2', '/file.bin', 307);
   origin.redirect('/loop-a', '/loop-b');
@@ -53,6 +68,26 @@ describe.each(['node', 'workers'] satisfies EdgeName[])('the relay on %s', (edge
     expect(meta.validator?.etag).toMatch(/^"/);
     expect(sha256(await readAll(t))).toBe(sha256(body));
     expect(origin.seen.at(-1)).toMatchObject({ encoding: 'identity', range: undefined });
+  });
+
+  it('starts an MP4 with its head and the media the relay opens itself, and sends the whole moov only when asked', async () => {
+    const index = client.open({ url: origin.url('/film.mp4'), index: 'mp4', mediaWindow: 256 * 1024 });
+    const { ftypSize, mediaOffset } = (await index.meta).index!;
+    let got = Buffer.alloc(0);
+    while (got.byteLength < ftypSize + 8 || got.byteLength < ftypSize + got.readUInt32BE(ftypSize)) got = Buffer.concat([got, (await index.read())!.data]);
+    const headEnd = ftypSize + got.readUInt32BE(ftypSize);
+    expect(sha256(got.subarray(ftypSize, headEnd))).toBe(sha256(moovHead(lastMoov(film))));
+    const media = await index.media!.read();
+    expect(sha256(media!.data)).toBe(sha256(film.subarray(mediaOffset!, mediaOffset! + media!.data.byteLength)));
+    index.media!.cancel();
+    // Credit is left of the open, yet nothing past the head comes until the page asks.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(index.nextOffset).toBe(headEnd);
+    index.renewCredit();
+    const rest = await readAll(index);
+    const whole = inflateSync(Buffer.concat([got.subarray(headEnd), rest]));
+    decodeChunkOffsets(whole);
+    expect(sha256(whole)).toBe(sha256(lastMoov(film)));
   });
 
   it('serves a byte range', async () => {
