@@ -2,16 +2,16 @@
  * The moov's head from the few parts of the moov it is made of, for a moov too big to read whole before the
  * first frame (a 9 MB moov took ~50 ms here): every box whole but the sample tables, and of each table its
  * first TABLE_PREFIX bytes. Each part not yet read is one bounded range request (of PIECE bytes at least, so
- * the small boxes that follow come with it), on a kept connection; each trak's are asked for at once. The head made from those parts is the
- * same, byte for byte, as the one made from the whole moov: it is built by the same code (moov-head.ts), and
- * that code reads of a table only the entries it keeps (and one more). A head whose every table stays well
- * within the prefix read nothing else; one that does not is refused (null), and the caller reads the whole.
+ * the small boxes that follow come with it), on a kept connection; each trak's are asked for at once. The
+ * head made from those parts is the same, byte for byte, as the one made from the whole moov: it is built by
+ * the same code (moov-head.ts), and that code reads of a table only the entries it keeps (and one more). A
+ * head whose every table stays well within the prefix read nothing else; one that does not is refused
+ * (null), and the caller reads the whole.
  */
-import { FerryError } from '../../protocol/codes.js';
-import { readBoxHeader } from '../../protocol/mp4-box.js';
+import { boxesIn, readBoxHeader } from '../../protocol/mp4-box.js';
 import { CONTAINERS, moovHead, SAMPLE_TABLES } from './moov-head.js';
 
-/** The bytes of the file from `offset`, `length` of them (fewer only at its end). */
+/** The file's `length` bytes from `offset`, all of them (a part of the moov); rejects with a FerryError. */
 export type ReadRange = (offset: number, length: number) => Promise<Uint8Array>;
 
 /** Bytes read of each sample table: ten seconds of tables are a few KB (a 60 fps video's ctts: 4.8 KB). */
@@ -27,7 +27,7 @@ export async function headFromParts(read: ReadRange, moovOffset: number, moovSiz
   const parts = new MoovParts(read, moovOffset, new Uint8Array(moovSize));
   if (!(await walk(parts, prefix, 0, moovSize))) return null;
   const head = moovHead(parts.moov);
-  return tablesWithin(head, 0, head.byteLength, prefix) ? head : null;
+  return tablesWithin(head, prefix) ? head : null;
 }
 
 /**
@@ -57,10 +57,8 @@ class MoovParts {
     const joins = start >= this.from && start <= this.to;
     const at = joins ? this.to : start;
     const length = Math.min(Math.max(end - at, PIECE), this.moov.byteLength - at);
-    const bytes = await this.read(this.offset + at, length);
-    if (bytes.byteLength < end - at) throw new FerryError('truncated', 'the file ends inside its index (moov box)');
-    this.moov.set(bytes.subarray(0, length), at);
-    [this.from, this.to] = [joins ? this.from : at, at + Math.min(length, bytes.byteLength)];
+    this.moov.set(await this.read(this.offset + at, length), at);
+    [this.from, this.to] = [joins ? this.from : at, at + length];
   }
 }
 
@@ -89,14 +87,14 @@ async function walk(parts: MoovParts, prefix: number, start: number, end: number
   return (await Promise.all(traks)).every(Boolean);
 }
 
-/** Whether every sample table in the head (a moov) ends within the prefix read of its table. */
-function tablesWithin(head: Uint8Array, start: number, end: number, prefix: number): boolean {
-  for (let pos = start; pos + 8 <= end; ) {
-    const box = readBoxHeader(head, pos, 0, end);
-    if (!box || box.size < box.headerSize || pos + box.size > end) return false;
-    if (CONTAINERS.has(box.type) && !tablesWithin(head, pos + box.headerSize, pos + box.size, prefix)) return false;
+/**
+ * Whether every sample table in the head ends within the prefix read of its table. The head's containers are
+ * whole: moov-head.ts walks into the same boxes as `walk`, which refused any damaged one.
+ */
+function tablesWithin(boxes: Uint8Array, prefix: number): boolean {
+  for (const box of boxesIn(boxes)) {
+    if (CONTAINERS.has(box.type) && !tablesWithin(box.payload, prefix)) return false;
     if (SAMPLE_TABLES.has(box.type) && box.size > prefix - MARGIN) return false;
-    pos += box.size;
   }
   return true;
 }

@@ -172,25 +172,24 @@ interface MoovReads {
 }
 
 function moovReads(open: OpenUpstream, req: UpstreamRequest, moov: BoxHeader, near: boolean): MoovReads {
-  const bytes = async (offset: number, length?: number): Promise<Uint8Array> => {
-    const answer = await open({ ...req, offset, end: length === undefined ? undefined : offset + length - 1 });
+  // A part of the moov, all of it: an answer that ends short is a file cut inside its index.
+  const bytes = async (offset: number, length: number): Promise<Uint8Array> => {
+    const answer = await open({ ...req, offset, end: offset + length - 1 });
     const parts: Uint8Array[] = [];
     try {
       for (let next = await answer.body.next(); !next.done; next = await answer.body.next()) parts.push(next.value);
     } finally {
       answer.destroy();
     }
-    return joinBytes(parts);
+    const joined = joinBytes(parts);
+    if (joined.byteLength !== length) throw new FerryError('truncated', 'the file ends inside its index (moov box)');
+    return joined;
   };
   return {
     offset: moov.offset,
     size: moov.size,
     inParts: near && moov.size > WHOLE_READ_BYTES,
-    whole: async () => {
-      const moovBytes = await bytes(moov.offset, moov.size);
-      if (moovBytes.byteLength !== moov.size) throw new FerryError('truncated', 'the file ends inside its index (moov box)');
-      return moovBytes;
-    },
+    whole: () => bytes(moov.offset, moov.size),
     head: () => headFromParts(bytes, moov.offset, moov.size),
   };
 }
