@@ -7,6 +7,17 @@ import { BodyFraming } from './body-framing.js';
 import { lend } from './read-buffers.js';
 import { readResponseHead, keepsAlive, type ResponseHead } from './response-head.js';
 
+/**
+ * A body piece smaller than this is copied next to the small pieces before it rather than queued as a view of
+ * its own: an origin sending one-byte chunks otherwise costs ~170 B of bookkeeping per byte queued (8 such
+ * streams grew the relay by 500-600 MB, issue 23).
+ */
+const SMALL_PIECE_BYTES = 4 * 1024;
+/** The buffers small pieces are gathered into. */
+const GATHER_BYTES = 64 * 1024;
+/** What a queued piece costs beyond its bytes (the view and its slot), counted against the queue's bound. */
+const PIECE_COST_BYTES = 256;
+
 export class ResponseReader {
   readonly head: Promise<ResponseHead>;
   /** Whether the connection can carry another request once this body is done. */
@@ -14,7 +25,11 @@ export class ResponseReader {
   private headBytes: Buffer | null = Buffer.alloc(0);
   private framing: BodyFraming | null = null;
   private readonly queue: Buffer[] = [];
+  /** Body bytes queued. */
   private queued = 0;
+  /** The buffer small pieces are copied into, and how much of it is filled. */
+  private gathering: Buffer | null = null;
+  private gathered = 0;
   private failure: FerryError | null = null;
   private ended = false;
   private wake: (() => void) | null = null;
@@ -62,7 +77,7 @@ export class ResponseReader {
       return false;
     }
     // A finished answer leaves the connection reading, so that a server closing it while idle is seen.
-    return this.ended || this.queued < this.queueBytes();
+    return this.ended || this.hasRoom();
   }
 
   /** The connection closed: the end of a body read until close, or a truncation. */
@@ -113,26 +128,54 @@ export class ResponseReader {
     }
   }
 
+  /** Whether the queue, counted by what it costs, has room for more. */
+  private hasRoom(): boolean {
+    return this.queued + this.queue.length * PIECE_COST_BYTES < this.queueBytes();
+  }
+
+  /**
+   * Queues a piece of body. One that lies right behind the last queued, in the same buffer (reads land one
+   * after another), lengthens it: a slow origin's many small reads leave as one view, and nothing is copied.
+   * A small one behind others is copied next to the small pieces before it.
+   */
   private push(piece: Buffer): void {
-    lend(piece);
-    this.queue.push(piece);
+    const last = this.queue.length - 1;
+    const tail = this.queue[last];
+    if (tail && tail.buffer === piece.buffer && tail.byteOffset + tail.byteLength === piece.byteOffset) {
+      lend(piece);
+      this.queue[last] = Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength + piece.byteLength);
+    } else if (tail && piece.byteLength < SMALL_PIECE_BYTES) this.gather(piece);
+    else {
+      lend(piece);
+      this.queue.push(piece);
+    }
     this.queued += piece.byteLength;
     this.wake?.();
   }
 
   /**
-   * The next piece, with the ones queued after it that lie right behind it in the same buffer (reads land one
-   * after another): a slow origin's many small reads leave as one view, and nothing is copied.
+   * Copies a small piece after the last one gathered, which the queue's last entry grows to cover when it ends
+   * there. The read buffer the piece came from is never lent it, so it comes back as if the piece were framing.
    */
-  private take(): Buffer {
-    let piece = this.queue.shift()!;
-    for (let next = this.queue[0]; next && next.buffer === piece.buffer && next.byteOffset === piece.byteOffset + piece.byteLength; next = this.queue[0]) {
-      this.queue.shift();
-      piece = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength + next.byteLength);
+  private gather(piece: Buffer): void {
+    if (!this.gathering || this.gathering.byteLength - this.gathered < piece.byteLength) {
+      this.gathering = Buffer.allocUnsafeSlow(GATHER_BYTES);
+      this.gathered = 0;
     }
+    const at = this.gathered;
+    this.gathered += piece.copy(this.gathering, at);
+    const last = this.queue.length - 1;
+    const tail = this.queue[last];
+    if (tail && tail.buffer === this.gathering.buffer && tail.byteOffset + tail.byteLength === at) {
+      this.queue[last] = this.gathering.subarray(tail.byteOffset, this.gathered);
+    } else this.queue.push(this.gathering.subarray(at, this.gathered));
+  }
+
+  private take(): Buffer {
+    const piece = this.queue.shift()!;
     this.queued -= piece.byteLength;
     // The bound moves with the connections open: look at it each time (resuming reading that runs is free).
-    if (this.queued < this.queueBytes()) this.resume();
+    if (this.hasRoom()) this.resume();
     return piece;
   }
 
