@@ -4,20 +4,20 @@
  * are small and alike, and deflate then takes a moov to about 8 % of its size instead of 29 %. The relay
  * encodes, the page decodes, with the same walk; both change the moov in place.
  */
+import { leadsToTables } from './mp4-box.js';
 
-const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl']);
 const TWO_32 = 2 ** 32;
 
 export function encodeChunkOffsets(moov: Uint8Array): void {
-  walk(moov, 0, moov.byteLength, true);
+  walk(moov, 0, moov.byteLength, 0, true);
 }
 
 export function decodeChunkOffsets(moov: Uint8Array): void {
-  walk(moov, 0, moov.byteLength, false);
+  walk(moov, 0, moov.byteLength, 0, false);
 }
 
-/** Visits the boxes in [start, end), descending into the containers that lead to the sample tables. */
-function walk(moov: Uint8Array, start: number, end: number, encode: boolean): void {
+/** Visits the boxes in [start, end), `depth` deep, descending into the containers that lead to the sample tables. */
+function walk(moov: Uint8Array, start: number, end: number, depth: number, encode: boolean): void {
   const v = new DataView(moov.buffer, moov.byteOffset, moov.byteLength);
   for (let pos = start; pos + 8 <= end; ) {
     const size = v.getUint32(pos);
@@ -25,7 +25,7 @@ function walk(moov: Uint8Array, start: number, end: number, encode: boolean): vo
     // Largesize and to-the-end boxes do not occur inside a moov; a bad size ends the walk (the tables are
     // checked against their bytes again when they are read).
     if (size < 8 || pos + size > end) return;
-    if (CONTAINERS.has(type)) walk(moov, pos + 8, pos + size, encode);
+    if (leadsToTables(type, depth)) walk(moov, pos + 8, pos + size, depth + 1, encode);
     else if (type === 'stco' || type === 'co64') table(v, pos + 8, pos + size, type === 'co64' ? 8 : 4, encode);
     pos += size;
   }

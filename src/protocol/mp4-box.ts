@@ -75,5 +75,18 @@ export function indexLost(total: number, end: number): FerryError {
   return new FerryError('truncated', `the file ends early at ${Math.floor((100 * total) / end)}%, and its index (moov box) is lost`);
 }
 
+/**
+ * The boxes that lead from a moov to its sample tables, each inside the one before. Every walk into a moov
+ * (the relay's head and index coding, the page's tables) descends only along this path, so a moov of boxes
+ * nested a million deep is walked five levels deep, its deeper boxes taken as opaque (issue 23: such a chain
+ * overflowed the stack, or held ~600 B per level in an async walk).
+ */
+const MOOV_PATH = ['moov', 'trak', 'mdia', 'minf', 'stbl'];
+
+/** Whether a box of `type`, `depth` boxes deep in a walk that starts at the moov itself (0), is one to walk into. */
+export function leadsToTables(type: string, depth: number): boolean {
+  return MOOV_PATH[depth] === type;
+}
+
 /** Box types seen at the top level of real MP4 and QuickTime files. */
 export const TOP_LEVEL = new Set(['ftyp', 'styp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pdin', 'uuid', 'meta', 'sidx', 'moof', 'mfra', 'prft', 'emsg', 'junk', 'pnot']);

@@ -17,7 +17,7 @@ export class HostileOrigin {
   port = 0;
 
   constructor(private readonly answer: Answer) {
-    this.server = createServer((socket) => {
+    this.server = createServer({ noDelay: true }, (socket) => {
       this.sockets.add(socket);
       this.peak = Math.max(this.peak, this.sockets.size);
       socket.on('close', () => this.sockets.delete(socket));
@@ -73,8 +73,7 @@ export function serveBytes(file: Uint8Array, socket: Socket, head: string): void
   const status = ranged ? '206 Partial Content' : '200 OK';
   const fields = [`HTTP/1.1 ${status}`, 'content-type: video/mp4', 'accept-ranges: bytes', 'etag: "v1"', `content-length: ${end - start + 1}`];
   if (ranged) fields.push(`content-range: bytes ${start}-${end}/${file.byteLength}`);
-  socket.write(`${fields.join('\r\n')}\r\n\r\n`);
-  socket.write(file.subarray(start, end + 1));
+  socket.write(Buffer.concat([Buffer.from(`${fields.join('\r\n')}\r\n\r\n`), file.subarray(start, end + 1)]));
 }
 
 /**

@@ -5,13 +5,12 @@
  */
 
 import { joinBytes } from '../../protocol/bytes.js';
-import { boxesIn, boxHeader } from '../../protocol/mp4-box.js';
+import { boxesIn, boxHeader, leadsToTables } from '../../protocol/mp4-box.js';
 
 /** Raw table payloads of one trak (after each box's header), by box type. */
 export type TrakTables = Partial<Record<TableType, DataView>>;
 type TableType = 'stts' | 'ctts' | 'stsc' | 'stsz' | 'stz2' | 'stco' | 'co64' | 'stss';
 
-const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl']);
 const TABLES = new Set<string>(['stts', 'ctts', 'stsc', 'stsz', 'stz2', 'stco', 'co64', 'stss']);
 /** Tables an init segment does without. */
 const DROPPED = new Set(['stss', 'sdtp']);
@@ -25,13 +24,13 @@ export interface SplitMoov {
 export function splitMoov(moov: Uint8Array): SplitMoov {
   const traks: TrakTables[] = [];
 
-  function walk(start: number, end: number, current: TrakTables | null): Uint8Array[] {
+  function walk(start: number, end: number, depth: number, current: TrakTables | null): Uint8Array[] {
     const parts: Uint8Array[] = [];
     for (const { type, offset, size, headerSize, payload } of boxesIn(moov, start, end)) {
-      if (CONTAINERS.has(type)) {
+      if (leadsToTables(type, depth)) {
         const trak = type === 'trak' ? {} : current;
         if (type === 'trak') traks.push(trak!);
-        const children = walk(offset + headerSize, offset + size, trak);
+        const children = walk(offset + headerSize, offset + size, depth + 1, trak);
         parts.push(boxHeader(type, 8 + children.reduce((n, c) => n + c.byteLength, 0)), ...children);
       } else if (TABLES.has(type) && current) {
         current[type as TableType] = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -43,7 +42,7 @@ export function splitMoov(moov: Uint8Array): SplitMoov {
     return parts;
   }
 
-  return { skeleton: joinBytes(walk(0, moov.byteLength, null)), traks };
+  return { skeleton: joinBytes(walk(0, moov.byteLength, 0, null)), traks };
 }
 
 /** The same table with no entries, keeping its version and flags. */

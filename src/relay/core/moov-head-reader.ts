@@ -8,8 +8,8 @@
  * head whose every table stays well within the prefix read nothing else; one that does not is refused
  * (null), and the caller reads the whole.
  */
-import { boxesIn, readBoxHeader } from '../../protocol/mp4-box.js';
-import { CONTAINERS, moovHead, SAMPLE_TABLES } from './moov-head.js';
+import { boxesIn, leadsToTables, readBoxHeader } from '../../protocol/mp4-box.js';
+import { moovHead, SAMPLE_TABLES } from './moov-head.js';
 
 /** The file's `length` bytes from `offset`, all of them (a part of the moov); rejects with a FerryError. */
 export type ReadRange = (offset: number, length: number) => Promise<Uint8Array>;
@@ -25,7 +25,7 @@ const MARGIN = 64;
 export async function headFromParts(read: ReadRange, moovOffset: number, moovSize: number, prefix = TABLE_PREFIX): Promise<Uint8Array | null> {
   // What was not read stays zero; the check below makes sure the head took nothing from there.
   const parts = new MoovParts(read, moovOffset, new Uint8Array(moovSize));
-  if (!(await walk(parts, prefix, 0, moovSize))) return null;
+  if (!(await walk(parts, prefix, 0, moovSize, 0))) return null;
   const head = moovHead(parts.moov);
   return tablesWithin(head, prefix) ? head : null;
 }
@@ -63,22 +63,23 @@ class MoovParts {
 }
 
 /**
- * Reads the boxes between `start` and `end` of the moov; false for a damaged one. Each trak is read by a walk
- * of its own, so the round trips of one trak's tables do not wait for another's.
+ * Reads the boxes between `start` and `end` of the moov, `depth` boxes deep; false for a damaged one. Each
+ * trak is read by a walk of its own, so the round trips of one trak's tables do not wait for another's.
  */
-async function walk(parts: MoovParts, prefix: number, start: number, end: number): Promise<boolean> {
+async function walk(parts: MoovParts, prefix: number, start: number, end: number, depth: number): Promise<boolean> {
   const traks: Promise<boolean>[] = [];
   for (let pos = start; pos + 8 <= end; ) {
     await parts.need(pos, Math.min(pos + 16, end));
     const box = readBoxHeader(parts.moov, pos, 0, end);
     if (!box || box.size < box.headerSize || pos + box.size > end) return false;
-    if (box.type === 'trak') {
-      const trak = walk(parts.fork(), prefix, pos + box.headerSize, pos + box.size);
+    const into = leadsToTables(box.type, depth);
+    if (into && box.type === 'trak') {
+      const trak = walk(parts.fork(), prefix, pos + box.headerSize, pos + box.size, depth + 1);
       // Its failure is thrown below, or is moot if this walk returns first: never an unhandled rejection.
       trak.catch(() => {});
       traks.push(trak);
-    } else if (CONTAINERS.has(box.type)) {
-      if (!(await walk(parts, prefix, pos + box.headerSize, pos + box.size))) return false;
+    } else if (into) {
+      if (!(await walk(parts, prefix, pos + box.headerSize, pos + box.size, depth + 1))) return false;
     } else {
       await parts.need(pos, pos + (SAMPLE_TABLES.has(box.type) ? Math.min(box.size, prefix) : box.size));
     }
@@ -91,9 +92,9 @@ async function walk(parts: MoovParts, prefix: number, start: number, end: number
  * Whether every sample table in the head ends within the prefix read of its table. The head's containers are
  * whole: moov-head.ts walks into the same boxes as `walk`, which refused any damaged one.
  */
-function tablesWithin(boxes: Uint8Array, prefix: number): boolean {
+function tablesWithin(boxes: Uint8Array, prefix: number, depth = 0): boolean {
   for (const box of boxesIn(boxes)) {
-    if (CONTAINERS.has(box.type) && !tablesWithin(box.payload, prefix)) return false;
+    if (leadsToTables(box.type, depth) && !tablesWithin(box.payload, prefix, depth + 1)) return false;
     if (SAMPLE_TABLES.has(box.type) && box.size > prefix - MARGIN) return false;
   }
   return true;

@@ -6,25 +6,23 @@
  * set of tables for the other without moving.
  */
 import { joinBytes } from '../../protocol/bytes.js';
-import { boxesIn, boxHeader, readBoxHeader } from '../../protocol/mp4-box.js';
+import { boxesIn, boxHeader, leadsToTables, readBoxHeader } from '../../protocol/mp4-box.js';
 
 /** Seconds of every track the head describes: far more than the whole takes to arrive after it. */
 export const HEAD_SECONDS = 10;
 
-/** The boxes the head walks into. */
-export const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl']);
 /** The sample tables the head cuts; every other box it keeps whole. */
 export const SAMPLE_TABLES = new Set(['stts', 'ctts', 'stss', 'stsz', 'stsc', 'stco', 'co64', 'sdtp']);
 
 /** The moov with its tables cut to HEAD_SECONDS; the moov unchanged where it cannot be read. */
 export function moovHead(moov: Uint8Array): Uint8Array {
-  return joinBytes(rebuild(moov, 0, moov.byteLength, null));
+  return joinBytes(rebuild(moov, 0, moov.byteLength, 0, null));
 }
 
 /** What the head keeps of a trak: its first `keep` samples, in its first `chunks` chunks (null: all). */
 interface Plan { keep: number | null; chunks: number | null }
 
-function rebuild(moov: Uint8Array, start: number, end: number, plan: Plan | null): Uint8Array[] {
+function rebuild(moov: Uint8Array, start: number, end: number, depth: number, plan: Plan | null): Uint8Array[] {
   const parts: Uint8Array[] = [];
   for (let pos = start; pos + 8 <= end; ) {
     const box = readBoxHeader(moov, pos, 0, end);
@@ -33,9 +31,9 @@ function rebuild(moov: Uint8Array, start: number, end: number, plan: Plan | null
       break;
     }
     const whole = moov.subarray(pos, pos + box.size);
-    if (CONTAINERS.has(box.type)) {
+    if (leadsToTables(box.type, depth)) {
       const inner = box.type === 'trak' ? planTrak(whole.subarray(box.headerSize)) : plan;
-      const children = rebuild(moov, pos + box.headerSize, pos + box.size, inner);
+      const children = rebuild(moov, pos + box.headerSize, pos + box.size, depth + 1, inner);
       parts.push(boxHeader(box.type, 8 + children.reduce((n, c) => n + c.byteLength, 0)), ...children);
     } else {
       parts.push((plan && cutTable(box.type, whole.subarray(box.headerSize), plan)) ?? whole);

@@ -31,6 +31,12 @@ const building = new Gate(8);
 /** Bytes of moovs held by the relay at once. */
 const held = new Gate(INDEX_MAX_MOOV_BYTES);
 /**
+ * Parts of moovs read at once, across the relay and for one index: each is a range request on a connection of
+ * its own. A moov of 204 traks, each walked at once, had one socket hold ~980 upstream connections (issue 23).
+ */
+const partReads = new Gate(16);
+const PART_READS_PER_INDEX = 4;
+/**
  * A moov up to this size is read whole for its head: one request. A bigger one costs more to read than its
  * head's parts, ten or so small range requests in four or five rounds (each trak's at once), from an origin
  * near the relay.
@@ -135,12 +141,14 @@ async function* indexBody(cursor: BoxCursor, reads: MoovReads, ftyp: Uint8Array,
   try {
     let moov: Uint8Array | null = null;
     let head: Uint8Array | null = null;
-    if (skip === 0 && reads.inParts) {
+    const inParts = skip === 0 && reads.inParts;
+    if (inParts) {
       cursor.destroy();
       head = await reads.head();
     }
     if (!head) {
-      moov = cursor.position === reads.offset ? await cursor.read(reads.size) : await reads.whole();
+      // After parts that were not enough, the cursor is gone: the moov is read again, whole.
+      moov = !inParts && cursor.position === reads.offset ? await cursor.read(reads.size) : await reads.whole();
       head = moovHead(moov);
     }
     cursor.destroy();
@@ -172,18 +180,16 @@ interface MoovReads {
 }
 
 function moovReads(open: OpenUpstream, req: UpstreamRequest, moov: BoxHeader, near: boolean): MoovReads {
+  const reading = new Gate(PART_READS_PER_INDEX);
   // A part of the moov, all of it: an answer that ends short is a file cut inside its index.
   const bytes = async (offset: number, length: number): Promise<Uint8Array> => {
-    const answer = await open({ ...req, offset, end: offset + length - 1 });
-    const parts: Uint8Array[] = [];
+    const exits = [await reading.enter(req.signal)];
     try {
-      for (let next = await answer.body.next(); !next.done; next = await answer.body.next()) parts.push(next.value);
+      exits.push(await partReads.enter(req.signal));
+      return await rangeBytes(open, req, offset, length);
     } finally {
-      answer.destroy();
+      exits.forEach((exit) => exit());
     }
-    const joined = joinBytes(parts);
-    if (joined.byteLength !== length) throw new FerryError('truncated', 'the file ends inside its index (moov box)');
-    return joined;
   };
   return {
     offset: moov.offset,
@@ -192,6 +198,20 @@ function moovReads(open: OpenUpstream, req: UpstreamRequest, moov: BoxHeader, ne
     whole: () => bytes(moov.offset, moov.size),
     head: () => headFromParts(bytes, moov.offset, moov.size),
   };
+}
+
+/** `length` bytes of the file from `offset`, all of them: an answer that ends short is a file cut inside its index. */
+async function rangeBytes(open: OpenUpstream, req: UpstreamRequest, offset: number, length: number): Promise<Uint8Array> {
+  const answer = await open({ ...req, offset, end: offset + length - 1 });
+  const parts: Uint8Array[] = [];
+  try {
+    for (let next = await answer.body.next(); !next.done; next = await answer.body.next()) parts.push(next.value);
+  } finally {
+    answer.destroy();
+  }
+  const joined = joinBytes(parts);
+  if (joined.byteLength !== length) throw new FerryError('truncated', 'the file ends inside its index (moov box)');
+  return joined;
 }
 
 async function* concat(first: Uint8Array[], rest: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
