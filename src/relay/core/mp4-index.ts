@@ -6,9 +6,12 @@
  * across its own, slower link, after a round trip to learn where the moov is. A file that is no MP4 is
  * passed on from its first byte, as a plain open would.
  *
- * A moov is held while it is coded: at most 8 are built at once, within 64 MB across the relay, so a hundred
- * 8 GB films starting together cost a bounded amount. Deflate is deterministic, so a stream that resumes at
- * an offset of the index is answered by coding again and skipping to it.
+ * Building takes turns (index-turns.ts): the walk to the moov, the head, and the whole's coding each hold one
+ * while they run, and a moov is held only within one, within 64 MB across the relay, so a hundred 8 GB films
+ * starting together cost a bounded amount; a stream waiting for its reader's credit holds neither. The whole
+ * is coded at once into its deflated bytes (about 8 % of the moov's) before any is sent. Deflate is
+ * deterministic, so a stream that resumes at an offset of the index is answered by coding again and skipping
+ * to it.
  */
 import { joinBytes } from '../../protocol/bytes.js';
 import { FerryError } from '../../protocol/codes.js';
@@ -20,14 +23,9 @@ import { BoxCursor } from './box-cursor.js';
 import { moovHead } from './moov-head.js';
 import { headFromParts } from './moov-head-reader.js';
 import { Gate } from './gate.js';
+import type { IndexTurns } from './index-turns.js';
 import { asFerryError, type OpenUpstream, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
 
-
-/**
- * Index streams being built at once, across the relay. Building one is CPU work (deflating the moov) that two
- * cores do no faster side by side; more at once only hold more moovs in flight, so the rest wait their turn.
- */
-const building = new Gate(8);
 /** Bytes of moovs held by the relay at once. */
 const held = new Gate(INDEX_MAX_MOOV_BYTES);
 /**
@@ -48,34 +46,32 @@ const WHOLE_READ_BYTES = 4 * 1024 * 1024;
  */
 const NEAR_ORIGIN_MS = 50;
 
-export async function openIndex(open: OpenUpstream, req: UpstreamRequest): Promise<UpstreamResponse> {
-  const exits = [await building.enter(req.signal)];
-  const leave = (): void => exits.forEach((exit) => exit());
+export async function openIndex(open: OpenUpstream, turns: IndexTurns, req: UpstreamRequest): Promise<UpstreamResponse> {
+  const leave = await turns.enter(req.signal);
   try {
-    const upstream = await buildIndex(open, req, exits);
-    if (!upstream.meta.index) {
-      leave();
-      return upstream;
-    }
-    const body = released(upstream.body, leave);
-    return { ...upstream, body, destroy: () => (upstream.destroy(), leave()) };
-  } catch (err) {
-    leave();
-    throw err;
-  }
-}
-
-/** The body, and `leave` called once it ends, fails or is given up. */
-async function* released(body: AsyncIterator<Uint8Array>, leave: () => void): AsyncGenerator<Uint8Array> {
-  try {
-    for (let next = await body.next(); !next.done; next = await body.next()) yield next.value;
+    return await buildIndex(open, req, work(turns, req.signal));
   } finally {
     leave();
   }
 }
 
-/** The index stream's answer; `exits` gets the way out of the byte gate, once the moov is held. */
-async function buildIndex(open: OpenUpstream, req: UpstreamRequest, exits: (() => void)[]): Promise<UpstreamResponse> {
+/** Runs a job that holds a moov of `bytes`, in a turn of its own and within the bytes held across the relay. */
+type Work = <T>(bytes: number, job: () => Promise<T>) => Promise<T>;
+
+function work(turns: IndexTurns, signal: AbortSignal): Work {
+  return async (bytes, job) => {
+    const exits = [await turns.enter(signal)];
+    try {
+      exits.push(await held.enter(signal, bytes));
+      return await job();
+    } finally {
+      exits.forEach((exit) => exit());
+    }
+  };
+}
+
+/** The index stream's answer: its meta once the moov is found, its body built in turns of `inTurn`. */
+async function buildIndex(open: OpenUpstream, req: UpstreamRequest, inTurn: Work): Promise<UpstreamResponse> {
   const asked = Date.now();
   const first = await open({ ...req, offset: 0, end: undefined });
   const near = Date.now() - asked < NEAR_ORIGIN_MS;
@@ -92,13 +88,12 @@ async function buildIndex(open: OpenUpstream, req: UpstreamRequest, exits: (() =
       if (box.type === 'moov') {
         if (box.size > INDEX_MAX_MOOV_BYTES) throw moovTooLarge(box.size);
         if (meta.total !== null && box.offset + box.size > meta.total) throw indexLost(meta.total, box.offset + box.size);
-        exits.push(await held.enter(req.signal, box.size));
         // The meta leaves now, so the media (opened by the relay, or asked for by the page) comes while the
         // moov is read.
         const index: MoovIndex = { encoding: 'head-delta-deflate', ftypSize: ftyp.byteLength, moovOffset: box.offset, moovSize: box.size, mediaOffset };
         let headEnd: number | null = null;
         const reads = moovReads(open, { ...req, validator: meta.validator ?? undefined }, box, near);
-        const body = indexBody(cursor, reads, ftyp, req.offset, (end) => (headEnd = end));
+        const body = indexBody(cursor, reads, { ftyp, skip: req.offset, inTurn }, (end) => (headEnd = end));
         const destroy = (): void => (cursor.destroy(), void body.return(undefined));
         return { meta: { ...meta, status: 200, offset: req.offset, length: null, ranges: true, index }, body, destroy, creditEnd: () => headEnd };
       }
@@ -132,40 +127,57 @@ async function passThrough(cursor: BoxCursor, req: UpstreamRequest, at: (offset:
 /**
  * The index stream's body from byte `skip` on: the ftyp and the moov's head as they are, then the whole moov,
  * its chunk offsets delta-coded, deflated. `headAt` learns where the head ends, when `skip` is before it: the
- * stream stops there until the page asks for the whole. A start of a film whose moov is big reads only the
- * parts of the moov the head is made of (moov-head-reader.ts), and `whole` reads the moov if it is asked for
- * on the same stream after all. Throws only FerryErrors.
+ * stream stops there until the page asks for the whole, and gives this body up. A start of a film whose moov
+ * is big reads only the parts of the moov the head is made of (moov-head-reader.ts). Throws only FerryErrors.
  */
-async function* indexBody(cursor: BoxCursor, reads: MoovReads, ftyp: Uint8Array, skip: number, headAt: (end: number) => void): AsyncGenerator<Uint8Array, void, undefined> {
-  let left = skip;
-  try {
-    let moov: Uint8Array | null = null;
-    let head: Uint8Array | null = null;
-    const inParts = skip === 0 && reads.inParts;
-    if (inParts) {
-      cursor.destroy();
-      head = await reads.head();
-    }
-    if (!head) {
-      // After parts that were not enough, the cursor is gone: the moov is read again, whole.
-      moov = !inParts && cursor.position === reads.offset ? await cursor.read(reads.size) : await reads.whole();
-      head = moovHead(moov);
-    }
-    cursor.destroy();
-    const headEnd = ftyp.byteLength + head.byteLength;
-    if (skip < headEnd) headAt(headEnd);
-    for await (const part of concat([ftyp, head], codedWhole(moov ? () => Promise.resolve(moov) : reads.whole))) {
+async function* indexBody(cursor: BoxCursor, reads: MoovReads, at: BodyStart, headAt: (end: number) => void): AsyncGenerator<Uint8Array, void, undefined> {
+  let left = at.skip;
+  const from = function* (parts: Uint8Array[]): Generator<Uint8Array> {
+    for (const part of parts) {
       if (left >= part.byteLength) left -= part.byteLength;
-      else {
+      else if (part.byteLength > 0) {
         yield left > 0 ? part.subarray(left) : part;
         left = 0;
       }
     }
+  };
+  try {
+    const { head, whole } = await at.inTurn(reads.size, () => headAndWhole(cursor, reads, at));
+    cursor.destroy();
+    const headEnd = at.ftyp.byteLength + head.byteLength;
+    if (at.skip < headEnd) headAt(headEnd);
+    yield* from([at.ftyp, head]);
+    yield* from(whole ?? (await at.inTurn(reads.size, async () => codedWhole(await reads.whole()))));
   } catch (err) {
     throw asFerryError(err);
   } finally {
     cursor.destroy();
   }
+}
+
+/** Where an index stream's body starts, what comes before the moov, and how its work takes turns. */
+interface BodyStart {
+  ftyp: Uint8Array;
+  skip: number;
+  inTurn: Work;
+}
+
+/**
+ * The moov's head, and the whole coded only for a stream resumed past the head (from the same moov, in the
+ * same turn): a stream that sends the head is given up there, and its whole is coded by another, later.
+ */
+async function headAndWhole(cursor: BoxCursor, reads: MoovReads, at: BodyStart): Promise<{ head: Uint8Array; whole: Uint8Array[] | null }> {
+  const inParts = at.skip === 0 && reads.inParts;
+  if (inParts) {
+    cursor.destroy();
+    const head = await reads.head();
+    if (head) return { head, whole: null };
+  }
+  // After parts that were not enough, the cursor is gone: the moov is read again, whole.
+  const moov = !inParts && cursor.position === reads.offset ? await cursor.read(reads.size) : await reads.whole();
+  cursor.destroy();
+  const head = moovHead(moov);
+  return { head, whole: at.skip >= at.ftyp.byteLength + head.byteLength ? await codedWhole(moov) : null };
 }
 
 /** Ways to read the moov at `offset` of `size` bytes, pinned to the first answer's version. */
@@ -214,20 +226,16 @@ async function rangeBytes(open: OpenUpstream, req: UpstreamRequest, offset: numb
   return joined;
 }
 
-async function* concat(first: Uint8Array[], rest: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  for (const part of first) if (part.byteLength) yield part;
-  yield* rest;
-}
-
 /**
- * The whole moov, its chunk offsets delta-coded, deflated: 4–11 ms of coding for a 2 GB film's moov, 10–21 ms
- * for an 8 GB one's, then deflate's. A stream that sent the head stops before it (its upstream given back),
- * so this runs once the page asks for the whole, after its first frame, from the moov read again.
+ * The whole moov, its chunk offsets delta-coded (in place), deflated: 4–11 ms of coding for a 2 GB film's moov,
+ * 10–21 ms for an 8 GB one's, then deflate's. A stream that sent the head stops before it (its upstream given
+ * back), so this runs once the page asks for the whole, after its first frame, from the moov read again.
  */
-async function* codedWhole(read: () => Promise<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
-  const moov = await read();
+async function codedWhole(moov: Uint8Array): Promise<Uint8Array[]> {
   encodeChunkOffsets(moov);
-  yield* deflated(moov);
+  const parts: Uint8Array[] = [];
+  for await (const part of deflated(moov)) parts.push(part);
+  return parts;
 }
 
 /** The moov as one deflate stream. */

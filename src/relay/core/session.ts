@@ -16,6 +16,7 @@ import type { Downloads } from './downloads.js';
 import type { QueueBudget } from './queue-budget.js';
 import { DownloadFollows } from './download-follows.js';
 import type { IdleStreams } from './idle-streams.js';
+import { IndexTurns } from './index-turns.js';
 import type { Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import { Streams } from './streams.js';
@@ -100,7 +101,7 @@ export class Session {
         sendFrame: (id, offset, payload) => this.queue(dataFrameParts(id, offset, payload)),
         hasRoom: () => this.queuedBytes < limits.socketQueueBytes && ctx.queueBudget.allows(this.queuedBytes),
       },
-      { openUpstream: ctx.openUpstream, metrics: ctx.metrics, log: this.log, limits, idle: ctx.idleStreams },
+      { openUpstream: ctx.openUpstream, metrics: ctx.metrics, log: this.log, limits, idle: ctx.idleStreams, indexTurns: new IndexTurns(remote) },
     );
     this.follows = new DownloadFollows(
       {

@@ -23,7 +23,7 @@ export interface UpstreamHost {
 export async function connectUpstream(host: UpstreamHost, stream: Stream, wanted: number): Promise<UpstreamResponse | null> {
   const m = stream.request;
   stream.connectingSince = Date.now();
-  const upstream = await (m.index === 'mp4' ? openIndex.bind(null, host.deps.openUpstream) : host.deps.openUpstream)({
+  const upstream = await (m.index === 'mp4' ? openIndex.bind(null, host.deps.openUpstream, host.deps.indexTurns) : host.deps.openUpstream)({
     url: m.url,
     method: m.method ?? 'GET',
     headers: m.headers ?? {},

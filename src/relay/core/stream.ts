@@ -29,7 +29,7 @@ export interface Stream {
   /** Set while waiting for credit; past `creditIdleMs` the upstream is given back. */
   creditlessSince: number | null;
   wake: (() => void) | null;
-  /** For the media an index stream opened: its frames wait until the index's head is sent (or it ends). */
+  /** For the media an index stream opened: until the index's head is sent (or it ends), it sends nothing. */
   after: Promise<void> | null;
   /** For an index stream that opened its media: lets the media's frames go. */
   headSent: (() => void) | null;

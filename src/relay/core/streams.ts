@@ -13,6 +13,7 @@ import { MAX_CHUNK_BYTES, MAX_STREAM_CREDIT } from '../../protocol/limits.js';
 import { redact, type Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import type { IdleStreams } from './idle-streams.js';
+import type { IndexTurns } from './index-turns.js';
 import { asFerryError, type OpenUpstream } from './upstream.js';
 import { connectUpstream, type UpstreamHost } from './stream-upstream.js';
 import { newStream, type Stream } from './stream.js';
@@ -39,13 +40,15 @@ export interface StreamLimits {
   heldCreditBytes?: number;
 }
 
-/** What the streams of every socket share. */
+/** What the socket's streams are given: most of it shared with every socket. */
 export interface StreamDeps {
   openUpstream: OpenUpstream;
   metrics: RelayMetrics;
   log: Logger;
   limits: StreamLimits;
   idle: IdleStreams;
+  /** This socket's turns at building index streams. */
+  indexTurns: IndexTurns;
 }
 
 export class Streams {
@@ -65,7 +68,12 @@ export class Streams {
         if (this.streams.has(m.id)) return;
         this.open(m);
         const media = this.streams.get(m.id);
-        if (media) media.after = after;
+        if (!media) return;
+        media.after = after;
+        void after.then(() => {
+          media.after = null;
+          this.wakeReady();
+        });
       },
     };
   }
@@ -123,6 +131,7 @@ export class Streams {
 
   closeAll(): void {
     for (const stream of [...this.streams.values()]) this.finish(stream);
+    this.deps.indexTurns.close();
   }
 
   /** The socket has room again: streams waiting on it go on. */
@@ -168,11 +177,6 @@ export class Streams {
         if (next.done) break;
         stream.chunk = next.value.byteLength > wanted - stream.sent ? next.value.subarray(0, wanted - stream.sent) : next.value;
       }
-      if (stream.after) {
-        await stream.after;
-        stream.after = null;
-        if (stream.closed) return;
-      }
       if (!(await this.sendChunk(stream))) return;
       if (stream.offset === stream.upstream?.creditEnd?.()) this.endCredit(stream);
     }
@@ -197,10 +201,14 @@ export class Streams {
     return true;
   }
 
-  /** Waits until the stream has credit and its socket has room; false if the stream closed meanwhile. */
+  /**
+   * Waits until the stream has credit (and, for an index's media, the head is sent) and its socket has room;
+   * false if the stream closed meanwhile. Waiting for the head is waiting for the index's credit: it counts as
+   * waiting for credit, so a media stream whose index never gets any is parked like any other.
+   */
   private async untilReady(stream: Stream): Promise<boolean> {
     while (!this.ready(stream)) {
-      if (stream.credit <= 0 && stream.creditlessSince === null) {
+      if ((stream.credit <= 0 || stream.after) && stream.creditlessSince === null) {
         stream.creditlessSince = Date.now();
         // Only an upstream held open counts against the relay's cap on idle ones.
         if (stream.upstream) this.deps.idle.add(stream, () => this.park(stream));
@@ -213,7 +221,7 @@ export class Streams {
   }
 
   private ready(stream: Stream): boolean {
-    return stream.closed || (stream.credit > 0 && this.socket.hasRoom());
+    return stream.closed || (stream.credit > 0 && !stream.after && this.socket.hasRoom());
   }
 
   /** Gives the upstream back while the reader grants nothing; the stream stays open. */
