@@ -7,6 +7,11 @@
  * are judged one at a time per network, so parallel sockets guess no faster. Nobody can lock the owner out
  * with wrong guesses from the owner's own network either: a client that signed in once holds a device key
  * (sent in `welcome`), and a hello with a valid key is answered at once, whatever the throttle says.
+ *
+ * The throttle remembers at most `maxNetworks` networks, and forgets one only once it has waited out its
+ * delay: forgetting the oldest at once let a guesser spraying 10 001 /64s (one /50) reset every network's
+ * history, its own included (issue 23). While every record is still live, a network not in the table shares
+ * one record with all such networks: a single, global rate for newcomers until records expire.
  */
 import { FerryError } from '../../protocol/codes.js';
 import { fromBase64Url, toBase64Url } from './base64url.js';
@@ -25,6 +30,8 @@ export interface AuthOptions {
   maxDelayMs?: number;
   /** Attempts from one network that may wait their turn; more are refused with `auth_throttled`. */
   maxWaiting?: number;
+  /** Networks the throttle remembers one by one; past them, newcomers share one record. */
+  maxNetworks?: number;
   now?: () => number;
 }
 
@@ -45,6 +52,8 @@ interface Network {
 
 const DEVICE_KEY_LIFETIME_MS = 90 * 24 * 60 * 60 * 1000;
 const MAX_NETWORKS = 10_000;
+/** Records looked at, oldest first, for one that may be forgotten when the table is full. */
+const SWEEP = 16;
 const encoder = new TextEncoder();
 const digest = async (s: string): Promise<Uint8Array> => new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(s)));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -68,10 +77,14 @@ export class Auth {
   private readonly metricsToken: Promise<Uint8Array> | undefined;
   /** Signs device keys; it depends on the passwords, so changing one revokes every key. */
   private readonly deviceKeySecret: Promise<CryptoKey>;
+  /** By last failure, the oldest first. */
   private readonly networks = new Map<string, Network>();
+  /** The record every network shares that finds the table full of live ones. */
+  private readonly newcomers: Network = { failures: 0, nextAt: 0, waiting: 0, turn: Promise.resolve() };
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly maxWaiting: number;
+  private readonly maxNetworks: number;
   private readonly now: () => number;
 
   constructor(options: AuthOptions) {
@@ -84,6 +97,7 @@ export class Auth {
     this.baseDelayMs = options.baseDelayMs ?? 1000;
     this.maxDelayMs = options.maxDelayMs ?? 60_000;
     this.maxWaiting = options.maxWaiting ?? 8;
+    this.maxNetworks = options.maxNetworks ?? MAX_NETWORKS;
     this.now = options.now ?? Date.now;
   }
 
@@ -106,7 +120,8 @@ export class Auth {
     if (keyRole && admin === undefined) return { role: keyRole, deviceKey };
     if (!this.password && admin === undefined) return { role: 'user', deviceKey: undefined };
     if (password === undefined && admin === undefined) throw new FerryError('auth_required');
-    const network = this.network(addressPrefix(remote));
+    const prefix = addressPrefix(remote);
+    const network = this.network(prefix);
     if (network.waiting >= this.maxWaiting) {
       throw new FerryError('auth_throttled', `too many password attempts from this network; try again in ${Math.ceil((network.nextAt - this.now()) / 1000)} s`);
     }
@@ -118,17 +133,19 @@ export class Auth {
       await previous;
       const wait = network.nextAt - this.now();
       if (wait > 0) await sleep(wait);
-      return await this.judge(network, password, admin);
+      return await this.judge(network, password, admin, prefix);
     } finally {
       network.waiting--;
       done();
     }
   }
 
-  private async judge(network: Network, password: string | undefined, admin: string | undefined): Promise<Grant> {
+  private async judge(network: Network, password: string | undefined, admin: string | undefined, prefix: string): Promise<Grant> {
     const adminOk = await matches(admin, this.admin);
     const userOk = !this.password || (await matches(password, this.password)) || adminOk;
     if ((admin !== undefined && !adminOk) || !userOk) {
+      // The table stays in order of last failure, so its oldest records are the first to expire.
+      if (this.networks.delete(prefix)) this.networks.set(prefix, network);
       network.failures++;
       network.nextAt = this.now() + Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (network.failures - 1));
       throw new FerryError('auth_refused', admin !== undefined && !adminOk ? 'wrong admin credential' : 'wrong password');
@@ -139,15 +156,30 @@ export class Auth {
 
   private network(prefix: string): Network {
     let network = this.networks.get(prefix);
-    // A network's record is dropped once it has waited out its delay with nobody queued.
-    if (network && network.waiting === 0 && this.now() > network.nextAt + this.maxDelayMs) network = undefined;
-    if (!network) {
-      network = { failures: 0, nextAt: 0, waiting: 0, turn: Promise.resolve() };
-      this.networks.set(prefix, network);
-      // Forget the oldest networks once the map is large, so a spray of addresses cannot grow it without bound.
-      if (this.networks.size > MAX_NETWORKS) this.networks.delete(this.networks.keys().next().value!);
+    if (network && this.expired(network)) {
+      this.networks.delete(prefix);
+      network = undefined;
     }
+    if (network) return network;
+    if (this.networks.size >= this.maxNetworks) this.forgetExpired();
+    if (this.networks.size >= this.maxNetworks) return this.newcomers;
+    network = { failures: 0, nextAt: 0, waiting: 0, turn: Promise.resolve() };
+    this.networks.set(prefix, network);
     return network;
+  }
+
+  /** Whether a record has waited out its delay with nobody queued: forgetting it changes nothing. */
+  private expired(network: Network): boolean {
+    return network.waiting === 0 && this.now() > network.nextAt + this.maxDelayMs;
+  }
+
+  /** Forgets the expired among the oldest records. */
+  private forgetExpired(): void {
+    let looked = 0;
+    for (const [prefix, network] of this.networks) {
+      if (looked++ >= SWEEP) break;
+      if (this.expired(network)) this.networks.delete(prefix);
+    }
   }
 
   private async deviceKey(role: Role): Promise<string> {
