@@ -1,10 +1,13 @@
 /**
- * Issue 23, what hostile clients can do: spray the guessing throttle from ten thousand networks, ask the
- * Workers edge for replies and never read them, and read the answers `/media/` and `/save/` give a refusal.
+ * Issue 23, what hostile clients can do: spray the guessing throttle from ten thousand networks, and make
+ * the Workers edge queue what they never read (its core side, replies that pile up, is session-core.test's).
  */
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { Auth } from '../src/relay/core/auth.js';
-import { FerryError } from '../src/protocol/codes.js';
+import type { FerryError } from '../src/protocol/codes.js';
+import { EDGES } from './helpers/edges.js';
+import { Origin, testBytes } from './helpers/origin.js';
 
 /** What an attempt comes to within `ms`: its error's code, 'ok', or 'waiting' while the throttle holds it. */
 async function within(attempt: Promise<unknown>, ms: number): Promise<string> {
@@ -41,5 +44,46 @@ describe('the guessing throttle', () => {
     // The four have waited out their delay (60 s, and 60 s more): a newcomer now gets a record of its own.
     now = t0 + 125_000;
     expect(await guess(6)).toBe('auth_refused');
+  });
+});
+
+describe('the Workers edge', () => {
+  it('queues a socket no more than its limit: a client that never answers its marks gets 8 MiB, one that does, all', async () => {
+    const origin = await new Origin().start();
+    const body = testBytes(20 * 1024 * 1024, 3);
+    origin.set('/f.bin', { body });
+    const relay = await EDGES.workers({ allow: [origin.hostPort] });
+    try {
+      const ws = new WebSocket(relay.url);
+      await new Promise((done, fail) => (ws.once('open', done), ws.once('error', fail)));
+      let received = 0;
+      const marks: number[] = [];
+      ws.on('message', (data: Buffer, binary: boolean) => {
+        if (binary) received += data.byteLength;
+        else if (String(data).includes('"mark"')) marks.push((JSON.parse(String(data)) as { n: number }).n);
+      });
+      ws.send(JSON.stringify({ t: 'hello', v: 1 }));
+      ws.send(JSON.stringify({ t: 'open', id: 1, url: origin.url('/f.bin'), credit: 4 * 1024 * 1024 }));
+      // Credit is granted as bytes come, as a client reads; marks are left unanswered.
+      let granted = 4 * 1024 * 1024;
+      const grant = setInterval(() => {
+        if (received + 2 * 1024 * 1024 < granted) return;
+        ws.send(JSON.stringify({ t: 'credit', id: 1, bytes: 2 * 1024 * 1024 }));
+        granted += 2 * 1024 * 1024;
+      }, 20);
+      await expect.poll(() => received, { timeout: 20_000 }).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+      await new Promise((done) => setTimeout(done, 1500));
+      // Before issue 23 the Worker counted every send as done at once and sent on: the whole 20 MB.
+      expect(received).toBeLessThan(8 * 1024 * 1024 + 600 * 1024);
+      ws.send(JSON.stringify({ t: 'marked', n: marks.at(-1) }));
+      const answer = setInterval(() => marks.length && ws.send(JSON.stringify({ t: 'marked', n: marks.at(-1) })), 20);
+      await expect.poll(() => received, { timeout: 20_000 }).toBeGreaterThanOrEqual(body.byteLength);
+      clearInterval(grant);
+      clearInterval(answer);
+      ws.terminate();
+    } finally {
+      await relay.close();
+      await origin.close();
+    }
   });
 });

@@ -81,8 +81,17 @@ function fakeUpstream(size: number, gate?: Promise<void>): { open: OpenUpstream;
   return { open, requests };
 }
 
-function session(open: OpenUpstream, limits: Partial<SessionLimits> = {}, queueBudget = new QueueBudget(64 * 1024 * 1024, 512 * 1024)): { socket: FakeSocket; session: Session } {
-  const socket = new FakeSocket();
+/** A socket like a Workers one: it takes everything at once and cannot tell when any of it has left. */
+class UnconfirmedSocket extends FakeSocket {
+  readonly sendsUnconfirmed = true;
+
+  override send(data: WireMessage, done: (err?: Error) => void): void {
+    super.send(data, () => {});
+    queueMicrotask(() => done());
+  }
+}
+
+function session(open: OpenUpstream, limits: Partial<SessionLimits> = {}, queueBudget = new QueueBudget(64 * 1024 * 1024, 512 * 1024), socket = new FakeSocket()): { socket: FakeSocket; session: Session } {
   const all: SessionLimits = { maxStreams: 64, socketQueueBytes: 8 * 1024 * 1024, maxQueuedBytes: 16 * 1024 * 1024, idleMs: 30_000, creditIdleMs: 20_000, helloTimeoutMs: 10_000, maxProtocolErrors: 50, ...limits };
   const downloads = new Downloads({ sealer: new TicketSealer([]), openUpstream: open, metrics, log: silent, idleMs: 30_000 });
   const ctx = { auth: new Auth({ password: undefined, adminPassword: undefined }), idleStreams: new IdleStreams(64), queueBudget, openUpstream: open, downloads, metrics, log: silent, registry: new Map(), limits: all };
@@ -176,5 +185,36 @@ describe('the relay core, without a runtime', () => {
     for (let id = 1; id < 2000 && !socket.closed; id++) send(s, { t: 'open', id, url: `not a url ${'x'.repeat(200)}`, credit: 0 });
     await settle();
     expect(socket.closed).toBe('outgoing queue full');
+  });
+
+  it('on a socket that never says when bytes left, counts them out by the client\'s answers to its marks', async () => {
+    const { open } = fakeUpstream(40 * 1024 * 1024);
+    const { socket, session: s } = session(open, {}, undefined, new UnconfirmedSocket());
+    send(s, { t: 'open', id: 1, url: 'https://origin.example/f.mp4', credit: 64 * 1024 * 1024 });
+    await settle();
+    // A client that does not answer: its stream stops at the socket's 8 MiB, within one mark's bytes.
+    expect(socket.bytes(1)).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+    expect(socket.bytes(1)).toBeLessThan(8 * 1024 * 1024 + 512 * 1024);
+    // Answering the last mark frees everything before it: the stream goes on.
+    const marks = socket.messages.filter((m) => m.t === 'mark');
+    send(s, { t: 'marked', n: (marks.at(-1) as { n: number }).n });
+    await settle();
+    expect(socket.bytes(1)).toBeGreaterThan(14 * 1024 * 1024);
+    s.onClose();
+  });
+
+  it('on such a socket, closes a client that asks and never answers a mark once 16 MiB of replies wait', async () => {
+    const { open } = fakeUpstream(1000);
+    const { socket, session: s } = session(open, {}, undefined, new UnconfirmedSocket());
+    await settle();
+    let asked = 0;
+    for (; asked < 1_000_000 && !socket.closed; asked++) {
+      send(s, { t: 'list' });
+      // The runtime gets its turn, as between the messages of a real socket.
+      if (asked % 1000 === 0) await null;
+    }
+    expect(socket.closed).toBe('outgoing queue full');
+    // Each `forbidden` is ~90 B: about 190 000 of them fill 16 MiB.
+    expect(asked).toBeLessThan(300_000);
   });
 });

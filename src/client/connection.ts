@@ -205,6 +205,8 @@ export class Connection {
         return this.admin.onTransfers(m);
       case 'error':
         return this.onError(m);
+      case 'mark':
+        return this.sendControl({ t: 'marked', n: m.n });
     }
   }
 
@@ -279,8 +281,7 @@ export class Connection {
 
   private failAll(err: FerryError): void {
     this.setState('closed', err);
-    for (const t of [...this.transfers.values()]) t.fail(err);
-    for (const s of [...this.downloads.values()]) s.fail(err);
+    for (const request of [...this.transfers.values(), ...this.downloads.values()]) request.fail(err);
   }
 
   private sendControl(message: ClientMessage): void {

@@ -76,7 +76,9 @@ export interface SaveMessage { t: 'save'; id: number; url: string }
 export interface PlayMessage { t: 'play'; id: number; url: string; type?: string }
 /** Follows a download's progress again, after a reconnect. */
 export interface WatchMessage { t: 'watch'; id: number; ticket: string }
-export type ClientMessage = HelloMessage | OpenMessage | CreditMessage | CancelMessage | ListMessage | KillMessage | SaveMessage | PlayMessage | WatchMessage;
+/** The client read the relay's mark `n` (MarkMessage). */
+export interface MarkedMessage { t: 'marked'; n: number }
+export type ClientMessage = HelloMessage | OpenMessage | CreditMessage | CancelMessage | ListMessage | KillMessage | SaveMessage | PlayMessage | WatchMessage | MarkedMessage;
 
 export interface WelcomeMessage {
   t: 'welcome';
@@ -152,7 +154,12 @@ export interface ProgressMessage {
   /** Every byte sent for the ticket so far, re-reads included (a player seeks back and forth). */
   sent?: number;
 }
-export type RelayMessage = WelcomeMessage | MetaMessage | EndMessage | ErrorMessage | TransfersMessage | TicketMessage | ProgressMessage;
+/**
+ * Sent by a relay whose socket cannot tell when bytes have left it (Workers), after every so many bytes; the
+ * client answers `marked` with the same `n` as it reads it, and the relay counts what came before as gone.
+ */
+export interface MarkMessage { t: 'mark'; n: number }
+export type RelayMessage = WelcomeMessage | MetaMessage | EndMessage | ErrorMessage | TransfersMessage | TicketMessage | ProgressMessage | MarkMessage;
 
 /**
  * A data frame as its two parts, header and payload, for an edge that can send one message in parts without

@@ -93,6 +93,9 @@ function parseMessage(m: Record<string, unknown>): ClientMessage {
       return { t: 'cancel', id: m.id };
     case 'list':
       return { t: 'list' };
+    case 'marked':
+      if (!Number.isSafeInteger(m.n) || (m.n as number) < 1) fail('marked needs a mark number');
+      return { t: 'marked', n: m.n as number };
     case 'save':
       return { t: 'save', ...ticketRequest(m, 'save') };
     case 'play': {

@@ -7,7 +7,7 @@
  * wait for it to drain, and past `maxQueuedBytes` (a client that keeps asking but never reads) it is closed.
  */
 import { ErrorCodes, FerryError, type ErrorCode } from '../../protocol/codes.js';
-import { dataFrameParts, type ClientMessage, type HelloMessage, type RelayMessage, type TransferInfo } from '../../protocol/frames.js';
+import { dataFrameParts, type ClientMessage, type HelloMessage, type MarkMessage, type RelayMessage, type TransferInfo } from '../../protocol/frames.js';
 import { MessageRefused, parseClientMessage } from '../../protocol/parse.js';
 import { MAX_CHUNK_BYTES, MAX_CONTROL_BYTES, MAX_STREAM_CREDIT, PROTOCOL_VERSION } from '../../protocol/limits.js';
 import { kill, listAll } from './admin.js';
@@ -20,6 +20,7 @@ import { IndexTurns } from './index-turns.js';
 import type { Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import { Streams } from './streams.js';
+import { WriteMarks } from './write-marks.js';
 import type { OpenUpstream } from './upstream.js';
 
 /** A text message, or one binary message in parts (a data frame's header and payload), sent in order. */
@@ -31,6 +32,8 @@ export interface WireSocket {
   close(code: number, reason: string): void;
   /** Ms of the socket's round trip before any data, if the edge measured it (a ping answered). */
   roundTripMs?(): number | null;
+  /** Set by an edge whose `send` never says when bytes have left (Workers): they are counted out by marks. */
+  sendsUnconfirmed?: boolean;
 }
 
 export interface SessionLimits {
@@ -65,6 +68,8 @@ export interface SessionContext {
 }
 
 const encoder = new TextEncoder();
+/** Bytes between marks, on a socket whose sends are unconfirmed. */
+const MARK_BYTES = 256 * 1024;
 /** What a client may send after its hello before the relay has judged it. */
 const MAX_EARLY_BYTES = 16 * MAX_CONTROL_BYTES;
 
@@ -79,6 +84,7 @@ export class Session {
   private queuedBytes = 0;
   private protocolErrors = 0;
   private readonly streams: Streams;
+  private readonly marks: WriteMarks | null;
   private readonly follows: DownloadFollows;
   private readonly closing = new AbortController();
   private readonly log: Logger;
@@ -91,6 +97,7 @@ export class Session {
     private readonly ctx: SessionContext,
   ) {
     this.log = ctx.log.child({ session: this.id });
+    this.marks = socket.sendsUnconfirmed ? new WriteMarks(MARK_BYTES) : null;
     ctx.registry.set(this.id, this);
     ctx.metrics.sockets.inc();
     const { limits } = ctx;
@@ -189,6 +196,9 @@ export class Session {
       case 'kill':
         if (this.requireAdmin()) kill(message, this.ctx.registry, this.ctx.downloads);
         return;
+      case 'marked':
+        if (this.marks) this.written(this.marks.confirmed(message.n));
+        return;
     }
   }
 
@@ -267,12 +277,18 @@ export class Session {
     this.queuedBytes += bytes;
     this.ctx.queueBudget.add(bytes);
     if (this.queuedBytes > this.ctx.limits.maxQueuedBytes) return this.shutdown(1008, 'outgoing queue full');
-    this.socket.send(data, () => {
-      if (this.closed) return;
-      this.queuedBytes -= bytes;
-      this.ctx.queueBudget.release(bytes);
-      if (this.queuedBytes < this.ctx.limits.socketQueueBytes) this.streams.wakeReady();
-    });
+    if (!this.marks) return this.socket.send(data, () => this.written(bytes));
+    this.socket.send(data, () => {});
+    const mark = this.marks.sent(bytes);
+    if (mark !== null) this.socket.send(JSON.stringify({ t: 'mark', n: mark } satisfies MarkMessage), () => {});
+  }
+
+  /** Bytes that have left the relay. */
+  private written(bytes: number): void {
+    if (this.closed) return;
+    this.queuedBytes -= bytes;
+    this.ctx.queueBudget.release(bytes);
+    if (this.queuedBytes < this.ctx.limits.socketQueueBytes) this.streams.wakeReady();
   }
 
   private shutdown(code: number, reason: string): void {

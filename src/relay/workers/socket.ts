@@ -3,8 +3,9 @@
  * WebSocketPair. What is said on it belongs to `Session`, as on Node.
  *
  * A Workers socket has no backpressure: `send` queues in the runtime and never says when the bytes left.
- * So each send counts as done at once, and what bounds a socket's memory is the credit protocol: the relay
- * holds at most `heldCreditBytes` of credit for each of at most `maxStreams` streams (context.ts sizes them).
+ * The session counts them out by the client's answers to its marks (core/write-marks.ts) instead, so the same
+ * queue limits hold as on Node; and the relay holds at most `heldCreditBytes` of credit for each of at most
+ * `maxStreams` streams (context.ts sizes them).
  */
 import { joinBytes } from '../../protocol/bytes.js';
 import { Session, type SessionContext } from '../core/session.js';
@@ -32,15 +33,15 @@ export function acceptSocket(request: Request, ctx: SessionContext, site: SitePo
 function attach(ws: WorkersWebSocket, remote: string, ctx: SessionContext): void {
   const session = new Session(
     {
-      send: (data, done) => {
+      send: (data) => {
         try {
           // One message: a Workers socket sends no fragments.
           ws.send(typeof data === 'string' ? data : joinBytes(data));
-          queueMicrotask(() => done());
-        } catch (err) {
-          queueMicrotask(() => done(err instanceof Error ? err : new Error(String(err))));
+        } catch {
+          // Closed meanwhile: its close event ends the session.
         }
       },
+      sendsUnconfirmed: true,
       close: (code, reason) => ws.close(code, reason),
     },
     remote,
