@@ -281,12 +281,13 @@ describe('downloads over /save/', () => {
     quiet.close();
 
     const ticket = await client.download(origin.url('/slow.bin')).whenTicketed();
-    // Every response is held open until all six have answered.
-    const responses = await Promise.all(Array.from({ length: 6 }, () => fetch(base(relay) + ticket.path)));
+    // Every response is held open until all ten have answered: eight ranges at once, as aria2c -x8 asks.
+    const responses = await Promise.all(Array.from({ length: 10 }, () => fetch(base(relay) + ticket.path)));
     const statuses = responses.map((r) => r.status);
     await Promise.all(responses.map((r) => r.body?.cancel()));
-    expect(statuses.filter((s) => s === 200)).toHaveLength(4);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(8);
     expect(statuses.filter((s) => s === 429)).toHaveLength(2);
+    expect(responses.find((r) => r.status === 429)!.headers.get('retry-after')).toBe('1');
   });
 
   it('answers malformed save and watch messages with errors, and the socket stays usable', async () => {

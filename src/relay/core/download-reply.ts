@@ -40,14 +40,27 @@ export function parseRange(header: string | null, total: number | null): { offse
   return { offset, end };
 }
 
-/** Headers of a short answer in words: never cached. */
-export const TEXT_HEADERS = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } as const;
+/**
+ * On every answer of the relay's in words, and of its ticket paths (refusals too): nothing a page could run,
+ * sniff or cache. Opened on its own as a page, such an answer can run nothing and reach nothing.
+ */
+const INERT_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; sandbox",
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+} as const;
+
+/** Headers of a short answer in words. */
+export const TEXT_HEADERS = { 'content-type': 'text/plain; charset=utf-8', ...INERT_HEADERS } as const;
 
 export function failure(err: FerryError, total: number | null = null): DownloadReply {
   // A range past the end stays a 416, so the browser knows it asked for too much.
   const status = err.status === 416 ? 416 : (STATUS[err.code] ?? 502);
   const headers: Record<string, string> = { ...TEXT_HEADERS };
   if (status === 416 && total !== null) headers['content-range'] = `bytes */${total}`;
+  // A download manager that opened one range too many tries again after this, rather than giving up on it.
+  if (status === 429) headers['retry-after'] = '1';
   return { status, headers, body: null, text: `${err.message}\n` };
 }
 
@@ -76,16 +89,14 @@ export function replyHeaders(meta: ResponseMeta, claims: Pick<TicketClaims, 'nam
   const headers: Record<string, string> = {
     'content-type': play ? claims.type : 'application/octet-stream',
     'content-disposition': disposition(play ? 'inline' : 'attachment', claims.name),
-    'x-content-type-options': 'nosniff',
-    // Opened on its own as a page, the answer can run nothing and reach nothing.
-    'content-security-policy': "default-src 'none'; sandbox",
-    'cache-control': 'no-store',
-    'referrer-policy': 'no-referrer',
+    ...INERT_HEADERS,
   };
   if (meta.ranges) headers['accept-ranges'] = 'bytes';
   if (meta.validator?.etag) headers.etag = meta.validator.etag;
   if (meta.validator?.lastModified) headers['last-modified'] = meta.validator.lastModified;
-  if (meta.length !== null && method !== 'HEAD') headers['content-length'] = String(meta.length);
+  // A HEAD's answer tells the length a GET would send (`curl -I` shows the size); its own body is none.
+  const length = method === 'HEAD' && meta.status !== 206 ? meta.total : meta.length;
+  if (length !== null) headers['content-length'] = String(length);
   if (meta.status === 206 && meta.length !== null) headers['content-range'] = `bytes ${meta.offset}-${meta.offset + meta.length - 1}/${meta.total ?? '*'}`;
   return headers;
 }

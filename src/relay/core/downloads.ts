@@ -18,10 +18,11 @@ import { TICKET_LIFETIME_MS, type TicketClaims, type TicketSealer, type TicketUs
 import type { OpenUpstream, UpstreamResponse } from './upstream.js';
 
 /**
- * A download manager reads one response at a time, a media element one or two (a seek opens the next before
- * the last is gone); a ticket is not a way to open the origin many times.
+ * A browser's download manager reads one response at a time, a media element one or two (a seek opens the
+ * next before the last is gone), a segmenting one (aria2c -x8 -s8, IDM) eight ranges at once; a ticket is
+ * not a way to open the origin many times. Past this, 429 with Retry-After.
  */
-const MAX_RESPONSES_PER_TICKET: Record<TicketUse, number> = { save: 4, play: 6 };
+const MAX_RESPONSES_PER_TICKET: Record<TicketUse, number> = { save: 8, play: 6 };
 
 export interface DownloadsOptions {
   sealer: TicketSealer;
