@@ -1,5 +1,6 @@
 /** `ferry get` as a user runs it: a real process, a real relay, files on disk. */
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,10 +9,12 @@ import { formatProgress } from '../src/ui/progress-text.js';
 import { parseServeArgs } from '../src/relay/node/config.js';
 import type { Relay } from '../src/relay/node/server.js';
 import { ferry } from './helpers/cli.js';
+import { DroppingProxy } from './helpers/dropping-proxy.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { CutProxy, startRelay } from './helpers/relay.js';
 
 const body = testBytes(20 * 1024 * 1024, 3);
+const big = testBytes(104 * 1024 * 1024, 8);
 let origin: Origin;
 let relay: Relay;
 const dir = mkdtempSync(join(tmpdir(), 'ferry-get-'));
@@ -20,6 +23,8 @@ beforeAll(async () => {
   origin = await new Origin().start();
   origin.set('/media/film.mp4', { body });
   origin.set('/media/paced.mp4', { body, bytesPerSecond: 8 * 1024 * 1024 });
+  origin.set('/media/big.bin', { body: big });
+  origin.set('/media/named', { body, disposition: `attachment; filename*=UTF-8''The%20Film%20(2026).mp4` });
   relay = await startRelay({ allow: [origin.hostPort], password: 'pw' });
   writeFileSync(join(dir, 'pw'), 'pw\n');
 });
@@ -85,6 +90,52 @@ describe('ferry get', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/404.*upstream_status/);
+  });
+
+  it('survives 50 drops in one run, each a link breaking every 2 MB', async () => {
+    const proxy = await new DroppingProxy(relay.port, 2 * 1024 * 1024).start();
+    const out = join(dir, 'dropped.bin');
+    const r = await ferry(['get', origin.url('/media/big.bin'), '-o', out, '-q', '--relay', proxy.url, '--password-file', join(dir, 'pw')]);
+    await proxy.close();
+    // Before issue 23: 20 attempts in all, and "the server sent fewer bytes than it announced" at the 20th drop.
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(proxy.drops).toBeGreaterThanOrEqual(50);
+    expect(sha256(readFileSync(out))).toBe(sha256(big));
+  });
+
+  it('writes into what is no regular file, through a symlink into its file, and never replaces them', async () => {
+    const args = (out: string): string[] => ['get', origin.url('/media/film.mp4'), '-o', out, '-q', '--relay', relay.url, '--password-file', join(dir, 'pw')];
+    // A named pipe, read by another process: it stays a pipe, and what comes out of it is the file.
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const reader = new Promise<Buffer>((done) => execFile('cat', [fifo], { encoding: 'buffer', maxBuffer: 64 << 20 }, (_e, out) => done(out)));
+    expect((await ferry(args(fifo))).code).toBe(0);
+    expect(sha256(await reader)).toBe(sha256(body));
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    // A symlink to a file: the link stays a link, and the file it points to is the download.
+    const target = join(dir, 'target.mp4');
+    writeFileSync(target, 'an older file');
+    symlinkSync(target, join(dir, 'link.mp4'));
+    expect((await ferry(args(join(dir, 'link.mp4')))).code).toBe(0);
+    expect(lstatSync(join(dir, 'link.mp4')).isSymbolicLink()).toBe(true);
+    expect(sha256(readFileSync(target))).toBe(sha256(body));
+  });
+
+  it('without -o, names the file as the server does, and never replaces a file of that name', async () => {
+    const here = mkdtempSync(join(tmpdir(), 'ferry-named-'));
+    const args = ['get', origin.url('/media/named'), '-q', '--relay', relay.url, '--password-file', join(dir, 'pw')];
+    expect((await ferry(args, undefined, here)).code).toBe(0);
+    expect(sha256(readFileSync(join(here, 'The Film (2026).mp4')))).toBe(sha256(body));
+    const again = await ferry(args, undefined, here);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/The Film \(2026\)\.mp4 already exists: give -o/);
+  });
+
+  it('prints its version', async () => {
+    const r = await ferry(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toBe(`ferry ${(JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version}\n`);
   });
 
   it('says so when the password is wrong', async () => {

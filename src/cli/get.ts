@@ -1,21 +1,26 @@
 /**
  * `ferry get`: download through a relay to a file (or, with `-o -`, to standard output). Bytes go to
  * FILE.part as they arrive, with the version they belong to in FILE.part.json, so a later run continues where
- * this one stopped and never mixes versions.
+ * this one stopped and never mixes versions; what is not a regular file is written straight into (output.ts).
  */
 import { once } from 'node:events';
 import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { Connection } from '../client/connection.js';
-import { fileNameFromUrl } from '../protocol/filename.js';
+import { safeFileName } from '../protocol/filename.js';
 import { nodeSocket } from '../client/node.js';
 import type { Validator } from '../protocol/frames.js';
 import { fetchInto, type TicketedFile } from './ticketed-fetch.js';
+import { chooseOutput } from './output.js';
 import { ProgressBar } from './progress.js';
 
 export const GET_HELP = `ferry get URL: download through a relay
 
-  -o, --output FILE       where to save (default: the URL's last path segment); - for standard output
+  -o, --output FILE       where to save; - for standard output. An existing FILE is replaced once the
+                          download is whole (as curl does); a device or a pipe (/dev/null) is written into.
+                          Without -o: the name the server gives the file (after redirects), never
+                          replacing a file of that name
   --relay URL             the relay's socket (FERRY_RELAY, default ws://127.0.0.1:8080/ws)
   --password-file FILE    the relay's password (FERRY_PASSWORD holds the password itself)
   -q, --quiet             no progress bar
@@ -48,13 +53,16 @@ export async function runGet(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
   const password = values['password-file'] ? readFileSync(values['password-file'], 'utf8').replace(/\r?\n$/, '') : env.FERRY_PASSWORD;
   const relay = values.relay ?? env.FERRY_RELAY ?? 'ws://127.0.0.1:8080/ws';
   const connection = new Connection({ relay, ...(password && { password }), createSocket: nodeSocket, maxAttempts: 20 });
-  const output = values.output ?? fileNameFromUrl(url);
   const bar = new ProgressBar(process.stderr);
   const progress = (written: number, total: number | null): void => void (!values.quiet && bar.update(written, total));
   try {
     const file = await ticketed(connection, relay, url);
-    const { from, written } = output === '-' ? await toStdout(file, progress) : await toFile(file, url, output, progress);
-    if (!values.quiet) process.stderr.write(`saved ${output === '-' ? 'to standard output' : output}: ${bar.finish(written, from)}\n`);
+    const output = chooseOutput(values.output, file.name);
+    const { from, written } =
+      output.kind === 'stdout' ? await toStream(file, process.stdout, progress)
+      : output.kind === 'stream' ? await toStream(file, createWriteStream(output.path), progress)
+      : await toFile(file, url, output.path, progress);
+    if (!values.quiet) process.stderr.write(`saved ${output.kind === 'stdout' ? 'to standard output' : output.path}: ${bar.finish(written, from)}\n`);
     return 0;
   } catch (err) {
     bar.finish(0);
@@ -75,9 +83,9 @@ interface Written { from: number; written: number }
  * checked and the relay reads the file's headers. The bytes then come by plain HTTP, as a browser's download
  * manager takes them: no frames and no credits, at about half the relay's CPU and twice the rate.
  */
-async function ticketed(connection: Connection, relay: string, url: string): Promise<TicketedFile> {
+async function ticketed(connection: Connection, relay: string, url: string): Promise<TicketedFile & { name: string }> {
   const ticket = await connection.download(url).whenTicketed();
-  return { href: new URL(ticket.path, relay.replace(/^ws/, 'http')).href, total: ticket.total };
+  return { href: new URL(ticket.path, relay.replace(/^ws/, 'http')).href, total: ticket.total, name: safeFileName(ticket.name) };
 }
 
 /** To FILE.part, with its version in FILE.part.json, renamed to FILE once whole; continues an earlier run's part. */
@@ -96,13 +104,21 @@ async function toFile(file: TicketedFile, url: string, output: string, progress:
   return { from: offset, written };
 }
 
-/** To standard output (`-o -`, as curl writes), for a pipe: no part file, so a later run starts over. */
-async function toStdout(file: TicketedFile, progress: Progress): Promise<Written> {
-  const closed = new Promise<never>((_, fail) => process.stdout.once('error', () => fail(new Error('the output was closed before the end'))));
-  const written = await Promise.race([fetchInto(file, { from: 0, validator: null }, process.stdout, (n) => progress(n, file.total)), closed]);
-  // What the pipe has not taken yet would be lost when the process exits: its last write's callback says when.
-  await Promise.race([new Promise((done) => process.stdout.write('', done)), closed]);
+/**
+ * Into a stream as it is: standard output (`-o -`, as curl writes) or what is no regular file (a device, a
+ * pipe). No part file, so a later run starts over.
+ */
+async function toStream(file: TicketedFile, out: Writable, progress: Progress): Promise<Written> {
+  const closed = new Promise<never>((_, fail) => out.once('error', (err: NodeJS.ErrnoException) => fail(new Error(outputFailure(err)))));
+  const written = await Promise.race([fetchInto(file, { from: 0, validator: null }, out, (n) => progress(n, file.total)), closed]);
+  // What a pipe has not taken yet would be lost when the process exits: its last write's callback says when.
+  await Promise.race([new Promise((done) => out.write('', done)), closed]);
+  if (out !== process.stdout) out.end();
   return { from: 0, written };
+}
+
+function outputFailure(err: NodeJS.ErrnoException): string {
+  return err.code === 'EPIPE' ? 'the output was closed before the end' : `the output cannot be written (${err.code ?? err.message})`;
 }
 
 /** Where an earlier run of the same command stopped, if its part file is of the same URL and has a version. */

@@ -1,6 +1,7 @@
 /**
  * A ticketed file read from the relay's HTTP side into a stream, from an offset: a connection that breaks is
- * asked again from the next byte (20 times at most), and every answer must be of the version asked for.
+ * asked again from the next byte, however many times, for as long as the attempts bring bytes; and every
+ * answer must be of the version asked for.
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
@@ -24,7 +25,12 @@ export interface FetchStart {
   onVersion?: (validator: Validator | null) => void;
 }
 
-const MAX_ATTEMPTS = 20;
+/**
+ * Attempts in a row that bring no byte before giving up (about 30 s of them, with the waits between). Only
+ * these count: a link that drops every 64 MB is survived however many times it drops (issue 23: counting
+ * every attempt gave up a 2 GB file at its 20th drop).
+ */
+const MAX_FRUITLESS_ATTEMPTS = 20;
 
 /**
  * Reads the file into `out` from `start.from`; returns the offset after its last byte. It reads with the
@@ -36,8 +42,10 @@ export async function fetchInto(file: TicketedFile, start: FetchStart, out: Writ
   const client = new Http1Client({ pick: async (hostname) => hostname, connectTimeoutMs: 10_000, headersTimeoutMs: 30_000 });
   let written = start.from;
   let validator = start.validator;
+  let fruitless = 0;
   try {
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
+      const before = written;
       let answer: Http1Answer | null = null;
       try {
         answer = await client.request(new URL(file.href), 'GET', written > 0 ? { range: `bytes=${written}-` } : {}, undefined, new AbortController().signal);
@@ -50,13 +58,21 @@ export async function fetchInto(file: TicketedFile, start: FetchStart, out: Writ
       } catch (err) {
         answer?.destroy();
         if (err instanceof Refusal) throw err.failure;
-        if (attempt >= MAX_ATTEMPTS) throw err;
-        await new Promise((done) => setTimeout(done, Math.min(2000, 50 * 2 ** attempt)));
+        fruitless = written > before ? 1 : fruitless + 1;
+        if (fruitless >= MAX_FRUITLESS_ATTEMPTS) throw givingUp(err, written);
+        await new Promise((done) => setTimeout(done, Math.min(2000, 50 * 2 ** fruitless)));
       }
     }
   } finally {
     client.close();
   }
+}
+
+/** Why the download stops, in words: the last failure, after attempts in a row that brought nothing. */
+function givingUp(err: unknown, written: number): FerryError {
+  const last = err instanceof FerryError ? err : new FerryError('relay_unreachable', (err as Error).message);
+  const why = `${MAX_FRUITLESS_ATTEMPTS} attempts in a row brought no byte past ${written} (the last: ${last.message})`;
+  return new FerryError(last.code, `gave up: ${why}; run the same command again to continue`);
 }
 
 /** Writes an answer's body into `out`, each piece given back to its read buffer once written. */

@@ -7,7 +7,7 @@ export function fileNameFromUrl(raw: string): string {
   } catch {
     segment = '';
   }
-  return sanitize(segment);
+  return safeFileName(segment);
 }
 
 /** The name a Content-Disposition header gives (filename* first, as RFC 6266 says), or null. */
@@ -16,14 +16,14 @@ export function fileNameFromDisposition(header: string | null): string | null {
   const extended = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(header);
   if (extended) {
     try {
-      return sanitize(decodeURIComponent(extended[1]!.trim())) || null;
+      return safeFileName(decodeURIComponent(extended[1]!.trim())) || null;
     } catch {
       // fall through to the plain parameter
     }
   }
   const plain = /filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]+))/.exec(header);
   const name = plain?.[1]?.replace(/\\(.)/g, '$1') ?? plain?.[2]?.trim();
-  return name ? sanitize(name) || null : null;
+  return name ? safeFileName(name) || null : null;
 }
 
 export function suggestedName(url: string, disposition: string | null): string {
@@ -36,7 +36,7 @@ export function suggestedName(url: string, disposition: string | null): string {
  */
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
 
-function sanitize(name: string): string {
+export function safeFileName(name: string): string {
   const last = name.split(/[\\/]/).pop() ?? '';
   const clean = last.replace(INVISIBLE, '').replace(/[:*?"<>|]/g, '_').replace(/^\.+/, '').trim().slice(0, 200);
   return clean || 'download';

@@ -1,10 +1,18 @@
 /** `ferry` as a user runs it: a real process from the sources, its exit code and what it wrote. */
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-/** `closeOutputAfter`: bytes of standard output read before closing it, as `| head -c N` does. */
-export function ferry(args: string[], closeOutputAfter?: number): Promise<{ code: number; stderr: string; stdout: Buffer }> {
+const TSX = pathToFileURL(join(process.cwd(), 'node_modules/tsx/dist/loader.mjs')).href;
+const MAIN = join(process.cwd(), 'src/cli/main.ts');
+
+/**
+ * `closeOutputAfter`: bytes of standard output read before closing it, as `| head -c N` does; `cwd`: the
+ * folder it runs in (the repository's by default).
+ */
+export function ferry(args: string[], closeOutputAfter?: number, cwd?: string): Promise<{ code: number; stderr: string; stdout: Buffer }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd && { cwd }) });
     let stderr = '';
     const stdout: Buffer[] = [];
     let read = 0;
