@@ -5,42 +5,17 @@
  *   spam      one socket writes 72 MB of requests and never reads its replies
  *   no credit 8 sockets open 64 streams each with zero credit, and never grant any
  *   sockets   3 072 sockets from 24 client networks, none ever saying hello
+ *
+ * Then the second security pass's seven attacks (abuse-second-pass.ts); `-- --second-pass` runs those alone.
  */
-import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { benchFile, MB, startOrigin, startProcess, table } from './lib.js';
+import { mb, opened, peakRss, relayProcess, rssOf as rss, sleep } from './abuse-kit.js';
+import { secondPass } from './abuse-second-pass.js';
+import { benchFile, MB, startOrigin, table } from './lib.js';
+import { benchVideo } from './video.js';
 
 const SPAM_BYTES = 72 * MB;
-
-function rss(pid: number): number {
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-}
-
-async function relayProcess(extra: string[]): Promise<{ pid: number; port: number; stop(): void; metric(name: string): Promise<number> }> {
-  const { child, match } = await startProcess(['dist/cli/main.js', 'serve', '--port', '0', '--log-level', 'silent', ...extra], /relay on http:\/\/127\.0\.0\.1:(\d+)\//);
-  const port = Number(match[1]);
-  return {
-    pid: child.pid!,
-    port,
-    stop: () => child.kill(),
-    metric: async (name) => {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      return text.split('\n').filter((l) => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-    },
-  };
-}
-
-/** Samples a process's RSS every 50 ms until stopped; returns the peak. */
-function peakRss(pid: number): { stop(): number } {
-  let peak = rss(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, rss(pid))), 50);
-  return { stop: () => (clearInterval(timer), Math.max(peak, rss(pid))) };
-}
-
-const opened = (ws: WebSocket): Promise<unknown> => new Promise((done, fail) => (ws.once('open', done), ws.once('error', fail), ws.once('unexpected-response', fail)));
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-const mb = (bytes: number): string => `${(bytes / MB).toFixed(0)} MB`;
 
 async function spam(): Promise<string[]> {
   const relay = await relayProcess([]);
@@ -127,8 +102,14 @@ async function sockets(): Promise<string[]> {
   return ['sockets: 3 072 from 24 networks, no hello', mb(idle), mb(top), `${accepted} accepted, ${refused} refused; all closed ${gone.toFixed(1)} s after the last opened`];
 }
 
-const file = await benchFile('bench-100m.bin', 100 * MB);
-const origin = await startOrigin(file);
-const rows = [await spam(), await noCredit(origin.match[2]!, origin.match[1]!), await sockets()];
-origin.child.kill();
-console.log(table(['attack', 'relay idle RSS', 'relay peak RSS', 'outcome'], rows));
+const HEADERS = ['attack', 'relay idle RSS', 'relay peak RSS', 'outcome'];
+if (!process.argv.includes('--second-pass')) {
+  const file = await benchFile('bench-100m.bin', 100 * MB);
+  const origin = await startOrigin(file);
+  const rows = [await spam(), await noCredit(origin.match[2]!, origin.match[1]!), await sockets()];
+  origin.child.kill();
+  console.log(table(HEADERS, rows));
+}
+// The second security pass (issue 23); another user's start is the 60 s clip's index head.
+const rows = await secondPass(benchVideo(1));
+console.log(table(['attack (issue 23)', 'relay idle RSS', 'peak over idle', 'origin connections (most at once)', "another user's start", 'outcome'], rows));

@@ -10,7 +10,7 @@ import type { Relay } from '../src/relay/node/server.js';
 import { HostileOrigin } from './helpers/hostile-origin.js';
 import { testMedia } from './helpers/media.js';
 import { Origin } from './helpers/origin.js';
-import { connect, startRelay } from './helpers/relay.js';
+import { connect, indexHead, startRelay } from './helpers/relay.js';
 
 const cleanup: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -33,15 +33,7 @@ async function startTime(relay: Relay, url: string): Promise<number> {
   cleanup.push(() => client.close());
   await client.whenReady();
   const started = performance.now();
-  const transfer = client.open({ url, index: 'mp4', window: 4 * 1024 * 1024 });
-  const { ftypSize } = (await transfer.meta).index!;
-  const parts: Uint8Array[] = [];
-  for await (const c of transfer) {
-    parts.push(c.data);
-    const body = Buffer.concat(parts);
-    if (body.byteLength >= ftypSize + 8 && body.byteLength >= ftypSize + body.readUInt32BE(ftypSize)) break;
-  }
-  transfer.cancel();
+  await indexHead(client.open({ url, index: 'mp4', window: 4 * 1024 * 1024 }));
   return performance.now() - started;
 }
 

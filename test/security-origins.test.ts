@@ -9,9 +9,10 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Relay } from '../src/relay/node/server.js';
-import { HostileOrigin, oneByteChunks, rangeOf, serveBytes } from './helpers/hostile-origin.js';
+import { HostileOrigin, oneByteChunks, serveBytes } from './helpers/hostile-origin.js';
+import { manyTraks, nestedMoov, slowTables } from './helpers/hostile-mp4.js';
 import { sha256 } from './helpers/origin.js';
-import { connect, startRelay } from './helpers/relay.js';
+import { connect, indexHead, startRelay } from './helpers/relay.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -59,43 +60,11 @@ describe('an origin that sends one-byte chunks', () => {
   });
 });
 
-/** A box of `type` around `payload`. */
-function box(type: string, ...payload: Uint8Array[]): Buffer {
-  const body = Buffer.concat(payload);
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(8 + body.byteLength);
-  head.write(type, 4, 'latin1');
-  return Buffer.concat([head, body]);
-}
-
-/** An MP4 whose moov is a chain of `depth` boxes of `inner` nested one in the next, each 8 bytes of header. */
-function nestedMoov(depth: number, inner: string): Buffer {
-  const moov = Buffer.alloc(8 * depth);
-  for (let level = 0; level < depth; level++) {
-    moov.writeUInt32BE(8 * (depth - level), 8 * level);
-    moov.write(level === 0 ? 'moov' : inner, 8 * level + 4, 'latin1');
-  }
-  return Buffer.concat([box('ftyp', Buffer.from('isom\0\0\0\0isom', 'latin1')), moov, box('mdat', Buffer.alloc(1024))]);
-}
-
-/** The ftyp and the moov's head of an index stream, as the open's credit pays for them. */
-async function indexHead(relayUrl: string, url: string): Promise<Buffer> {
+/** The ftyp and the moov's head of an index stream opened on a fresh socket. */
+async function headThrough(relayUrl: string, url: string): Promise<Buffer> {
   const client = connect(relayUrl);
   cleanup.push(() => client.close());
-  const transfer = client.open({ url, index: 'mp4', window: 16 * MB });
-  const { ftypSize } = (await transfer.meta).index!;
-  const parts: Uint8Array[] = [];
-  let have = 0;
-  for await (const c of transfer) {
-    parts.push(c.data);
-    have += c.data.byteLength;
-    const body = Buffer.concat(parts);
-    if (have >= ftypSize + 8 && have >= ftypSize + body.readUInt32BE(ftypSize)) {
-      transfer.cancel();
-      return body.subarray(0, ftypSize + body.readUInt32BE(ftypSize));
-    }
-  }
-  throw new Error('the index stream ended before its head');
+  return indexHead(client.open({ url, index: 'mp4', window: 16 * MB }));
 }
 
 /** Samples the process's RSS until stopped; returns the most it grew by. */
@@ -117,7 +86,7 @@ describe('a moov of boxes nested without end', () => {
     const relay = await startRelay({ allow: [origin.hostPort] });
     cleanup.push(() => relay.close());
     const growth = rssGrowth();
-    const heads = await Promise.all(['/small.mp4', '/big.mp4', '/small.mp4', '/big.mp4'].map((p) => indexHead(relay.url, origin.url(p))));
+    const heads = await Promise.all(['/small.mp4', '/big.mp4', '/small.mp4', '/big.mp4'].map((p) => headThrough(relay.url, origin.url(p))));
     // Before issue 23: the small one overflowed the stack (upstream_error); each big one held 190 MB.
     expect(growth.stop()).toBeLessThan(160 * MB);
     // Nothing in such a moov is a sample table: its head is the moov as it is.
@@ -128,27 +97,10 @@ describe('a moov of boxes nested without end', () => {
   });
 });
 
-/** A moov of `traks` tracks, each with a sample size table of `samples` entries: one range request a trak. */
-function manyTraks(traks: number, samples: number): Buffer {
-  const stsz = Buffer.alloc(12 + 4 * samples);
-  stsz.writeUInt32BE(samples, 8);
-  const trak = box('trak', box('mdia', box('minf', box('stbl', box('stsz', stsz)))));
-  const moov = box('moov', ...Array.from({ length: traks }, () => trak));
-  return Buffer.concat([box('ftyp', Buffer.from('isom\0\0\0\0isom', 'latin1')), box('mdat', Buffer.alloc(1024)), moov]);
-}
-
 describe('a moov of hundreds of traks', () => {
   it('is read a few parts at a time for one index, and a bounded number across the relay', async () => {
     const file = manyTraks(204, 10_000);
-    const moovAt = file.indexOf('moov') - 4;
-    const boxStarts = new Set([moovAt]);
-    for (let at = moovAt + 8; at < file.byteLength; at += file.readUInt32BE(at)) boxStarts.add(at);
-    // Parts at the moov's or a trak's start come at once; every other is answered after 10 s, so reads pile up.
-    const origin = await new HostileOrigin((head, socket) => {
-      const [start] = rangeOf(head);
-      if (!/^range:.*-\d+\s*$/im.test(head) || boxStarts.has(start)) serveBytes(file, socket, head);
-      else setTimeout(() => !socket.destroyed && serveBytes(file, socket, head), 10_000);
-    }).start();
+    const origin = await new HostileOrigin(slowTables(file)).start();
     cleanup.push(() => origin.close());
     const relay = await startRelay({ allow: [origin.hostPort] });
     cleanup.push(() => relay.close());

@@ -77,6 +77,21 @@ export async function readAll(t: Transfer): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** The ftyp and the moov's head of an index stream, as its open's credit pays for them; the stream is then cancelled. */
+export async function indexHead(t: Transfer): Promise<Buffer> {
+  const { ftypSize } = (await t.meta).index!;
+  const parts: Uint8Array[] = [];
+  for await (const c of t) {
+    parts.push(c.data);
+    const body = Buffer.concat(parts);
+    if (body.byteLength >= ftypSize + 8 && body.byteLength >= ftypSize + body.readUInt32BE(ftypSize)) {
+      t.cancel();
+      return body.subarray(0, ftypSize + body.readUInt32BE(ftypSize));
+    }
+  }
+  throw new Error('the index stream ended before its head');
+}
+
 /** The error a transfer ends with; one that completes fails the test. */
 export async function failure(t: Transfer): Promise<FerryError> {
   try {
