@@ -62,7 +62,8 @@ export async function runGet(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
       output.kind === 'stdout' ? await toStream(file, process.stdout, progress)
       : output.kind === 'stream' ? await toStream(file, createWriteStream(output.path), progress)
       : await toFile(file, url, output.path, progress);
-    if (!values.quiet) process.stderr.write(`saved ${output.kind === 'stdout' ? 'to standard output' : output.path}: ${bar.finish(written, from)}\n`);
+    const where = output.kind === 'stdout' ? 'to standard output' : output.path;
+    if (!values.quiet) process.stderr.write(`saved ${where}: ${bar.finish(written, from)}\n`);
     return 0;
   } catch (err) {
     bar.finish(0);
@@ -85,7 +86,8 @@ interface Written { from: number; written: number }
  */
 async function ticketed(connection: Connection, relay: string, url: string): Promise<TicketedFile & { name: string }> {
   const ticket = await connection.download(url).whenTicketed();
-  return { href: new URL(ticket.path, relay.replace(/^ws/, 'http')).href, total: ticket.total, name: safeFileName(ticket.name) };
+  const href = new URL(ticket.path, relay.replace(/^ws/, 'http')).href;
+  return { href, total: ticket.total, name: safeFileName(ticket.name) };
 }
 
 /** To FILE.part, with its version in FILE.part.json, renamed to FILE once whole; continues an earlier run's part. */
@@ -109,16 +111,18 @@ async function toFile(file: TicketedFile, url: string, output: string, progress:
  * pipe). No part file, so a later run starts over.
  */
 async function toStream(file: TicketedFile, out: Writable, progress: Progress): Promise<Written> {
-  const closed = new Promise<never>((_, fail) => out.once('error', (err: NodeJS.ErrnoException) => fail(new Error(outputFailure(err)))));
-  const written = await Promise.race([fetchInto(file, { from: 0, validator: null }, out, (n) => progress(n, file.total)), closed]);
+  const closed = new Promise<never>((_, fail) => out.once('error', (err: NodeJS.ErrnoException) => fail(outputFailure(err))));
+  const fetching = fetchInto(file, { from: 0, validator: null }, out, (n) => progress(n, file.total));
+  const written = await Promise.race([fetching, closed]);
   // What a pipe has not taken yet would be lost when the process exits: its last write's callback says when.
   await Promise.race([new Promise((done) => out.write('', done)), closed]);
   if (out !== process.stdout) out.end();
   return { from: 0, written };
 }
 
-function outputFailure(err: NodeJS.ErrnoException): string {
-  return err.code === 'EPIPE' ? 'the output was closed before the end' : `the output cannot be written (${err.code ?? err.message})`;
+function outputFailure(err: NodeJS.ErrnoException): Error {
+  if (err.code === 'EPIPE') return new Error('the output was closed before the end');
+  return new Error(`the output cannot be written (${err.code ?? err.message})`);
 }
 
 /** Where an earlier run of the same command stopped, if its part file is of the same URL and has a version. */

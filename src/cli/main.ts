@@ -12,7 +12,8 @@ const USAGE = `ferry: watch and save very large media files through your own rel
 
 /** The package's version, from its package.json (two folders up from src/cli and dist/cli alike). */
 function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -28,7 +28,8 @@ export function chooseOutput(named: string | undefined, suggested: string): Outp
   if (!found) return { kind: 'file', path };
   if (!found.isFile()) return { kind: 'stream', path };
   if (named === undefined) {
-    throw new FerryError('bad_request', `${path} already exists: give -o ${path} to replace it, or another name with -o`);
+    const how = `give -o ${path} to replace it, or another name with -o`;
+    throw new FerryError('bad_request', `${path} already exists: ${how}`);
   }
   return { kind: 'file', path: realpathSync(path) };
 }

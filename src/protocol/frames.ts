@@ -78,7 +78,9 @@ export interface PlayMessage { t: 'play'; id: number; url: string; type?: string
 export interface WatchMessage { t: 'watch'; id: number; ticket: string }
 /** The client read the relay's mark `n` (MarkMessage). */
 export interface MarkedMessage { t: 'marked'; n: number }
-export type ClientMessage = HelloMessage | OpenMessage | CreditMessage | CancelMessage | ListMessage | KillMessage | SaveMessage | PlayMessage | WatchMessage | MarkedMessage;
+export type ClientMessage =
+  | HelloMessage | OpenMessage | CreditMessage | CancelMessage | ListMessage | KillMessage | SaveMessage | PlayMessage
+  | WatchMessage | MarkedMessage;
 
 export interface WelcomeMessage {
   t: 'welcome';
@@ -159,7 +161,9 @@ export interface ProgressMessage {
  * client answers `marked` with the same `n` as it reads it, and the relay counts what came before as gone.
  */
 export interface MarkMessage { t: 'mark'; n: number }
-export type RelayMessage = WelcomeMessage | MetaMessage | EndMessage | ErrorMessage | TransfersMessage | TicketMessage | ProgressMessage | MarkMessage;
+export type RelayMessage =
+  | WelcomeMessage | MetaMessage | EndMessage | ErrorMessage | TransfersMessage | TicketMessage | ProgressMessage
+  | MarkMessage;
 
 /**
  * A data frame as its two parts, header and payload, for an edge that can send one message in parts without

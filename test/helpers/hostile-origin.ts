@@ -73,7 +73,11 @@ export function serveBytes(file: Uint8Array, socket: Socket, head: string): void
   const status = ranged ? '206 Partial Content' : '200 OK';
   const fields = [`HTTP/1.1 ${status}`, 'content-type: video/mp4', 'accept-ranges: bytes', 'etag: "v1"', `content-length: ${end - start + 1}`];
   if (ranged) fields.push(`content-range: bytes ${start}-${end}/${file.byteLength}`);
-  socket.write(Buffer.concat([Buffer.from(`${fields.join('\r\n')}\r\n\r\n`), file.subarray(start, end + 1)]));
+  // One write of both (corked), and the body as a view of the file: never a copy of a film per request.
+  socket.cork();
+  socket.write(`${fields.join('\r\n')}\r\n\r\n`);
+  socket.write(file.subarray(start, end + 1));
+  socket.uncork();
 }
 
 /**

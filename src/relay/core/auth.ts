@@ -140,7 +140,12 @@ export class Auth {
     }
   }
 
-  private async judge(network: Network, password: string | undefined, admin: string | undefined, prefix: string): Promise<Grant> {
+  private async judge(
+    network: Network,
+    password: string | undefined,
+    admin: string | undefined,
+    prefix: string,
+  ): Promise<Grant> {
     const adminOk = await matches(admin, this.admin);
     const userOk = !this.password || (await matches(password, this.password)) || adminOk;
     if ((admin !== undefined && !adminOk) || !userOk) {

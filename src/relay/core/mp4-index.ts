@@ -130,7 +130,12 @@ async function passThrough(cursor: BoxCursor, req: UpstreamRequest, at: (offset:
  * stream stops there until the page asks for the whole, and gives this body up. A start of a film whose moov
  * is big reads only the parts of the moov the head is made of (moov-head-reader.ts). Throws only FerryErrors.
  */
-async function* indexBody(cursor: BoxCursor, reads: MoovReads, at: BodyStart, headAt: (end: number) => void): AsyncGenerator<Uint8Array, void, undefined> {
+async function* indexBody(
+  cursor: BoxCursor,
+  reads: MoovReads,
+  at: BodyStart,
+  headAt: (end: number) => void,
+): AsyncGenerator<Uint8Array, void, undefined> {
   let left = at.skip;
   const from = function* (parts: Uint8Array[]): Generator<Uint8Array> {
     for (const part of parts) {
@@ -155,6 +160,12 @@ async function* indexBody(cursor: BoxCursor, reads: MoovReads, at: BodyStart, he
   }
 }
 
+interface HeadAndWhole {
+  head: Uint8Array;
+  /** The whole, coded: only for a stream resumed past the head. */
+  whole: Uint8Array[] | null;
+}
+
 /** Where an index stream's body starts, what comes before the moov, and how its work takes turns. */
 interface BodyStart {
   ftyp: Uint8Array;
@@ -166,7 +177,7 @@ interface BodyStart {
  * The moov's head, and the whole coded only for a stream resumed past the head (from the same moov, in the
  * same turn): a stream that sends the head is given up there, and its whole is coded by another, later.
  */
-async function headAndWhole(cursor: BoxCursor, reads: MoovReads, at: BodyStart): Promise<{ head: Uint8Array; whole: Uint8Array[] | null }> {
+async function headAndWhole(cursor: BoxCursor, reads: MoovReads, at: BodyStart): Promise<HeadAndWhole> {
   const inParts = at.skip === 0 && reads.inParts;
   if (inParts) {
     cursor.destroy();

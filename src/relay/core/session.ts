@@ -7,7 +7,8 @@
  * wait for it to drain, and past `maxQueuedBytes` (a client that keeps asking but never reads) it is closed.
  */
 import { ErrorCodes, FerryError, type ErrorCode } from '../../protocol/codes.js';
-import { dataFrameParts, type ClientMessage, type HelloMessage, type MarkMessage, type RelayMessage, type TransferInfo } from '../../protocol/frames.js';
+import { dataFrameParts } from '../../protocol/frames.js';
+import type { ClientMessage, HelloMessage, RelayMessage, TransferInfo } from '../../protocol/frames.js';
 import { MessageRefused, parseClientMessage } from '../../protocol/parse.js';
 import { MAX_CHUNK_BYTES, MAX_CONTROL_BYTES, MAX_STREAM_CREDIT, PROTOCOL_VERSION } from '../../protocol/limits.js';
 import { kill, listAll } from './admin.js';
@@ -20,21 +21,10 @@ import { IndexTurns } from './index-turns.js';
 import type { Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import { Streams } from './streams.js';
-import { WriteMarks } from './write-marks.js';
+import { Outgoing, type WireMessage, type WireSocket } from './outgoing.js';
 import type { OpenUpstream } from './upstream.js';
 
-/** A text message, or one binary message in parts (a data frame's header and payload), sent in order. */
-export type WireMessage = string | readonly Uint8Array[];
-
-export interface WireSocket {
-  /** Sends a message; an edge may send the parts of a binary one as fragments, or join them. */
-  send(data: WireMessage, done: (err?: Error) => void): void;
-  close(code: number, reason: string): void;
-  /** Ms of the socket's round trip before any data, if the edge measured it (a ping answered). */
-  roundTripMs?(): number | null;
-  /** Set by an edge whose `send` never says when bytes have left (Workers): they are counted out by marks. */
-  sendsUnconfirmed?: boolean;
-}
+export type { WireMessage, WireSocket };
 
 export interface SessionLimits {
   maxStreams: number;
@@ -67,9 +57,6 @@ export interface SessionContext {
   queueBudget: QueueBudget;
 }
 
-const encoder = new TextEncoder();
-/** Bytes between marks, on a socket whose sends are unconfirmed. */
-const MARK_BYTES = 256 * 1024;
 /** What a client may send after its hello before the relay has judged it. */
 const MAX_EARLY_BYTES = 16 * MAX_CONTROL_BYTES;
 
@@ -81,10 +68,9 @@ export class Session {
   private early: string[] | null = null;
   private earlyBytes = 0;
   private closed = false;
-  private queuedBytes = 0;
   private protocolErrors = 0;
   private readonly streams: Streams;
-  private readonly marks: WriteMarks | null;
+  private readonly outgoing: Outgoing;
   private readonly follows: DownloadFollows;
   private readonly closing = new AbortController();
   private readonly log: Logger;
@@ -97,7 +83,8 @@ export class Session {
     private readonly ctx: SessionContext,
   ) {
     this.log = ctx.log.child({ session: this.id });
-    this.marks = socket.sendsUnconfirmed ? new WriteMarks(MARK_BYTES) : null;
+    const overflow = (): void => this.shutdown(1008, 'outgoing queue full');
+    this.outgoing = new Outgoing(socket, ctx.limits, ctx.queueBudget, { drained: () => this.streams.wakeReady(), overflow });
     ctx.registry.set(this.id, this);
     ctx.metrics.sockets.inc();
     const { limits } = ctx;
@@ -105,10 +92,17 @@ export class Session {
       {
         send: (m) => this.send(m),
         sendError: (err, id) => this.sendError(err, id),
-        sendFrame: (id, offset, payload) => this.queue(dataFrameParts(id, offset, payload)),
-        hasRoom: () => this.queuedBytes < limits.socketQueueBytes && ctx.queueBudget.allows(this.queuedBytes),
+        sendFrame: (id, offset, payload) => this.outgoing.send(dataFrameParts(id, offset, payload)),
+        hasRoom: () => this.outgoing.hasRoom,
       },
-      { openUpstream: ctx.openUpstream, metrics: ctx.metrics, log: this.log, limits, idle: ctx.idleStreams, indexTurns: new IndexTurns(remote) },
+      {
+        openUpstream: ctx.openUpstream,
+        metrics: ctx.metrics,
+        log: this.log,
+        limits,
+        idle: ctx.idleStreams,
+        indexTurns: new IndexTurns(remote),
+      },
     );
     this.follows = new DownloadFollows(
       {
@@ -160,9 +154,7 @@ export class Session {
     this.closing.abort();
     this.ctx.registry.delete(this.id);
     this.ctx.metrics.sockets.dec();
-    // What is still queued is let go with the socket; its write callbacks, if any come, count nothing more.
-    this.ctx.queueBudget.release(this.queuedBytes);
-    this.queuedBytes = 0;
+    this.outgoing.close();
   }
 
   transfers(): TransferInfo[] {
@@ -197,8 +189,7 @@ export class Session {
         if (this.requireAdmin()) kill(message, this.ctx.registry, this.ctx.downloads);
         return;
       case 'marked':
-        if (this.marks) this.written(this.marks.confirmed(message.n));
-        return;
+        return this.outgoing.marked(message.n);
     }
   }
 
@@ -268,27 +259,7 @@ export class Session {
   }
 
   private send(message: RelayMessage): void {
-    if (!this.closed) this.queue(JSON.stringify(message));
-  }
-
-  /** Hands a message to the socket, counting it until the socket has written it. */
-  private queue(data: WireMessage): void {
-    const bytes = typeof data === 'string' ? encoder.encode(data).byteLength : data.reduce((n, part) => n + part.byteLength, 0);
-    this.queuedBytes += bytes;
-    this.ctx.queueBudget.add(bytes);
-    if (this.queuedBytes > this.ctx.limits.maxQueuedBytes) return this.shutdown(1008, 'outgoing queue full');
-    if (!this.marks) return this.socket.send(data, () => this.written(bytes));
-    this.socket.send(data, () => {});
-    const mark = this.marks.sent(bytes);
-    if (mark !== null) this.socket.send(JSON.stringify({ t: 'mark', n: mark } satisfies MarkMessage), () => {});
-  }
-
-  /** Bytes that have left the relay. */
-  private written(bytes: number): void {
-    if (this.closed) return;
-    this.queuedBytes -= bytes;
-    this.ctx.queueBudget.release(bytes);
-    if (this.queuedBytes < this.ctx.limits.socketQueueBytes) this.streams.wakeReady();
+    if (!this.closed) this.outgoing.send(JSON.stringify(message));
   }
 
   private shutdown(code: number, reason: string): void {

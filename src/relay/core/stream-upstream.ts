@@ -23,7 +23,8 @@ export interface UpstreamHost {
 export async function connectUpstream(host: UpstreamHost, stream: Stream, wanted: number): Promise<UpstreamResponse | null> {
   const m = stream.request;
   stream.connectingSince = Date.now();
-  const upstream = await (m.index === 'mp4' ? openIndex.bind(null, host.deps.openUpstream, host.deps.indexTurns) : host.deps.openUpstream)({
+  const { openUpstream, indexTurns } = host.deps;
+  const upstream = await (m.index === 'mp4' ? openIndex.bind(null, openUpstream, indexTurns) : openUpstream)({
     url: m.url,
     method: m.method ?? 'GET',
     headers: m.headers ?? {},
