@@ -1,6 +1,7 @@
 /**
- * The player in Debian's Firefox ESR too, through a real relay: a moov-last MP4 through MSE, and a WebM and
- * an MP3 through Firefox's own player reading the relay's /media/ tickets. Each plays and seeks.
+ * The player in Debian's Firefox ESR too, through a real relay: a moov-last MP4 and MP4s with Opus and FLAC
+ * audio through MSE, and a WebM and an MP3 through Firefox's own player reading the relay's /media/ tickets.
+ * Each plays and seeks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
@@ -22,6 +23,8 @@ beforeAll(async () => {
   origin.set('/last.mp4', { body: testMedia().moovLast, type: 'video/mp4' });
   origin.set('/film.webm', { body: formats.webm, type: 'video/webm' });
   origin.set('/podcast.mp3', { body: formats.mp3, type: 'audio/mpeg' });
+  origin.set('/opus.mp4', { body: formats.opusMp4, type: 'video/mp4' });
+  origin.set('/flac.mp4', { body: formats.flacMp4, type: 'video/mp4' });
   relay = await startRelay({ allow: [origin.hostPort] });
   firefox = await launchFirefox();
 }, 60_000);
@@ -43,6 +46,9 @@ describe('Firefox', () => {
     ['/last.mp4', 'mse', 60],
     ['/film.webm', 'native', 20],
     ['/podcast.mp3', 'native', 20],
+    // Sample entries `Opus` and `fLaC`, refused before issue 24 for the case of their names.
+    ['/opus.mp4', 'mse', 20],
+    ['/flac.mp4', 'mse', 20],
   ])('%s plays and seeks', async (path, engine, target) => {
     const page = await firefox.newPage();
     try {

@@ -36,6 +36,8 @@ beforeAll(async () => {
     origin.set('/empty-edit.mp4', { body: media.emptyEdit, type: 'video/mp4' });
     origin.set('/lead-in.mp4', { body: media.leadIn, type: 'video/mp4' });
     origin.set('/two-audio.mp4', { body: media.twoAudio, type: 'video/mp4' });
+    origin.set('/opus.mp4', { body: media.opusMp4, type: 'video/mp4' });
+    origin.set('/flac.mp4', { body: media.flacMp4, type: 'video/mp4' });
     const damaged = damagedMedia();
     origin.set('/corrupt.mp4', { body: damaged.corruptMoov, type: 'video/mp4' });
     origin.set('/hostile.mp4', { body: damaged.hostileCount, type: 'video/mp4' });
@@ -110,6 +112,21 @@ describe('MP4s as real files are made', () => {
     expect(s).toMatchObject({ engine: 'mse', error: null });
     expect(s.codecs).toEqual([expect.stringMatching(/^avc1/), expect.stringMatching(/^mp4a/)]);
     await page.close();
+  });
+
+  it.each([
+    ['/opus.mp4', /^opus$/],
+    ['/flac.mp4', /^flac$/],
+  ])('%s (its sample entry Opus or fLaC) plays through MSE, and in the browser’s own player', async (path, audio) => {
+    // Before issue 24 both were refused: "this file uses Opus audio (Opus), which this browser cannot play".
+    for (const [extra, engine] of [['&threshold=0', 'mse'], ['', 'native']] as const) {
+      const page = await open(path, extra);
+      await waitPlaying(page, 1.5);
+      const s = await stats(page);
+      expect(s).toMatchObject({ engine, error: null });
+      if (engine === 'mse') expect(s.codecs).toEqual([expect.stringMatching(/^avc1/), expect.stringMatching(audio)]);
+      await page.close();
+    }
   });
 
   it('without Media Source Extensions, a large MP4 plays in the browser’s own player through the relay', async () => {

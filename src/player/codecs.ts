@@ -41,9 +41,18 @@ export function codecMime({ kind, codec }: TrackCodec): string {
   return `${kind}/x-unknown; codecs="${codec}"`;
 }
 
+/**
+ * The codec string MSE and media elements take for an MP4 sample entry's: the registered ones are lower case
+ * (`opus`, `flac`) where the sample entries are `Opus` and `fLaC`; asked as written, they matched nothing here
+ * and both browsers refused files whose MSE plays them (issue 24).
+ */
+export function mp4CodecString(sampleEntry: string): string {
+  return sampleEntry === 'Opus' || sampleEntry === 'fLaC' ? sampleEntry.toLowerCase() : sampleEntry;
+}
+
 /** The error for tracks this browser cannot play (`plays` asks it), or null when it plays them all. */
 export function codecRefusal(tracks: readonly TrackCodec[], plays: (mime: string) => boolean): FerryError | null {
-  const refused = tracks.filter((t) => !plays(codecMime(t)));
+  const refused = tracks.filter((t) => !plays(t.mime ?? codecMime(t)));
   if (!refused.length) return null;
   const what = refused.map((t) => `${codecName(t.codec)} ${t.kind} (${t.codec})`).join(' and ');
   return new FerryError('unsupported_codec', `this file uses ${what}, which this browser cannot play`);

@@ -5,6 +5,7 @@
  */
 import { createFile, DataStream, ISOFile, Log, MP4BoxBuffer } from 'mp4box';
 import { FerryError } from '../protocol/codes.js';
+import { mp4CodecString } from './codecs.js';
 import { splitMoov, type TrakTables } from './mp4/moov-tables.js';
 import { isTextFormat, type TextFormat } from './mp4/text-samples.js';
 import type { TrackCodec } from './formats/sniff.js';
@@ -93,7 +94,7 @@ function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null, 
   parsed.mvhd.duration = 0;
   const all = mediaTraks(parsed.traks);
   const played = playedTraks(all);
-  const codecs = played.map(({ kind, codec }) => ({ kind, codec }));
+  const codecs = played.map(({ kind, codec }) => ({ kind, codec, mime: `${kind}/mp4; codecs="${codec}"` }));
   const texts = textTraks(parsed.traks, tables, fileSize, movieScale, complete);
   // Read before any init segment is written: writing one drops its trak's edit list.
   const shifts = new Map(all.map((c) => [c, editShift(c.trak, movieScale)]));
@@ -135,7 +136,7 @@ function mediaTraks(traks: TrakBox[]): Candidate[] {
   for (const [index, trak] of traks.entries()) {
     const handler = trak.mdia.hdlr.handler;
     if (handler !== 'vide' && handler !== 'soun') continue;
-    const codec = (trak.mdia.minf.stbl.stsd.entries[0] as { getCodec?: () => string } | undefined)?.getCodec?.() ?? 'unknown';
+    const codec = mp4CodecString((trak.mdia.minf.stbl.stsd.entries[0] as { getCodec?: () => string } | undefined)?.getCodec?.() ?? 'unknown');
     all.push({ trak, index, kind: handler === 'vide' ? 'video' : 'audio', codec, enabled: (trak.tkhd.flags & 1) === 1 });
   }
   return all;

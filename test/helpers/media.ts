@@ -93,6 +93,10 @@ export interface FormatMedia {
   subtitled: Buffer;
   /** The same clip with the same cues as WebVTT in MP4 (`wvtt`), the second one set at the top (line:10%). */
   subtitledWebVtt: Buffer;
+  /** H.264 with Opus audio in MP4 (sample entry `Opus`). */
+  opusMp4: Buffer;
+  /** H.264 with FLAC audio in MP4 (sample entry `fLaC`). */
+  flacMp4: Buffer;
   /** 30 s, long enough to seek in; each format's seconds. */
   duration: number;
 }
@@ -135,6 +139,8 @@ export function formatMedia(): FormatMedia {
     subtitled: file('subtitled.mp4', ['-i', clip(), '-i', subtitleFile(), '-map', '0', '-map', '1', '-c:v', 'copy', '-c:a', 'copy', '-c:s', 'mov_text', '-metadata:s:s:0', 'language=fra']),
     subtitledWebVtt: readFileSync(make('subtitled-wvtt.mp4', (out) => writeFileSync(out, withWebVtt(readFileSync(clip()), WEBVTT_CUES, 'fra')))),
     twoAudio: file('two-audio.mp4', ['-i', clip(), ...tone(20), '-map', '0:v', '-map', '0:a', '-map', '1:a', '-c:v', 'copy', '-c:a:0', 'copy', '-c:a:1', 'ac3', '-disposition:a:1', '0']),
+    opusMp4: file('opus-in.mp4', [...picture(s), ...tone(s), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-c:a', 'libopus']),
+    flacMp4: file('flac-in.mp4', [...picture(s), ...tone(s), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-c:a', 'flac', '-strict', '-2']),
     duration: s,
   };
 }

@@ -6,7 +6,12 @@
 import { readBoxHeader, startsAnMp4, TOP_LEVEL, type BoxHeader } from '../../protocol/mp4-box.js';
 import { readEbml } from './ebml.js';
 
-export interface TrackCodec { kind: 'audio' | 'video'; codec: string }
+export interface TrackCodec {
+  kind: 'audio' | 'video';
+  codec: string;
+  /** The type to ask a browser about, when the container is known (an MP4's track); else codecs.ts chooses. */
+  mime?: string;
+}
 
 export type Sniffed =
   | { container: 'mp4'; boxes: BoxHeader[]; fragmented: boolean }
