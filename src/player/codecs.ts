@@ -2,6 +2,9 @@
 import { FerryError } from '../protocol/codes.js';
 import type { TrackCodec } from './formats/sniff.js';
 
+/** PCM as QuickTime's sample entries name it: every browser decodes it, none can be asked about it in MP4. */
+const QUICKTIME_PCM = /^(sowt|twos|lpcm|in24|in32|fl32|fl64|raw )$/;
+
 /** Plain names for codec strings, for messages a person reads. */
 const NAMES: [RegExp, string][] = [
   [/^(avc1|avc3)/, 'H.264'],
@@ -20,6 +23,10 @@ const NAMES: [RegExp, string][] = [
   [/^theora/, 'Theora'],
   [/^flac/i, 'FLAC'],
   [/^1$/, 'PCM'],
+  [QUICKTIME_PCM, 'PCM'],
+  [/^jpeg$/, 'Motion JPEG'],
+  [/^(s263|h263)$/, 'H.263'],
+  [/^samr$/, 'AMR'],
   [/^3$/, 'floating-point PCM'],
 ];
 
@@ -38,6 +45,7 @@ export function codecMime({ kind, codec }: TrackCodec): string {
   if (codec === 'flac') return 'audio/flac';
   if (codec === 'mp3') return 'audio/mpeg';
   if (/^\d+$/.test(codec)) return `audio/wav; codecs="${codec}"`;
+  if (QUICKTIME_PCM.test(codec)) return 'audio/wav; codecs="1"';
   return `${kind}/x-unknown; codecs="${codec}"`;
 }
 
@@ -48,6 +56,11 @@ export function codecMime({ kind, codec }: TrackCodec): string {
  */
 export function mp4CodecString(sampleEntry: string): string {
   return sampleEntry === 'Opus' || sampleEntry === 'fLaC' ? sampleEntry.toLowerCase() : sampleEntry;
+}
+
+/** The type a media element is asked about for an MP4's track: in MP4, but PCM as the PCM it is. */
+export function mp4TrackMime(kind: TrackCodec['kind'], codec: string): string {
+  return QUICKTIME_PCM.test(codec) ? codecMime({ kind, codec }) : `${kind}/mp4; codecs="${codec}"`;
 }
 
 /** The error for tracks this browser cannot play (`plays` asks it), or null when it plays them all. */

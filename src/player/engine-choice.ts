@@ -10,7 +10,7 @@ import type { Chunk, Transfer, TransferMeta } from '../client/transfer.js';
 import { codecRefusal } from './codecs.js';
 import type { Engine } from './engine.js';
 import { sniff, type Sniffed } from './formats/sniff.js';
-import { AttachedMediaSource, hasMediaSource } from './media-source.js';
+import { AttachedMediaSource, hasMediaSource, sourceBufferTakes } from './media-source.js';
 import type { IndexParts } from './moov-index.js';
 import { parseMovie, type Movie } from './movie.js';
 import { MseEngine, type BufferGoals, type MseSource, type RangeOpener } from './mse-engine.js';
@@ -46,7 +46,7 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
     try {
       const movie = parseMovie(ftyp, head, c.meta.total, false);
       // A large file plays from the head at once; for a small one, the whole says which engine.
-      if (!movie.fragmented && isLarge(c.meta.total, c.options.mseThreshold) && hasMediaSource()) {
+      if (!movie.fragmented && isLarge(c.meta.total, c.options.mseThreshold) && mseTakes(movie)) {
         const load = async (): Promise<Movie> => parseMovie(ftyp, await whole(), c.meta.total);
         return mse(c, openAt, { movie, prefetch, whole: { load, drop: dropWhole } });
       }
@@ -70,11 +70,17 @@ function forMovie(c: ChoiceContext, openAt: RangeOpener, movie: Movie, prefetch:
   // One that ends early plays through MSE, which ends the stream cleanly where the bytes end. So does one with
   // audio tracks to choose from or its own subtitles: the browser's own player offers neither.
   const choices = movie.audioChoices.length > 1 || movie.texts.length > 0;
-  if (!movie.fragmented && (isLarge(c.meta.total, c.options.mseThreshold) || !whole || choices) && hasMediaSource()) return mse(c, openAt, { movie, prefetch, whole: null });
+  const wanted = isLarge(c.meta.total, c.options.mseThreshold) || !whole || choices;
+  if (!movie.fragmented && wanted && mseTakes(movie)) return mse(c, openAt, { movie, prefetch, whole: null });
   prefetch?.cancel();
   const refused = codecRefusal(movie.codecs, (mime) => c.video.canPlayType(mime) !== '');
   if (refused) throw refused;
   return native(c, 'video/mp4', movie.codecs.some((t) => t.kind === 'video'));
+}
+
+/** Whether MSE can play the movie's tracks: one it cannot (QuickTime's PCM) may still play in the browser's own player. */
+function mseTakes(movie: Movie): boolean {
+  return hasMediaSource() && !codecRefusal(movie.tracks, sourceBufferTakes);
 }
 
 /** From the MSE threshold up, or of unknown size: what goes through MSE. */

@@ -5,7 +5,7 @@
  */
 import { createFile, DataStream, ISOFile, Log, MP4BoxBuffer } from 'mp4box';
 import { FerryError } from '../protocol/codes.js';
-import { mp4CodecString } from './codecs.js';
+import { mp4CodecString, mp4TrackMime } from './codecs.js';
 import { splitMoov, type TrakTables } from './mp4/moov-tables.js';
 import { isTextFormat, type TextFormat } from './mp4/text-samples.js';
 import type { TrackCodec } from './formats/sniff.js';
@@ -94,7 +94,7 @@ function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null, 
   parsed.mvhd.duration = 0;
   const all = mediaTraks(parsed.traks);
   const played = playedTraks(all);
-  const codecs = played.map(({ kind, codec }) => ({ kind, codec, mime: `${kind}/mp4; codecs="${codec}"` }));
+  const codecs = played.map(({ kind, codec }) => ({ kind, codec, mime: mp4TrackMime(kind, codec) }));
   const texts = textTraks(parsed.traks, tables, fileSize, movieScale, complete);
   // Read before any init segment is written: writing one drops its trak's edit list.
   const shifts = new Map(all.map((c) => [c, editShift(c.trak, movieScale)]));

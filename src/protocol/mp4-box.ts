@@ -60,9 +60,12 @@ export function boxHeader(type: string, size: number): Uint8Array {
   return out;
 }
 
-/** The box an MP4 starts with: one of these, else the bytes are no MP4. */
+/**
+ * The box an MP4 starts with: one of these, else the bytes are no MP4. Older QuickTime movies have no ftyp
+ * and open with padding (`free`, `skip`, `wide`) or their media (`mdat`).
+ */
 export function startsAnMp4(type: string): boolean {
-  return type === 'ftyp' || type === 'styp' || type === 'moov';
+  return ['ftyp', 'styp', 'moov', 'free', 'skip', 'wide', 'mdat'].includes(type);
 }
 
 /** A moov this large is refused by whoever reads it: far above any real file's index. */

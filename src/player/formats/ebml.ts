@@ -28,6 +28,11 @@ const CODECS: Record<string, string> = {
 
 interface Element { id: number; start: number; end: number }
 
+/** An EBML string: its writer may pad it with NUL bytes (GStreamer ends a CodecID `V_VP8\0`). */
+function text(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes).replace(/\0+$/, '');
+}
+
 /** A variable-length integer at `pos`: its value (marker kept for ids) and length, or null past the end. */
 function vint(b: Uint8Array, pos: number, keepMarker: boolean): { value: number; length: number } | null {
   const first = b[pos];
@@ -61,7 +66,7 @@ export function readEbml(b: Uint8Array): EbmlInfo | null {
   for (let pos = header.start; pos < Math.min(header.end, b.byteLength); ) {
     const e = element(b, pos);
     if (!e) break;
-    if (e.id === ID.docType) docType = new TextDecoder().decode(b.subarray(e.start, Math.min(e.end, b.byteLength)));
+    if (e.id === ID.docType) docType = text(b.subarray(e.start, Math.min(e.end, b.byteLength)));
     pos = e.end;
   }
   const tracks: TrackCodec[] = [];
@@ -77,7 +82,7 @@ export function readEbml(b: Uint8Array): EbmlInfo | null {
         if (e.id === ID.tracks) complete = e.end <= b.byteLength;
       } else if (entry && e.end <= b.byteLength) {
         if (e.id === ID.trackType) entry.type = b[e.start];
-        if (e.id === ID.codecId) entry.codec = new TextDecoder().decode(b.subarray(e.start, e.end));
+        if (e.id === ID.codecId) entry.codec = text(b.subarray(e.start, e.end));
         if (e.id === ID.codecPrivate) entry.avcc = b.subarray(e.start, e.end);
       }
       if (!Number.isFinite(e.end)) return;
