@@ -25,6 +25,7 @@ const NAMES: [RegExp, string][] = [
   [/^1$/, 'PCM'],
   [QUICKTIME_PCM, 'PCM'],
   [/^jpeg$/, 'Motion JPEG'],
+  [/^alac$/, 'ALAC'],
   [/^(s263|h263)$/, 'H.263'],
   [/^samr$/, 'AMR'],
   [/^3$/, 'floating-point PCM'],
@@ -63,10 +64,21 @@ export function mp4TrackMime(kind: TrackCodec['kind'], codec: string): string {
   return QUICKTIME_PCM.test(codec) ? codecMime({ kind, codec }) : `${kind}/mp4; codecs="${codec}"`;
 }
 
+/** For a file that plays without some of its tracks: which, in words. */
+export function partialNotice(refused: readonly TrackCodec[]): string {
+  const what = refused.map((t) => `${codecName(t.codec)} ${t.kind} (${t.codec})`).join(' and ');
+  return `this browser cannot play this file's ${what}: the rest of it plays without it`;
+}
+
 /** The error for tracks this browser cannot play (`plays` asks it), or null when it plays them all. */
 export function codecRefusal(tracks: readonly TrackCodec[], plays: (mime: string) => boolean): FerryError | null {
   const refused = tracks.filter((t) => !plays(t.mime ?? codecMime(t)));
   if (!refused.length) return null;
+  // Protected tracks keep their codec inside their encryption: there is nothing else to name.
+  const locked = refused.filter((t) => /^enc[avst]$/.test(t.codec));
+  if (locked.length) {
+    return new FerryError('unsupported_codec', `this file is encrypted (DRM: ${locked.map((t) => t.codec).join(', ')}), and Ferry plays no protected media`);
+  }
   const what = refused.map((t) => `${codecName(t.codec)} ${t.kind} (${t.codec})`).join(' and ');
   return new FerryError('unsupported_codec', `this file uses ${what}, which this browser cannot play`);
 }

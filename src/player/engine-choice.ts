@@ -7,7 +7,7 @@
 import type { Connection } from '../client/connection.js';
 import { FerryError } from '../protocol/codes.js';
 import type { Chunk, Transfer, TransferMeta } from '../client/transfer.js';
-import { codecRefusal } from './codecs.js';
+import { codecRefusal, partialNotice } from './codecs.js';
 import type { Engine } from './engine.js';
 import { sniff, type Sniffed } from './formats/sniff.js';
 import { AttachedMediaSource, hasMediaSource, sourceBufferTakes } from './media-source.js';
@@ -58,6 +58,9 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
   }
   const format = sniff(c.start.chunk.data, c.meta.total);
   if (format.container === 'html') throw new FerryError('not_media', `the server sent a web page${c.meta.type ? ` (${c.meta.type.split(';')[0]})` : ''}, not a video`);
+  if (format.container === 'mpegts') {
+    throw new FerryError('unsupported_codec', 'this is an MPEG transport stream (.ts, as TV recordings and live streams are), which browsers do not play as a file');
+  }
   // An MP4 comes with the relay's index; one without (a relay that found no MP4 where this page did: they
   // share the rule, so it does not happen) is left to the browser's own player.
   if (format.container === 'mp4') return native(c, 'video/mp4', null);
@@ -94,18 +97,22 @@ function mse(c: ChoiceContext, openAt: RangeOpener, start: Pick<MseSource, 'movi
   return new MseEngine(c.video, { openAt, attached, ...start, total: c.meta.total, mediaWindow }, { ...c.options.goals }, c.fail, c.notice);
 }
 
-function nativeFor(c: ChoiceContext, format: Exclude<Sniffed, { container: 'mp4' | 'html' }>): Engine {
+function nativeFor(c: ChoiceContext, format: Exclude<Sniffed, { container: 'mp4' | 'html' | 'mpegts' }>): Engine {
   if (format.container === 'unknown') {
     const type = c.meta.type?.split(';')[0]?.trim() ?? null;
     // Not a format this page knows by its bytes; the browser may still, if the server's type is a media type.
     if (type && /^(audio|video)\//.test(type) && c.video.canPlayType(type) !== '') return native(c, type, null);
     throw new FerryError('not_media', `the server sent something that is not audio or video${type ? ` (${type})` : ''}`);
   }
-  if (format.tracks) {
-    const refused = codecRefusal(format.tracks, (mime) => c.video.canPlayType(mime) !== '');
-    if (refused) throw refused;
-  }
-  return native(c, format.mime, format.tracks ? format.tracks.some((t) => t.kind === 'video') : null);
+  if (!format.tracks) return native(c, format.mime, null);
+  const plays = (mime: string): boolean => c.video.canPlayType(mime) !== '';
+  // The browser's own player plays what it can of a file: a track it cannot decode is named, and refuses
+  // the file only when nothing else in it plays (a plain <video> would play Theora's sound with no word).
+  const playable = format.tracks.filter((t) => !codecRefusal([t], plays));
+  const refused = codecRefusal(format.tracks, plays);
+  if (refused && playable.length === 0) throw refused;
+  if (refused) c.notice(partialNotice(format.tracks.filter((t) => !playable.includes(t))));
+  return native(c, format.mime, playable.some((t) => t.kind === 'video'));
 }
 
 function native(c: ChoiceContext, type: string, hasVideo: boolean | null): Engine {

@@ -13,7 +13,7 @@ import { Fragmenter } from './fragmenter.js';
 import { MediaBuffers, type BufferGoals } from './media-buffers.js';
 import { sourceBufferTakes, type AttachedMediaSource } from './media-source.js';
 import { MediaLoader, type RangeOpener } from './media-loader.js';
-import { incompleteNotice } from './notices.js';
+import { incompleteNotice, noMediaHeld } from './notices.js';
 import type { Movie, MovieText, MovieTrack } from './movie.js';
 import { Previews } from './previews.js';
 import { SubtitleTracks } from './subtitle-tracks.js';
@@ -184,6 +184,7 @@ export class MseEngine implements Engine {
     let duration = movie.start + movie.duration;
     // Known from the sample tables before any media is read: what exists plays, then the stream ends.
     const notice = this.incompleteFile();
+    if (this.failure) return false;
     if (notice) duration = Math.min(duration, notice.playable);
     void this.buffers.open(movie.tracks, duration);
     // After a skipped lead-in, or sound that starts after the picture: playback starts where both are.
@@ -204,20 +205,30 @@ export class MseEngine implements Engine {
       track.table = table;
     }
     const notice = this.incompleteFile();
+    if (this.failure) return;
     if (notice) this.buffers.shorten(notice.playable);
     this.buffers.endTracks(this.fragmenter.finishedTracks());
     if (this.held) this.seekTo(this.video.currentTime);
     else this.loader.wake();
   }
 
-  /** For a file shorter than its tables say: the notice, given to the page. */
+  /**
+   * For a file shorter than its tables say: the notice, given to the page; a failure when the file holds
+   * none of the media its tables describe (a stripped file, an audiobook's index alone).
+   */
   private incompleteFile(): { playable: number } | null {
+    const { total } = this.source;
     if (!this.tracks.every((t) => t.table.complete)) {
       // A head past the file's end (cut within its first seconds): reading stops there and waits for the whole.
-      for (const t of this.tracks) if (this.source.total !== null) t.table.keepWithin(this.source.total);
+      for (const t of this.tracks) if (total !== null) t.table.keepWithin(total);
+      if (total !== null && this.tracks.every((t) => t.table.count === 0)) this.fail(noMediaHeld(total));
       return null;
     }
-    const notice = incompleteNotice(this.tracks, this.source.total);
+    const notice = incompleteNotice(this.tracks, total);
+    if (notice && notice.playable <= 0 && total !== null) {
+      this.fail(noMediaHeld(total));
+      return null;
+    }
     if (notice) this.onNotice(notice.text);
     return notice;
   }

@@ -1,4 +1,5 @@
-/** Sentences for the page about a file that plays, but not as a whole. */
+/** Sentences for the page about a file that plays, but not as a whole, or holds nothing to play. */
+import { FerryError } from '../protocol/codes.js';
 import type { MovieTrack } from './movie.js';
 
 /** "1:02:03" or "22:10". */
@@ -20,4 +21,9 @@ export function incompleteNotice(tracks: MovieTrack[], total: number | null): { 
   for (const t of tracks) t.table.keepWithin(total);
   const playable = Math.min(...tracks.map((t) => t.table.timeWithin(total)));
   return { text: `this file is incomplete: it ends at ${Math.floor((100 * total) / end)} %, ${clock(playable)}`, playable };
+}
+
+/** A file whose index describes media it does not hold (a plain `<video>` runs a silent clock over it). */
+export function noMediaHeld(total: number): FerryError {
+  return new FerryError('truncated', `this file holds none of its media: its ${total} bytes end before the first of it`);
 }

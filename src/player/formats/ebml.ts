@@ -24,6 +24,7 @@ const CODECS: Record<string, string> = {
   A_AC3: 'ac-3',
   A_EAC3: 'ec-3',
   A_DTS: 'dtsc',
+  A_ALAC: 'alac',
 };
 
 interface Element { id: number; start: number; end: number }

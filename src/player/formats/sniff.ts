@@ -17,6 +17,8 @@ export type Sniffed =
   | { container: 'mp4'; boxes: BoxHeader[]; fragmented: boolean }
   | { container: 'webm' | 'matroska' | 'mp3' | 'aac' | 'wav' | 'ogg' | 'flac'; mime: string; tracks: TrackCodec[] | null }
   | { container: 'html' }
+  /** An MPEG transport stream, which no browser plays from a file. */
+  | { container: 'mpegts' }
   | { container: 'unknown' };
 
 const ascii = (b: Uint8Array, at: number, n: number): string => String.fromCharCode(...b.subarray(at, at + n));
@@ -32,7 +34,15 @@ export function sniff(head: Uint8Array, total: number | null): Sniffed {
     const video = !ebml.tracks || ebml.tracks.some((t) => t.kind === 'video');
     return { container: webm ? 'webm' : 'matroska', mime: `${video ? 'video' : 'audio'}/${webm ? 'webm' : 'x-matroska'}`, tracks: ebml.tracks };
   }
-  return sniffAudio(head) ?? { container: 'unknown' };
+  return sniffAudio(head) ?? (isTransportStream(head) ? { container: 'mpegts' } : { container: 'unknown' });
+}
+
+/** An MPEG-TS sync byte (0x47) at the start of each of the first packets of 188 bytes. */
+function isTransportStream(b: Uint8Array): boolean {
+  const packets = Math.min(5, Math.floor(b.byteLength / 188));
+  if (packets < 2) return false;
+  for (let k = 0; k < packets; k++) if (b[188 * k] !== 0x47) return false;
+  return true;
 }
 
 /** Top-level boxes of a sane size, the first an ftyp, styp or moov; fragmented when moofs or an mvex show. */
@@ -87,13 +97,31 @@ function wavFormat(b: Uint8Array): number {
   return 1;
 }
 
-/** The codec of an Ogg file's first logical stream, from the start of its first packet. */
+/** The codec an Ogg stream's first packet names, or null. */
+function oggStream(packet: string): TrackCodec | null {
+  if (packet.startsWith('OpusHead')) return { kind: 'audio', codec: 'opus' };
+  if (packet.startsWith('\x01vorbis')) return { kind: 'audio', codec: 'vorbis' };
+  if (packet.startsWith('\x7fFLAC')) return { kind: 'audio', codec: 'flac' };
+  if (packet.startsWith('\x80theora')) return { kind: 'video', codec: 'theora' };
+  return null;
+}
+
+/**
+ * The codecs of an Ogg file's logical streams, from their first pages (each begins a stream, flag 0x02, and
+ * they all come before any other page); null when one is of a codec not known here.
+ */
 function oggCodec(b: Uint8Array): { mime: string; tracks: TrackCodec[] | null } {
-  const segments = b[26] ?? 0;
-  const packet = ascii(b, 27 + segments, 8);
-  if (packet.startsWith('OpusHead')) return { mime: 'audio/ogg', tracks: [{ kind: 'audio', codec: 'opus' }] };
-  if (packet.startsWith('\x01vorbis')) return { mime: 'audio/ogg', tracks: [{ kind: 'audio', codec: 'vorbis' }] };
-  if (packet.startsWith('\x7fFLAC')) return { mime: 'audio/ogg', tracks: [{ kind: 'audio', codec: 'flac' }] };
-  if (packet.startsWith('\x80theora')) return { mime: 'video/ogg', tracks: null };
-  return { mime: 'audio/ogg', tracks: null };
+  const tracks: TrackCodec[] = [];
+  let known = true;
+  for (let at = 0; at + 27 <= b.byteLength && ascii(b, at, 4) === 'OggS' && (b[at + 5]! & 0x02) !== 0; ) {
+    const segments = b[at + 26]!;
+    let size = 0;
+    for (let k = 0; k < segments; k++) size += b[at + 27 + k] ?? 0;
+    const stream = oggStream(ascii(b, at + 27 + segments, 8));
+    if (stream) tracks.push(stream);
+    else known = false;
+    at += 27 + segments + size;
+  }
+  const video = tracks.some((t) => t.kind === 'video');
+  return { mime: video ? 'video/ogg' : 'audio/ogg', tracks: known && tracks.length > 0 ? tracks : null };
 }

@@ -97,7 +97,8 @@ async function buildIndex(open: OpenUpstream, req: UpstreamRequest, inTurn: Work
         const destroy = (): void => (cursor.destroy(), void body.return(undefined));
         return { meta: { ...meta, status: 200, offset: req.offset, length: null, ranges: true, index }, body, destroy, creditEnd: () => headEnd };
       }
-      if (box.type === 'mdat') mediaOffset ??= box.offset + box.headerSize;
+      // An empty mdat (a file stripped of its media) has no media to open.
+      if (box.type === 'mdat' && box.size > box.headerSize) mediaOffset ??= box.offset + box.headerSize;
       if (box.type === 'ftyp' && box.size <= INDEX_MAX_FTYP_BYTES) ftyp = await cursor.read(box.size);
       else if (Number.isFinite(box.size) && (meta.total === null || box.offset + box.size < meta.total)) await cursor.skipTo(box.offset + box.size);
       else throw meta.total !== null && box.offset + box.size > meta.total ? indexLost(meta.total, box.offset + box.size) : new FerryError('no_index');
