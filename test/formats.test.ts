@@ -38,6 +38,7 @@ beforeAll(async () => {
     origin.set('/two-audio.mp4', { body: media.twoAudio, type: 'video/mp4' });
     origin.set('/opus.mp4', { body: media.opusMp4, type: 'video/mp4' });
     origin.set('/flac.mp4', { body: media.flacMp4, type: 'video/mp4' });
+    origin.set('/ac3-default.mkv', { body: media.ac3DefaultMkv, type: 'video/x-matroska' });
     const damaged = damagedMedia();
     origin.set('/corrupt.mp4', { body: damaged.corruptMoov, type: 'video/mp4' });
     origin.set('/hostile.mp4', { body: damaged.hostileCount, type: 'video/mp4' });
@@ -127,6 +128,17 @@ describe('MP4s as real files are made', () => {
       if (engine === 'mse') expect(s.codecs).toEqual([expect.stringMatching(/^avc1/), expect.stringMatching(audio)]);
       await page.close();
     }
+  });
+
+  it('an MKV whose default audio is AC-3 plays, with its AAC track’s sound, and says what it cannot play', async () => {
+    // Before issue 24: "this file uses AC-3 audio (ac-3), which this browser cannot play", where a plain
+    // <video> plays the AAC track.
+    const page = await open('/ac3-default.mkv');
+    await waitPlaying(page, 1.5);
+    expect(await stats(page)).toMatchObject({ engine: 'native', error: null });
+    expect(await messageOf(page, 'status')).toMatch(/cannot play this file's AC-3 audio \(ac-3\): the rest of it plays/);
+    expect(await page.evaluate(() => (document.querySelector('video') as unknown as { webkitAudioDecodedByteCount: number }).webkitAudioDecodedByteCount)).toBeGreaterThan(0);
+    await page.close();
   });
 
   it('without Media Source Extensions, a large MP4 plays in the browser’s own player through the relay', async () => {

@@ -97,6 +97,8 @@ export interface FormatMedia {
   opusMp4: Buffer;
   /** H.264 with FLAC audio in MP4 (sample entry `fLaC`). */
   flacMp4: Buffer;
+  /** Matroska: H.264, AC-3 audio (the default track, English) and AAC audio (French), as rips often are. */
+  ac3DefaultMkv: Buffer;
   /** 30 s, long enough to seek in; each format's seconds. */
   duration: number;
 }
@@ -141,6 +143,9 @@ export function formatMedia(): FormatMedia {
     twoAudio: file('two-audio.mp4', ['-i', clip(), ...tone(20), '-map', '0:v', '-map', '0:a', '-map', '1:a', '-c:v', 'copy', '-c:a:0', 'copy', '-c:a:1', 'ac3', '-disposition:a:1', '0']),
     opusMp4: file('opus-in.mp4', [...picture(s), ...tone(s), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-c:a', 'libopus']),
     flacMp4: file('flac-in.mp4', [...picture(s), ...tone(s), '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-c:a', 'flac', '-strict', '-2']),
+    ac3DefaultMkv: file('ac3-default.mkv', [...picture(s), ...tone(s), '-f', 'lavfi', '-i', `sine=frequency=660:sample_rate=48000:duration=${s}`,
+      '-map', '0', '-map', '1', '-map', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-c:a:0', 'ac3', '-c:a:1', 'aac',
+      '-disposition:a:0', 'default', '-disposition:a:1', '0', '-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fra']),
     duration: s,
   };
 }
