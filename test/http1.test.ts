@@ -139,9 +139,11 @@ describe('the relay’s HTTP/1.1 client', () => {
 
   it('hands a slow origin’s small reads on as one piece, without copying them', async () => {
     const body = testBytes(40 * 1000);
+    // The head comes with the first piece, as a busy machine reads them: the body's first bytes are then a view
+    // of the joined head, and the reads after it land in a read buffer of their own.
     script = (_h, socket) => {
-      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.byteLength}\r\n\r\n`);
-      for (let i = 0; i < 40; i++) setTimeout(() => socket.write(body.subarray(i * 1000, (i + 1) * 1000)), 2 * i);
+      socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.byteLength}\r\n\r\n`), body.subarray(0, 1000)]));
+      for (let i = 1; i < 40; i++) setTimeout(() => socket.write(body.subarray(i * 1000, (i + 1) * 1000)), 2 * i);
     };
     const answer = await get();
     await new Promise((done) => setTimeout(done, 250));

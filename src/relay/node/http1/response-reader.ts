@@ -136,7 +136,7 @@ export class ResponseReader {
   /**
    * Queues a piece of body. One that lies right behind the last queued, in the same buffer (reads land one
    * after another), lengthens it: a slow origin's many small reads leave as one view, and nothing is copied.
-   * A small one behind others is copied next to the small pieces before it.
+   * A small one set apart from the last by framing is copied next to the small pieces before it.
    */
   private push(piece: Buffer): void {
     const last = this.queue.length - 1;
@@ -144,13 +144,22 @@ export class ResponseReader {
     if (tail && tail.buffer === piece.buffer && tail.byteOffset + tail.byteLength === piece.byteOffset) {
       lend(piece);
       this.queue[last] = Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength + piece.byteLength);
-    } else if (tail && piece.byteLength < SMALL_PIECE_BYTES) this.gather(piece);
+    } else if (tail && piece.byteLength < SMALL_PIECE_BYTES && this.framedApart(tail, piece)) this.gather(piece);
     else {
       lend(piece);
       this.queue.push(piece);
     }
     this.queued += piece.byteLength;
     this.wake?.();
+  }
+
+  /**
+   * Whether a piece follows the queue's last one with framing between (chunk sizes in the same read, or after
+   * pieces gathered before): what one-byte chunks look like. A piece that starts a new buffer (the first read
+   * after the head, which was joined, or a new read buffer) is queued as it is, costing one entry.
+   */
+  private framedApart(tail: Buffer, piece: Buffer): boolean {
+    return tail.buffer === piece.buffer || tail.buffer === this.gathering?.buffer;
   }
 
   /**
