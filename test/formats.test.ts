@@ -39,6 +39,7 @@ beforeAll(async () => {
     origin.set('/opus.mp4', { body: media.opusMp4, type: 'video/mp4' });
     origin.set('/flac.mp4', { body: media.flacMp4, type: 'video/mp4' });
     origin.set('/ac3-default.mkv', { body: media.ac3DefaultMkv, type: 'video/x-matroska' });
+    origin.set('/ac3-default.mp4', { body: media.ac3DefaultMp4, type: 'video/mp4' });
     const damaged = damagedMedia();
     origin.set('/corrupt.mp4', { body: damaged.corruptMoov, type: 'video/mp4' });
     origin.set('/hostile.mp4', { body: damaged.hostileCount, type: 'video/mp4' });
@@ -138,6 +139,16 @@ describe('MP4s as real files are made', () => {
     expect(await stats(page)).toMatchObject({ engine: 'native', error: null });
     expect(await messageOf(page, 'status')).toMatch(/cannot play this file's AC-3 audio \(ac-3\): the rest of it plays/);
     expect(await page.evaluate(() => (document.querySelector('video') as unknown as { webkitAudioDecodedByteCount: number }).webkitAudioDecodedByteCount)).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  it('an MP4 whose default audio is AC-3 plays its AAC track through MSE, and says so', async () => {
+    const page = await open('/ac3-default.mp4');
+    await waitPlaying(page, 1.5);
+    const s = await stats(page);
+    expect(s).toMatchObject({ engine: 'mse', error: null });
+    expect(s.codecs).toEqual([expect.stringMatching(/^avc1/), expect.stringMatching(/^mp4a/)]);
+    expect(await messageOf(page, 'status')).toMatch(/cannot play this file's AC-3 audio \(ac-3\): its fra AAC track plays instead/);
     await page.close();
   });
 

@@ -15,6 +15,7 @@ import type { IndexParts } from './moov-index.js';
 import { parseMovie, type Movie } from './movie.js';
 import { MseEngine, type BufferGoals, type MseSource, type RangeOpener } from './mse-engine.js';
 import { NativeEngine } from './native-engine.js';
+import { playableAudio } from './playable-audio.js';
 
 export interface ChoiceContext {
   video: HTMLVideoElement;
@@ -46,7 +47,7 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
     try {
       const movie = parseMovie(ftyp, head, c.meta.total, false);
       // A large file plays from the head at once; for a small one, the whole says which engine.
-      if (!movie.fragmented && isLarge(c.meta.total, c.options.mseThreshold) && mseTakes(movie)) {
+      if (!movie.fragmented && isLarge(c.meta.total, c.options.mseThreshold) && mseTakes(c, movie)) {
         const load = async (): Promise<Movie> => parseMovie(ftyp, await whole(), c.meta.total);
         return mse(c, openAt, { movie, prefetch, whole: { load, drop: dropWhole } });
       }
@@ -74,16 +75,23 @@ function forMovie(c: ChoiceContext, openAt: RangeOpener, movie: Movie, prefetch:
   // audio tracks to choose from or its own subtitles: the browser's own player offers neither.
   const choices = movie.audioChoices.length > 1 || movie.texts.length > 0;
   const wanted = isLarge(c.meta.total, c.options.mseThreshold) || !whole || choices;
-  if (!movie.fragmented && wanted && mseTakes(movie)) return mse(c, openAt, { movie, prefetch, whole: null });
+  if (!movie.fragmented && wanted && mseTakes(c, movie)) return mse(c, openAt, { movie, prefetch, whole: null });
   prefetch?.cancel();
   const refused = codecRefusal(movie.codecs, (mime) => c.video.canPlayType(mime) !== '');
   if (refused) throw refused;
   return native(c, 'video/mp4', movie.codecs.some((t) => t.kind === 'video'));
 }
 
-/** Whether MSE can play the movie's tracks: one it cannot (QuickTime's PCM) may still play in the browser's own player. */
-function mseTakes(movie: Movie): boolean {
-  return hasMediaSource() && !codecRefusal(movie.tracks, sourceBufferTakes);
+/**
+ * Whether MSE can play the movie's tracks, once an audio track it cannot play is swapped for one it can (and
+ * the page told). One it cannot play at all (QuickTime's PCM) may still play in the browser's own player.
+ */
+function mseTakes(c: ChoiceContext, movie: Movie): boolean {
+  if (!hasMediaSource()) return false;
+  const swapped = playableAudio(movie, sourceBufferTakes);
+  if (codecRefusal(movie.tracks, sourceBufferTakes)) return false;
+  if (swapped) c.notice(swapped);
+  return true;
 }
 
 /** From the MSE threshold up, or of unknown size: what goes through MSE. */

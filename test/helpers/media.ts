@@ -99,6 +99,8 @@ export interface FormatMedia {
   flacMp4: Buffer;
   /** Matroska: H.264, AC-3 audio (the default track, English) and AAC audio (French), as rips often are. */
   ac3DefaultMkv: Buffer;
+  /** The 20 s clip with AC-3 audio (the default track, English) and an AAC track (French), as web downloads are. */
+  ac3DefaultMp4: Buffer;
   /** 30 s, long enough to seek in; each format's seconds. */
   duration: number;
 }
@@ -146,6 +148,8 @@ export function formatMedia(): FormatMedia {
     ac3DefaultMkv: file('ac3-default.mkv', [...picture(s), ...tone(s), '-f', 'lavfi', '-i', `sine=frequency=660:sample_rate=48000:duration=${s}`,
       '-map', '0', '-map', '1', '-map', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-c:a:0', 'ac3', '-c:a:1', 'aac',
       '-disposition:a:0', 'default', '-disposition:a:1', '0', '-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fra']),
+    ac3DefaultMp4: file('ac3-default.mp4', ['-i', clip(), ...tone(20), '-map', '0:v', '-map', '0:a', '-map', '1:a', '-c:v', 'copy', '-c:a:0', 'ac3',
+      '-c:a:1', 'aac', '-disposition:a:0', 'default', '-disposition:a:1', '0', '-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fra']),
     duration: s,
   };
 }

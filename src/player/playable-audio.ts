@@ -1,0 +1,21 @@
+/**
+ * A movie whose chosen audio track this browser cannot play (an MP4 whose default is AC-3 or E-AC-3, as web
+ * downloads often are) plays another of its audio tracks that it can, and says so; a track that cannot be
+ * played never makes the whole file refuse while another plays. Without such a track the movie is left as it
+ * is, and is refused for that codec.
+ */
+import { codecName } from './codecs.js';
+import type { Movie } from './movie.js';
+
+/** Swaps the movie's audio track for one `takes` plays, when it does not play; returns the notice, or null. */
+export function playableAudio(movie: Movie, takes: (mime: string) => boolean): string | null {
+  const at = movie.tracks.findIndex((t) => t.kind === 'audio');
+  const audio = movie.tracks[at];
+  if (!audio || takes(audio.mime)) return null;
+  const choice = movie.audioChoices.find((c) => c.id !== audio.id && takes(c.mime));
+  const track = choice?.make();
+  if (!choice || !track) return null;
+  movie.tracks[at] = track;
+  const other = `${choice.language ? `${choice.language} ` : ''}${codecName(choice.codec)}`;
+  return `this browser cannot play this file's ${codecName(audio.codec)} audio (${audio.codec}): its ${other} track plays instead`;
+}
