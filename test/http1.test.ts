@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -15,47 +15,26 @@ import { FerryError } from '../src/protocol/codes.js';
 import { Http1Client, type Http1Answer } from '../src/relay/node/http1/client.js';
 import { giveBack, readBuffer, readBytesFor } from '../src/relay/node/http1/read-buffers.js';
 import { sha256, testBytes } from './helpers/origin.js';
+import { HostileOrigin } from './helpers/hostile-origin.js';
 import { connect, failure, readAll, startRelay } from './helpers/relay.js';
 
-/** What the origin does with each request: it is given the request's head and the connection. */
+/** What the origin does with each request: it is given the request's head, the connection and the request's number. */
 type Script = (head: string, socket: Socket, n: number) => void;
 
-let server: Server;
 let script: Script;
-let connections = 0;
-let requests = 0;
-const sockets = new Set<Socket>();
+const origin = new HostileOrigin((head, socket) => script(head, socket, origin.requests));
 
-beforeAll(async () => {
-  server = createServer((socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    let pending = '';
-    socket.on('data', (d: Buffer) => {
-      pending += d.toString('latin1');
-      for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
-        const head = pending.slice(0, end);
-        pending = pending.slice(end + 4);
-        script(head, socket, ++requests);
-      }
-    });
-    socket.on('error', () => {});
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-});
-afterAll(() => new Promise<void>((done) => server.close(() => done())));
+beforeAll(() => origin.start());
+afterAll(() => origin.close());
 
 let client: Http1Client;
 beforeEach(() => {
   client?.close();
-  for (const s of sockets) s.destroy();
-  connections = 0;
-  requests = 0;
+  origin.reset();
   client = new Http1Client({ pick: async (host) => host, connectTimeoutMs: 2000, headersTimeoutMs: 300 });
 });
 
-const url = (path = '/f'): URL => new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}${path}`);
+const url = (path = '/f'): URL => new URL(origin.url(path));
 const get = (method = 'GET', headers: Record<string, string> = {}, signal = new AbortController().signal): Promise<Http1Answer> => client.request(url(), method, headers, undefined, signal);
 
 async function bodyOf(answer: Http1Answer): Promise<Buffer> {
@@ -94,7 +73,7 @@ describe('the relay’s HTTP/1.1 client', () => {
     const body = testBytes(3 * 1024 * 1024 + 7);
     script = (_head, socket) => socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.byteLength}\r\n\r\n`), body]));
     for (let i = 0; i < 3; i++) expect(sha256(await bodyOf(await get()))).toBe(sha256(body));
-    expect(connections).toBe(1);
+    expect(origin.accepted).toBe(1);
   });
 
   it('reads into a buffer again only once every byte of it handed on has been given back', async () => {
@@ -134,7 +113,7 @@ describe('the relay’s HTTP/1.1 client', () => {
     const second = await get();
     first.destroy();
     expect((await bodyOf(second)).toString()).toBe('body 2');
-    expect(connections).toBe(1);
+    expect(origin.accepted).toBe(1);
   });
 
   it('hands a slow origin’s small reads on as one piece, without copying them', async () => {
@@ -163,7 +142,7 @@ describe('the relay’s HTTP/1.1 client', () => {
       script = (_h, socket) => writeInPieces(socket, Buffer.concat([head, wire]), [head.byteLength + cut - 1, head.byteLength + cut]);
       expect((await bodyOf(await get())).equals(Buffer.from(body))).toBe(true);
     }
-    expect(connections).toBe(1);
+    expect(origin.accepted).toBe(1);
   });
 
   it('skips 1xx answers, and reads a body without a length until the server closes', async () => {
@@ -177,7 +156,7 @@ describe('the relay’s HTTP/1.1 client', () => {
     expect(answer.head.fields.get('content-type')).toBe('video/mp4');
     expect((await bodyOf(answer)).equals(body)).toBe(true);
     await get().then(bodyOf);
-    expect(connections).toBe(2);
+    expect(origin.accepted).toBe(2);
   });
 
   it('reads no body after HEAD, 204 and 304 whatever they announce, and keeps the connection', async () => {
@@ -185,7 +164,7 @@ describe('the relay’s HTTP/1.1 client', () => {
     expect((await bodyOf(await get('HEAD'))).byteLength).toBe(0);
     expect((await bodyOf(await get())).byteLength).toBe(0);
     expect((await bodyOf(await get())).byteLength).toBe(0);
-    expect(connections).toBe(1);
+    expect(origin.accepted).toBe(1);
   });
 
   it('asks again on a fresh connection when a kept one dies unanswered, unless the request had a body', async () => {
@@ -194,11 +173,11 @@ describe('the relay’s HTTP/1.1 client', () => {
     script = (_h, socket, n) => (n === 2 || n === 5 ? socket.destroy() : socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
     expect((await bodyOf(await get())).toString()).toBe('ok');
     expect((await bodyOf(await get())).toString()).toBe('ok');
-    expect([connections, requests]).toEqual([2, 3]);
+    expect([origin.accepted, origin.requests]).toEqual([2, 3]);
     const post = (): Promise<Http1Answer> => client.request(url(), 'POST', {}, Buffer.from('x'), new AbortController().signal);
     expect((await bodyOf(await post())).toString()).toBe('ok');
     expect((await failureOf(post)).code).toBe('upstream_error');
-    expect(requests).toBe(5);
+    expect(origin.requests).toBe(5);
   });
 
   it('never reuses a connection that said close, sent bytes past the body, or spoke while idle', async () => {
@@ -214,7 +193,7 @@ describe('the relay’s HTTP/1.1 client', () => {
     for (const expected of ['a', 'b', 'c']) expect((await bodyOf(await get())).toString()).toBe(expected);
     await new Promise((done) => setTimeout(done, 60));
     expect((await bodyOf(await get())).toString()).toBe('d');
-    expect(connections).toBe(4);
+    expect(origin.accepted).toBe(4);
   });
 
   it('says truncated when the server closes inside a Content-Length or a chunked body', async () => {
@@ -277,7 +256,7 @@ describe('the relay’s HTTP/1.1 client', () => {
   it('refuses a header that would split the request, before connecting', async () => {
     const err = await failureOf(() => get('GET', { 'x-evil': 'a\r\nHost: elsewhere' }));
     expect(err.code).toBe('bad_request');
-    expect(connections).toBe(0);
+    expect(origin.accepted).toBe(0);
   });
 });
 

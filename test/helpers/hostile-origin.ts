@@ -12,13 +12,16 @@ export class HostileOrigin {
   private readonly sockets = new Set<Socket>();
   /** The most connections open at once so far. */
   peak = 0;
-  /** Requests answered so far. */
+  /** Connections accepted so far. */
+  accepted = 0;
+  /** Requests answered so far (the one being answered included). */
   requests = 0;
   port = 0;
 
   constructor(private readonly answer: Answer) {
     this.server = createServer({ noDelay: true }, (socket) => {
       this.sockets.add(socket);
+      this.accepted++;
       this.peak = Math.max(this.peak, this.sockets.size);
       socket.on('close', () => this.sockets.delete(socket));
       socket.on('error', () => {});
@@ -51,6 +54,14 @@ export class HostileOrigin {
 
   get connections(): number {
     return this.sockets.size;
+  }
+
+  /** Drops every connection, and counts from zero again. */
+  reset(): void {
+    for (const s of this.sockets) s.destroy();
+    this.accepted = 0;
+    this.requests = 0;
+    this.peak = 0;
   }
 
   async close(): Promise<void> {

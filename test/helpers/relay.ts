@@ -117,14 +117,21 @@ export async function readThroughCuts(t: Transfer, proxy: CutProxy, cutsAt: numb
   return { received, sha256: hash.digest('hex') };
 }
 
-/** A TCP hop between client and relay whose connections can be cut, as a flaky network would. */
+/**
+ * A TCP hop between client and relay whose connections can be cut, as a flaky network would: at once
+ * (`cut`), or each once it has carried `dropEvery` bytes towards the client, as a link that breaks every so
+ * many megabytes would (counted in bytes, not timed, so a busy machine cuts alike).
+ */
 export class CutProxy {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   port = 0;
   cuts = 0;
 
-  constructor(private targetPort: number) {
+  constructor(
+    private targetPort: number,
+    private readonly dropEvery = Infinity,
+  ) {
     this.server = createServer((client) => {
       const upstream = connectTcp(this.targetPort, '127.0.0.1');
       for (const s of [client, upstream]) {
@@ -132,9 +139,24 @@ export class CutProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => {});
       }
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      if (Number.isFinite(this.dropEvery)) this.carry(upstream, client);
+      else upstream.pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
+    });
+  }
+
+  /** Relays towards the client, dropping both ends once `dropEvery` bytes have gone through. */
+  private carry(upstream: Socket, client: Socket): void {
+    let carried = 0;
+    upstream.on('data', (d: Buffer) => {
+      carried += d.byteLength;
+      if (carried < this.dropEvery) return void (client.write(d) || (upstream.pause(), client.once('drain', () => upstream.resume())));
+      client.write(d.subarray(0, d.byteLength - (carried - this.dropEvery)));
+      this.cuts++;
+      client.destroy();
+      upstream.destroy();
     });
   }
 
