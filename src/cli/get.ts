@@ -111,7 +111,9 @@ async function toFile(file: TicketedFile, url: string, output: string, progress:
  * pipe). No part file, so a later run starts over.
  */
 async function toStream(file: TicketedFile, out: Writable, progress: Progress): Promise<Written> {
-  const closed = new Promise<never>((_, fail) => out.once('error', (err: NodeJS.ErrnoException) => fail(outputFailure(err))));
+  const closed = new Promise<never>((_, fail) => {
+    out.once('error', (err: NodeJS.ErrnoException) => fail(outputFailure(err)));
+  });
   const fetching = fetchInto(file, { from: 0, validator: null }, out, (n) => progress(n, file.total));
   const written = await Promise.race([fetching, closed]);
   // What a pipe has not taken yet would be lost when the process exits: its last write's callback says when.

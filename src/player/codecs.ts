@@ -77,7 +77,8 @@ export function codecRefusal(tracks: readonly TrackCodec[], plays: (mime: string
   // Protected tracks keep their codec inside their encryption: there is nothing else to name.
   const locked = refused.filter((t) => /^enc[avst]$/.test(t.codec));
   if (locked.length) {
-    return new FerryError('unsupported_codec', `this file is encrypted (DRM: ${locked.map((t) => t.codec).join(', ')}), and Ferry plays no protected media`);
+    const what = `encrypted (DRM: ${locked.map((t) => t.codec).join(', ')})`;
+    return new FerryError('unsupported_codec', `this file is ${what}, and Ferry plays no protected media`);
   }
   const what = refused.map((t) => `${codecName(t.codec)} ${t.kind} (${t.codec})`).join(' and ');
   return new FerryError('unsupported_codec', `this file uses ${what}, which this browser cannot play`);

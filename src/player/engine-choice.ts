@@ -60,7 +60,8 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
   const format = sniff(c.start.chunk.data, c.meta.total);
   if (format.container === 'html') throw new FerryError('not_media', `the server sent a web page${c.meta.type ? ` (${c.meta.type.split(';')[0]})` : ''}, not a video`);
   if (format.container === 'mpegts') {
-    throw new FerryError('unsupported_codec', 'this is an MPEG transport stream (.ts, as TV recordings and live streams are), which browsers do not play as a file');
+    const what = 'an MPEG transport stream (.ts, as TV recordings and live streams are)';
+    throw new FerryError('unsupported_codec', `this is ${what}, which browsers do not play as a file`);
   }
   // An MP4 comes with the relay's index; one without (a relay that found no MP4 where this page did: they
   // share the rule, so it does not happen) is left to the browser's own player.

@@ -136,7 +136,8 @@ function mediaTraks(traks: TrakBox[]): Candidate[] {
   for (const [index, trak] of traks.entries()) {
     const handler = trak.mdia.hdlr.handler;
     if (handler !== 'vide' && handler !== 'soun') continue;
-    const codec = mp4CodecString((trak.mdia.minf.stbl.stsd.entries[0] as { getCodec?: () => string } | undefined)?.getCodec?.() ?? 'unknown');
+    const entry = trak.mdia.minf.stbl.stsd.entries[0] as { getCodec?: () => string } | undefined;
+    const codec = mp4CodecString(entry?.getCodec?.() ?? 'unknown');
     all.push({ trak, index, kind: handler === 'vide' ? 'video' : 'audio', codec, enabled: (trak.tkhd.flags & 1) === 1 });
   }
   return all;

@@ -25,5 +25,6 @@ export function incompleteNotice(tracks: MovieTrack[], total: number | null): { 
 
 /** A file whose index describes media it does not hold (a plain `<video>` runs a silent clock over it). */
 export function noMediaHeld(total: number): FerryError {
-  return new FerryError('truncated', `this file holds none of its media: its ${total} bytes end before the first of it`);
+  const why = `its ${total} bytes end before the first of it`;
+  return new FerryError('truncated', `this file holds none of its media: ${why}`);
 }

@@ -17,5 +17,6 @@ export function playableAudio(movie: Movie, takes: (mime: string) => boolean): s
   if (!choice || !track) return null;
   movie.tracks[at] = track;
   const other = `${choice.language ? `${choice.language} ` : ''}${codecName(choice.codec)}`;
-  return `this browser cannot play this file's ${codecName(audio.codec)} audio (${audio.codec}): its ${other} track plays instead`;
+  const refused = `${codecName(audio.codec)} audio (${audio.codec})`;
+  return `this browser cannot play this file's ${refused}: its ${other} track plays instead`;
 }

@@ -46,7 +46,11 @@ const WHOLE_READ_BYTES = 4 * 1024 * 1024;
  */
 const NEAR_ORIGIN_MS = 50;
 
-export async function openIndex(open: OpenUpstream, turns: IndexTurns, req: UpstreamRequest): Promise<UpstreamResponse> {
+export async function openIndex(
+  open: OpenUpstream,
+  turns: IndexTurns,
+  req: UpstreamRequest,
+): Promise<UpstreamResponse> {
   const leave = await turns.enter(req.signal);
   try {
     return await buildIndex(open, req, work(turns, req.signal));
@@ -225,7 +229,12 @@ function moovReads(open: OpenUpstream, req: UpstreamRequest, moov: BoxHeader, ne
 }
 
 /** `length` bytes of the file from `offset`, all of them: an answer that ends short is a file cut inside its index. */
-async function rangeBytes(open: OpenUpstream, req: UpstreamRequest, offset: number, length: number): Promise<Uint8Array> {
+async function rangeBytes(
+  open: OpenUpstream,
+  req: UpstreamRequest,
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
   const answer = await open({ ...req, offset, end: offset + length - 1 });
   const parts: Uint8Array[] = [];
   try {

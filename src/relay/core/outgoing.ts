@@ -32,6 +32,8 @@ export interface OutgoingLimits {
 const MARK_BYTES = 256 * 1024;
 const encoder = new TextEncoder();
 
+const sizeOf = (parts: readonly Uint8Array[]): number => parts.reduce((n, part) => n + part.byteLength, 0);
+
 export class Outgoing {
   private queued = 0;
   private closed = false;
@@ -55,7 +57,7 @@ export class Outgoing {
   /** Hands a message to the socket, counting it until it has left. */
   send(data: WireMessage): void {
     if (this.closed) return;
-    const bytes = typeof data === 'string' ? encoder.encode(data).byteLength : data.reduce((n, part) => n + part.byteLength, 0);
+    const bytes = typeof data === 'string' ? encoder.encode(data).byteLength : sizeOf(data);
     this.queued += bytes;
     this.budget.add(bytes);
     if (this.queued > this.limits.maxQueuedBytes) return this.on.overflow();

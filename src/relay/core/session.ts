@@ -84,7 +84,8 @@ export class Session {
   ) {
     this.log = ctx.log.child({ session: this.id });
     const overflow = (): void => this.shutdown(1008, 'outgoing queue full');
-    this.outgoing = new Outgoing(socket, ctx.limits, ctx.queueBudget, { drained: () => this.streams.wakeReady(), overflow });
+    const drained = (): void => this.streams.wakeReady();
+    this.outgoing = new Outgoing(socket, ctx.limits, ctx.queueBudget, { drained, overflow });
     ctx.registry.set(this.id, this);
     ctx.metrics.sockets.inc();
     const { limits } = ctx;
