@@ -117,11 +117,11 @@ function nativeFor(c: ChoiceContext, format: Exclude<Sniffed, { container: 'mp4'
   const plays = (mime: string): boolean => c.video.canPlayType(mime) !== '';
   // The browser's own player plays what it can of a file: a track it cannot decode is named, and refuses
   // the file only when nothing else in it plays (a plain <video> would play Theora's sound with no word).
-  const playable = format.tracks.filter((t) => !codecRefusal([t], plays));
   const refused = codecRefusal(format.tracks, plays);
-  if (refused && playable.length === 0) throw refused;
-  if (refused) c.notice(partialNotice(format.tracks.filter((t) => !playable.includes(t))));
-  return native(c, format.mime, playable.some((t) => t.kind === 'video'));
+  const unplayable = refused ? format.tracks.filter((t) => codecRefusal([t], plays)) : [];
+  if (refused && unplayable.length === format.tracks.length) throw refused;
+  if (refused) c.notice(partialNotice(unplayable));
+  return native(c, format.mime, format.tracks.some((t) => t.kind === 'video' && !unplayable.includes(t)));
 }
 
 function native(c: ChoiceContext, type: string, hasVideo: boolean | null): Engine {

@@ -139,12 +139,8 @@ export class ResponseReader {
    * A small one set apart from the last by framing is copied next to the small pieces before it.
    */
   private push(piece: Buffer): void {
-    const last = this.queue.length - 1;
-    const tail = this.queue[last];
-    if (tail && tail.buffer === piece.buffer && tail.byteOffset + tail.byteLength === piece.byteOffset) {
-      lend(piece);
-      this.queue[last] = Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength + piece.byteLength);
-    } else if (tail && piece.byteLength < SMALL_PIECE_BYTES && this.framedApart(tail, piece)) this.gather(piece);
+    if (this.lengthenTail(piece)) lend(piece);
+    else if (piece.byteLength < SMALL_PIECE_BYTES && this.framedApart(piece)) this.gather(piece);
     else {
       lend(piece);
       this.queue.push(piece);
@@ -153,13 +149,22 @@ export class ResponseReader {
     this.wake?.();
   }
 
+  /** Lengthens the queue's last piece over `piece` when it lies right behind it, in the same buffer. */
+  private lengthenTail(piece: Buffer): boolean {
+    const tail = this.queue.at(-1);
+    if (!tail || tail.buffer !== piece.buffer || tail.byteOffset + tail.byteLength !== piece.byteOffset) return false;
+    this.queue[this.queue.length - 1] = Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength + piece.byteLength);
+    return true;
+  }
+
   /**
    * Whether a piece follows the queue's last one with framing between (chunk sizes in the same read, or after
    * pieces gathered before): what one-byte chunks look like. A piece that starts a new buffer (the first read
    * after the head, which was joined, or a new read buffer) is queued as it is, costing one entry.
    */
-  private framedApart(tail: Buffer, piece: Buffer): boolean {
-    return tail.buffer === piece.buffer || tail.buffer === this.gathering?.buffer;
+  private framedApart(piece: Buffer): boolean {
+    const tail = this.queue.at(-1);
+    return tail !== undefined && (tail.buffer === piece.buffer || tail.buffer === this.gathering?.buffer);
   }
 
   /**
@@ -173,11 +178,8 @@ export class ResponseReader {
     }
     const at = this.gathered;
     this.gathered += piece.copy(this.gathering, at);
-    const last = this.queue.length - 1;
-    const tail = this.queue[last];
-    if (tail && tail.buffer === this.gathering.buffer && tail.byteOffset + tail.byteLength === at) {
-      this.queue[last] = this.gathering.subarray(tail.byteOffset, this.gathered);
-    } else this.queue.push(this.gathering.subarray(at, this.gathered));
+    const copy = this.gathering.subarray(at, this.gathered);
+    if (!this.lengthenTail(copy)) this.queue.push(copy);
   }
 
   private take(): Buffer {
