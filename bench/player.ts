@@ -1,5 +1,6 @@
 /**
- * npm run bench:player [-- --big]: a 2 GB moov-at-end 720p MP4 (8 GB with --big) played by Ferry through the
+ * npm run bench:player [-- --big] [-- --mkv]: a 2 GB moov-at-end 720p MP4 (8 GB with --big; the same film as
+ * Matroska with --mkv, its Cues at the end) played by Ferry through the
  * relay (its MSE engine, and its native engine: the browser's own player reading the relay's /media/ path),
  * and by a plain <video src> straight from the origin over HTTP Range, in the same run: time to first frame,
  * five seeks to unbuffered points, 20 s at 16x; the browser's peak memory (PSS over Chromium's processes,
@@ -9,9 +10,10 @@ import { statSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../test/helpers/browser.js';
 import { browserPid, GB, MB, median, startOrigin, startRelayFor, table, timeToFrame, treePss } from './lib.js';
-import { benchVideo } from './video.js';
+import { benchMatroska, benchVideo } from './video.js';
 
 const BIG = process.argv.includes('--big');
+const MKV = process.argv.includes('--mkv');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SEEKS = [0.1, 0.5, 0.9, 0.3, 0.7];
 
@@ -62,7 +64,7 @@ async function runOne(kind: Kind, relayPort: number, mediaUrl: string): Promise<
   }
 }
 
-const file = benchVideo(BIG ? 8 * GB : 2 * GB);
+const file = (MKV ? benchMatroska : benchVideo)(BIG ? 8 * GB : 2 * GB);
 const origin = await startOrigin(file);
 const originPort = Number(origin.match[1]);
 const relay = await startRelayFor(originPort);
@@ -99,7 +101,7 @@ const rows: [string, keyof typeof p, string][] = [
   ['peak JS heap (MB)', 'heap', 'Ferry < 64 MB'],
   ['media seconds played in 20 s at 16x', 'played', ''],
 ];
-console.log(`\nbench:player, ${(statSync(file).size / GB).toFixed(1)} GB moov-at-end 720p, medians of ${RUNS} runs (seek: median of all ${SEEKS.length * RUNS} seeks)\n`);
+console.log(`\nbench:player, ${(statSync(file).size / GB).toFixed(1)} GB ${MKV ? 'Matroska (Cues at the end)' : 'moov-at-end'} 720p, medians of ${RUNS} runs (seek: median of all ${SEEKS.length * RUNS} seeks)\n`);
 console.log(
   table(
     ['measure', 'plain <video src>', 'Ferry MSE', 'MSE / plain', 'Ferry native', 'native / plain', 'target (MSE)'],

@@ -3,15 +3,15 @@
  * the relay next to the origin: for Ferry the link is between the browser and the relay, for the plain
  * `<video src>` between the browser and the origin (and the page that holds it). Both are timed from
  * navigation, so Ferry pays for loading its page and opening its socket as a user does. Profiles: 20 ms each
- * way at 100 Mbit/s, and 50 ms each way at 20 Mbit/s; 2 GB and 8 GB moov-at-end files. First frame, median of
- * 5 seeks to unbuffered points; medians of 3 runs.
+ * way at 100 Mbit/s, and 50 ms each way at 20 Mbit/s; 2 GB and 8 GB moov-at-end files (with --mkv, the 2 GB
+ * film as Matroska, Cues at the end). First frame, median of 5 seeks to unbuffered points; medians of 3 runs.
  */
 import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../test/helpers/browser.js';
 import { GB, median, startOrigin, startRelayFor, table, timeToFrame } from './lib.js';
 import { Link, PROFILES, type LinkProfile } from './link.js';
-import { benchVideo } from './video.js';
+import { benchMatroska, benchVideo } from './video.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SEEKS = [0.1, 0.5, 0.9, 0.3, 0.7];
@@ -81,7 +81,8 @@ async function measure(file: string, profile: LinkProfile, pagePort: number): Pr
 }
 
 const pagePort = await startPageServer();
-const files: [string, string][] = [['2 GB', benchVideo(2 * GB)], ['8 GB', benchVideo(8 * GB)]];
+const MKV = process.argv.includes('--mkv');
+const files: [string, string][] = MKV ? [['2 GB MKV', benchMatroska(2 * GB)]] : [['2 GB', benchVideo(2 * GB)], ['8 GB', benchVideo(8 * GB)]];
 const rows: string[][] = [];
 for (const profile of PROFILES) {
   for (const [size, file] of files) {
@@ -91,6 +92,6 @@ for (const profile of PROFILES) {
     rows.push([profile.name, size, frame('plain').toFixed(0), frame('ferry').toFixed(0), (frame('ferry') / frame('plain')).toFixed(2), seek('plain').toFixed(0), seek('ferry').toFixed(0), (seek('ferry') / seek('plain')).toFixed(2)]);
   }
 }
-console.log(`\nbench:wan, moov-at-end 720p files, medians of ${RUNS} runs (seek: median of all ${SEEKS.length * RUNS} seeks), from navigation\n`);
+console.log(`\nbench:wan, ${MKV ? 'Matroska' : 'moov-at-end'} 720p files, medians of ${RUNS} runs (seek: median of all ${SEEKS.length * RUNS} seeks), from navigation\n`);
 console.log(table(['link', 'file', 'plain first frame (ms)', 'Ferry first frame (ms)', 'Ferry / plain (target ≤ 0.80)', 'plain seek (ms)', 'Ferry seek (ms)', 'Ferry / plain (target ≤ 1.00)'], rows));
 process.exit(0);

@@ -1,7 +1,8 @@
 /**
- * The player in Debian's Firefox ESR too, through a real relay: a moov-last MP4 and MP4s with Opus and FLAC
- * audio through MSE, and a WebM and an MP3 through Firefox's own player reading the relay's /media/ tickets.
- * Each plays and seeks.
+ * The player in Debian's Firefox ESR too, through a real relay: a moov-last MP4, MP4s with Opus and FLAC
+ * audio and a WebM through MSE, and an MP3 through Firefox's own player reading the relay's /media/ tickets.
+ * Each plays and seeks. An MKV with two audio tracks and two subtitle streams: both menus, a switch heard,
+ * a cue at its time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
@@ -9,6 +10,8 @@ import type { EngineStats } from '../src/player/engine.js';
 import type { Relay } from '../src/relay/node/server.js';
 import { buildPage, launchFirefox, type FirefoxBrowser } from './helpers/browser.js';
 import { formatMedia, testMedia } from './helpers/media.js';
+import { FILM_CUES, matroskaMedia } from './helpers/matroska-media.js';
+import { tone } from './helpers/tone.js';
 import { Origin } from './helpers/origin.js';
 import { startRelay } from './helpers/relay.js';
 
@@ -25,6 +28,7 @@ beforeAll(async () => {
   origin.set('/podcast.mp3', { body: formats.mp3, type: 'audio/mpeg' });
   origin.set('/opus.mp4', { body: formats.opusMp4, type: 'video/mp4' });
   origin.set('/flac.mp4', { body: formats.flacMp4, type: 'video/mp4' });
+  origin.set('/film.mkv', { body: matroskaMedia().film, type: 'video/x-matroska' });
   relay = await startRelay({ allow: [origin.hostPort] });
   firefox = await launchFirefox();
 }, 60_000);
@@ -44,7 +48,7 @@ async function waitPlaying(page: Page, beyond: number): Promise<void> {
 describe('Firefox', () => {
   it.each([
     ['/last.mp4', 'mse', 60],
-    ['/film.webm', 'native', 20],
+    ['/film.webm', 'mse', 20],
     ['/podcast.mp3', 'native', 20],
     // Sample entries `Opus` and `fLaC`, refused before issue 24 for the case of their names.
     ['/opus.mp4', 'mse', 20],
@@ -58,6 +62,38 @@ describe('Firefox', () => {
       await page.evaluate((t: number) => (document.querySelector('video')!.currentTime = t), target);
       await waitPlaying(page, target + 0.5);
       expect(await page.evaluate(() => document.querySelector('video')!.currentTime)).toBeLessThan(target + 5);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('Firefox and Matroska', () => {
+  it('plays an MKV with two audio tracks and two subtitle streams: both menus, a switch heard, a cue at its time, a seek', async () => {
+    const page = await firefox.newPage();
+    try {
+      await page.goto(`http://127.0.0.1:${relay.port}/?url=${encodeURIComponent(origin.url('/film.mkv'))}&autoplay=1`);
+      await waitPlaying(page, 1);
+      expect(await stats(page)).toMatchObject({ engine: 'mse', error: null });
+      const options = (menu: string): Promise<string[]> => page.evaluate((m: string) => [...(document.querySelector(m) as HTMLSelectElement).options].map((o) => o.text), menu);
+      expect(await options('#audio')).toEqual(['eng · AAC', 'Commentaire · fre · AAC']);
+      expect(await options('#captions')).toEqual(['Off', 'eng', 'fre']);
+      await page.evaluate(() => (document.querySelector('video')!.muted = false));
+      expect(Math.abs((await tone(page)) - 440)).toBeLessThan(15);
+      await page.select('#audio', '3');
+      await page.waitForFunction(() => window.ferry.player().audioTracks().find((t) => t.playing)?.id === 3);
+      const now = await page.evaluate(() => document.querySelector('video')!.currentTime);
+      await waitPlaying(page, now + 1.5);
+      expect(Math.abs((await tone(page)) - 330)).toBeLessThan(15);
+      await page.select('#captions', 'fre');
+      const [start, end, , french] = FILM_CUES[1]!;
+      await page.evaluate((t: number) => (document.querySelector('video')!.currentTime = t), (start + end) / 2);
+      await waitPlaying(page, (start + end) / 2 + 0.2);
+      const cue = await page.evaluate(() => {
+        const track = [...document.querySelector('video')!.textTracks].find((t) => t.mode === 'showing');
+        return (track?.activeCues?.[0] as VTTCue | undefined)?.text ?? null;
+      });
+      expect(cue).toBe(french);
     } finally {
       await page.close();
     }

@@ -6,6 +6,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMedia, SUBTITLE_CUES, testMedia } from './helpers/media.js';
 import { pages, startStage, stopStage, type Stage } from './helpers/stage.js';
+import { tone } from './helpers/tone.js';
 
 let stage: Stage;
 const { pageUrl, playingPage, playing, video } = pages(() => stage);
@@ -110,23 +111,6 @@ describe('subtitles', () => {
 });
 
 describe('audio tracks', () => {
-  /** The strongest frequency in what the element plays now, through Web Audio. */
-  const tone = (page: Page): Promise<number> =>
-    page.evaluate(async () => {
-      const w = window as unknown as { analyser?: AnalyserNode; audio?: AudioContext };
-      if (!w.analyser) {
-        w.audio = new AudioContext();
-        w.analyser = w.audio.createAnalyser();
-        w.analyser.fftSize = 8192;
-        w.audio.createMediaElementSource(document.querySelector('video')!).connect(w.analyser);
-      }
-      await new Promise((done) => setTimeout(done, 400));
-      const bins = new Float32Array(w.analyser.frequencyBinCount);
-      w.analyser.getFloatFrequencyData(bins);
-      const peak = bins.indexOf(Math.max(...bins));
-      return (peak * w.audio!.sampleRate) / w.analyser.fftSize;
-    });
-
   it('lists every audio track by language and codec, and a switch changes what is heard, from where it was', async () => {
     const page = await playingPage('', '/two-tones.mp4');
     await page.evaluate(() => (document.querySelector('video')!.muted = false));

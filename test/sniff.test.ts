@@ -42,6 +42,15 @@ describe('subtitle files as WebVTT', () => {
     const srt = '\uFEFF1\r\n00:00:01,500 --> 00:00:02,250\r\n{\\an8}<i>Top</i>\r\n\r\n2\r\n01:00:00,000 --> 01:00:01,000\r\nLast\r\n';
     expect(toWebVtt(srt)).toBe('WEBVTT\n\n1\n00:00:01.500 --> 00:00:02.250\n<i>Top</i>\n\n2\n01:00:00.000 --> 01:00:01.000\nLast\n');
     expect(() => toWebVtt('<!doctype html><p>Sign in')).toThrow(/web page, not subtitles/);
-    expect(() => toWebVtt('just some words\nand more')).toThrow(/neither SubRip \(\.srt\) nor WebVTT/);
+    expect(() => toWebVtt('just some words\nand more')).toThrow(/neither SubRip \(\.srt\), WebVTT \(\.vtt\) nor ASS/);
+  });
+
+  it('converts an ASS/SSA file: each Dialogue by its Format line, styling gone, \\N a line break', () => {
+    const ass = [
+      '[Script Info]', 'ScriptType: v4.00+', '', '[Events]', 'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',
+      'Comment: 0,0:00:00.00,0:00:01.00,Default,,0,0,0,,not shown', 'Dialogue: 0,0:00:01.50,0:00:04.00,Default,,0,0,0,,{\\b1}Hello{\\b0}, you\\Nthere',
+      'Dialogue: 0,1:02:03.04,1:02:05.00,Default,,0,0,0,,{\\pos(10,10)}Late',
+    ].join('\r\n');
+    expect(toWebVtt(ass)).toBe('WEBVTT\n\n00:00:01.500 --> 00:00:04.000\nHello, you\nthere\n\n01:02:03.040 --> 01:02:05.000\nLate\n');
   });
 });

@@ -19,7 +19,9 @@ export class AudioMenu {
     this.shown = key;
     this.menu.replaceChildren(
       ...tracks.map((t, i) => {
-        const option = new Option(`${t.language ?? `Track ${i + 1}`} · ${codecName(t.codec)}${t.playable ? '' : ' (not playable here)'}`, String(t.id), false, t.playing);
+        const named = [t.name, t.language].filter(Boolean).join(' · ') || `Track ${i + 1}`;
+        const text = `${named} · ${codecName(t.codec)}${t.playable ? '' : ' (not playable here)'}`;
+        const option = new Option(text, String(t.id), false, t.playing);
         option.disabled = !t.playable;
         return option;
       }),

@@ -1,5 +1,5 @@
 /**
- * Subtitles from a link (.srt or .vtt), fetched through the relay as the video is, and shown as a text
+ * Subtitles from a link (.srt, .vtt or .ass), fetched through the relay as the video is, and shown as a text
  * track; and the captions menu, which lists every text track of the video playing (its file's own, from
  * player/subtitle-tracks.ts, and those from links) and remembers, per video, which one was chosen (or none).
  */

@@ -14,6 +14,10 @@ import { AttachedMediaSource, hasMediaSource, sourceBufferTakes } from './media-
 import type { IndexParts } from './moov-index.js';
 import { parseMovie, type Movie } from './movie.js';
 import { MseEngine, type BufferGoals, type MseSource, type RangeOpener } from './mse-engine.js';
+import { Mp4Presentation, type WholeMovie } from './mp4/mp4-presentation.js';
+import { openMatroska } from './matroska/open.js';
+import { BufferPool } from './buffer-pool.js';
+import type { Presentation } from './container.js';
 import { NativeEngine } from './native-engine.js';
 import { playableAudio } from './playable-audio.js';
 
@@ -66,6 +70,7 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
   // An MP4 comes with the relay's index; one without (a relay that found no MP4 where this page did: they
   // share the rule, so it does not happen) is left to the browser's own player.
   if (format.container === 'mp4') return native(c, 'video/mp4', null);
+  if (format.container === 'matroska' || format.container === 'webm') return (await matroska(c, openAt)) ?? nativeFor(c, format);
   return nativeFor(c, format);
 }
 
@@ -100,10 +105,30 @@ export function isLarge(total: number | null, mseThreshold: number): boolean {
   return total === null || total >= mseThreshold;
 }
 
-function mse(c: ChoiceContext, openAt: RangeOpener, start: Pick<MseSource, 'movie' | 'prefetch' | 'whole'>): Engine {
+function mse(c: ChoiceContext, openAt: RangeOpener, start: { movie: Movie; prefetch: Transfer | null; whole: WholeMovie | null }): Engine {
+  const pool = new BufferPool();
+  const file = new Mp4Presentation(start.movie, start.whole, c.meta.total, openAt, pool);
+  return mseWith(c, openAt, file, pool, { prefetch: start.prefetch, lead: null });
+}
+
+/** A Matroska or WebM file through MSE, when it should and can (matroska/open.ts); else null. */
+async function matroska(c: ChoiceContext, openAt: RangeOpener): Promise<Engine | null> {
+  if (c.start.kind !== 'bytes' || !hasMediaSource()) return null;
+  const pool = new BufferPool();
+  const { first, meta } = c;
+  const large = isLarge(meta.total, c.options.mseThreshold);
+  const opened = await openMatroska({ first, chunk: c.start.chunk, total: meta.total, large, openAt, pool, takes: sourceBufferTakes });
+  if (!opened) return null;
+  // The first answer goes on into the first Cluster: playback from the start reads on from it.
+  return mseWith(c, openAt, opened.file, pool, { prefetch: first, lead: opened.lead });
+}
+
+/** The MSE engine for a file of any container, given as its Presentation. */
+function mseWith(c: ChoiceContext, openAt: RangeOpener, file: Presentation, pool: BufferPool, start: Pick<MseSource, 'prefetch' | 'lead'>): Engine {
   const mediaWindow = (): number | null => c.connection.link.window(c.options.window);
   const attached = c.attached ?? new AttachedMediaSource(c.video);
-  return new MseEngine(c.video, { openAt, attached, ...start, total: c.meta.total, mediaWindow }, { ...c.options.goals }, c.fail, c.notice);
+  const source = { openAt, attached, file, pool, ...start, total: c.meta.total, mediaWindow };
+  return new MseEngine(c.video, source, { ...c.options.goals }, c.fail, c.notice);
 }
 
 function nativeFor(c: ChoiceContext, format: Exclude<Sniffed, { container: 'mp4' | 'html' | 'mpegts' }>): Engine {

@@ -25,6 +25,8 @@ export interface EngineStats {
 export interface AudioTrackInfo {
   id: number;
   language: string | null;
+  /** The track's own name ("Commentary"), when the file gives one. */
+  name?: string;
   codec: string;
   /** Whether this browser can play it. */
   playable: boolean;

@@ -6,7 +6,7 @@
 import { FerryError } from '../protocol/codes.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { Fragment } from './fragmenter.js';
-import type { MovieTrack } from './movie.js';
+import type { PlayedTrack } from './container.js';
 import { aroundPlayhead } from './engine.js';
 import type { AttachedMediaSource } from './media-source.js';
 import { DroppedError, SourceBufferQueue } from './source-buffer.js';
@@ -39,7 +39,7 @@ export class MediaBuffers {
   private readonly queues = new Map<number, SourceBufferQueue>();
   /** Fragments made before the SourceBuffers exist; bounded by MAX_PENDING_BYTES like the queues. */
   private early: Fragment[] = [];
-  private tracks: MovieTrack[] = [];
+  private tracks: PlayedTrack[] = [];
   /** Bytes appended per fragment end time, to know the bytes buffered ahead. */
   private ahead: { end: number; bytes: number }[] = [];
   private lastAppended = new Set<number>();
@@ -67,7 +67,7 @@ export class MediaBuffers {
   }
 
   /** One SourceBuffer per track, each starting with its init segment; fragments made meanwhile follow. */
-  async open(tracks: MovieTrack[], duration: number): Promise<void> {
+  async open(tracks: PlayedTrack[], duration: number): Promise<void> {
     this.tracks = tracks;
     if (!(await this.source.open()) || this.closed) return;
     this.mediaSource.duration = Math.min(duration, this.end);
@@ -86,12 +86,14 @@ export class MediaBuffers {
    * Another track of the same kind takes `old`'s place (another audio language): its SourceBuffer changes
    * type if the codec differs, and takes the new init segment; fragments of the new track follow.
    */
-  replaceTrack(old: MovieTrack, track: MovieTrack): void {
+  replaceTrack(old: PlayedTrack, track: PlayedTrack): void {
     this.tracks = this.tracks.map((t) => (t === old ? track : t));
     const queue = this.queues.get(old.id);
     if (!queue) return;
     this.queues.delete(old.id);
     this.queues.set(track.id, queue);
+    // The old language goes: what stays buffered would play on for seconds after the choice.
+    void queue.remove(0, Infinity).catch(() => {});
     if (track.mime !== old.mime) void queue.changeType(track.mime).catch((err: Error) => this.fail(new FerryError('media_error', err.message)));
     void queue.append(track.init).catch(() => {});
   }

@@ -8,7 +8,8 @@
 import type { Chunk, Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
 import { RateMeter } from '../ui/rate.js';
-import type { Fragment, Fragmenter, TextCue } from './fragmenter.js';
+import type { Demuxer } from './container.js';
+import type { Fragment, TextCue } from './fragmenter.js';
 
 /** A gap in the file this small is read through rather than skipped with a new request. */
 const READ_THROUGH_BYTES = 1024 * 1024;
@@ -37,7 +38,7 @@ export class MediaLoader {
 
   constructor(
     private readonly openAt: RangeOpener,
-    private readonly fragmenter: Fragmenter,
+    private readonly demuxer: Demuxer,
     private readonly total: number | null,
     /** The credit window for the media, as the link allows; null until the link is measured. */
     private readonly mediaWindow: () => number | null,
@@ -46,28 +47,34 @@ export class MediaLoader {
 
   /**
    * Starts the media from where playback starts, on the prefetch (asked for while the index arrived) when
-   * that is where it was asked for.
+   * that is where it was asked for, or where it has read to with `lead`, its bytes from there (a Matroska
+   * file's first answer, read through its head into its first Cluster).
    */
-  start(prefetch: Transfer | null): void {
-    const from = this.fragmenter.seek(this.host.currentTime());
-    if (prefetch?.request.offset === from) return this.reposition(from, prefetch);
+  start(prefetch: Transfer | null, lead: Chunk | null = null): void {
+    const from = this.demuxer.seek(this.host.currentTime());
+    const leads = lead !== null && lead.offset === from && prefetch?.nextOffset === from + lead.data.byteLength;
+    if (prefetch && (leads || prefetch.request.offset === from)) {
+      this.reposition(from, prefetch);
+      if (leads) this.feed(lead, this.generation);
+      return;
+    }
     prefetch?.cancel();
     this.reposition(from);
   }
 
   /** Bytes read but not yet made into fragments. */
   get held(): number {
-    return (this.transfer?.buffered ?? 0) + this.fragmenter.held;
+    return (this.transfer?.buffered ?? 0) + this.demuxer.held;
   }
 
   /** Where the reading is, in media time. */
   position(): number {
-    return this.fragmenter.position();
+    return this.demuxer.position();
   }
 
   /** Reads from the keyframe before `time`. */
   seek(time: number): void {
-    this.reposition(this.fragmenter.seek(time));
+    this.reposition(this.demuxer.seek(time));
   }
 
   /** Stops reading until the next seek: the place asked for is beyond the tables known so far. */
@@ -97,7 +104,7 @@ export class MediaLoader {
   private async pump(generation: number): Promise<void> {
     while (this.live(generation)) {
       // Full buffers, or tables that end before the track does (the moov's head): wait to be woken.
-      while (this.live(generation) && (this.host.full() || this.fragmenter.starved)) await new Promise<void>((resolve) => this.waiters.push(resolve));
+      while (this.live(generation) && (this.host.full() || this.demuxer.starved)) await new Promise<void>((resolve) => this.waiters.push(resolve));
       const transfer = this.transfer;
       if (!this.live(generation) || !transfer) return;
       let chunk: Chunk | null;
@@ -113,7 +120,7 @@ export class MediaLoader {
     }
   }
 
-  /** Hands a chunk to the fragmenter, and goes where it needs to read next. */
+  /** Hands a chunk to the demuxer, and goes where it needs to read next. */
   private feed(chunk: Chunk, generation: number): void {
     // The window grows as the link is measured (the prefetch starts small, and a start knows little yet).
     const window = this.mediaWindow();
@@ -122,8 +129,8 @@ export class MediaLoader {
     this.meter.add(this.received);
     const end = chunk.offset + chunk.data.byteLength;
     try {
-      for (const f of this.fragmenter.push(chunk.offset, chunk.data)) this.host.fragment(f);
-      for (const cue of this.fragmenter.takeCues()) this.host.cue(cue);
+      for (const f of this.demuxer.push(chunk.offset, chunk.data)) this.host.fragment(f);
+      for (const cue of this.demuxer.takeCues()) this.host.cue(cue);
     } catch (err) {
       if (!(err instanceof FerryError)) console.error(err);
       return this.host.fail(err instanceof FerryError ? err : new FerryError('media_error', 'the file could not be read; it may be damaged'));
@@ -131,9 +138,9 @@ export class MediaLoader {
     if (this.live(generation)) this.follow(end);
   }
 
-  /** After bytes up to `end`, reads on, jumps to what the fragmenter needs, or stops. */
+  /** After bytes up to `end`, reads on, jumps to what the demuxer needs, or stops. */
   private follow(end: number): void {
-    const wanted = this.fragmenter.wanted();
+    const wanted = this.demuxer.wanted();
     if (wanted === null) {
       // Every fragment is made; the buffers end the stream once the last ones are appended.
       this.generation++;
@@ -151,14 +158,14 @@ export class MediaLoader {
     void this.pump(generation);
   }
 
-  /** The file ended while the fragmenter still needed bytes (else `follow` would have stopped reading). */
+  /** The file ended while the demuxer still needed bytes (else `follow` would have stopped reading). */
   private inputEnded(): void {
-    const wanted = this.fragmenter.wanted();
+    const wanted = this.demuxer.wanted();
     // Every sample taken meanwhile (tables that grew from a moov's head to the whole, with nothing more): done.
     if (wanted === null) return;
     // Bytes that went by before the tables that need them were known (the head's, then the whole's): again.
     if (this.transfer && wanted < this.transfer.nextOffset) return this.reposition(wanted);
-    this.host.fail(truncation(this.total ?? this.transfer?.nextOffset ?? 0, this.fragmenter.dataEnd));
+    this.host.fail(truncation(this.total ?? this.transfer?.nextOffset ?? 0, this.demuxer.dataEnd));
   }
 }
 

@@ -10,6 +10,7 @@ import { splitMoov, type TrakTables } from './mp4/moov-tables.js';
 import { isTextFormat, type TextFormat } from './mp4/text-samples.js';
 import type { TrackCodec } from './formats/sniff.js';
 import { SampleTable } from './sample-table.js';
+import { inLanguage } from './languages.js';
 
 Log.setLogLevel(Log.error);
 
@@ -143,23 +144,6 @@ function mediaTraks(traks: TrakBox[]): Candidate[] {
   return all;
 }
 
-/** ISO 639-1 codes, as browsers give languages, to the ISO 639-2 codes of MP4 tracks (T and B forms). */
-const LANGUAGES: Record<string, string[]> = {
-  en: ['eng'], fr: ['fra', 'fre'], de: ['deu', 'ger'], es: ['spa'], it: ['ita'], pt: ['por'], nl: ['nld', 'dut'],
-  ru: ['rus'], ja: ['jpn'], zh: ['zho', 'chi'], ko: ['kor'], ar: ['ara'], hi: ['hin'], pl: ['pol'], sv: ['swe'],
-  tr: ['tur'], uk: ['ukr'], cs: ['ces', 'cze'], el: ['ell', 'gre'], he: ['heb'], da: ['dan'], fi: ['fin'], no: ['nor'],
-};
-
-/** The first track in the browser's first preferred language that any track has. */
-function inBrowserLanguage(candidates: Candidate[]): Candidate | undefined {
-  for (const preferred of globalThis.navigator?.languages ?? []) {
-    const codes = LANGUAGES[preferred.split('-')[0]!.toLowerCase()] ?? [];
-    const found = candidates.find((c) => codes.includes(trakLanguage(c.trak) ?? ''));
-    if (found) return found;
-  }
-  return undefined;
-}
-
 /**
  * The tracks that play first: one video and one audio, each the first flagged enabled in its tkhd, else the
  * first in the browser's language, else the first of its kind. The other audio tracks (a second language, a commentary) are in the audio menu.
@@ -167,7 +151,7 @@ function inBrowserLanguage(candidates: Candidate[]): Candidate | undefined {
 function playedTraks(all: Candidate[]): Candidate[] {
   const pick = (kind: Candidate['kind']): Candidate[] => {
     const of = all.filter((c) => c.kind === kind);
-    const chosen = of.find((c) => c.enabled) ?? inBrowserLanguage(of) ?? of[0];
+    const chosen = of.find((c) => c.enabled) ?? inLanguage(of, (c) => trakLanguage(c.trak)) ?? of[0];
     return chosen ? [chosen] : [];
   };
   return [...pick('video'), ...pick('audio')].sort((a, b) => a.index - b.index);

@@ -4,18 +4,15 @@
  * buffers own the MediaSource, one queue per SourceBuffer and the eviction policy (media-buffers.ts), and the
  * stall watch steps over gaps (stall-watch.ts). This class wires them to the video element.
  */
-import type { Transfer } from '../client/transfer.js';
+import type { Chunk, Transfer } from '../client/transfer.js';
 import { FerryError } from '../protocol/codes.js';
-import { BufferPool } from './buffer-pool.js';
+import type { BufferPool } from './buffer-pool.js';
 import { codecRefusal } from './codecs.js';
+import type { Presentation } from './container.js';
 import { rangesOf, type AudioTrackInfo, type Engine, type EngineStats } from './engine.js';
-import { Fragmenter } from './fragmenter.js';
 import { MediaBuffers, type BufferGoals } from './media-buffers.js';
 import { sourceBufferTakes, type AttachedMediaSource } from './media-source.js';
 import { MediaLoader, type RangeOpener } from './media-loader.js';
-import { incompleteNotice, noMediaHeld } from './notices.js';
-import type { Movie, MovieText, MovieTrack } from './movie.js';
-import { Previews } from './previews.js';
 import { SubtitleTracks } from './subtitle-tracks.js';
 import { StallWatch } from './stall-watch.js';
 
@@ -23,39 +20,38 @@ export { DEFAULT_GOALS, type BufferGoals } from './media-buffers.js';
 export type { RangeOpener } from './media-loader.js';
 
 const TICK_MS = 250;
+/** Buffered seconds after a seek's target that make reading from it unnecessary. */
+const SEEK_AHEAD_SECONDS = 2;
 
 export interface MseSource {
   openAt: RangeOpener;
   /** The MediaSource on the video element, perhaps attached before the engine was chosen. */
   attached: AttachedMediaSource;
-  movie: Movie;
+  /** The file, in its container's terms. */
+  file: Presentation;
+  /** Where its fragments are made: they go back to it once appended. */
+  pool: BufferPool;
   /** The media at the movie's start, already asked for (or null). */
   prefetch: Transfer | null;
-  /**
-   * When `movie` is a moov's head: the whole movie, read and parsed when `load`ed (rejects with a FerryError),
-   * or `drop`ped.
-   */
-  whole: { load: () => Promise<Movie>; drop: () => void } | null;
+  /** The prefetch's bytes already read, from where the media starts (or null). */
+  lead: Chunk | null;
   total: number | null;
   /** The credit window for the media, as the link allows; null until the link is measured. */
   mediaWindow: () => number | null;
 }
 
 export class MseEngine implements Engine {
-  private readonly pool = new BufferPool();
   private readonly buffers: MediaBuffers;
   private readonly loader: MediaLoader;
   private readonly stalls: StallWatch;
-  private tracks: MovieTrack[] = [];
-  private texts: MovieText[] = [];
-  private readonly fragmenter: Fragmenter;
-  private previews: Previews | null = null;
+  private readonly file: Presentation;
   private readonly subtitles: SubtitleTracks;
+  private playing = false;
   private failure: FerryError | null = null;
-  /** A seek went beyond the tables known so far: nothing is read until the whole movie is here. */
+  /** A seek went beyond the index known so far: nothing is read until the rest of it is here. */
   private held = false;
-  /** The whole movie after a head, until it is read. */
-  private whole: MseSource['whole'];
+  /** The playhead was set where it was, to flush decoded sound: its seek reads nothing. */
+  private nudged = false;
   private destroyed = false;
   private readonly timer: ReturnType<typeof setInterval>;
   private readonly listeners: [string, () => void][];
@@ -68,8 +64,7 @@ export class MseEngine implements Engine {
     /** A sentence for the page that is no error: playback goes on (e.g. the file is incomplete). */
     private readonly onNotice: (notice: string) => void,
   ) {
-    this.whole = source.whole;
-    this.buffers = new MediaBuffers(video, source.attached, goals, this.pool, () => this.loader.wake(), (err) => this.fail(err));
+    this.buffers = new MediaBuffers(video, source.attached, goals, source.pool, () => this.loader.wake(), (err) => this.fail(err));
     this.listeners = [
       ['seeking', () => this.onSeeking()],
       ['timeupdate', () => this.loader.wake()],
@@ -77,7 +72,7 @@ export class MseEngine implements Engine {
       [
         'loadeddata',
         () => {
-          this.loadWhole();
+          this.completeIndex();
           this.loader.wake();
         },
       ],
@@ -86,28 +81,31 @@ export class MseEngine implements Engine {
     for (const [name, fn] of this.listeners) video.addEventListener(name, fn);
     this.stalls = new StallWatch(video, this.buffers, () => this.loader.position(), (t) => this.seekTo(t), (err) => this.fail(err));
     this.timer = setInterval(() => this.tick(), TICK_MS);
-    const fragmenter = (this.fragmenter = new Fragmenter(source.movie.tracks, this.pool, undefined, source.movie.texts));
-    this.texts = source.movie.texts;
-    this.subtitles = new SubtitleTracks(video, source.movie.texts);
-    this.loader = new MediaLoader(source.openAt, fragmenter, source.total, source.mediaWindow, {
+    const file = (this.file = source.file);
+    this.subtitles = new SubtitleTracks(video, file.texts);
+    this.loader = new MediaLoader(source.openAt, file.demuxer, source.total, source.mediaWindow, {
       fragment: (f) => this.buffers.add(f),
       cue: (cue) => this.subtitles.add(cue),
       full: () => this.buffers.full(),
       currentTime: () => this.video.currentTime,
       fail: (err) => this.fail(err),
     });
-    if (this.startTracks(source.movie)) this.loader.start(source.prefetch);
+    if (this.startTracks()) this.loader.start(source.prefetch, source.lead);
     else source.prefetch?.cancel();
   }
 
   /**
-   * The whole movie is read once the first frame is shown (its tens of milliseconds of parsing would delay
-   * it), or at once for a seek beyond the head.
+   * The rest of the index is read once the first frame is shown (its tens of milliseconds of parsing would
+   * delay it), or at once for a seek beyond what is known; then a held seek goes on.
    */
-  private loadWhole(): void {
-    const whole = this.whole;
-    this.whole = null;
-    whole?.load().then((movie) => this.completeTables(movie), (err: FerryError) => this.fail(err));
+  private completeIndex(): void {
+    this.file.complete((text) => this.onNotice(text))?.then((playable) => {
+      if (this.failure || this.destroyed) return;
+      if (Number.isFinite(playable)) this.buffers.shorten(playable);
+      this.buffers.endTracks(this.file.demuxer.finishedTracks());
+      if (this.held) this.seekTo(this.video.currentTime);
+      else this.loader.wake();
+    }, (err: FerryError) => this.fail(err));
   }
 
   stats(): Partial<EngineStats> {
@@ -115,7 +113,7 @@ export class MseEngine implements Engine {
     const held = this.buffers.stats();
     return {
       engine: 'mse',
-      state: this.failure ? 'error' : this.buffers.ended ? 'ended' : this.tracks.length ? 'playing' : 'loading',
+      state: this.failure ? 'error' : this.buffers.ended ? 'ended' : this.playing ? 'playing' : 'loading',
       bytesReceived: this.loader.received,
       totalBytes: this.source.total,
       queueDepth: held.queueDepth,
@@ -123,7 +121,7 @@ export class MseEngine implements Engine {
       bufferedBehind: around.behind,
       bytesHeld: held.bytesHeld + this.loader.held,
       speed: this.loader.meter.rate(),
-      codecs: this.tracks.map((tr) => tr.codec),
+      codecs: this.playing ? this.file.tracks.map((tr) => tr.codec) : [],
       buffered: held.buffered ? rangesOf(held.buffered) : [],
       quotaHits: held.quotaHits,
     };
@@ -134,22 +132,21 @@ export class MseEngine implements Engine {
     this.destroyed = true;
     clearInterval(this.timer);
     this.loader.stop();
-    this.whole?.drop();
+    this.file.close();
     this.subtitles.close();
     for (const [name, fn] of this.listeners) this.video.removeEventListener(name, fn);
     this.buffers.close();
   }
 
   preview(time: number, width: number, signal: AbortSignal): Promise<ImageBitmap | null> {
-    const video = this.tracks.find((t) => t.kind === 'video');
-    if (!video || !Previews.supported()) return Promise.resolve(null);
-    this.previews ??= new Previews(video, this.source.openAt, video.description);
-    return this.previews.at(time, width, signal);
+    return this.file.preview?.(time, width, signal) ?? Promise.resolve(null);
   }
 
   audioTracks(): AudioTrackInfo[] {
-    const playing = this.tracks.find((t) => t.kind === 'audio')?.id;
-    return this.source.movie.audioChoices.map(({ id, language, codec, mime }) => ({ id, language, codec, playable: sourceBufferTakes(mime), playing: id === playing }));
+    const playing = this.file.tracks.find((t) => t.kind === 'audio')?.id;
+    return this.file.audioChoices().map(({ id, language, name, codec, mime }) => ({
+      id, language, ...(name && { name }), codec, playable: sourceBufferTakes(mime), playing: id === playing,
+    }));
   }
 
   /**
@@ -157,97 +154,66 @@ export class MseEngine implements Engine {
    * and the media is read again from the keyframe before the playhead, the new sound replacing the old.
    */
   chooseAudio(id: number): void {
-    const old = this.tracks.find((t) => t.kind === 'audio');
-    const choice = this.source.movie.audioChoices.find((c) => c.id === id);
-    if (!old || !choice || old.id === id || this.failure || !sourceBufferTakes(choice.mime)) return;
-    const track = choice.make();
-    if (!track) return;
-    this.tracks = this.tracks.map((t) => (t === old ? track : t));
-    this.fragmenter.replaceTrack(old, track);
+    const choice = this.file.audioChoices().find((c) => c.id === id);
+    if (!choice || this.failure || !sourceBufferTakes(choice.mime)) return;
+    const swapped = this.file.swapAudio(id);
+    if (!swapped) return;
     // The seek first: it drops what was queued for the old track, and the new init segment must stay.
     this.seekTo(this.video.currentTime);
-    this.buffers.replaceTrack(old, track);
+    this.buffers.replaceTrack(swapped.old, swapped.track);
+    // A seek to where it is flushes the sound the browser has decoded ahead (as hls.js nudges it): the new
+    // track is heard within half a second, not after the seconds already decoded (0.5 to 2.6 s measured).
+    // Its `seeking` must not seek again: that would drop the new track's init segment, still queued.
+    this.nudged = true;
+    const here = this.video.currentTime;
+    this.video.currentTime = here;
   }
 
   /** Checks the codecs and opens the SourceBuffers; false when the file cannot play here (and it failed). */
-  private startTracks(movie: Movie): boolean {
-    if (movie.tracks.length === 0) {
-      this.fail(new FerryError('unsupported_codec', movie.fragmented ? 'this fragmented file cannot stream here' : 'this file has no audio or video track'));
+  private startTracks(): boolean {
+    const { tracks } = this.file;
+    if (tracks.length === 0) {
+      this.fail(new FerryError('unsupported_codec', 'this file has no audio or video track'));
       return false;
     }
-    const refused = codecRefusal(movie.tracks, sourceBufferTakes);
+    const refused = codecRefusal(tracks, sourceBufferTakes);
     if (refused) {
       this.fail(refused);
       return false;
     }
-    this.tracks = movie.tracks;
-    let duration = movie.start + movie.duration;
-    // Known from the sample tables before any media is read: what exists plays, then the stream ends.
-    const notice = this.incompleteFile();
-    if (this.failure) return false;
-    if (notice) duration = Math.min(duration, notice.playable);
-    void this.buffers.open(movie.tracks, duration);
+    // Known from the index before any media is read: what exists plays, then the stream ends.
+    const playable = this.file.check((text) => this.onNotice(text));
+    if (playable instanceof FerryError) {
+      this.fail(playable);
+      return false;
+    }
+    this.playing = true;
+    void this.buffers.open(tracks, Math.min(this.file.duration, playable));
     // After a skipped lead-in, or sound that starts after the picture: playback starts where both are.
-    if (movie.start > 0.05 && this.video.currentTime < movie.start) this.video.currentTime = movie.start;
+    if (this.file.start > 0.05 && this.video.currentTime < this.file.start) this.video.currentTime = this.file.start;
     return true;
   }
 
-  /**
-   * The whole movie, after playback started from its head: each track's tables become the whole's (the same
-   * first samples, so nothing moves), and a seek beyond the head goes on.
-   */
-  private completeTables(whole: Movie): void {
-    if (this.failure || this.destroyed) return;
-    for (const track of [...this.tracks, ...this.texts]) {
-      // An audio track chosen from the menu is not among the whole's played tracks.
-      const table = [...whole.tracks, ...whole.texts].find((t) => t.id === track.id)?.table ?? whole.audioChoices.find((c) => c.id === track.id)?.make()?.table;
-      if (!table) return this.fail(new FerryError('no_index', 'the relay sent a damaged index of this file'));
-      track.table = table;
-    }
-    const notice = this.incompleteFile();
-    if (this.failure) return;
-    if (notice) this.buffers.shorten(notice.playable);
-    this.buffers.endTracks(this.fragmenter.finishedTracks());
-    if (this.held) this.seekTo(this.video.currentTime);
-    else this.loader.wake();
-  }
-
-  /**
-   * For a file shorter than its tables say: the notice, given to the page; a failure when the file holds
-   * none of the media its tables describe (a stripped file, an audiobook's index alone).
-   */
-  private incompleteFile(): { playable: number } | null {
-    const { total } = this.source;
-    if (!this.tracks.every((t) => t.table.complete)) {
-      // A head past the file's end (cut within its first seconds): reading stops there and waits for the whole.
-      for (const t of this.tracks) if (total !== null) t.table.keepWithin(total);
-      if (total !== null && this.tracks.every((t) => t.table.count === 0)) this.fail(noMediaHeld(total));
-      return null;
-    }
-    const notice = incompleteNotice(this.tracks, total);
-    if (notice && notice.playable <= 0 && total !== null) {
-      this.fail(noMediaHeld(total));
-      return null;
-    }
-    if (notice) this.onNotice(notice.text);
-    return notice;
-  }
-
   private onSeeking(): void {
-    if (!this.tracks.length || this.failure) return;
+    if (!this.playing || this.failure) return;
+    if (this.nudged) return void (this.nudged = false);
     const t = this.video.currentTime;
-    if (this.buffers.around(t).contains) return; // within the buffer: nothing to fetch
+    // Within the buffer, with seconds after it there or on their way: nothing to fetch. A playhead at the end
+    // of a range the reading has left (behind a later seek's) would wait there for ever.
+    const around = this.buffers.around(t);
+    const reading = this.loader.position();
+    if (around.contains && (around.ahead >= SEEK_AHEAD_SECONDS || (reading >= t && reading <= t + around.ahead + 1))) return;
     this.seekTo(t);
   }
 
   /** Fetches from the keyframe before `time`, dropping what was queued for elsewhere. */
   private seekTo(time: number): void {
     this.buffers.reset(time);
-    // Beyond a moov's head: reading waits for the whole (completeTables).
-    this.held = this.tracks.some((t) => !t.table.complete && time >= t.table.time(t.table.count - 1));
+    // Beyond the index known so far: reading waits for the rest of it (completeIndex).
+    this.held = this.file.waitsFor(time);
     if (this.held) {
       this.loader.hold();
-      this.loadWhole();
+      this.completeIndex();
     } else {
       this.loader.seek(time);
     }
@@ -257,7 +223,7 @@ export class MseEngine implements Engine {
     if (this.failure || this.destroyed) return;
     const t = this.video.currentTime;
     this.buffers.evict(t);
-    if (this.tracks.length) this.stalls.check(t);
+    if (this.playing) this.stalls.check(t);
     this.loader.wake();
   }
 

@@ -16,7 +16,11 @@ export function playableAudio(movie: Movie, takes: (mime: string) => boolean): s
   const track = choice?.make();
   if (!choice || !track) return null;
   movie.tracks[at] = track;
-  const other = `${choice.language ? `${choice.language} ` : ''}${codecName(choice.codec)}`;
-  const refused = `${codecName(audio.codec)} audio (${audio.codec})`;
-  return `this browser cannot play this file's ${refused}: its ${other} track plays instead`;
+  return swappedAudio(audio, choice);
+}
+
+/** The notice for a file whose audio track `refused` this browser cannot play, `playing` playing instead. */
+export function swappedAudio(refused: { codec: string }, playing: { language: string | null; codec: string }): string {
+  const other = `${playing.language ? `${playing.language} ` : ''}${codecName(playing.codec)}`;
+  return `this browser cannot play this file's ${codecName(refused.codec)} audio (${refused.codec}): its ${other} track plays instead`;
 }

@@ -38,7 +38,10 @@ export class StallWatch {
     if (performance.now() - this.since < STALL_MS) return;
     this.since = null;
     const gapEnd = this.buffers.nextRangeStart(t);
-    if (gapEnd !== null && gapEnd - t < 1) {
+    // The gap as long as it is from where the media at the playhead ends: Chromium may hold a playhead a few
+    // frames before a gap without playing them (a VFR WebM with a 0.9 s hole after its first 0.2 s).
+    const gapStart = t + this.buffers.around(t).ahead;
+    if (gapEnd !== null && gapEnd - gapStart < 1) {
       v.currentTime = gapEnd + 0.01;
     } else if (this.buffers.around(t).ahead < 0.5 && this.readingAt() > t + 1) {
       this.refetchOnce(t);

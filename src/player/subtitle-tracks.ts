@@ -5,7 +5,7 @@
  * and language; the page's captions menu leaves retired tracks out.
  */
 import type { TextCue } from './fragmenter.js';
-import type { MovieText } from './movie.js';
+import type { TextTrackInfo } from './container.js';
 
 const made = new WeakMap<HTMLVideoElement, TextTrack[]>();
 const retired = new WeakSet<TextTrack>();
@@ -20,7 +20,7 @@ export class SubtitleTracks {
   /** Cues already added, by track and sample: the bytes pass by again after a seek back. */
   private readonly added = new Set<string>();
 
-  constructor(video: HTMLVideoElement, texts: MovieText[]) {
+  constructor(video: HTMLVideoElement, texts: TextTrackInfo[]) {
     const pool = made.get(video) ?? [];
     made.set(video, pool);
     for (const text of texts) {
@@ -29,7 +29,7 @@ export class SubtitleTracks {
       if (!track) pool.push((track = video.addTextTrack('subtitles', text.label, language)));
       retired.delete(track);
       // Hidden: its cues are kept, and shown once chosen; the change tells the page it is there.
-      track.mode = 'hidden';
+      track.mode = text.forced ? 'showing' : 'hidden';
       this.tracks.set(text.id, track);
     }
   }

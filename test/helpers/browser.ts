@@ -24,7 +24,8 @@ export function buildPage(): void {
 
 /**
  * Debian's Firefox ESR, headless, driven by puppeteer-core over WebDriver BiDi (never a downloaded build).
- * Autoplay is allowed, as the Chromium flag allows it there.
+ * Autoplay is allowed, as the Chromium flag allows it there, and sound goes to a mock output (this machine has
+ * no sound device: without one, Firefox never starts an AudioContext, so nothing played can be heard).
  */
 export async function launchFirefox(): Promise<FirefoxBrowser> {
   const { default: puppeteer } = await import('puppeteer-core');
@@ -32,7 +33,7 @@ export async function launchFirefox(): Promise<FirefoxBrowser> {
     browser: 'firefox',
     executablePath: process.env.FIREFOX ?? '/usr/bin/firefox-esr',
     headless: true,
-    extraPrefsFirefox: { 'media.autoplay.default': 0, 'media.autoplay.blocking_policy': 0 },
+    extraPrefsFirefox: { 'media.autoplay.default': 0, 'media.autoplay.blocking_policy': 0, 'media.autoplay.block-webaudio': false, 'media.cubeb.force_mock_context': true },
   });
 }
 

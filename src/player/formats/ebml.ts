@@ -3,10 +3,10 @@
  * TrackEntry's type, CodecID and, for H.264, the avcC in its CodecPrivate (the exact profile and level).
  * Reading stops at the first Cluster; a head that ends before the Tracks yields what it has.
  */
+import { element, ID, text } from '../matroska/ebml.js';
 import type { TrackCodec } from './sniff.js';
 
-const ID = { ebml: 0x1a45dfa3, docType: 0x4282, segment: 0x18538067, tracks: 0x1654ae6b, trackEntry: 0xae, trackType: 0x83, codecId: 0x86, codecPrivate: 0x63a2, cluster: 0x1f43b675 };
-const CONTAINERS = new Set([ID.segment, ID.tracks, ID.trackEntry]);
+const CONTAINERS = new Set<number>([ID.segment, ID.tracks, ID.trackEntry]);
 
 /** Matroska CodecIDs as the codec strings browsers are asked about. */
 const CODECS: Record<string, string> = {
@@ -26,36 +26,6 @@ const CODECS: Record<string, string> = {
   A_DTS: 'dtsc',
   A_ALAC: 'alac',
 };
-
-interface Element { id: number; start: number; end: number }
-
-/** An EBML string: its writer may pad it with NUL bytes (GStreamer ends a CodecID `V_VP8\0`). */
-function text(bytes: Uint8Array): string {
-  return new TextDecoder().decode(bytes).replace(/\0+$/, '');
-}
-
-/** A variable-length integer at `pos`: its value (marker kept for ids) and length, or null past the end. */
-function vint(b: Uint8Array, pos: number, keepMarker: boolean): { value: number; length: number } | null {
-  const first = b[pos];
-  if (first === undefined || first === 0) return null;
-  const length = Math.clz32(first) - 23;
-  if (pos + length > b.byteLength) return null;
-  let value = keepMarker ? first : first & (0xff >> length);
-  let unknown = value === 0xff >> length;
-  for (let i = 1; i < length; i++) {
-    value = value * 256 + b[pos + i]!;
-    unknown &&= b[pos + i] === 0xff;
-  }
-  return { value: !keepMarker && unknown ? Infinity : value, length };
-}
-
-function element(b: Uint8Array, pos: number): Element | null {
-  const id = vint(b, pos, true);
-  const size = id && vint(b, pos + id.length, false);
-  if (!id || !size) return null;
-  const start = pos + id.length + size.length;
-  return { id: id.value, start, end: start + size.value };
-}
 
 export interface EbmlInfo { docType: string; tracks: TrackCodec[] | null }
 

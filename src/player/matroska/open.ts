@@ -1,0 +1,42 @@
+/**
+ * The way into this folder for the engine choice: a Matroska or WebM file's Presentation, when the MSE engine
+ * should play it (large, or with audio tracks to choose from or subtitles of its own, which the browser's
+ * own player offers no choice of) and can (every kind of track it holds has one this browser takes).
+ */
+import type { Chunk, Transfer } from '../../client/transfer.js';
+import { FerryError } from '../../protocol/codes.js';
+import type { BufferPool } from '../buffer-pool.js';
+import type { RangeOpener } from '../media-loader.js';
+import { MatroskaPresentation } from './matroska-presentation.js';
+import { cuesInHead, readMatroskaHead } from './read-head.js';
+
+export interface MatroskaStart {
+  first: Transfer;
+  chunk: Chunk;
+  total: number | null;
+  /** Whether the file is large enough that MSE plays it whatever it holds. */
+  large: boolean;
+  openAt: RangeOpener;
+  pool: BufferPool;
+  takes: (mime: string) => boolean;
+}
+
+/** The file, and the bytes of its first answer read past its head (from the first Cluster on); null for the browser's own player. */
+export async function openMatroska(s: MatroskaStart): Promise<{ file: MatroskaPresentation; lead: Chunk } | null> {
+  let read;
+  try {
+    read = await readMatroskaHead(s.first, s.chunk, s.total);
+  } catch (err) {
+    // A head this page cannot read may still play in the browser's own player; a transfer's failure may not.
+    if (err instanceof FerryError && err.code === 'media_error') return null;
+    throw err;
+  }
+  const { head, bytes } = read;
+  const kinds = new Set(head.tracks.map((t) => t.type));
+  const audio = head.tracks.filter((t) => t.type === 'audio').length;
+  if (!s.large && audio < 2 && !kinds.has('subtitle')) return null;
+  const file = new MatroskaPresentation({ head, cues: cuesInHead(head, bytes) }, s.openAt, s.pool, s.takes);
+  const played = new Set(file.tracks.map((t) => t.kind));
+  if ((kinds.has('video') && !played.has('video')) || (kinds.has('audio') && !played.has('audio'))) return null;
+  return { file, lead: { offset: head.firstCluster, data: bytes.subarray(head.firstCluster) } };
+}

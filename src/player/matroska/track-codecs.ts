@@ -1,0 +1,108 @@
+/**
+ * What each Matroska track becomes for MSE: the codec string browsers are asked about and the form its
+ * SourceBuffer takes. Codecs MSE takes in WebM (VP8, VP9, AV1, Opus, Vorbis) pass through as WebM; H.264,
+ * HEVC, AAC, MP3 and FLAC are remuxed into fragmented MP4, their configuration written as MP4 boxes.
+ */
+import { audioEntry, box, fields, initSegment, visualEntry } from '../mp4/init-segment.js';
+import type { MatroskaTrack } from './head.js';
+import { webmInit } from './webm-writer.js';
+
+export interface TrackForm {
+  codec: string;
+  mime: string;
+  form: 'mp4' | 'webm';
+  /** The SourceBuffer's init segment; null when Ferry cannot remux this codec (AC-3, DTS...). */
+  init: ArrayBuffer | null;
+}
+
+const hex = (n: number): string => n.toString(16).padStart(2, '0').toUpperCase();
+
+/** Codec strings of codecs that are named but not remuxed: listed in menus, refused by the browser's answer. */
+const NAMED: Record<string, string> = {
+  A_AC3: 'ac-3', A_EAC3: 'ec-3', A_DTS: 'dtsc', 'A_TRUEHD': 'mlpa', A_ALAC: 'alac', V_THEORA: 'theora',
+  'A_PCM/INT/LIT': '1', 'V_MPEG2': 'mp2v', 'V_MS/VFW/FOURCC': 'vfw',
+};
+
+export function trackForm(t: MatroskaTrack, timestampScale: number): TrackForm {
+  const kind = t.type === 'video' ? 'video' : 'audio';
+  const webm = (codec: string): TrackForm => ({ codec, mime: `${kind}/webm; codecs="${codec}"`, form: 'webm', init: webmInit(t, timestampScale) });
+  const mp4 = (codec: string, entry: Uint8Array | null): TrackForm => ({
+    codec, mime: `${kind}/mp4; codecs="${codec}"`, form: 'mp4',
+    init: entry && initSegment({ id: t.number, kind, timescale: 1e9 / timestampScale, sampleEntry: entry, width: t.width, height: t.height }),
+  });
+  const cp = t.codecPrivate;
+  if (t.sealed) return { codec: t.codecId, mime: `${kind}/x-sealed`, form: 'mp4', init: null };
+  switch (t.codecId) {
+    case 'V_VP8': return webm('vp8');
+    case 'V_VP9': return webm('vp9');
+    case 'V_AV1': return webm(cp && cp.byteLength >= 4 ? av1Codec(cp) : 'av01.0.04M.08');
+    case 'A_OPUS': return webm('opus');
+    case 'A_VORBIS': return webm('vorbis');
+    case 'V_MPEG4/ISO/AVC':
+      if (!cp || cp.byteLength < 7) return mp4('avc1', null);
+      return mp4(`avc1.${hex(cp[1]!)}${hex(cp[2]!)}${hex(cp[3]!)}`, visualEntry('avc1', t.width, t.height, box('avcC', cp)));
+    case 'V_MPEGH/ISO/HEVC':
+      if (!cp || cp.byteLength < 23) return mp4('hvc1', null);
+      return mp4(hevcCodec(cp), visualEntry('hvc1', t.width, t.height, box('hvcC', cp)));
+    case 'A_MPEG/L3': return mp4('mp4a.6B', audioEntry('mp4a', t.channels, t.sampleRate, esds(0x6b, null)));
+    case 'A_FLAC': return mp4('flac', cp ? audioEntry('fLaC', t.channels, t.sampleRate, dfLa(cp)) : null);
+  }
+  if (t.codecId.startsWith('A_AAC')) {
+    const config = cp && cp.byteLength >= 2 ? cp : aacConfig(t);
+    return mp4(`mp4a.40.${config[0]! >> 3 || 2}`, audioEntry('mp4a', t.channels, t.sampleRate, esds(0x40, config)));
+  }
+  return { ...mp4(NAMED[t.codecId] ?? t.codecId, null) };
+}
+
+/** An AudioSpecificConfig for the old AAC CodecIDs that carry none (A_AAC/MPEG4/LC...): AAC-LC at the track's rate. */
+function aacConfig(t: MatroskaTrack): Uint8Array {
+  const rates = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+  const index = Math.max(0, rates.indexOf(Math.round(t.sampleRate)));
+  return Uint8Array.of((2 << 3) | (index >> 1), ((index & 1) << 7) | (t.channels << 3));
+}
+
+/** An esds box: an MPEG-4 ES descriptor of the object type (0x40 AAC, 0x6B MP3) and its configuration. */
+function esds(objectType: number, config: Uint8Array | null): Uint8Array {
+  const descriptor = (tag: number, ...parts: Uint8Array[]): Uint8Array => {
+    const size = parts.reduce((s, p) => s + p.byteLength, 0);
+    return Uint8Array.of(tag, 0x80, 0x80, 0x80, size, ...parts.flatMap((p) => [...p]));
+  };
+  const specific = config ? [descriptor(5, config)] : [];
+  const decoder = descriptor(4, fields([1, objectType], [1, 0x15], [3, 0], [4, 0], [4, 0]), ...specific);
+  return box('esds', fields([4, 0]), descriptor(3, fields([2, 0], [1, 0]), decoder, descriptor(6, Uint8Array.of(2))));
+}
+
+/** A dfLa box: FLAC's metadata blocks as CodecPrivate holds them after "fLaC", the last one flagged so. */
+function dfLa(cp: Uint8Array): Uint8Array {
+  const blocks = cp.slice(cp[0] === 0x66 ? 4 : 0);
+  for (let at = 0; at + 4 <= blocks.byteLength; ) {
+    const next = at + 4 + ((blocks[at + 1]! << 16) | (blocks[at + 2]! << 8) | blocks[at + 3]!);
+    if (next >= blocks.byteLength) blocks[at] = blocks[at]! | 0x80;
+    at = next;
+  }
+  return box('dfLa', fields([4, 0]), blocks);
+}
+
+/** av01.P.LLT.DD from an av1C. */
+function av1Codec(c: Uint8Array): string {
+  const profile = c[1]! >> 5;
+  const level = c[1]! & 0x1f;
+  const tier = c[2]! >> 7 ? 'H' : 'M';
+  const depth = (c[2]! >> 6) & 1 ? ((c[2]! >> 5) & 1 ? 12 : 10) : 8;
+  return `av01.${profile}.${String(level).padStart(2, '0')}${tier}.${String(depth).padStart(2, '0')}`;
+}
+
+/** hvc1.A.B.TL.C from an hvcC (ISO/IEC 14496-15, annex E). */
+function hevcCodec(c: Uint8Array): string {
+  const space = ['', 'A', 'B', 'C'][c[1]! >> 6]!;
+  const profile = c[1]! & 0x1f;
+  let flags = 0;
+  for (let k = 0; k < 4; k++) flags = (flags << 8) | c[2 + k]!;
+  let reversed = 0;
+  for (let k = 0; k < 32; k++) reversed = (reversed << 1) | ((flags >>> k) & 1);
+  const tier = (c[1]! >> 5) & 1 ? 'H' : 'L';
+  const constraints = [...c.subarray(6, 12)];
+  while (constraints.length && constraints[constraints.length - 1] === 0) constraints.pop();
+  const tail = constraints.map((b) => b.toString(16).toUpperCase()).join('.');
+  return `hvc1.${space}${profile}.${(reversed >>> 0).toString(16).toUpperCase()}.${tier}${c[12]!}${tail ? `.${tail}` : ''}`;
+}

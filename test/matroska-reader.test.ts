@@ -1,0 +1,169 @@
+/**
+ * The Matroska reader on its own, in Node: lacing (Xiph, EBML, fixed), BlockGroups, Clusters of unknown
+ * size, header removal, the Cues, bytes one at a time, and damaged or hostile input, which is an error in words
+ * and never a hang or a parser's exception. Then a real film: every frame once, in order, as ffprobe counts.
+ */
+import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BufferPool } from '../src/player/buffer-pool.js';
+import { ClusterReader, type Block } from '../src/player/matroska/clusters.js';
+import { MatroskaPresentation } from '../src/player/matroska/matroska-presentation.js';
+import { clusterBefore, readCues } from '../src/player/matroska/cues.js';
+import { readHead } from '../src/player/matroska/head.js';
+import { FerryError } from '../src/protocol/codes.js';
+import { matroskaMedia } from './helpers/matroska-media.js';
+
+/** An EBML element with an 8-byte size (or unknown size), as any muxer may write. */
+function el(id: number, body: Uint8Array | number[] = [], unknown = false): Uint8Array {
+  const idBytes: number[] = [];
+  for (let v = id; v > 0; v = Math.floor(v / 256)) idBytes.unshift(v % 256);
+  const data = Uint8Array.from(body);
+  const size = unknown ? [0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff] : [0x01, 0, 0, 0, 0, 0, 0, 0].map((b, k) => (k === 0 ? b : Math.floor(data.byteLength / 2 ** (8 * (7 - k))) % 256));
+  return Uint8Array.from([...idBytes, ...size, ...data]);
+}
+const cat = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(parts.flatMap((p) => [...p]));
+const u = (n: number): number[] => (n < 256 ? [n] : [n >> 8, n & 255]);
+const frame = (size: number, fill: number): number[] => Array<number>(size).fill(fill);
+/** A block's header: track 1, a relative time, flags. */
+const blockHead = (relative: number, flags: number): number[] => [0x81, (relative >> 8) & 255, relative & 255, flags];
+
+function readAll(bytes: Uint8Array, step = bytes.byteLength): Block[] {
+  const reader = new ClusterReader(bytes.byteLength, () => true);
+  reader.seek(0);
+  const blocks: Block[] = [];
+  for (let at = 0; at < bytes.byteLength; at += step) blocks.push(...reader.push(at, bytes.subarray(at, at + step)));
+  expect(reader.next()).toBeNull();
+  return blocks;
+}
+
+describe('Matroska clusters', () => {
+  const laced = cat(el(0x1f43b675, cat(
+    el(0xe7, [0x03, 0xe8]), // Cluster timestamp 1000
+    el(0xa3, [...blockHead(0, 0x80 | 0x02), 2, ...xiph([300, 20]), ...frame(300, 1), ...frame(20, 2), ...frame(7, 3)]),
+    // EBML lacing: 500 as a 2-byte vint, then 489 as a difference of -11 (0x80 | (63 - 11)).
+    el(0xa3, [...blockHead(40, 0x80 | 0x06), 2, 0x40 | (500 >> 8), 500 & 255, 0x80 | (63 - 11), ...frame(500, 4), ...frame(489, 5), ...frame(9, 6)]),
+    el(0xa3, [...blockHead(80, 0x80 | 0x04), 2, ...frame(12, 7)]),
+  )));
+
+  function xiph(sizes: number[]): number[] {
+    return sizes.flatMap((s) => [...Array<number>(Math.floor(s / 255)).fill(255), s % 255]);
+  }
+
+  it('undoes Xiph, EBML and fixed lacing into frames of the right sizes, at the right times', () => {
+    const blocks = readAll(laced);
+    expect(blocks.map((b) => [b.time, b.keyframe, b.frames.map((f) => [f.byteLength, f[0]])])).toEqual([
+      [1000, true, [[300, 1], [20, 2], [7, 3]]],
+      [1040, true, [[500, 4], [489, 5], [9, 6]]],
+      [1080, true, [[4, 7], [4, 7], [4, 7]]],
+    ]);
+  });
+
+  it('gives the same blocks however the bytes arrive, one at a time included', () => {
+    const whole = readAll(laced);
+    for (const step of [1, 2, 7, 64]) expect(readAll(laced, step)).toEqual(whole);
+  });
+
+  it('reads BlockGroups (their duration, and a ReferenceBlock making it no keyframe) and Clusters of unknown size', () => {
+    const group = (relative: number, referenced: boolean): Uint8Array =>
+      el(0xa0, cat(el(0xa1, [...blockHead(relative, 0), ...frame(5, 9)]), el(0x9b, u(33)), ...(referenced ? [el(0xfb, [0xd8])] : [])));
+    const bytes = cat(
+      el(0x1f43b675, cat(el(0xe7, [0]), group(0, false), group(20, true)), true),
+      el(0x1f43b675, cat(el(0xe7, [100]), el(0xa3, [...blockHead(-5, 0x80), 1, 2, 3])), true),
+    );
+    for (const step of [bytes.byteLength, 3]) {
+      expect(readAll(bytes, step).map((b) => [b.time, b.keyframe, b.duration, b.frames[0]!.byteLength])).toEqual([[0, true, 33, 5], [20, false, 33, 5], [95, true, null, 3]]);
+    }
+  });
+
+  it('steps over the blocks of tracks not wanted without copying them, and over unknown elements', () => {
+    const other = [0x82, 0, 0, 0x80, ...frame(1000, 1)];
+    const bytes = el(0x1f43b675, cat(el(0xe7, [0]), el(0xec, frame(50, 0)), el(0xa3, other), el(0xa3, [...blockHead(1, 0x80), 42])));
+    const reader = new ClusterReader(bytes.byteLength, (n) => n === 1);
+    reader.seek(0);
+    expect(reader.push(0, bytes).map((b) => [b.track, b.frames[0]![0]])).toEqual([[1, 42]]);
+  });
+
+  it('refuses damaged input in words: a block too large, a lacing that does not add up, a header of zeros', () => {
+    const cases = [
+      cat(el(0x1f43b675, cat(el(0xe7, [0]))).subarray(0, 12), Uint8Array.of(0xa3, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)),
+      el(0x1f43b675, el(0xa3, [...blockHead(0, 0x82), 3, 255, 255, 255, 255, 1, 2])),
+      Uint8Array.from(frame(64, 0)),
+    ];
+    for (const bytes of cases) {
+      const reader = new ClusterReader(bytes.byteLength + 100, () => true);
+      reader.seek(0);
+      expect(() => reader.push(0, bytes)).toThrow(FerryError);
+    }
+  });
+
+  it('never hangs or throws anything but a FerryError on random bytes', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), fc.integer({ min: 1, max: 50 }), (bytes, step) => {
+      const reader = new ClusterReader(bytes.byteLength, () => true);
+      reader.seek(0);
+      try {
+        for (let at = 0; at < bytes.byteLength; at += step) reader.push(at, bytes.subarray(at, at + step));
+      } catch (err) {
+        if (!(err instanceof FerryError)) throw err;
+      }
+    }), { numRuns: 2000 });
+  });
+});
+
+describe('a real Matroska film', () => {
+  const { film } = matroskaMedia();
+
+  it('reads its head (tracks, languages, flags, codec private data) and its Cues, and seeks by them', () => {
+    const head = readHead(film, film.byteLength);
+    if ('need' in head) throw new Error('head not read');
+    expect(head.tracks.map((t) => [t.number, t.type, t.codecId, t.language, t.name, t.default])).toEqual([
+      [1, 'video', 'V_MPEG4/ISO/AVC', null, null, false], [2, 'audio', 'A_AAC', 'eng', null, true],
+      [3, 'audio', 'A_AAC', 'fre', 'Commentaire', false], [4, 'subtitle', 'S_TEXT/UTF8', 'eng', null, false],
+      [5, 'subtitle', 'S_TEXT/ASS', 'fre', null, false],
+    ]);
+    expect(head.cuesOffset).toBeGreaterThan(head.firstCluster);
+    const cues = readCues(film.subarray(head.cuesOffset!), head.segmentStart, 1);
+    expect(cues.times.length).toBeGreaterThanOrEqual(15);
+    const at = clusterBefore(cues, 21_000)!;
+    expect(at.time).toBeLessThanOrEqual(21_000);
+    expect(at.time).toBeGreaterThan(18_000);
+    expect(readHead(film.subarray(0, 200), film.byteLength)).toHaveProperty('need');
+  });
+
+  it('gives every video frame once, in order, with the sizes ffprobe reads', () => {
+    const head = readHead(film, film.byteLength);
+    if ('need' in head) throw new Error('head not read');
+    const probe = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=size', '-of', 'csv=p=0', '-'], { input: film }).toString();
+    const sizes = probe.trim().split('\n').map(Number);
+    const reader = new ClusterReader(head.segmentEnd, (n) => n === 1);
+    reader.seek(head.firstCluster);
+    const frames: number[] = [];
+    for (let at = head.firstCluster; at < film.byteLength; at += 100_000) {
+      for (const b of reader.push(at, film.subarray(at, at + 100_000))) frames.push(...b.frames.map((f) => f.byteLength));
+    }
+    expect(frames).toEqual(sizes);
+  });
+
+  it('without Cues, finds the Cluster before a target by a bounded search, reading a small part of the file', () => {
+    const head = readHead(film, film.byteLength);
+    if ('need' in head) throw new Error('head not read');
+    const file = new MatroskaPresentation({ head: { ...head, cuesOffset: null }, cues: null }, null as never, new BufferPool(), () => true);
+    for (const target of [22, 3, 29, 0.5]) {
+      let at = file.demuxer.seek(target);
+      let read = 0;
+      let first: number | null = null;
+      while (first === null && at < film.byteLength && read < film.byteLength) {
+        const chunk = film.subarray(at, at + 32 * 1024);
+        read += chunk.byteLength;
+        const made = file.demuxer.push(at, chunk);
+        first ??= made.find((f) => f.trackId === 1) ? file.demuxer.position() : null;
+        at = file.demuxer.wanted() ?? film.byteLength;
+      }
+      expect(first).not.toBeNull();
+      expect(first!).toBeLessThanOrEqual(target + 1);
+      expect(first!).toBeGreaterThan(target - 6);
+      // A search, not a read from the start.
+      expect(read).toBeLessThan(film.byteLength * (target > 10 ? 0.45 : 0.3));
+    }
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * Matroska and WebM through MSE, in headless Chromium through a real relay: every audio track in the menu and a
+ * switch heard, the embedded subtitles (SubRip, ASS, WebVTT) as text tracks with each cue at its time, seeks
+ * by the Cues, and a 2 GB film that plays and seeks.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bigMatroska, FILM_CUES, matroskaMedia } from './helpers/matroska-media.js';
+import { pages, startStage, stopStage, type Stage } from './helpers/stage.js';
+import { tone } from './helpers/tone.js';
+
+let stage: Stage;
+const { pageUrl, playingPage, playing, video } = pages(() => stage);
+let bigSeconds = 0;
+
+beforeAll(async () => {
+  stage = await startStage((origin) => {
+    const { film, webm } = matroskaMedia();
+    origin.set('/film.mkv', { body: film, type: 'video/x-matroska' });
+    origin.set('/film.webm', { body: webm, type: 'video/webm' });
+    // The same film with its SeekHead's entry for the Cues made unknown: a file without Cues, as recordings are.
+    const noCues = Buffer.from(film);
+    const entry = noCues.indexOf(Buffer.from([0x53, 0xab, 0x84, 0x1c, 0x53, 0xbb, 0x6b]));
+    noCues[entry + 6] = 0x6c;
+    origin.set('/no-cues.mkv', { body: noCues, type: 'video/x-matroska' });
+    const big = bigMatroska();
+    bigSeconds = big.seconds;
+    origin.set('/big.mkv', { body: big.body, type: 'video/x-matroska' });
+  });
+}, 240_000);
+
+afterAll(() => stopStage(stage));
+
+const options = (page: Page, menu: string): Promise<string[]> =>
+  page.evaluate((m) => [...(document.querySelector(m) as HTMLSelectElement).options].map((o) => o.text), menu);
+
+/** Seeks to `t` and returns the cue then showing, or null. */
+const cueAt = async (page: Page, t: number): Promise<string | null> => {
+  await page.evaluate((time) => (document.querySelector('video')!.currentTime = time), t);
+  await page.waitForFunction(() => !document.querySelector('video')!.seeking && document.querySelector('video')!.readyState >= 2);
+  return page.evaluate(() => {
+    const track = [...document.querySelector('video')!.textTracks].find((tr) => tr.mode === 'showing');
+    return (track?.activeCues?.[0] as VTTCue | undefined)?.text ?? null;
+  });
+};
+
+describe('Matroska and WebM through MSE', () => {
+  it('lists both audio tracks of an MKV by name, language and codec; the default plays, a switch is heard from where it was', async () => {
+    const page = await playingPage('', '/film.mkv');
+    expect((await page.evaluate(() => window.ferry.stats())).engine).toBe('mse');
+    await page.evaluate(() => (document.querySelector('video')!.muted = false));
+    await page.waitForFunction(() => (document.querySelector('#audio') as HTMLSelectElement).options.length === 2);
+    expect(await options(page, '#audio')).toEqual(['eng · AAC', 'Commentaire · fre · AAC']);
+    expect(Math.abs((await tone(page)) - 440)).toBeLessThan(15);
+    const before = await video<number>(page, 'video.currentTime');
+    await page.getByLabel('Audio').selectOption({ label: 'Commentaire · fre · AAC' });
+    await page.waitForFunction((t) => document.querySelector('video')!.currentTime > t + 1.5, before, { timeout: 10_000 });
+    expect(Math.abs((await tone(page)) - 330)).toBeLessThan(15);
+    expect(await video<number>(page, 'video.currentTime')).toBeGreaterThan(before);
+    expect((await page.evaluate(() => window.ferry.stats())).error).toBeNull();
+    await page.close();
+  });
+
+  it('shows an MKV’s SubRip and ASS subtitles in the captions menu, each cue at its time, after seeks both ways', async () => {
+    const page = await playingPage('', '/film.mkv');
+    await page.waitForFunction(() => (document.querySelector('#captions') as HTMLSelectElement).options.length === 3);
+    expect(await options(page, '#captions')).toEqual(['Off', 'eng', 'fre']);
+    await page.keyboard.press('k');
+    await page.getByLabel('Captions').selectOption('eng');
+    for (const [start, end, english] of FILM_CUES) expect(await cueAt(page, (start + end) / 2)).toBe(english);
+    expect(await cueAt(page, 8)).toBeNull();
+    await page.getByLabel('Captions').selectOption('fre');
+    // Back before the first cue, after the Cues sent the reading to the second.
+    for (const [start, end, , french] of [...FILM_CUES].reverse()) expect(await cueAt(page, (start + end) / 2)).toBe(french);
+    await page.close();
+  });
+
+  it('plays a WebM (VP9, two Opus tracks, WebVTT) through MSE: its tracks, a switch and a cue', async () => {
+    const page = await playingPage('', '/film.webm');
+    const s = await page.evaluate(() => window.ferry.stats());
+    expect(s).toMatchObject({ engine: 'mse', error: null, codecs: ['vp9', 'opus'] });
+    await page.evaluate(() => (document.querySelector('video')!.muted = false));
+    expect(await options(page, '#audio')).toEqual(['eng · Opus', 'Commentaire · fre · Opus']);
+    await page.getByLabel('Audio').selectOption({ label: 'Commentaire · fre · Opus' });
+    await page.waitForFunction(() => window.ferry.player().audioTracks().find((t) => t.playing)?.language === 'fre');
+    await playing(page, (await video<number>(page, 'video.currentTime')) + 1);
+    expect(Math.abs((await tone(page)) - 330)).toBeLessThan(15);
+    await page.keyboard.press('k');
+    await page.getByLabel('Captions').selectOption('eng');
+    expect(await cueAt(page, 13)).toBe(FILM_CUES[1]![2]);
+    await page.close();
+  });
+
+  it('seeks in an MKV without Cues by a bounded search for the Cluster before the target, both ways', async () => {
+    const page = await playingPage('', '/no-cues.mkv');
+    for (const target of [22, 5, 27]) {
+      await page.evaluate((t) => (document.querySelector('video')!.currentTime = t), target);
+      await playing(page, target + 0.5);
+    }
+    expect((await page.evaluate(() => window.ferry.stats())).error).toBeNull();
+    await page.close();
+  });
+
+  it('plays a 2 GB MKV from its first bytes, and a seek near its end by the Cues lands and plays', async () => {
+    const page = await stage.browser.newPage();
+    await page.goto(pageUrl('', '/big.mkv').replace('&threshold=0', ''));
+    await playing(page, 1);
+    const target = Math.floor(bigSeconds * 0.9);
+    await page.evaluate((t) => (document.querySelector('video')!.currentTime = t), target);
+    await playing(page, target + 1);
+    const s = await page.evaluate(() => window.ferry.stats());
+    expect(s).toMatchObject({ engine: 'mse', error: null });
+    expect(s.totalBytes).toBeGreaterThan(1.9e9);
+    // The seek read from the Cluster before it, not the file up to there.
+    expect(s.bytesReceived).toBeLessThan(200e6);
+    await page.close();
+  });
+});
