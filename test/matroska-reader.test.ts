@@ -10,7 +10,8 @@ import { BufferPool } from '../src/player/buffer-pool.js';
 import { ClusterReader, type Block } from '../src/player/matroska/clusters.js';
 import { MatroskaPresentation } from '../src/player/matroska/matroska-presentation.js';
 import { clusterBefore, readCues } from '../src/player/matroska/cues.js';
-import { readHead } from '../src/player/matroska/head.js';
+import { readHead, type MatroskaTrack } from '../src/player/matroska/head.js';
+import { trackForm } from '../src/player/matroska/track-codecs.js';
 import { FerryError } from '../src/protocol/codes.js';
 import { matroskaMedia } from './helpers/matroska-media.js';
 
@@ -166,4 +167,45 @@ describe('a real Matroska film', () => {
       expect(read).toBeLessThan(film.byteLength * (target > 10 ? 0.45 : 0.3));
     }
   });
+});
+
+describe('Matroska tracks for MSE', () => {
+  const track = (codecId: string, codecPrivate: number[] | null, extra: Partial<MatroskaTrack> = {}): MatroskaTrack => ({
+    number: 1, type: codecId.startsWith('V_') ? 'video' : 'audio', codecId, codecPrivate: codecPrivate && Uint8Array.from(codecPrivate),
+    language: null, name: null, default: true, forced: false, defaultDuration: null, width: 640, height: 360, sampleRate: 48000,
+    channels: 2, stripped: null, sealed: false, entry: el(0xae, el(0xd7, [1])), ...extra,
+  });
+
+  it('names each codec as MSE is asked about it, in the form its SourceBuffer takes', () => {
+    const forms = [
+      track('V_MPEG4/ISO/AVC', [1, 0x64, 0x00, 0x1f, 0xff, 0xe1, 0]), track('V_VP9', null), track('V_AV1', [0x81, 0x08, 0x0c, 0]),
+      track('V_MPEGH/ISO/HEVC', [1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 93, ...Array<number>(10).fill(0)]),
+      track('A_AAC', [0x11, 0x90]), track('A_AAC/MPEG4/LC', null), track('A_OPUS', null), track('A_FLAC', [0x66, 0x4c, 0x61, 0x43, 0, 0, 0, 34, ...Array<number>(34).fill(0)]),
+      track('A_MPEG/L3', null), track('A_AC3', null), track('A_AAC', [0x11, 0x90], { sealed: true }),
+    ].map((t) => trackForm(t, 1e6));
+    expect(forms.map((f) => [f.codec, f.form, f.init !== null])).toEqual([
+      ['avc1.64001F', 'mp4', true], ['vp9', 'webm', true], ['av01.0.08M.08', 'webm', true], ['hvc1.1.6.L93.90', 'mp4', true],
+      ['mp4a.40.2', 'mp4', true], ['mp4a.40.2', 'mp4', true], ['opus', 'webm', true], ['flac', 'mp4', true],
+      ['mp4a.6B', 'mp4', true], ['ac-3', 'mp4', false], ['A_AAC', 'mp4', false],
+    ]);
+    // The FLAC track's one metadata block is flagged the last, as dfLa requires.
+    const flac = new Uint8Array(forms[7]!.init!);
+    const dfla = Buffer.from(flac).indexOf('dfLa');
+    expect(flac[dfla + 8]! & 0x80).toBe(0x80);
+  });
+
+  it('puts back the bytes a muxer stripped from every frame (header removal)', () => {
+    const head = readHead(film(), 1e9);
+    if ('need' in head) throw new Error('head not read');
+    const stripped = head.tracks.find((t) => t.number === 2)!;
+    expect(Array.from(stripped.stripped ?? [])).toEqual([0xff, 0xf1]);
+  });
+
+  /** A minimal Matroska head whose track 2 has header removal of 0xFF 0xF1 (mkvmerge did this for AAC/ADTS). */
+  function film(): Uint8Array {
+    const encoding = el(0x6d80, el(0x6240, el(0x5034, cat(el(0x4254, [3]), el(0x4255, [0xff, 0xf1])))));
+    const tracks = el(0x1654ae6b, cat(el(0xae, cat(el(0xd7, [1]), el(0x83, [1]), el(0x86, [...Buffer.from('V_VP9')]))),
+      el(0xae, cat(el(0xd7, [2]), el(0x83, [2]), el(0x86, [...Buffer.from('A_AAC')]), encoding))));
+    return cat(el(0x1a45dfa3, el(0x4282, [...Buffer.from('matroska')])), el(0x18538067, cat(tracks, el(0x1f43b675, el(0xe7, [0]))), true));
+  }
 });

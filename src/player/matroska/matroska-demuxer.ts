@@ -35,6 +35,8 @@ export class MatroskaDemuxer implements Demuxer {
   private search: ClusterSearch | null = null;
   /** Ticks from which blocks are wanted, after a seek: earlier ones in the first Cluster are passed over. */
   private from = 0;
+  /** Ticks the last seek asked for: fragments stay small until past it. */
+  private target = 0;
   readonly starved = false;
 
   constructor(
@@ -80,10 +82,12 @@ export class MatroskaDemuxer implements Demuxer {
       // No Cues: a search, from the first Cluster to the Segment's end.
       const end = { offset: this.head.segmentEnd, time: (this.head.duration ?? Infinity) * this.rate };
       this.search = new ClusterSearch(ticks, { offset: this.head.firstCluster, time: 0 }, end, this.rate);
+      this.target = ticks;
       this.startAt({ time: ticks });
       this.reader.seekNear(this.search.next());
       return this.reader.next()!;
     }
+    this.target = ticks;
     this.startAt(cluster ?? { offset: this.head.firstCluster, time: 0 });
     this.reader.seek(cluster?.offset ?? this.head.firstCluster);
     return cluster?.offset ?? this.head.firstCluster;
@@ -92,7 +96,7 @@ export class MatroskaDemuxer implements Demuxer {
   /** Reading starts at this Cluster: blocks before its time are passed over, the outputs start afresh. */
   private startAt(cluster: { time: number }): void {
     this.from = cluster.time;
-    for (const o of this.outputs) o.reset(this.from);
+    for (const o of this.outputs) o.reset(this.from, this.target);
   }
 
   position(): number {

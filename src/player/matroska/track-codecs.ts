@@ -13,6 +13,8 @@ export interface TrackForm {
   form: 'mp4' | 'webm';
   /** The SourceBuffer's init segment; null when Ferry cannot remux this codec (AC-3, DTS...). */
   init: ArrayBuffer | null;
+  /** For audio of fixed frame length in MP4: its timescale (the sample rate) and samples per frame. */
+  clock?: { timescale: number; frame: number };
 }
 
 const hex = (n: number): string => n.toString(16).padStart(2, '0').toUpperCase();
@@ -26,10 +28,12 @@ const NAMED: Record<string, string> = {
 export function trackForm(t: MatroskaTrack, timestampScale: number): TrackForm {
   const kind = t.type === 'video' ? 'video' : 'audio';
   const webm = (codec: string): TrackForm => ({ codec, mime: `${kind}/webm; codecs="${codec}"`, form: 'webm', init: webmInit(t, timestampScale) });
-  const mp4 = (codec: string, entry: Uint8Array | null): TrackForm => ({
-    codec, mime: `${kind}/mp4; codecs="${codec}"`, form: 'mp4',
-    init: entry && initSegment({ id: t.number, kind, timescale: 1e9 / timestampScale, sampleEntry: entry, width: t.width, height: t.height }),
-  });
+  const mp4 = (codec: string, entry: Uint8Array | null, frame = 0): TrackForm => {
+    const clock = frame && t.sampleRate >= 8000 ? { timescale: Math.round(t.sampleRate), frame } : undefined;
+    const timescale = clock?.timescale ?? 1e9 / timestampScale;
+    const init = entry && initSegment({ id: t.number, kind, timescale, sampleEntry: entry, width: t.width, height: t.height });
+    return { codec, mime: `${kind}/mp4; codecs="${codec}"`, form: 'mp4', init, ...(clock && { clock }) };
+  };
   const cp = t.codecPrivate;
   if (t.sealed) return { codec: t.codecId, mime: `${kind}/x-sealed`, form: 'mp4', init: null };
   switch (t.codecId) {
@@ -44,20 +48,25 @@ export function trackForm(t: MatroskaTrack, timestampScale: number): TrackForm {
     case 'V_MPEGH/ISO/HEVC':
       if (!cp || cp.byteLength < 23) return mp4('hvc1', null);
       return mp4(hevcCodec(cp), visualEntry('hvc1', t.width, t.height, box('hvcC', cp)));
-    case 'A_MPEG/L3': return mp4('mp4a.6B', audioEntry('mp4a', t.channels, t.sampleRate, esds(0x6b, null)));
+    case 'A_MPEG/L3': return mp4('mp4a.6B', audioEntry('mp4a', t.channels, t.sampleRate, esds(0x6b, null)), t.sampleRate >= 32000 ? 1152 : 576);
     case 'A_FLAC': return mp4('flac', cp ? audioEntry('fLaC', t.channels, t.sampleRate, dfLa(cp)) : null);
   }
   if (t.codecId.startsWith('A_AAC')) {
     const config = cp && cp.byteLength >= 2 ? cp : aacConfig(t);
-    return mp4(`mp4a.40.${config[0]! >> 3 || 2}`, audioEntry('mp4a', t.channels, t.sampleRate, esds(0x40, config)));
+    // 1024 samples a frame at the core rate: twice as many at the track's when SBR doubles it (HE-AAC).
+    const core = AAC_RATES[((config[0]! & 7) << 1) | (config[1]! >> 7)] ?? t.sampleRate;
+    const frame = 1024 * Math.max(1, Math.round(t.sampleRate / core));
+    return mp4(`mp4a.40.${config[0]! >> 3 || 2}`, audioEntry('mp4a', t.channels, t.sampleRate, esds(0x40, config)), frame);
   }
   return { ...mp4(NAMED[t.codecId] ?? t.codecId, null) };
 }
 
+/** AAC's sampling frequencies, by the index an AudioSpecificConfig gives. */
+const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+
 /** An AudioSpecificConfig for the old AAC CodecIDs that carry none (A_AAC/MPEG4/LC...): AAC-LC at the track's rate. */
 function aacConfig(t: MatroskaTrack): Uint8Array {
-  const rates = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
-  const index = Math.max(0, rates.indexOf(Math.round(t.sampleRate)));
+  const index = Math.max(0, AAC_RATES.indexOf(Math.round(t.sampleRate)));
   return Uint8Array.of((2 << 3) | (index >> 1), ((index & 1) << 7) | (t.channels << 3));
 }
 

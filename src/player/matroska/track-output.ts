@@ -29,7 +29,10 @@ export class TrackOutput {
   private unassigned: number[] = [];
   /** Frames with a decode time, the last waiting for the next one's to know its duration. */
   private timed: (Frame & { dts: number })[] = [];
-  private gathered: (HeldSample & { pts: number })[] = [];
+  /** Samples of the next fragment, with their decode and presentation times and end in ticks. */
+  private gathered: (HeldSample & { at: number; pts: number; until: number })[] = [];
+  /** Where the next sample of an audio clock (below) falls, in samples; null after a position. */
+  private clockAt: number | null = null;
   private gatheredBytes = 0;
   private delay = -1;
   private smallUntil = 0;
@@ -53,8 +56,8 @@ export class TrackOutput {
     return this.gatheredBytes + this.reorder.reduce((s, f) => s + f.data.byteLength, 0);
   }
 
-  /** Forgets what was held: reading goes on from `ticks`. */
-  reset(ticks: number): void {
+  /** Forgets what was held: reading goes on from `ticks`, for playing from `target`. */
+  reset(ticks: number, target = ticks): void {
     this.laced = null;
     this.reorder = [];
     this.unassigned = [];
@@ -62,9 +65,11 @@ export class TrackOutput {
     this.gathered = [];
     this.gatheredBytes = 0;
     this.delay = -1;
+    this.clockAt = null;
     this.fresh = true;
     this.newest = ticks;
-    this.smallUntil = ticks + EARLY.seconds * this.rate;
+    // Small up to the target and past it: the frame asked for is appended as soon as it is read.
+    this.smallUntil = Math.max(ticks, target) + EARLY.seconds * this.rate;
   }
 
   add(block: Block, out: Fragment[]): void {
@@ -131,12 +136,29 @@ export class TrackOutput {
   private gather(f: Frame & { dts: number; duration: number }, out: Fragment[]): void {
     const delay = Math.max(0, this.delay);
     const dts = Math.max(0, Math.round(f.dts));
-    this.gathered.push({ data: f.data, dts, duration: f.duration, cto: Math.max(0, Math.round(f.pts + delay) - dts), sync: f.sync, pts: f.pts });
+    const sample = { data: f.data, dts, duration: f.duration, cto: Math.max(0, Math.round(f.pts + delay) - dts), sync: f.sync };
+    this.gathered.push({ ...sample, ...this.clocked(f.pts), at: f.dts, pts: f.pts, until: f.pts + f.duration });
     this.gatheredBytes += f.data.byteLength;
     const early = f.pts < this.smallUntil;
     const [seconds, bytes] = early ? [EARLY.fragmentSeconds, EARLY.fragmentBytes] : [LATER.fragmentSeconds, LATER.fragmentBytes];
-    const span = f.dts + f.duration - this.gathered[0]!.dts;
+    const span = f.dts + f.duration - this.gathered[0]!.at;
     if (this.gatheredBytes >= bytes || span >= seconds * this.rate || span >= MAX_CLUSTER_TICKS) this.cut(out, false);
+  }
+
+  /**
+   * For an audio codec of fixed frame length remuxed into MP4 (AAC, MP3): the sample's decode time and
+   * duration counted in samples, one frame after another, as an MP4 muxer writes them, rather than Matroska's
+   * milliseconds (21 and 22 ms for AAC's 21.33); back on the file's time when the two part by over a frame.
+   * Nothing for other tracks.
+   */
+  private clocked(pts: number): { dts: number; duration: number } | object {
+    const clock = this.form.clock;
+    if (!clock) return {};
+    const at = (pts * clock.timescale) / this.rate;
+    if (this.clockAt === null || Math.abs(this.clockAt - at) > clock.frame) this.clockAt = Math.max(0, Math.round(at));
+    const dts = this.clockAt;
+    this.clockAt += clock.frame;
+    return { dts, duration: clock.frame };
   }
 
   private cut(out: Fragment[], last: boolean): void {
@@ -148,7 +170,7 @@ export class TrackOutput {
       : writeHeldFragment(take, this.sequence(), id, samples);
     const end = samples[samples.length - 1]!;
     const delay = this.form.form === 'mp4' ? Math.max(0, this.delay) / this.rate : 0;
-    out.push({ trackId: id, data, endTime: (end.pts + end.duration) / this.rate, timestampOffset: -delay, last });
+    out.push({ trackId: id, data, endTime: end.until / this.rate, timestampOffset: -delay, last });
     this.gathered = [];
     this.gatheredBytes = 0;
     this.fresh = false;
