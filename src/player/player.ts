@@ -75,7 +75,9 @@ export class Player {
     if (hasMediaSource()) this.attached = new AttachedMediaSource(this.video);
     try {
       const meta = await first.meta;
-      if (current() && !(meta.index && isLarge(meta.total, this.options.mseThreshold))) this.closeAttached();
+      // A small file's engine is chosen from its whole index or head; a large one (an MP4's moov, a Matroska
+      // file's head) most likely plays through MSE, which takes the MediaSource, or the choice closes it.
+      if (current() && !isLarge(meta.total, this.options.mseThreshold)) this.closeAttached();
       const start = await this.firstAnswer(first, meta);
       // play() called again, or stop(), while this one waited: it leaves nothing behind.
       if (!current()) return cancelStart(first, start);
