@@ -101,7 +101,9 @@ const rows: [string, keyof typeof p, string][] = [
   ['peak JS heap (MB)', 'heap', 'Ferry < 64 MB'],
   ['media seconds played in 20 s at 16x', 'played', ''],
 ];
-console.log(`\nbench:player, ${(statSync(file).size / GB).toFixed(1)} GB ${MKV ? 'Matroska (Cues at the end)' : 'moov-at-end'} 720p, medians of ${RUNS} runs (seek: median of all ${SEEKS.length * RUNS} seeks)\n`);
+const form = MKV ? 'Matroska (Cues at the end)' : 'moov-at-end';
+const runs = `medians of ${RUNS} runs (seek: median of all ${SEEKS.length * RUNS} seeks)`;
+console.log(`\nbench:player, ${(statSync(file).size / GB).toFixed(1)} GB ${form} 720p, ${runs}\n`);
 console.log(
   table(
     ['measure', 'plain <video src>', 'Ferry MSE', 'MSE / plain', 'Ferry native', 'native / plain', 'target (MSE)'],

@@ -32,7 +32,8 @@ export function benchMatroska(targetBytes: number): string {
   const out = mp4.replace(/\.mp4$/, '.mkv');
   if (!existsSync(out)) {
     process.stderr.write(`copying it into ${out}…\n`);
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', mp4, '-c', 'copy', '-f', 'matroska', `${out}.tmp`], { stdio: 'inherit' });
+    const args = ['-hide_banner', '-loglevel', 'error', '-y', '-i', mp4, '-c', 'copy', '-f', 'matroska', `${out}.tmp`];
+    execFileSync('ffmpeg', args, { stdio: 'inherit' });
     renameSync(`${out}.tmp`, out);
   }
   return out;

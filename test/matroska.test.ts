@@ -37,7 +37,9 @@ const options = (page: Page, menu: string): Promise<string[]> =>
 /** Seeks to `t` and returns the cue then showing, or null. */
 const cueAt = async (page: Page, t: number): Promise<string | null> => {
   await page.evaluate((time) => (document.querySelector('video')!.currentTime = time), t);
-  await page.waitForFunction(() => !document.querySelector('video')!.seeking && document.querySelector('video')!.readyState >= 2);
+  await page.waitForFunction(
+    () => !document.querySelector('video')!.seeking && document.querySelector('video')!.readyState >= 2,
+  );
   return page.evaluate(() => {
     const track = [...document.querySelector('video')!.textTracks].find((tr) => tr.mode === 'showing');
     return (track?.activeCues?.[0] as VTTCue | undefined)?.text ?? null;
@@ -45,7 +47,7 @@ const cueAt = async (page: Page, t: number): Promise<string | null> => {
 };
 
 describe('Matroska and WebM through MSE', () => {
-  it('lists both audio tracks of an MKV by name, language and codec; the default plays, a switch is heard from where it was', async () => {
+  it('lists an MKV’s audio tracks by name, language, codec; the default plays, a switch is heard', async () => {
     const page = await playingPage('', '/film.mkv');
     expect((await page.evaluate(() => window.ferry.stats())).engine).toBe('mse');
     await page.evaluate(() => (document.querySelector('video')!.muted = false));
@@ -54,14 +56,16 @@ describe('Matroska and WebM through MSE', () => {
     expect(Math.abs((await tone(page)) - 440)).toBeLessThan(15);
     const before = await video<number>(page, 'video.currentTime');
     await page.getByLabel('Audio').selectOption({ label: 'Commentaire · fre · AAC' });
-    await page.waitForFunction((t) => document.querySelector('video')!.currentTime > t + 1.5, before, { timeout: 10_000 });
+    await page.waitForFunction((t) => document.querySelector('video')!.currentTime > t + 1.5, before, {
+      timeout: 10_000,
+    });
     expect(Math.abs((await tone(page)) - 330)).toBeLessThan(15);
     expect(await video<number>(page, 'video.currentTime')).toBeGreaterThan(before);
     expect((await page.evaluate(() => window.ferry.stats())).error).toBeNull();
     await page.close();
   });
 
-  it('shows an MKV’s SubRip and ASS subtitles in the captions menu, each cue at its time, after seeks both ways', async () => {
+  it('shows an MKV’s SubRip and ASS subtitles in the menu, each cue at its time, seeking both ways', async () => {
     const page = await playingPage('', '/film.mkv');
     await page.waitForFunction(() => (document.querySelector('#captions') as HTMLSelectElement).options.length === 3);
     expect(await options(page, '#captions')).toEqual(['Off', 'eng', 'fre']);
@@ -71,7 +75,8 @@ describe('Matroska and WebM through MSE', () => {
     expect(await cueAt(page, 8)).toBeNull();
     await page.getByLabel('Captions').selectOption('fre');
     // Back before the first cue, after the Cues sent the reading to the second.
-    for (const [start, end, , french] of [...FILM_CUES].reverse()) expect(await cueAt(page, (start + end) / 2)).toBe(french);
+    for (const [start, end, , french] of [...FILM_CUES].reverse())
+      expect(await cueAt(page, (start + end) / 2)).toBe(french);
     await page.close();
   });
 
@@ -82,7 +87,13 @@ describe('Matroska and WebM through MSE', () => {
     await page.evaluate(() => (document.querySelector('video')!.muted = false));
     expect(await options(page, '#audio')).toEqual(['eng · Opus', 'Commentaire · fre · Opus']);
     await page.getByLabel('Audio').selectOption({ label: 'Commentaire · fre · Opus' });
-    await page.waitForFunction(() => window.ferry.player().audioTracks().find((t) => t.playing)?.language === 'fre');
+    await page.waitForFunction(
+      () =>
+        window.ferry
+          .player()
+          .audioTracks()
+          .find((t) => t.playing)?.language === 'fre',
+    );
     await playing(page, (await video<number>(page, 'video.currentTime')) + 1);
     expect(Math.abs((await tone(page)) - 330)).toBeLessThan(15);
     await page.keyboard.press('k');

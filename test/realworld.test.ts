@@ -5,17 +5,16 @@
  * file a plain `<video>` plays, plays, and seeks; every other one says what it is and what stops it, or plays
  * what it can with a word about the rest.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineStats } from '../src/player/engine.js';
+import { REALWORLD_DIR } from './helpers/realworld.js';
 import { startStage, stopStage, type Stage } from './helpers/stage.js';
 
-/** Where the corpus is: FERRY_REALWORLD, else beside the project, as on the machines that run it. */
-const DIR = [process.env.FERRY_REALWORLD, join(process.cwd(), '../shared/realworld/files'), '/work/shared/realworld/files'].find(
-  (dir): dir is string => dir !== undefined && existsSync(dir),
-);
+const DIR = REALWORLD_DIR;
+
 interface Entry { name: string; expect: 'play' | 'error' }
 const FILES: Entry[] = DIR ? (JSON.parse(readFileSync(join(DIR, '../manifest.json'), 'utf8')) as { files: Entry[] }).files : [];
 

@@ -47,10 +47,13 @@ describe('subtitle files as WebVTT', () => {
 
   it('converts an ASS/SSA file: each Dialogue by its Format line, styling gone, \\N a line break', () => {
     const ass = [
-      '[Script Info]', 'ScriptType: v4.00+', '', '[Events]', 'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',
-      'Comment: 0,0:00:00.00,0:00:01.00,Default,,0,0,0,,not shown', 'Dialogue: 0,0:00:01.50,0:00:04.00,Default,,0,0,0,,{\\b1}Hello{\\b0}, you\\Nthere',
+      '[Script Info]', 'ScriptType: v4.00+', '', '[Events]',
+      'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',
+      'Comment: 0,0:00:00.00,0:00:01.00,Default,,0,0,0,,not shown',
+      'Dialogue: 0,0:00:01.50,0:00:04.00,Default,,0,0,0,,{\\b1}Hello{\\b0}, you\\Nthere',
       'Dialogue: 0,1:02:03.04,1:02:05.00,Default,,0,0,0,,{\\pos(10,10)}Late',
     ].join('\r\n');
-    expect(toWebVtt(ass)).toBe('WEBVTT\n\n00:00:01.500 --> 00:00:04.000\nHello, you\nthere\n\n01:02:03.040 --> 01:02:05.000\nLate\n');
+    const cues = ['00:00:01.500 --> 00:00:04.000\nHello, you\nthere', '01:02:03.040 --> 01:02:05.000\nLate'];
+    expect(toWebVtt(ass)).toBe(`WEBVTT\n\n${cues.join('\n\n')}\n`);
   });
 });

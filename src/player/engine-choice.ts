@@ -70,7 +70,9 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
   // An MP4 comes with the relay's index; one without (a relay that found no MP4 where this page did: they
   // share the rule, so it does not happen) is left to the browser's own player.
   if (format.container === 'mp4') return native(c, 'video/mp4', null);
-  if (format.container === 'matroska' || format.container === 'webm') return (await matroska(c, openAt)) ?? nativeFor(c, format);
+  if (format.container === 'matroska' || format.container === 'webm') {
+    return (await matroska(c, openAt)) ?? nativeFor(c, format);
+  }
   return nativeFor(c, format);
 }
 
@@ -105,7 +107,9 @@ export function isLarge(total: number | null, mseThreshold: number): boolean {
   return total === null || total >= mseThreshold;
 }
 
-function mse(c: ChoiceContext, openAt: RangeOpener, start: { movie: Movie; prefetch: Transfer | null; whole: WholeMovie | null }): Engine {
+interface Mp4Start { movie: Movie; prefetch: Transfer | null; whole: WholeMovie | null }
+
+function mse(c: ChoiceContext, openAt: RangeOpener, start: Mp4Start): Engine {
   const pool = new BufferPool();
   const file = new Mp4Presentation(start.movie, start.whole, c.meta.total, openAt, pool);
   return mseWith(c, openAt, file, pool, { prefetch: start.prefetch, lead: null });
@@ -117,17 +121,20 @@ async function matroska(c: ChoiceContext, openAt: RangeOpener): Promise<Engine |
   const pool = new BufferPool();
   const { first, meta } = c;
   const large = isLarge(meta.total, c.options.mseThreshold);
-  const opened = await openMatroska({ first, chunk: c.start.chunk, total: meta.total, large, openAt, pool, takes: sourceBufferTakes });
+  const { chunk } = c.start;
+  const opened = await openMatroska({ first, chunk, total: meta.total, large, openAt, pool, takes: sourceBufferTakes });
   if (!opened) return null;
   // The first answer goes on into the first Cluster: playback from the start reads on from it.
   return mseWith(c, openAt, opened.file, pool, { prefetch: first, lead: opened.lead });
 }
 
 /** The MSE engine for a file of any container, given as its Presentation. */
-function mseWith(c: ChoiceContext, openAt: RangeOpener, file: Presentation, pool: BufferPool, start: Pick<MseSource, 'prefetch' | 'lead'>): Engine {
+type MediaStart = Pick<MseSource, 'prefetch' | 'lead'>;
+
+function mseWith(c: ChoiceContext, openAt: RangeOpener, file: Presentation, pool: BufferPool, at: MediaStart): Engine {
   const mediaWindow = (): number | null => c.connection.link.window(c.options.window);
   const attached = c.attached ?? new AttachedMediaSource(c.video);
-  const source = { openAt, attached, file, pool, ...start, total: c.meta.total, mediaWindow };
+  const source = { openAt, attached, file, pool, ...at, total: c.meta.total, mediaWindow };
   return new MseEngine(c.video, source, { ...c.options.goals }, c.fail, c.notice);
 }
 

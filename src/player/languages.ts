@@ -1,4 +1,7 @@
-/** The browser's preferred languages, matched against a track's (ISO 639-2 as MP4 and Matroska write them, or BCP 47). */
+/**
+ * The browser's preferred languages, matched against a track's (ISO 639-2 as MP4 and Matroska write them, or
+ * BCP 47).
+ */
 
 /** ISO 639-1 codes, as browsers give languages, to the ISO 639-2 codes of tracks (T and B forms). */
 const LANGUAGES: Record<string, string[]> = {

@@ -104,7 +104,9 @@ export class MediaLoader {
   private async pump(generation: number): Promise<void> {
     while (this.live(generation)) {
       // Full buffers, or tables that end before the track does (the moov's head): wait to be woken.
-      while (this.live(generation) && (this.host.full() || this.demuxer.starved)) await new Promise<void>((resolve) => this.waiters.push(resolve));
+      while (this.live(generation) && (this.host.full() || this.demuxer.starved)) {
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+      }
       const transfer = this.transfer;
       if (!this.live(generation) || !transfer) return;
       let chunk: Chunk | null;

@@ -64,7 +64,8 @@ export class MseEngine implements Engine {
     /** A sentence for the page that is no error: playback goes on (e.g. the file is incomplete). */
     private readonly onNotice: (notice: string) => void,
   ) {
-    this.buffers = new MediaBuffers(video, source.attached, goals, source.pool, () => this.loader.wake(), (err) => this.fail(err));
+    const wake = (): void => this.loader.wake();
+    this.buffers = new MediaBuffers(video, source.attached, goals, source.pool, wake, (err) => this.fail(err));
     this.listeners = [
       ['seeking', () => this.onSeeking()],
       ['timeupdate', () => this.loader.wake()],
@@ -202,7 +203,8 @@ export class MseEngine implements Engine {
     // of a range the reading has left (behind a later seek's) would wait there for ever.
     const around = this.buffers.around(t);
     const reading = this.loader.position();
-    if (around.contains && (around.ahead >= SEEK_AHEAD_SECONDS || (reading >= t && reading <= t + around.ahead + 1))) return;
+    const filling = reading >= t && reading <= t + around.ahead + 1;
+    if (around.contains && (around.ahead >= SEEK_AHEAD_SECONDS || filling)) return;
     this.seekTo(t);
   }
 

@@ -22,5 +22,6 @@ export function playableAudio(movie: Movie, takes: (mime: string) => boolean): s
 /** The notice for a file whose audio track `refused` this browser cannot play, `playing` playing instead. */
 export function swappedAudio(refused: { codec: string }, playing: { language: string | null; codec: string }): string {
   const other = `${playing.language ? `${playing.language} ` : ''}${codecName(playing.codec)}`;
-  return `this browser cannot play this file's ${codecName(refused.codec)} audio (${refused.codec}): its ${other} track plays instead`;
+  const what = `${codecName(refused.codec)} audio (${refused.codec})`;
+  return `this browser cannot play this file's ${what}: its ${other} track plays instead`;
 }

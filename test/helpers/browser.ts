@@ -33,7 +33,12 @@ export async function launchFirefox(): Promise<FirefoxBrowser> {
     browser: 'firefox',
     executablePath: process.env.FIREFOX ?? '/usr/bin/firefox-esr',
     headless: true,
-    extraPrefsFirefox: { 'media.autoplay.default': 0, 'media.autoplay.blocking_policy': 0, 'media.autoplay.block-webaudio': false, 'media.cubeb.force_mock_context': true },
+    extraPrefsFirefox: {
+      'media.autoplay.default': 0,
+      'media.autoplay.blocking_policy': 0,
+      'media.autoplay.block-webaudio': false,
+      'media.cubeb.force_mock_context': true,
+    },
   });
 }
 

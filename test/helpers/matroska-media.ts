@@ -26,13 +26,27 @@ function subtitleFiles(): { srt: string; ass: string; vtt: string } {
   mkdirSync(DIR, { recursive: true });
   const time = (s: number, comma: boolean): string => `00:00:${String(s).padStart(2, '0')}${comma ? ',' : '.'}000`;
   const srt = FILM_CUES.map(([a, b, en], i) => `${i + 1}\n${time(a, true)} --> ${time(b, true)}\n${en}\n`).join('\n');
-  const vtt = `WEBVTT\n\n${FILM_CUES.map(([a, b, en]) => `${time(a, false)} --> ${time(b, false)}\n${en}\n`).join('\n')}`;
+  const vttCues = FILM_CUES.map(([a, b, en]) => `${time(a, false)} --> ${time(b, false)}\n${en}\n`);
+  const vtt = `WEBVTT\n\n${vttCues.join('\n')}`;
   const ass = [
-    '[Script Info]', 'ScriptType: v4.00+', 'PlayResX: 384', 'PlayResY: 288', '', '[V4+ Styles]',
-    'Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding',
-    'Style: Default,Arial,20,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,1', '', '[Events]',
+    '[Script Info]',
+    'ScriptType: v4.00+',
+    'PlayResX: 384',
+    'PlayResY: 288',
+    '',
+    '[V4+ Styles]',
+    'Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, ' +
+      'Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, ' +
+      'MarginR, MarginV, Encoding',
+    'Style: Default,Arial,20,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,1',
+    '',
+    '[Events]',
     'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',
-    ...FILM_CUES.map(([a, b, , fr]) => `Dialogue: 0,0:${time(a, false).slice(3, 11)},0:${time(b, false).slice(3, 11)},Default,,0,0,0,,{\\b1}${fr.replace('\n', '\\N')}{\\b0}`),
+    ...FILM_CUES.map(
+      ([a, b, , fr]) =>
+        `Dialogue: 0,0:${time(a, false).slice(3, 11)},0:${time(b, false).slice(3, 11)},Default,,0,0,0,,` +
+          `{\\b1}${fr.replace('\n', '\\N')}{\\b0}`,
+    ),
   ].join('\n');
   const files = { srt: join(DIR, 'film.srt'), ass: join(DIR, 'film.ass'), vtt: join(DIR, 'film.vtt') };
   writeFileSync(files.srt, srt);
@@ -42,12 +56,19 @@ function subtitleFiles(): { srt: string; ass: string; vtt: string } {
 }
 
 const SECONDS = 30;
+/** ffmpeg's arguments, split at spaces (none of them holds one). */
+const words = (line: string): string[] => line.split(' ');
 const picture = ['-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=25:duration=${SECONDS}`];
-const tones = ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${SECONDS}`, '-f', 'lavfi', '-i', `sine=frequency=330:sample_rate=48000:duration=${SECONDS}`];
-const languages = ['-disposition:a:0', 'default', '-disposition:a:1', '0', '-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fre', '-metadata:s:a:1', 'title=Commentaire'];
+const sine = (hz: number): string[] => words(`-f lavfi -i sine=frequency=${hz}:sample_rate=48000:duration=${SECONDS}`);
+const tones = [...sine(440), ...sine(330)];
+const languages = ['-disposition:a:0', 'default', '-disposition:a:1', '0', '-metadata:s:a:0', 'language=eng',
+  '-metadata:s:a:1', 'language=fre', '-metadata:s:a:1', 'title=Commentaire'];
 
 export interface MatroskaMedia {
-  /** H.264 with B-frames; AAC English at 440 Hz (default) and French "Commentaire" at 330 Hz; SubRip English and ASS French. */
+  /**
+   * H.264 with B-frames; AAC English at 440 Hz (default) and French "Commentaire" at 330 Hz; SubRip English and
+   * ASS French.
+   */
   film: Buffer;
   /** VP9; Opus English at 440 Hz (default) and French at 330 Hz; WebVTT English. */
   webm: Buffer;
@@ -56,24 +77,37 @@ export interface MatroskaMedia {
 
 export function matroskaMedia(): MatroskaMedia {
   const subs = subtitleFiles();
-  const film = make('film.mkv', (out) => [...picture, ...tones, '-i', subs.srt, '-i', subs.ass, '-map', '0', '-map', '1', '-map', '2', '-map', '3', '-map', '4',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '3', '-g', '50', '-b:v', '1M', '-c:a', 'aac', '-c:s:0', 'srt', '-c:s:1', 'ass', ...languages,
-    '-metadata:s:s:0', 'language=eng', '-metadata:s:s:1', 'language=fre', '-f', 'matroska', out]);
-  const webm = make('film.webm', (out) => [...picture, ...tones, '-i', subs.vtt, '-map', '0', '-map', '1', '-map', '2', '-map', '3',
-    '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '500k', '-g', '50', '-c:a', 'libopus', '-c:s', 'webvtt', ...languages,
-    '-metadata:s:s:0', 'language=eng', '-f', 'webm', out]);
+  const film = make('film.mkv', (out) => [
+    ...picture, ...tones, '-i', subs.srt, '-i', subs.ass, ...words('-map 0 -map 1 -map 2 -map 3 -map 4'),
+    ...words('-c:v libx264 -preset veryfast -bf 3 -g 50 -b:v 1M -c:a aac -c:s:0 srt -c:s:1 ass'), ...languages,
+    ...words('-metadata:s:s:0 language=eng -metadata:s:s:1 language=fre -f matroska'), out,
+  ]);
+  const webm = make('film.webm', (out) => [
+    ...picture, ...tones, '-i', subs.vtt, ...words('-map 0 -map 1 -map 2 -map 3'),
+    ...words('-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 500k -g 50 -c:a libopus -c:s webvtt'), ...languages,
+    ...words('-metadata:s:s:0 language=eng -f webm'), out,
+  ]);
   return { film: readFileSync(film), webm: readFileSync(webm), seconds: SECONDS };
 }
 
-/** About 2 GB of Matroska: a 12 Mbit/s film of 10 minutes looped with its Cues rewritten for the whole (read with readSync: past 2 GiB readFileSync refuses). */
+/**
+ * About 2 GB of Matroska: a 20 s film at 12 Mbit/s looped (stream copy) into one file with Cues for the whole;
+ * read with readSync, as past 2 GiB readFileSync refuses.
+ */
 export function bigMatroska(): { body: Buffer; seconds: number } {
-  const base = make('big-base.mkv', (out) => ['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25:duration=20', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=20',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-b:v', '12M', '-minrate', '12M', '-maxrate', '12M', '-bufsize', '2M', '-c:a', 'aac', '-f', 'matroska', out]);
+  const base = make('big-base.mkv', (out) => [
+    ...words('-f lavfi -i testsrc2=size=1280x720:rate=25:duration=20'),
+    ...words('-f lavfi -i sine=frequency=440:sample_rate=48000:duration=20'),
+    ...words('-c:v libx264 -preset ultrafast -g 50 -b:v 12M -minrate 12M -maxrate 12M -bufsize 2M -c:a aac'),
+    '-f', 'matroska', out,
+  ]);
   const loops = Math.ceil(2e9 / readFileSync(base).byteLength);
-  const big = make('big.mkv', (out) => ['-stream_loop', String(loops - 1), '-i', base, '-c', 'copy', '-f', 'matroska', out]);
+  const big = make('big.mkv', (out) => [
+    '-stream_loop', String(loops - 1), '-i', base, ...words('-c copy -f matroska'), out,
+  ]);
   const fd = openSync(big, 'r');
   const body = Buffer.allocUnsafe(fstatSync(fd).size);
-  for (let at = 0; at < body.byteLength; ) at += readSync(fd, body, at, Math.min(1 << 30, body.byteLength - at), at);
+  for (let at = 0; at < body.byteLength;) at += readSync(fd, body, at, Math.min(1 << 30, body.byteLength - at), at);
   closeSync(fd);
   return { body, seconds: loops * 20 };
 }

@@ -13,7 +13,9 @@ export function toWebVtt(text: string): string {
   if (/^WEBVTT(?:[ \t\n]|$)/.test(body)) return body;
   if (/^\s*</.test(body)) throw new FerryError('not_media', 'the subtitles link gave a web page, not subtitles');
   if (/^\[Script Info\]/im.test(body)) return assToWebVtt(body);
-  if (!SRT_TIMING.test(body)) throw new FerryError('not_media', 'the subtitles are neither SubRip (.srt), WebVTT (.vtt) nor ASS/SSA (.ass)');
+  if (!SRT_TIMING.test(body)) {
+    throw new FerryError('not_media', 'the subtitles are neither SubRip (.srt), WebVTT (.vtt) nor ASS/SSA (.ass)');
+  }
   const cues = body
     .trim()
     .split(/\n{2,}/)

@@ -8,7 +8,10 @@
 const CLOSE_TICKS_PER_SECOND = 5;
 const MAX_PROBES = 12;
 
-interface Point { offset: number; time: number }
+interface Point {
+  offset: number;
+  time: number;
+}
 
 export class ClusterSearch {
   private lo: Point;
@@ -46,7 +49,11 @@ export class ClusterSearch {
     if (time <= this.target && (this.settling || this.target - time <= CLOSE_TICKS_PER_SECOND * this.rate)) return true;
     // Past the target: the Cluster wanted starts before the probe (when it found `hi` again, the probe fell in
     // the Cluster before it).
-    if (time > this.target) this.hi = { offset: Math.min(offset, Math.max(this.probe, this.lo.offset + 1)), time: Math.min(time, this.hi.time) };
+    if (time > this.target)
+      this.hi = {
+        offset: Math.min(offset, Math.max(this.probe, this.lo.offset + 1)),
+        time: Math.min(time, this.hi.time),
+      };
     else this.lo = { offset, time };
     // Out of probes, or no room left between the two: the best one before the target is where reading starts.
     if (this.probes >= MAX_PROBES || this.hi.offset - this.lo.offset < 64 * 1024) this.settling = true;

@@ -88,8 +88,9 @@ export class ClusterReader {
   }
 
   /**
-   * Finds a Cluster's id among the bytes held, followed by a size and a Timestamp (after a CRC-32), as Clusters begin (the
-   * four bytes alone could be a coincidence in a frame). Past the Segment's end, `found` has time Infinity.
+   * Finds a Cluster's id among the bytes held, followed by a size and a Timestamp (after a CRC-32), as
+   * Clusters begin (the four bytes alone could be a coincidence in a frame). Past the Segment's end, `found`
+   * has time Infinity.
    */
   private scan(): void {
     const from = Math.max(this.scanAt, this.window.start);
@@ -118,7 +119,8 @@ export class ClusterReader {
 
   /** The next look starts at `offset`: the bytes before it go. */
   private scanFrom(offset: number): void {
-    if (offset - this.pos > MAX_SCAN_BYTES) throw damaged(`no Cluster within ${MAX_SCAN_BYTES / 2 ** 20} MB of byte ${this.pos}`);
+    if (offset - this.pos > MAX_SCAN_BYTES)
+      throw damaged(`no Cluster within ${MAX_SCAN_BYTES / 2 ** 20} MB of byte ${this.pos}`);
     this.scanAt = offset;
     this.window.dropBefore(offset);
   }
@@ -152,7 +154,12 @@ export class ClusterReader {
 
   private inCluster(e: Element, blocks: Block[]): void {
     if (e.id === ID.timestamp) {
-      this.clusterTime = uint(this.window.copy(e.start, e.end - e.start), { id: 0, at: 0, start: 0, end: e.end - e.start });
+      this.clusterTime = uint(this.window.copy(e.start, e.end - e.start), {
+        id: 0,
+        at: 0,
+        start: 0,
+        end: e.end - e.start,
+      });
       return;
     }
     const peek = this.window.copy(e.start, Math.min(16, e.end - e.start));
@@ -170,7 +177,7 @@ function readGroup(b: Uint8Array, clusterTime: number): Block | null {
   let block: Block | null = null;
   let duration: number | null = null;
   let referenced = false;
-  for (let pos = 0; pos < b.byteLength; ) {
+  for (let pos = 0; pos < b.byteLength;) {
     const e = element(b, pos);
     if (!e || e.end > b.byteLength) break;
     if (e.id === ID.block) block = readBlock(b.subarray(e.start, e.end), false, clusterTime);
@@ -187,11 +194,17 @@ function readBlock(b: Uint8Array, simple: boolean, clusterTime: number): Block |
   const track = vint(b, 0, false);
   if (!track || b.byteLength < track.length + 3) return null;
   const at = track.length;
-  const relative = (b[at]! << 24) >> 16 | b[at + 1]!;
+  const relative = ((b[at]! << 24) >> 16) | b[at + 1]!;
   const flags = b[at + 2]!;
   const frames = unlace(b, at + 3, (flags >> 1) & 3);
   if (!frames) throw damaged('a laced block cannot be read');
-  return { track: track.value, time: clusterTime + relative, duration: null, keyframe: simple && (flags & 0x80) !== 0, frames };
+  return {
+    track: track.value,
+    time: clusterTime + relative,
+    duration: null,
+    keyframe: simple && (flags & 0x80) !== 0,
+    frames,
+  };
 }
 
 /** The frames of a block's payload at `pos`: one, or those its lacing (1 Xiph, 2 fixed, 3 EBML) packs. */

@@ -38,7 +38,12 @@ export function readCues(b: Uint8Array, segmentStart: number, track: number): Cu
   return { times: Float64Array.from(chosen, (p) => p.time), offsets: Float64Array.from(chosen, (p) => p.offset) };
 }
 
-function readPoint(b: Uint8Array, point: Element, segmentStart: number, out: { time: number; track: number; offset: number }[]): void {
+function readPoint(
+  b: Uint8Array,
+  point: Element,
+  segmentStart: number,
+  out: { time: number; track: number; offset: number }[],
+): void {
   let time = 0;
   const positions: { track: number; offset: number }[] = [];
   for (const e of children(b, point.start, point.end)) {

@@ -59,11 +59,17 @@ export function readHead(b: Uint8Array, total: number | null): MatroskaHead | { 
   if (segment.id !== ID.segment) throw damaged('it has no Segment');
   const segmentEnd = Number.isFinite(segment.end) ? segment.end : (total ?? Infinity);
   const head: MatroskaHead = {
-    docType, segmentStart: segment.start, segmentEnd, firstCluster: 0, timestampScale: 1e6, duration: null,
-    tracks: [], cuesOffset: null,
+    docType,
+    segmentStart: segment.start,
+    segmentEnd,
+    firstCluster: 0,
+    timestampScale: 1e6,
+    duration: null,
+    tracks: [],
+    cuesOffset: null,
   };
   let seenTracks = false;
-  for (let pos = segment.start; ; ) {
+  for (let pos = segment.start; ;) {
     if (pos >= segmentEnd) throw damaged('it holds no media (no Cluster)');
     const e = element(b, pos);
     if (!e) return { need: pos + 12 };
@@ -117,9 +123,22 @@ const TYPES: Record<number, MatroskaTrack['type']> = { 1: 'video', 2: 'audio', 1
 
 function readTrack(b: Uint8Array, entry: Element): MatroskaTrack {
   const t: MatroskaTrack = {
-    number: 0, type: 'other', codecId: '', codecPrivate: null, language: 'eng', name: null, default: true,
-    forced: false, defaultDuration: null, width: 0, height: 0, sampleRate: 8000, channels: 1, stripped: null,
-    sealed: false, entry: b.subarray(entry.at, entry.end),
+    number: 0,
+    type: 'other',
+    codecId: '',
+    codecPrivate: null,
+    language: 'eng',
+    name: null,
+    default: true,
+    forced: false,
+    defaultDuration: null,
+    width: 0,
+    height: 0,
+    sampleRate: 8000,
+    channels: 1,
+    stripped: null,
+    sealed: false,
+    entry: b.subarray(entry.at, entry.end),
   };
   let bcp47: string | null = null;
   for (const e of children(b, entry.start, entry.end)) {

@@ -108,7 +108,6 @@ export class MatroskaDemuxer implements Demuxer {
     return this.ended ? null : this.reader.next();
   }
 
-
   finishedTracks(): number[] {
     return this.ended ? this.outputs.map((o) => o.track.number) : [];
   }

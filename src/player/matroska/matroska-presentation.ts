@@ -23,7 +23,10 @@ export interface MatroskaFile {
   cues: CueIndex | null;
 }
 
-interface Candidate { track: MatroskaTrack; form: TrackForm }
+interface Candidate {
+  track: MatroskaTrack;
+  form: TrackForm;
+}
 
 export class MatroskaPresentation implements Presentation {
   readonly demuxer: MatroskaDemuxer;
@@ -44,12 +47,14 @@ export class MatroskaPresentation implements Presentation {
   ) {
     const { head } = file;
     this.index = file.cues;
-    this.candidates = head.tracks.filter((t) => t.type === 'video' || t.type === 'audio').map((track) => ({ track, form: trackForm(track, head.timestampScale) }));
+    this.candidates = head.tracks
+      .filter((t) => t.type === 'video' || t.type === 'audio')
+      .map((track) => ({ track, form: trackForm(track, head.timestampScale) }));
     const played = [firstPlayable(this.candidates, 'video', takes), firstPlayable(this.candidates, 'audio', takes)];
     this.outputs = played.filter((c): c is Candidate => c !== null).map((c) => this.output(c));
     this.tracks = this.outputs.map(playedTrack);
     const texts = head.tracks.filter((t) => t.type === 'subtitle' && textKind(t.codecId) !== null);
-    this.texts = texts.map((t, k) => textInfo(t, k));
+    this.texts = textInfos(texts);
     const readable = texts.filter((t) => textKind(t.codecId) !== 'image');
     this.demuxer = new MatroskaDemuxer(head, this.outputs, readable, () => this.index);
   }
@@ -68,9 +73,15 @@ export class MatroskaPresentation implements Presentation {
   }
 
   audioChoices(): AudioChoiceInfo[] {
-    return this.candidates.filter((c) => c.track.type === 'audio').map(({ track, form }) => ({
-      id: track.number, language: track.language, name: track.name, codec: form.codec, mime: form.init ? form.mime : `audio/x-unplayable; codecs="${form.codec}"`,
-    }));
+    return this.candidates
+      .filter((c) => c.track.type === 'audio')
+      .map(({ track, form }) => ({
+        id: track.number,
+        language: track.language,
+        name: track.name,
+        codec: form.codec,
+        mime: form.init ? form.mime : `audio/x-unplayable; codecs="${form.codec}"`,
+      }));
   }
 
   swapAudio(id: number): { old: PlayedTrack; track: PlayedTrack } | null {
@@ -106,10 +117,12 @@ export class MatroskaPresentation implements Presentation {
     const { head } = this.file;
     if (this.index || head.cuesOffset === null || this.reading) return null;
     const track = this.outputs.find((o) => o.track.type === 'video') ?? this.outputs[0];
-    this.reading = readMatroskaCues(this.openAt, head.cuesOffset, head.segmentStart, track?.track.number ?? 0).then((index) => {
-      this.index = index;
-      return Infinity;
-    });
+    this.reading = readMatroskaCues(this.openAt, head.cuesOffset, head.segmentStart, track?.track.number ?? 0).then(
+      (index) => {
+        this.index = index;
+        return Infinity;
+      },
+    );
     return this.reading;
   }
 
@@ -124,18 +137,36 @@ export class MatroskaPresentation implements Presentation {
 
 function playedTrack(o: TrackOutput): PlayedTrack {
   const { track, form } = o;
-  return { id: track.number, kind: track.type === 'video' ? 'video' : 'audio', codec: form.codec, mime: form.mime, init: form.init! };
+  return {
+    id: track.number,
+    kind: track.type === 'video' ? 'video' : 'audio',
+    codec: form.codec,
+    mime: form.mime,
+    init: form.init!,
+  };
 }
 
-/** The track of `kind` that plays first: the default-flagged one, else in the browser's language, else the first; one this browser plays. */
+/**
+ * The track of `kind` that plays first, of those this browser plays: the default-flagged one, else one in the
+ * browser's language, else the first.
+ */
 function firstPlayable(all: Candidate[], kind: 'video' | 'audio', takes: (mime: string) => boolean): Candidate | null {
   const playable = all.filter((c) => c.track.type === kind && c.form.init && takes(c.form.mime));
   return playable.find((c) => c.track.default) ?? inLanguage(playable, (c) => c.track.language) ?? playable[0] ?? null;
 }
 
-function textInfo(t: MatroskaTrack, k: number): TextTrackInfo {
-  const kind = textKind(t.codecId);
-  const name = t.name ?? t.language ?? `Subtitles ${k + 1}`;
-  const label = kind === 'image' ? `${name} (pictures, not shown)` : name;
-  return { id: t.number, language: t.language, label, forced: t.forced };
+/**
+ * The subtitle tracks as the captions menu lists them, by name or language; the menu tells tracks apart by
+ * label, so a label already given is numbered ("eng", "eng 2": mkvmerge's test file has eight SubRip tracks).
+ */
+function textInfos(tracks: MatroskaTrack[]): TextTrackInfo[] {
+  const given = new Map<string, number>();
+  return tracks.map((t, k) => {
+    const name = t.name ?? t.language ?? `Subtitles ${k + 1}`;
+    const seen = (given.get(name) ?? 0) + 1;
+    given.set(name, seen);
+    const unique = seen > 1 ? `${name} ${seen}` : name;
+    const label = textKind(t.codecId) === 'image' ? `${unique} (pictures, not shown)` : unique;
+    return { id: t.number, language: t.language, label, forced: t.forced };
+  });
 }

@@ -21,7 +21,10 @@ export interface MatroskaStart {
   takes: (mime: string) => boolean;
 }
 
-/** The file, and the bytes of its first answer read past its head (from the first Cluster on); null for the browser's own player. */
+/**
+ * The file, and the bytes of its first answer read past its head (from the first Cluster on); null when the
+ * browser's own player should play it.
+ */
 export async function openMatroska(s: MatroskaStart): Promise<{ file: MatroskaPresentation; lead: Chunk } | null> {
   let read;
   try {

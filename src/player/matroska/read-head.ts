@@ -10,16 +10,23 @@ import { cuesSize, MAX_CUES_BYTES, readCues, type CueIndex } from './cues.js';
 import { MAX_HEAD_BYTES, readHead, type MatroskaHead } from './head.js';
 
 /** The head, read from `first` (whose first chunk is `chunk`); the transfer is left where the reading stopped. */
-export async function readMatroskaHead(first: Transfer, chunk: Chunk, total: number | null): Promise<{ head: MatroskaHead; bytes: Uint8Array }> {
+export async function readMatroskaHead(
+  first: Transfer,
+  chunk: Chunk,
+  total: number | null,
+): Promise<{ head: MatroskaHead; bytes: Uint8Array }> {
   let bytes = chunk.data;
   for (;;) {
     const read = readHead(bytes, total);
     if (!('need' in read)) return { head: read, bytes };
     if (read.need > MAX_HEAD_BYTES) {
-      throw new FerryError('unsupported_codec', 'this Matroska file keeps its media too far in (its head is over 16 MB)');
+      throw new FerryError(
+        'unsupported_codec',
+        'this Matroska file keeps its media too far in (its head is over 16 MB)',
+      );
     }
     const parts = [bytes];
-    for (let held = bytes.byteLength; held < read.need; ) {
+    for (let held = bytes.byteLength; held < read.need;) {
       const next = await first.read();
       if (!next) throw new FerryError('truncated', 'the file ends within its head');
       parts.push(next.data);
@@ -30,7 +37,12 @@ export async function readMatroskaHead(first: Transfer, chunk: Chunk, total: num
 }
 
 /** The Cues at `offset` (their bytes alone), for the seeks of `track`; rejects with a FerryError. */
-export async function readMatroskaCues(openAt: RangeOpener, offset: number, segmentStart: number, track: number): Promise<CueIndex> {
+export async function readMatroskaCues(
+  openAt: RangeOpener,
+  offset: number,
+  segmentStart: number,
+  track: number,
+): Promise<CueIndex> {
   const transfer = openAt(offset, 256 * 1024);
   try {
     const parts: Uint8Array[] = [];
@@ -41,10 +53,12 @@ export async function readMatroskaCues(openAt: RangeOpener, offset: number, segm
       held += c.data.byteLength;
       if (size === null && held >= 12) size = cuesSize(joinBytes(parts)) ?? -1;
       if (size === -1) break;
-      if (size !== null && size > MAX_CUES_BYTES) throw new FerryError('no_index', 'the seek index (Cues) of this file is too large');
+      if (size !== null && size > MAX_CUES_BYTES)
+        throw new FerryError('no_index', 'the seek index (Cues) of this file is too large');
       if (size !== null && held >= size) break;
     }
-    if (size === null || size < 0 || held < size) throw new FerryError('no_index', 'the seek index (Cues) of this file is damaged');
+    if (size === null || size < 0 || held < size)
+      throw new FerryError('no_index', 'the seek index (Cues) of this file is damaged');
     return readCues(joinBytes(parts).subarray(0, size), segmentStart, track);
   } finally {
     transfer.cancel();

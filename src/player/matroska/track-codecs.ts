@@ -21,44 +21,69 @@ const hex = (n: number): string => n.toString(16).padStart(2, '0').toUpperCase()
 
 /** Codec strings of codecs that are named but not remuxed: listed in menus, refused by the browser's answer. */
 const NAMED: Record<string, string> = {
-  A_AC3: 'ac-3', A_EAC3: 'ec-3', A_DTS: 'dtsc', 'A_TRUEHD': 'mlpa', A_ALAC: 'alac', V_THEORA: 'theora',
-  'A_PCM/INT/LIT': '1', 'V_MPEG2': 'mp2v', 'V_MS/VFW/FOURCC': 'vfw',
+  A_AC3: 'ac-3',
+  A_EAC3: 'ec-3',
+  A_DTS: 'dtsc',
+  A_TRUEHD: 'mlpa',
+  A_ALAC: 'alac',
+  V_THEORA: 'theora',
+  'A_PCM/INT/LIT': '1',
+  V_MPEG2: 'mp2v',
+  'V_MS/VFW/FOURCC': 'vfw',
 };
 
 export function trackForm(t: MatroskaTrack, timestampScale: number): TrackForm {
   const kind = t.type === 'video' ? 'video' : 'audio';
-  const webm = (codec: string): TrackForm => ({ codec, mime: `${kind}/webm; codecs="${codec}"`, form: 'webm', init: webmInit(t, timestampScale) });
-  const mp4 = (codec: string, entry: Uint8Array | null, frame = 0): TrackForm => {
-    const clock = frame && t.sampleRate >= 8000 ? { timescale: Math.round(t.sampleRate), frame } : undefined;
-    const timescale = clock?.timescale ?? 1e9 / timestampScale;
-    const init = entry && initSegment({ id: t.number, kind, timescale, sampleEntry: entry, width: t.width, height: t.height });
-    return { codec, mime: `${kind}/mp4; codecs="${codec}"`, form: 'mp4', init, ...(clock && { clock }) };
-  };
-  const cp = t.codecPrivate;
   if (t.sealed) return { codec: t.codecId, mime: `${kind}/x-sealed`, form: 'mp4', init: null };
-  switch (t.codecId) {
-    case 'V_VP8': return webm('vp8');
-    case 'V_VP9': return webm('vp9');
-    case 'V_AV1': return webm(cp && cp.byteLength >= 4 ? av1Codec(cp) : 'av01.0.04M.08');
-    case 'A_OPUS': return webm('opus');
-    case 'A_VORBIS': return webm('vorbis');
-    case 'V_MPEG4/ISO/AVC':
-      if (!cp || cp.byteLength < 7) return mp4('avc1', null);
-      return mp4(`avc1.${hex(cp[1]!)}${hex(cp[2]!)}${hex(cp[3]!)}`, visualEntry('avc1', t.width, t.height, box('avcC', cp)));
-    case 'V_MPEGH/ISO/HEVC':
-      if (!cp || cp.byteLength < 23) return mp4('hvc1', null);
-      return mp4(hevcCodec(cp), visualEntry('hvc1', t.width, t.height, box('hvcC', cp)));
-    case 'A_MPEG/L3': return mp4('mp4a.6B', audioEntry('mp4a', t.channels, t.sampleRate, esds(0x6b, null)), t.sampleRate >= 32000 ? 1152 : 576);
-    case 'A_FLAC': return mp4('flac', cp ? audioEntry('fLaC', t.channels, t.sampleRate, dfLa(cp)) : null);
+  const passed = webmCodec(t);
+  if (passed) {
+    return { codec: passed, mime: `${kind}/webm; codecs="${passed}"`, form: 'webm', init: webmInit(t, timestampScale) };
   }
+  const { codec, entry, frame } = mp4Sample(t);
+  const clock = frame && t.sampleRate >= 8000 ? { timescale: Math.round(t.sampleRate), frame } : undefined;
+  const timescale = clock?.timescale ?? 1e9 / timestampScale;
+  const init =
+    entry && initSegment({ id: t.number, kind, timescale, sampleEntry: entry, width: t.width, height: t.height });
+  return { codec, mime: `${kind}/mp4; codecs="${codec}"`, form: 'mp4', init, ...(clock && { clock }) };
+}
+
+/** The codec string of a track passed through as WebM, or null for one that is not. */
+function webmCodec(t: MatroskaTrack): string | null {
+  const cp = t.codecPrivate;
+  if (t.codecId === 'V_AV1') return cp && cp.byteLength >= 4 ? av1Codec(cp) : 'av01.0.04M.08';
+  return (
+    ({ V_VP8: 'vp8', V_VP9: 'vp9', A_OPUS: 'opus', A_VORBIS: 'vorbis' } as Record<string, string>)[t.codecId] ?? null
+  );
+}
+
+/**
+ * A track remuxed into MP4: its codec string, its sample entry (null when it is not remuxed), and for audio
+ * of fixed frame length its samples per frame.
+ */
+function mp4Sample(t: MatroskaTrack): { codec: string; entry: Uint8Array | null; frame?: number } {
+  const cp = t.codecPrivate;
+  if (t.codecId === 'V_MPEG4/ISO/AVC') {
+    if (!cp || cp.byteLength < 7) return { codec: 'avc1', entry: null };
+    const codec = `avc1.${hex(cp[1]!)}${hex(cp[2]!)}${hex(cp[3]!)}`;
+    return { codec, entry: visualEntry('avc1', t.width, t.height, box('avcC', cp)) };
+  }
+  if (t.codecId === 'V_MPEGH/ISO/HEVC') {
+    if (!cp || cp.byteLength < 23) return { codec: 'hvc1', entry: null };
+    return { codec: hevcCodec(cp), entry: visualEntry('hvc1', t.width, t.height, box('hvcC', cp)) };
+  }
+  const audio = (type: string, ...config: Uint8Array[]): Uint8Array =>
+    audioEntry(type, t.channels, t.sampleRate, ...config);
+  if (t.codecId === 'A_MPEG/L3')
+    return { codec: 'mp4a.6B', entry: audio('mp4a', esds(0x6b, null)), frame: t.sampleRate >= 32000 ? 1152 : 576 };
+  if (t.codecId === 'A_FLAC') return { codec: 'flac', entry: cp ? audio('fLaC', dfLa(cp)) : null };
   if (t.codecId.startsWith('A_AAC')) {
     const config = cp && cp.byteLength >= 2 ? cp : aacConfig(t);
     // 1024 samples a frame at the core rate: twice as many at the track's when SBR doubles it (HE-AAC).
     const core = AAC_RATES[((config[0]! & 7) << 1) | (config[1]! >> 7)] ?? t.sampleRate;
     const frame = 1024 * Math.max(1, Math.round(t.sampleRate / core));
-    return mp4(`mp4a.40.${config[0]! >> 3 || 2}`, audioEntry('mp4a', t.channels, t.sampleRate, esds(0x40, config)), frame);
+    return { codec: `mp4a.40.${config[0]! >> 3 || 2}`, entry: audio('mp4a', esds(0x40, config)), frame };
   }
-  return { ...mp4(NAMED[t.codecId] ?? t.codecId, null) };
+  return { codec: NAMED[t.codecId] ?? t.codecId, entry: null };
 }
 
 /** AAC's sampling frequencies, by the index an AudioSpecificConfig gives. */
@@ -84,7 +109,7 @@ function esds(objectType: number, config: Uint8Array | null): Uint8Array {
 /** A dfLa box: FLAC's metadata blocks as CodecPrivate holds them after "fLaC", the last one flagged so. */
 function dfLa(cp: Uint8Array): Uint8Array {
   const blocks = cp.slice(cp[0] === 0x66 ? 4 : 0);
-  for (let at = 0; at + 4 <= blocks.byteLength; ) {
+  for (let at = 0; at + 4 <= blocks.byteLength;) {
     const next = at + 4 + ((blocks[at + 1]! << 16) | (blocks[at + 2]! << 8) | blocks[at + 3]!);
     if (next >= blocks.byteLength) blocks[at] = blocks[at]! | 0x80;
     at = next;
@@ -113,5 +138,6 @@ function hevcCodec(c: Uint8Array): string {
   const constraints = [...c.subarray(6, 12)];
   while (constraints.length && constraints[constraints.length - 1] === 0) constraints.pop();
   const tail = constraints.map((b) => b.toString(16).toUpperCase()).join('.');
-  return `hvc1.${space}${profile}.${(reversed >>> 0).toString(16).toUpperCase()}.${tier}${c[12]!}${tail ? `.${tail}` : ''}`;
+  const compatibility = (reversed >>> 0).toString(16).toUpperCase();
+  return `hvc1.${space}${profile}.${compatibility}.${tier}${c[12]!}${tail ? `.${tail}` : ''}`;
 }

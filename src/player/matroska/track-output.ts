@@ -19,7 +19,11 @@ const REORDER_FRAMES = 6;
 const EARLY = { seconds: 2, fragmentSeconds: 0.25, fragmentBytes: 192 * 1024 };
 const LATER = { fragmentSeconds: 1, fragmentBytes: 1024 * 1024 };
 
-interface Frame { data: Uint8Array; pts: number; sync: boolean }
+interface Frame {
+  data: Uint8Array;
+  pts: number;
+  sync: boolean;
+}
 
 export class TrackOutput {
   /** A laced block whose frames wait for the next block's time to be spaced (no default duration). */
@@ -75,7 +79,8 @@ export class TrackOutput {
   add(block: Block, out: Fragment[]): void {
     if (this.laced) this.spaceLaced(block.time, out);
     const frames = this.track.stripped ? block.frames.map((f) => join(this.track.stripped!, f)) : block.frames;
-    const spacing = block.duration !== null ? block.duration / frames.length : this.track.defaultDuration ? this.lastDuration : null;
+    const spacing =
+      block.duration !== null ? block.duration / frames.length : this.track.defaultDuration ? this.lastDuration : null;
     if (frames.length > 1 && spacing === null) {
       this.laced = { time: block.time, frames, sync: this.track.type !== 'video' || block.keyframe };
       return;
@@ -136,11 +141,19 @@ export class TrackOutput {
   private gather(f: Frame & { dts: number; duration: number }, out: Fragment[]): void {
     const delay = Math.max(0, this.delay);
     const dts = Math.max(0, Math.round(f.dts));
-    const sample = { data: f.data, dts, duration: f.duration, cto: Math.max(0, Math.round(f.pts + delay) - dts), sync: f.sync };
+    const sample = {
+      data: f.data,
+      dts,
+      duration: f.duration,
+      cto: Math.max(0, Math.round(f.pts + delay) - dts),
+      sync: f.sync,
+    };
     this.gathered.push({ ...sample, ...this.clocked(f.pts), at: f.dts, pts: f.pts, until: f.pts + f.duration });
     this.gatheredBytes += f.data.byteLength;
     const early = f.pts < this.smallUntil;
-    const [seconds, bytes] = early ? [EARLY.fragmentSeconds, EARLY.fragmentBytes] : [LATER.fragmentSeconds, LATER.fragmentBytes];
+    const [seconds, bytes] = early
+      ? [EARLY.fragmentSeconds, EARLY.fragmentBytes]
+      : [LATER.fragmentSeconds, LATER.fragmentBytes];
     const span = f.dts + f.duration - this.gathered[0]!.at;
     if (this.gatheredBytes >= bytes || span >= seconds * this.rate || span >= MAX_CLUSTER_TICKS) this.cut(out, false);
   }
@@ -165,9 +178,14 @@ export class TrackOutput {
     const samples = this.gathered;
     const id = this.track.number;
     const take = (size: number): Uint8Array<ArrayBuffer> => this.pool.take(size);
-    const data = this.form.form === 'webm'
-      ? webmCluster(take, id, samples.map((s): HeldFrame => ({ data: s.data, time: s.pts, duration: s.duration, keyframe: s.sync })))
-      : writeHeldFragment(take, this.sequence(), id, samples);
+    const data =
+      this.form.form === 'webm'
+        ? webmCluster(
+            take,
+            id,
+            samples.map((s): HeldFrame => ({ data: s.data, time: s.pts, duration: s.duration, keyframe: s.sync })),
+          )
+        : writeHeldFragment(take, this.sequence(), id, samples);
     const end = samples[samples.length - 1]!;
     const delay = this.form.form === 'mp4' ? Math.max(0, this.delay) / this.rate : 0;
     out.push({ trackId: id, data, endTime: end.until / this.rate, timestampOffset: -delay, last });

@@ -40,7 +40,12 @@ function uintBytes(value: number): Uint8Array {
 }
 
 export function webmInit(t: MatroskaTrack, timestampScale: number): ArrayBuffer {
-  const header = el(ID.ebml, el(ID.docType, new TextEncoder().encode('webm')), el(0x4287, uintBytes(4)), el(0x4285, uintBytes(2)));
+  const header = el(
+    ID.ebml,
+    el(ID.docType, new TextEncoder().encode('webm')),
+    el(0x4287, uintBytes(4)),
+    el(0x4285, uintBytes(2)),
+  );
   // A Segment of unknown size: the Clusters that follow belong to it, however many.
   const segment = Uint8Array.of(...idBytes(ID.segment), 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
   const info = el(ID.info, el(ID.timestampScale, uintBytes(timestampScale)));
@@ -54,7 +59,11 @@ export function webmInit(t: MatroskaTrack, timestampScale: number): ArrayBuffer 
  * Cluster leaves a gap Chromium's MSE will not play across (a WebM whose frames are 0.9 s apart after its
  * first 0.2 s waited for ever at its start); and Chromium dropped a last BlockGroup after SimpleBlocks.
  */
-export function webmCluster(take: (size: number) => Uint8Array<ArrayBuffer>, number: number, frames: HeldFrame[]): Uint8Array<ArrayBuffer> {
+export function webmCluster(
+  take: (size: number) => Uint8Array<ArrayBuffer>,
+  number: number,
+  frames: HeldFrame[],
+): Uint8Array<ArrayBuffer> {
   const base = frames[0]!.time;
   const track = number < 127 ? [0x80 | number] : [0x40 | (number >> 8), number & 0xff];
   const parts: Uint8Array[] = [el(ID.timestamp, uintBytes(base))];

@@ -49,15 +49,38 @@ export interface InitTrack {
 
 export function initSegment(t: InitTrack): ArrayBuffer {
   const ftyp = box('ftyp', ascii('isom'), fields([4, 0x200]), ascii('isomiso6mp41'));
-  const mvhd = box('mvhd', fields([4, 0], [4, 0], [4, 0], [4, 1000], [4, 0], [4, 0x00010000], [2, 0x0100], [10, 0]), fields(...MATRIX), fields([24, 0], [4, t.id + 1]));
+  const mvhd = box(
+    'mvhd',
+    fields([4, 0], [4, 0], [4, 0], [4, 1000], [4, 0], [4, 0x00010000], [2, 0x0100], [10, 0]),
+    fields(...MATRIX),
+    fields([24, 0], [4, t.id + 1]),
+  );
   const video = t.kind === 'video';
-  const tkhd = box('tkhd', fields([4, 3], [4, 0], [4, 0], [4, t.id], [4, 0], [4, 0], [8, 0], [2, 0], [2, 0], [2, video ? 0 : 0x0100], [2, 0]), fields(...MATRIX), fields([4, t.width * 65536], [4, t.height * 65536]));
+  const tkhd = box(
+    'tkhd',
+    fields([4, 3], [4, 0], [4, 0], [4, t.id], [4, 0], [4, 0], [8, 0], [2, 0], [2, 0], [2, video ? 0 : 0x0100], [2, 0]),
+    fields(...MATRIX),
+    fields([4, t.width * 65536], [4, t.height * 65536]),
+  );
   const mdhd = box('mdhd', fields([4, 0], [4, 0], [4, 0], [4, t.timescale], [4, 0], [2, 0x55c4], [2, 0]));
-  const hdlr = box('hdlr', fields([4, 0], [4, 0]), ascii(video ? 'vide' : 'soun'), fields([12, 0]), ascii(video ? 'VideoHandler\0' : 'SoundHandler\0'));
+  const hdlr = box(
+    'hdlr',
+    fields([4, 0], [4, 0]),
+    ascii(video ? 'vide' : 'soun'),
+    fields([12, 0]),
+    ascii(video ? 'VideoHandler\0' : 'SoundHandler\0'),
+  );
   const header = video ? box('vmhd', fields([4, 1], [8, 0])) : box('smhd', fields([4, 0], [4, 0]));
   const dinf = box('dinf', box('dref', fields([4, 0], [4, 1]), box('url ', fields([4, 1]))));
   const empty = fields([4, 0], [4, 0]);
-  const stbl = box('stbl', box('stsd', fields([4, 0], [4, 1]), t.sampleEntry), box('stts', empty), box('stsc', empty), box('stsz', empty, fields([4, 0])), box('stco', empty));
+  const stbl = box(
+    'stbl',
+    box('stsd', fields([4, 0], [4, 1]), t.sampleEntry),
+    box('stts', empty),
+    box('stsc', empty),
+    box('stsz', empty, fields([4, 0])),
+    box('stco', empty),
+  );
   const trak = box('trak', tkhd, box('mdia', mdhd, hdlr, box('minf', header, dinf, stbl)));
   const mvex = box('mvex', box('trex', fields([4, 0], [4, t.id], [4, 1], [4, 0], [4, 0], [4, 0])));
   const moov = box('moov', mvhd, trak, mvex);
@@ -73,7 +96,19 @@ export function ascii(s: string): Uint8Array {
 
 /** A visual sample entry (avc1, hvc1...) of `width` × `height`, with its configuration boxes. */
 export function visualEntry(type: string, width: number, height: number, ...config: Uint8Array[]): Uint8Array {
-  const head = fields([6, 0], [2, 1], [2, 0], [2, 0], [12, 0], [2, width], [2, height], [4, 0x00480000], [4, 0x00480000], [4, 0], [2, 1]);
+  const head = fields(
+    [6, 0],
+    [2, 1],
+    [2, 0],
+    [2, 0],
+    [12, 0],
+    [2, width],
+    [2, height],
+    [4, 0x00480000],
+    [4, 0x00480000],
+    [4, 0],
+    [2, 1],
+  );
   return box(type, head, new Uint8Array(32), fields([2, 0x18], [2, 0xffff]), ...config);
 }
 

@@ -52,7 +52,8 @@ export function writeFragment(out: Uint8Array, s: FragmentSamples, copy: (offset
     const i = s.first + k;
     return { duration: t.duration(i), size: t.sizes[i]!, sync: t.sync[i] !== 0, cto: t.ctsOffset(i) };
   };
-  let p = writeMoof(out, { sequence: s.sequence, trackId: s.trackId, base: t.dts(s.first), signed: t.hasNegativeCts }, n, fields);
+  const head = { sequence: s.sequence, trackId: s.trackId, base: t.dts(s.first), signed: t.hasNegativeCts };
+  let p = writeMoof(out, head, n, fields);
   for (let i = s.first; i < s.end; i++) {
     copy(t.offsets[i]!, t.sizes[i]!, p);
     p += t.sizes[i]!;
@@ -60,11 +61,17 @@ export function writeFragment(out: Uint8Array, s: FragmentSamples, copy: (offset
 }
 
 /** One fragment of samples held in memory, written into a buffer from `take`. */
-export function writeHeldFragment(take: (size: number) => Uint8Array<ArrayBuffer>, sequence: number, trackId: number, samples: HeldSample[]): Uint8Array<ArrayBuffer> {
+export function writeHeldFragment(
+  take: (size: number) => Uint8Array<ArrayBuffer>,
+  sequence: number,
+  trackId: number,
+  samples: HeldSample[],
+): Uint8Array<ArrayBuffer> {
   const payload = samples.reduce((sum, s) => sum + s.data.byteLength, 0);
   const out = take(moofSize(samples.length) + 8 + payload);
   const fields = (k: number): SampleFields => ({ ...samples[k]!, size: samples[k]!.data.byteLength });
-  let p = writeMoof(out, { sequence, trackId, base: samples[0]!.dts, signed: samples.some((s) => s.cto < 0) }, samples.length, fields);
+  const head = { sequence, trackId, base: samples[0]!.dts, signed: samples.some((s) => s.cto < 0) };
+  let p = writeMoof(out, head, samples.length, fields);
   for (const s of samples) {
     out.set(s.data, p);
     p += s.data.byteLength;
@@ -73,7 +80,9 @@ export function writeHeldFragment(take: (size: number) => Uint8Array<ArrayBuffer
 }
 
 /** The moof and the mdat's header into `out`; returns where the samples' bytes go. */
-function writeMoof(out: Uint8Array, f: { sequence: number; trackId: number; base: number; signed: boolean }, n: number, sample: (k: number) => SampleFields): number {
+interface MoofHead { sequence: number; trackId: number; base: number; signed: boolean }
+
+function writeMoof(out: Uint8Array, f: MoofHead, n: number, sample: (k: number) => SampleFields): number {
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let p = writeBoxHeader(v, 0, moofSize(n), 'moof');
   p = writeBoxHeader(v, p, 16, 'mfhd');

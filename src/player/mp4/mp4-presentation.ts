@@ -92,8 +92,9 @@ export class Mp4Presentation implements Presentation {
     return whole.load().then((movie) => {
       for (const track of [...this.tracks, ...this.texts]) {
         // An audio track chosen from the menu is not among the whole's played tracks.
-        const table = [...movie.tracks, ...movie.texts].find((t) => t.id === track.id)?.table
-          ?? movie.audioChoices.find((c) => c.id === track.id)?.make()?.table;
+        const table =
+          [...movie.tracks, ...movie.texts].find((t) => t.id === track.id)?.table ??
+          movie.audioChoices.find((c) => c.id === track.id)?.make()?.table;
         if (!table) throw new FerryError('no_index', 'the relay sent a damaged index of this file');
         track.table = table;
       }
