@@ -32,7 +32,7 @@ export function toWebVtt(text: string): string {
  * An ASS/SSA event's text as plain cue text: override blocks ({\b1}, {\pos(…)}) go, \N and \n are line
  * breaks, \h a space. Its styling is not carried (a plain cue, where no ASS renderer runs).
  */
-export function assText(text: string): string {
+function assText(text: string): string {
   return text.replace(/\{[^}]*\}/g, '').replace(/\\[Nn]/g, '\n').replace(/\\h/g, ' ').trim();
 }
 

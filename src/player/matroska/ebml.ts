@@ -19,7 +19,6 @@ export const ID = {
   trackEntry: 0xae,
   trackNumber: 0xd7,
   trackType: 0x83,
-  flagEnabled: 0xb9,
   flagDefault: 0x88,
   flagForced: 0x55aa,
   defaultDuration: 0x23e383,
@@ -56,7 +55,6 @@ export const ID = {
   tags: 0x1254c367,
   chapters: 0x1043a770,
   attachments: 0x1941a469,
-  void: 0xec,
   crc32: 0xbf,
 } as const;
 

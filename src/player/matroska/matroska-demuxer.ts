@@ -13,7 +13,7 @@ import type { MatroskaHead, MatroskaTrack } from './head.js';
 import type { TrackOutput } from './track-output.js';
 
 /** A text track's format, by its CodecID; image subtitles (PGS, VobSub) are listed but not read. */
-export type TextKind = 'srt' | 'vtt' | 'ass' | 'image';
+type TextKind = 'srt' | 'vtt' | 'ass' | 'image';
 
 export function textKind(codecId: string): TextKind | null {
   if (codecId === 'S_TEXT/UTF8' || codecId === 'S_TEXT/ASCII') return 'srt';

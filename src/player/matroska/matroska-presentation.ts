@@ -59,11 +59,6 @@ export class MatroskaPresentation implements Presentation {
     this.demuxer = new MatroskaDemuxer(head, this.outputs, readable, () => this.index);
   }
 
-  /** Whether the MSE engine plays this file: a video or an audio track it can remux, that this browser takes. */
-  get playable(): boolean {
-    return this.tracks.length > 0;
-  }
-
   get duration(): number {
     return this.file.head.duration ?? Infinity;
   }
