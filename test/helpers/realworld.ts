@@ -5,6 +5,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const CANDIDATES = [process.env.FERRY_REALWORLD, join(process.cwd(), '../shared/realworld/files'), '/work/shared/realworld/files'];
+const CANDIDATES = [
+  process.env.FERRY_REALWORLD,
+  join(process.cwd(), '../shared/realworld/files'),
+  '/work/shared/realworld/files',
+];
 
 export const REALWORLD_DIR = CANDIDATES.find((dir): dir is string => dir !== undefined && existsSync(dir));

@@ -5,6 +5,7 @@
  * the newest so that reordered frames (B-frames) are seen first, and every time is moved later by the
  * largest reordering seen at the start (`delay`), which the fragment's timestampOffset takes back.
  */
+import { joinBytes } from '../../protocol/bytes.js';
 import type { BufferPool } from '../buffer-pool.js';
 import type { Fragment } from '../fragmenter.js';
 import { writeHeldFragment, type HeldSample } from '../mp4/moof.js';
@@ -78,7 +79,7 @@ export class TrackOutput {
 
   add(block: Block, out: Fragment[]): void {
     if (this.laced) this.spaceLaced(block.time, out);
-    const frames = this.track.stripped ? block.frames.map((f) => join(this.track.stripped!, f)) : block.frames;
+    const frames = this.track.stripped ? block.frames.map((f) => joinBytes([this.track.stripped!, f])) : block.frames;
     const spacing =
       block.duration !== null ? block.duration / frames.length : this.track.defaultDuration ? this.lastDuration : null;
     if (frames.length > 1 && spacing === null) {
@@ -193,11 +194,4 @@ export class TrackOutput {
     this.gatheredBytes = 0;
     this.fresh = false;
   }
-}
-
-function join(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
-  return out;
 }
