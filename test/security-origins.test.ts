@@ -53,10 +53,10 @@ describe('an origin that sends one-byte chunks', () => {
     const holding = held() - before;
     ws.terminate();
     await expect.poll(() => origin.connections, { timeout: 5000 }).toBe(0);
-    const after = held() - before;
     // Before issue 23: ~1 MiB of one-byte views per stream, 500-600 MB for eight.
     expect(holding).toBeLessThan(48 * MB);
-    expect(after).toBeLessThan(16 * MB);
+    // Released once the closes have run (measured at once, a busy machine read 17.0 MB in one run).
+    await expect.poll(() => held() - before, { timeout: 5000, interval: 200 }).toBeLessThan(16 * MB);
   });
 });
 
