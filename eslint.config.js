@@ -4,7 +4,8 @@ import globals from 'globals';
 
 /**
  * Data flows one way: origin, upstream, session (relay), wire (protocol), connection and transfer (client),
- * engine (player), the page (app). A layer never imports one above it, and the runtime-neutral parts import
+ * engine (player), the page (app). The ISO-BMFF code (mp4) sits on the protocol, below the relay and the
+ * player alike. A layer never imports one above it, and the runtime-neutral parts import
  * no runtime. Each rule lists what its folder must not reach; the per-layer tsconfigs check the types too.
  */
 const NODE_ONLY = ['node:*', 'undici', 'ws', 'pino', 'prom-client'];
@@ -31,7 +32,10 @@ export default tseslint.config(
       'max-lines-per-function': ['error', { max: 50, skipBlankLines: true, skipComments: true }],
     },
   },
-  layer(['src/protocol/**'], [...NODE_ONLY, '**/relay/**', '**/client/**', '**/player/**', '**/app/**', '**/cli/**'], 'the protocol depends on nothing of Ferry and no runtime'),
+  layer(['src/protocol/**'], [...NODE_ONLY, '**/mp4/**', '**/relay/**', '**/client/**', '**/player/**', '**/app/**', '**/cli/**'],
+    'the protocol depends on nothing of Ferry and no runtime'),
+  layer(['src/mp4/**'], [...NODE_ONLY, '**/relay/**', '**/client/**', '**/player/**', '**/app/**', '**/cli/**', '**/ui/**'],
+    'MP4 boxes are read and written for the relay and the player alike: on the protocol only, no runtime'),
   layer(['src/relay/core/**'], [...NODE_ONLY, '**/node/**', '**/client/**', '**/player/**', '**/app/**', '**/cli/**'], 'the relay core is Web standards only, and below the client'),
   layer(['src/relay/workers/**'], [...NODE_ONLY, '**/node/**', '**/client/**', '**/player/**', '**/app/**', '**/cli/**'], 'the Workers edge runs on workerd: Web standards only, beside the Node edge'),
   layer(['src/relay/node/**'], ['**/workers/**', '**/client/**', '**/player/**', '**/app/**', '**/cli/**'], 'the relay is below the client, the player and the page'),

@@ -10,8 +10,8 @@ import { EDGES, type EdgeName, type EdgeRelay } from './helpers/edges.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { connect, CutProxy, failure, readAll, readThroughCuts } from './helpers/relay.js';
 import { testMedia } from './helpers/media.js';
-import { moovHead } from '../src/relay/core/moov-head.js';
-import { decodeChunkOffsets } from '../src/protocol/moov-delta.js';
+import { moovHead } from '../src/mp4/moov-head.js';
+import { decodeChunkOffsets } from '../src/mp4/chunk-offsets.js';
 import { inflateSync } from 'node:zlib';
 
 const body = testBytes(6 * 1024 * 1024 + 123);

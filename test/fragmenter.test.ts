@@ -5,10 +5,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Fragmenter, type Fragment } from '../src/player/fragmenter.js';
 import { parseMovie, type Movie } from '../src/player/movie.js';
-import { readBoxHeader } from '../src/protocol/mp4-box.js';
+import { readBoxHeader } from '../src/mp4/box.js';
 import { sniff } from '../src/player/formats/sniff.js';
 import { SampleTable } from '../src/player/sample-table.js';
-import { HEAD_SECONDS, moovHead } from '../src/relay/core/moov-head.js';
+import { HEAD_SECONDS, moovHead } from '../src/mp4/moov-head.js';
 import { testMedia, type TestMedia } from './helpers/media.js';
 
 let media: TestMedia;

@@ -13,10 +13,10 @@ import { damagedMedia, testMedia, type TestMedia } from './helpers/media.js';
 import { Origin, sha256, testBytes } from './helpers/origin.js';
 import { connect, startRelay } from './helpers/relay.js';
 import { Gate } from '../src/relay/core/gate.js';
-import { decodeChunkOffsets, encodeChunkOffsets } from '../src/protocol/moov-delta.js';
-import { HEAD_SECONDS, moovHead } from '../src/relay/core/moov-head.js';
-import { headFromParts } from '../src/relay/core/moov-head-reader.js';
-import { splitMoov } from '../src/player/mp4/moov-tables.js';
+import { decodeChunkOffsets, encodeChunkOffsets } from '../src/mp4/chunk-offsets.js';
+import { HEAD_SECONDS, moovHead } from '../src/mp4/moov-head.js';
+import { headFromParts } from '../src/mp4/moov-head-parts.js';
+import { splitMoov } from '../src/mp4/moov-split.js';
 import { SampleTable } from '../src/player/sample-table.js';
 
 let media: TestMedia;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readTextSample } from '../src/player/mp4/text-samples.js';
+import { readTextSample } from '../src/mp4/text-samples.js';
 import { box } from './helpers/wvtt-mp4.js';
 
 const text = (s: string): Uint8Array => Buffer.from(s);

@@ -10,7 +10,7 @@ import { BufferPool } from './buffer-pool.js';
 import { ByteWindow } from './byte-window.js';
 import type { MovieText, MovieTrack } from './movie.js';
 import { fragmentSize, writeFragment } from './mp4/moof.js';
-import { readTextSample } from './mp4/text-samples.js';
+import { readTextSample } from '../mp4/text-samples.js';
 
 export interface Fragment {
   trackId: number;

@@ -5,11 +5,11 @@
  * one buffer of the size the relay announced, and checked before it is believed.
  */
 import type { Transfer } from '../client/transfer.js';
-import { joinBytes } from '../protocol/bytes.js';
 import { FerryError } from '../protocol/codes.js';
 import type { MoovIndex } from '../protocol/frames.js';
-import { readBoxHeader, writeBoxHeader } from '../protocol/mp4-box.js';
-import { decodeChunkOffsets } from '../protocol/moov-delta.js';
+import { readBoxHeader, writeBoxHeader } from '../mp4/box.js';
+import { decodeChunkOffsets } from '../mp4/chunk-offsets.js';
+import { ForwardReader } from '../mp4/forward-reader.js';
 import { INDEX_MAX_FTYP_BYTES, INDEX_MAX_MOOV_BYTES } from '../protocol/limits.js';
 
 export interface IndexParts {
@@ -52,11 +52,13 @@ async function inflateMoov(bytes: ByteReader, transfer: Transfer, size: number):
   })();
   feeding.catch((err: unknown) => writer.abort(err).catch(() => {}));
   let at = 0;
+  // Read with a reader: Safari's engine has no async iteration of a ReadableStream (webkit.org/b/194379).
+  const parts = inflater.readable.getReader();
   try {
-    for await (const part of inflater.readable as unknown as AsyncIterable<Uint8Array>) {
-      if (at + part.byteLength > size) throw damaged();
-      moov.set(part, at);
-      at += part.byteLength;
+    for (let part = await parts.read(); !part.done; part = await parts.read()) {
+      if (at + part.value.byteLength > size) throw damaged();
+      moov.set(part.value, at);
+      at += part.value.byteLength;
     }
     await feeding;
   } catch (err) {
@@ -72,35 +74,26 @@ async function inflateMoov(bytes: ByteReader, transfer: Transfer, size: number):
 
 /** A transfer's chunks as bytes taken in any sizes; the file ending first is a damaged index. */
 class ByteReader {
-  private held: Uint8Array = new Uint8Array(0);
+  private readonly reader: ForwardReader;
 
-  constructor(private readonly transfer: Transfer) {}
-
-  async peek(n: number): Promise<Uint8Array> {
-    if (this.held.byteLength >= n) return this.held.subarray(0, n);
-    // Gathered, then joined once.
-    const parts = [this.held];
-    let have = this.held.byteLength;
-    while (have < n) {
-      const chunk = await this.transfer.read();
-      if (!chunk) throw this.transfer.error ?? damaged();
-      parts.push(chunk.data);
-      have += chunk.data.byteLength;
-    }
-    this.held = joinBytes(parts);
-    return this.held.subarray(0, n);
+  constructor(private readonly transfer: Transfer) {
+    this.reader = new ForwardReader(async () => (await transfer.read())?.data ?? null);
   }
 
-  async take(n: number): Promise<Uint8Array> {
-    const bytes = await this.peek(n);
-    this.held = this.held.subarray(n);
+  async peek(n: number): Promise<Uint8Array> {
+    const bytes = await this.reader.peek(n);
+    if (bytes.byteLength < n) throw this.transfer.error ?? damaged();
     return bytes;
   }
 
+  async take(n: number): Promise<Uint8Array> {
+    await this.peek(n);
+    return this.reader.take(n);
+  }
+
   /** What is held, then the transfer's next chunks; null at its end. */
-  async next(): Promise<Uint8Array | null> {
-    if (this.held.byteLength) return this.take(this.held.byteLength);
-    return (await this.transfer.read())?.data ?? null;
+  next(): Promise<Uint8Array | null> {
+    return this.reader.next();
   }
 }
 

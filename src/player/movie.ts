@@ -1,13 +1,13 @@
 /**
- * The moov as tracks: sample tables read straight into typed arrays (mp4/moov-tables.ts), the rest parsed by
+ * The moov as tracks: sample tables read straight into typed arrays (mp4/moov-split.ts), the rest parsed by
  * mp4box.js's box parser (its sample lists are never built) and written back by its box writers as one MSE
  * init segment per track.
  */
 import { createFile, DataStream, ISOFile, Log, MP4BoxBuffer } from 'mp4box';
 import { FerryError } from '../protocol/codes.js';
 import { mp4CodecString, mp4TrackMime } from './codecs.js';
-import { splitMoov, type TrakTables } from './mp4/moov-tables.js';
-import { isTextFormat, type TextFormat } from './mp4/text-samples.js';
+import { splitMoov, type TrakTables } from '../mp4/moov-split.js';
+import { isTextFormat, type TextFormat } from '../mp4/text-samples.js';
 import type { TrackCodec } from './formats/sniff.js';
 import { SampleTable } from './sample-table.js';
 import { inLanguage } from './languages.js';

@@ -4,8 +4,8 @@
  * tab's heap flat however long the file is. Offsets are plain doubles: exact far beyond 4 GiB.
  */
 
-import type { TrakTables } from './mp4/moov-tables.js';
-import { readCompositionOffsets, readOffsets, readSizes, readSyncSamples, readTimeRuns } from './mp4/tables.js';
+import type { TrakTables } from '../mp4/moov-split.js';
+import { readCompositionOffsets, readOffsets, readSizes, readSyncSamples, readTimeRuns } from '../mp4/sample-tables.js';
 import { lastAtOrBelow } from './search.js';
 
 export class SampleTable {

@@ -52,7 +52,7 @@ export interface OpenMessage {
 /**
  * What an index stream's body holds: the file's ftyp (if any) and the head of its moov (a moov box with
  * each track's tables cut to its first seconds), as they are; then the whole moov, with each chunk-offset
- * table's entries as differences from the previous one (moov-delta.ts), deflated as one zlib stream (RFC 1950).
+ * table's entries as differences from the previous one (mp4/chunk-offsets.ts), deflated as one zlib stream (RFC 1950).
  */
 export interface MoovIndex {
   encoding: 'head-delta-deflate';

@@ -3,7 +3,7 @@
  * Matroska), an ID3 tag or MPEG audio frames (MP3), an ADTS header (AAC), RIFF/WAVE, OggS, fLaC, or markup
  * (most often a web page served in place of a video). Where the head names the codecs, they are read too.
  */
-import { readBoxHeader, startsAnMp4, TOP_LEVEL, type BoxHeader } from '../../protocol/mp4-box.js';
+import { readBoxHeader, startsAnMp4, TOP_LEVEL, type BoxHeader } from '../../mp4/box.js';
 import { readEbml } from './ebml.js';
 
 export interface TrackCodec {

@@ -3,7 +3,7 @@
  * SourceBuffer takes. Codecs MSE takes in WebM (VP8, VP9, AV1, Opus, Vorbis) pass through as WebM; H.264,
  * HEVC, AAC, MP3 and FLAC are remuxed into fragmented MP4, their configuration written as MP4 boxes.
  */
-import { audioEntry, box, fields, initSegment, visualEntry } from '../mp4/init-segment.js';
+import { audioEntry, box, fields, initSegment, visualEntry } from '../../mp4/init-segment.js';
 import type { MatroskaTrack } from './head.js';
 import { webmInit } from './webm-writer.js';
 

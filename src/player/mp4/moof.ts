@@ -5,7 +5,7 @@
  * (a Matroska file's frames).
  */
 import type { SampleTable } from '../sample-table.js';
-import { writeBoxHeader } from '../../protocol/mp4-box.js';
+import { writeBoxHeader } from '../../mp4/box.js';
 
 const SYNC_FLAGS = 0x02000000;
 const NON_SYNC_FLAGS = 0x01010000;

@@ -16,12 +16,12 @@
 import { joinBytes } from '../../protocol/bytes.js';
 import { FerryError } from '../../protocol/codes.js';
 import type { MoovIndex } from '../../protocol/frames.js';
-import { indexLost, moovTooLarge, readBoxHeader, startsAnMp4, TOP_LEVEL, type BoxHeader } from '../../protocol/mp4-box.js';
-import { encodeChunkOffsets } from '../../protocol/moov-delta.js';
+import { indexLost, moovTooLarge, readBoxHeader, startsAnMp4, TOP_LEVEL, type BoxHeader } from '../../mp4/box.js';
+import { encodeChunkOffsets } from '../../mp4/chunk-offsets.js';
 import { INDEX_MAX_FTYP_BYTES, INDEX_MAX_MOOV_BYTES } from '../../protocol/limits.js';
 import { BoxCursor } from './box-cursor.js';
-import { moovHead } from './moov-head.js';
-import { headFromParts } from './moov-head-reader.js';
+import { moovHead } from '../../mp4/moov-head.js';
+import { headFromParts } from '../../mp4/moov-head-parts.js';
 import { Gate } from './gate.js';
 import type { IndexTurns } from './index-turns.js';
 import { asFerryError, type OpenUpstream, type UpstreamRequest, type UpstreamResponse } from './upstream.js';
@@ -133,7 +133,7 @@ async function passThrough(cursor: BoxCursor, req: UpstreamRequest, at: (offset:
  * The index stream's body from byte `skip` on: the ftyp and the moov's head as they are, then the whole moov,
  * its chunk offsets delta-coded, deflated. `headAt` learns where the head ends, when `skip` is before it: the
  * stream stops there until the page asks for the whole, and gives this body up. A start of a film whose moov
- * is big reads only the parts of the moov the head is made of (moov-head-reader.ts). Throws only FerryErrors.
+ * is big reads only the parts of the moov the head is made of (moov-head-parts.ts). Throws only FerryErrors.
  */
 async function* indexBody(
   cursor: BoxCursor,
@@ -203,7 +203,7 @@ interface MoovReads {
   /** Whether the head is best read in parts: a big moov, an origin near. */
   inParts: boolean;
   whole: () => Promise<Uint8Array>;
-  /** The head from parts of the moov; null when the parts are not enough (moov-head-reader.ts). */
+  /** The head from parts of the moov; null when the parts are not enough (moov-head-parts.ts). */
   head: () => Promise<Uint8Array | null>;
 }
 

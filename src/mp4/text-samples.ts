@@ -6,7 +6,7 @@
  *   WebVTT settings in `sttg`; a sample between two subtitles holds one empty `vtte`. Cues that overlap in
  *   time share a sample, so one sample can give several.
  */
-import { boxesIn } from '../../protocol/mp4-box.js';
+import { boxesIn } from './box.js';
 
 export type TextFormat = 'tx3g' | 'wvtt';
 

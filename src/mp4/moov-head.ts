@@ -5,8 +5,10 @@
  * parsed. Its samples are the first samples of the whole, the same in every field, so the page swaps one
  * set of tables for the other without moving.
  */
-import { joinBytes } from '../../protocol/bytes.js';
-import { boxesIn, boxHeader, leadsToTables, readBoxHeader } from '../../protocol/mp4-box.js';
+import { joinBytes } from '../protocol/bytes.js';
+import { boxHeader, findBox } from './box.js';
+import { rebuildMoov, type MoovLeaf } from './moov-walk.js';
+import { sampleToChunk, timeToSample } from './sample-tables.js';
 
 /** Seconds of every track the head describes: far more than the whole takes to arrive after it. */
 export const HEAD_SECONDS = 10;
@@ -16,62 +18,42 @@ export const SAMPLE_TABLES = new Set(['stts', 'ctts', 'stss', 'stsz', 'stsc', 's
 
 /** The moov with its tables cut to HEAD_SECONDS; the moov unchanged where it cannot be read. */
 export function moovHead(moov: Uint8Array): Uint8Array {
-  return joinBytes(rebuild(moov, 0, moov.byteLength, 0, null));
+  const plans = new Map<number, Plan>();
+  const cut = ({ type, payload, trak }: MoovLeaf): Uint8Array | null => {
+    if (!trak) return null;
+    const plan = plans.get(trak.index) ?? planTrak(trak.payload);
+    plans.set(trak.index, plan);
+    return cutTable(type, payload, plan);
+  };
+  return rebuildMoov(moov, cut, 'keep').bytes;
 }
 
 /** What the head keeps of a trak: its first `keep` samples, in its first `chunks` chunks (null: all). */
 interface Plan { keep: number | null; chunks: number | null }
 
-function rebuild(moov: Uint8Array, start: number, end: number, depth: number, plan: Plan | null): Uint8Array[] {
-  const parts: Uint8Array[] = [];
-  for (let pos = start; pos + 8 <= end; ) {
-    const box = readBoxHeader(moov, pos, 0, end);
-    if (!box || box.size < box.headerSize || pos + box.size > end) {
-      parts.push(moov.subarray(pos, end));
-      break;
-    }
-    const whole = moov.subarray(pos, pos + box.size);
-    if (leadsToTables(box.type, depth)) {
-      const inner = box.type === 'trak' ? planTrak(whole.subarray(box.headerSize)) : plan;
-      const children = rebuild(moov, pos + box.headerSize, pos + box.size, depth + 1, inner);
-      parts.push(boxHeader(box.type, 8 + children.reduce((n, c) => n + c.byteLength, 0)), ...children);
-    } else {
-      parts.push((plan && cutTable(box.type, whole.subarray(box.headerSize), plan)) ?? whole);
-    }
-    pos += box.size;
-  }
-  return parts;
-}
-
-/** The payload of the box at `path` under `within` (a trak's payload), or null. */
-function find(within: Uint8Array, path: string[]): Uint8Array | null {
-  for (const box of boxesIn(within)) {
-    if (box.type === path[0]) return path.length === 1 ? box.payload : find(box.payload, path.slice(1));
-  }
-  return null;
-}
-
 /** How many samples and chunks of a trak the head keeps, from its mdhd, stts and stsc, wherever they sit. */
 function planTrak(trak: Uint8Array): Plan {
-  const mdhd = find(trak, ['mdia', 'mdhd']);
-  const stts = find(trak, ['mdia', 'minf', 'stbl', 'stts']);
-  const stsc = find(trak, ['mdia', 'minf', 'stbl', 'stsc']);
+  const mdhd = findBox(trak, ['mdia', 'mdhd']);
+  const stts = findBox(trak, ['mdia', 'minf', 'stbl', 'stts']);
+  const stsc = findBox(trak, ['mdia', 'minf', 'stbl', 'stsc']);
   if (!mdhd || !stts || mdhd.byteLength < 24) return { keep: null, chunks: null };
   const timescale = view(mdhd).getUint32(mdhd[0] === 1 ? 20 : 12);
   const keep = timescale > 0 ? samplesWithin(stts, HEAD_SECONDS * timescale) : null;
   return { keep, chunks: keep !== null && stsc ? chunksFor(stsc, keep) : null };
 }
 
-/** Samples of an stts whose decode times are below `limit` (at least 1); null when it cannot be read. */
+/**
+ * Samples of an stts whose decode times are below `limit` (at least 1); null when it cannot be read. Only the
+ * entries kept are read, and one more (moov-head-parts.ts reads no more of a table than that).
+ */
 function samplesWithin(stts: Uint8Array, limit: number): number | null {
-  const v = view(stts);
-  const count = stts.byteLength >= 8 ? v.getUint32(4) : 0;
-  if (stts.byteLength < 8 + 8 * count) return null;
+  const table = readable(() => timeToSample(view(stts)));
+  if (!table) return null;
   let samples = 0;
   let time = 0;
-  for (let e = 0; e < count && time < limit; e++) {
-    const n = v.getUint32(8 + 8 * e);
-    const delta = v.getUint32(12 + 8 * e);
+  for (let e = 0; e < table.runs && time < limit; e++) {
+    const n = table.count(e);
+    const delta = table.delta(e);
     const take = delta > 0 ? Math.min(n, Math.ceil((limit - time) / delta)) : n;
     samples += take;
     time += take * delta;
@@ -81,19 +63,27 @@ function samplesWithin(stts: Uint8Array, limit: number): number | null {
 
 /** Chunks, counted from the first, that hold the first `keep` samples; null when the stsc cannot say. */
 function chunksFor(stsc: Uint8Array, keep: number): number | null {
-  const v = view(stsc);
-  const count = stsc.byteLength >= 8 ? v.getUint32(4) : 0;
-  if (stsc.byteLength < 8 + 12 * count) return null;
+  const table = readable(() => sampleToChunk(view(stsc)));
+  if (!table) return null;
   let samples = 0;
-  for (let e = 0; e < count; e++) {
-    const first = v.getUint32(8 + 12 * e);
-    const perChunk = v.getUint32(12 + 12 * e);
-    const next = e + 1 < count ? v.getUint32(20 + 12 * e) : Infinity;
+  for (let e = 0; e < table.runs; e++) {
+    const first = table.firstChunk(e);
+    const perChunk = table.perChunk(e);
+    const next = e + 1 < table.runs ? table.firstChunk(e + 1) : Infinity;
     if (perChunk === 0 || next <= first) continue;
     if (samples + (next - first) * perChunk >= keep) return first - 1 + Math.ceil((keep - samples) / perChunk);
     samples += (next - first) * perChunk;
   }
   return null;
+}
+
+/** A table's reader, or null for a damaged table: the head then keeps the trak's tables whole. */
+function readable<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch {
+    return null;
+  }
 }
 
 /** The table cut to the head's samples, as a whole box; null to keep the box as it is. */

@@ -8,7 +8,8 @@
  * head whose every table stays well within the prefix read nothing else; one that does not is refused
  * (null), and the caller reads the whole.
  */
-import { boxesIn, leadsToTables, readBoxHeader } from '../../protocol/mp4-box.js';
+import { readBoxHeader } from './box.js';
+import { leadsToTables, walkMoov } from './moov-walk.js';
 import { moovHead, SAMPLE_TABLES } from './moov-head.js';
 
 /** The file's `length` bytes from `offset`, all of them (a part of the moov); rejects with a FerryError. */
@@ -92,10 +93,10 @@ async function walk(parts: MoovParts, prefix: number, start: number, end: number
  * Whether every sample table in the head ends within the prefix read of its table. The head's containers are
  * whole: moov-head.ts walks into the same boxes as `walk`, which refused any damaged one.
  */
-function tablesWithin(boxes: Uint8Array, prefix: number, depth = 0): boolean {
-  for (const box of boxesIn(boxes)) {
-    if (leadsToTables(box.type, depth) && !tablesWithin(box.payload, prefix, depth + 1)) return false;
-    if (SAMPLE_TABLES.has(box.type) && box.size > prefix - MARGIN) return false;
-  }
-  return true;
+function tablesWithin(head: Uint8Array, prefix: number): boolean {
+  let within = true;
+  walkMoov(head, {
+    leaf: ({ type, box }) => void (within &&= !(SAMPLE_TABLES.has(type) && box.byteLength > prefix - MARGIN)),
+  });
+  return within;
 }

@@ -4,7 +4,7 @@
  * means a 64-bit size follows, size 0 means "to the end of the file". Offsets are plain numbers, never
  * bitwise-combined, so sizes beyond 4 GiB are exact.
  */
-import { FerryError } from './codes.js';
+import { FerryError } from '../protocol/codes.js';
 
 export interface BoxHeader {
   type: string;
@@ -53,6 +53,14 @@ export function* boxesIn(bytes: Uint8Array, start = 0, end = bytes.byteLength): 
   }
 }
 
+/** The payload of the first box at `path` (box types, each inside the one before) under `within`, or null. */
+export function findBox(within: Uint8Array, path: readonly string[]): Uint8Array | null {
+  for (const box of boxesIn(within)) {
+    if (box.type === path[0]) return path.length === 1 ? box.payload : findBox(box.payload, path.slice(1));
+  }
+  return null;
+}
+
 /** A new 8-byte box header. */
 export function boxHeader(type: string, size: number): Uint8Array {
   const out = new Uint8Array(8);
@@ -76,19 +84,6 @@ export function moovTooLarge(size: number): FerryError {
 /** A file that ends inside, or before, its moov: `end` is where the box would end. */
 export function indexLost(total: number, end: number): FerryError {
   return new FerryError('truncated', `the file ends early at ${Math.floor((100 * total) / end)}%, and its index (moov box) is lost`);
-}
-
-/**
- * The boxes that lead from a moov to its sample tables, each inside the one before. Every walk into a moov
- * (the relay's head and index coding, the page's tables) descends only along this path, so a moov of boxes
- * nested a million deep is walked five levels deep, its deeper boxes taken as opaque (issue 23: such a chain
- * overflowed the stack, or held ~600 B per level in an async walk).
- */
-const MOOV_PATH = ['moov', 'trak', 'mdia', 'minf', 'stbl'];
-
-/** Whether a box of `type`, `depth` boxes deep in a walk that starts at the moov itself (0), is one to walk into. */
-export function leadsToTables(type: string, depth: number): boolean {
-  return MOOV_PATH[depth] === type;
 }
 
 /** Box types seen at the top level of real MP4 and QuickTime files. */

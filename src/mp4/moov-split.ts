@@ -4,8 +4,8 @@
  * segment needs. Parsing half a million table entries as JS objects was most of the start-up time.
  */
 
-import { joinBytes } from '../../protocol/bytes.js';
-import { boxesIn, boxHeader, leadsToTables } from '../../protocol/mp4-box.js';
+import { boxHeader } from './box.js';
+import { rebuildMoov } from './moov-walk.js';
 
 /** Raw table payloads of one trak (after each box's header), by box type. */
 export type TrakTables = Partial<Record<TableType, DataView>>;
@@ -22,27 +22,23 @@ export interface SplitMoov {
 }
 
 export function splitMoov(moov: Uint8Array): SplitMoov {
-  const traks: TrakTables[] = [];
-
-  function walk(start: number, end: number, depth: number, current: TrakTables | null): Uint8Array[] {
-    const parts: Uint8Array[] = [];
-    for (const { type, offset, size, headerSize, payload } of boxesIn(moov, start, end)) {
-      if (leadsToTables(type, depth)) {
-        const trak = type === 'trak' ? {} : current;
-        if (type === 'trak') traks.push(trak!);
-        const children = walk(offset + headerSize, offset + size, depth + 1, trak);
-        parts.push(boxHeader(type, 8 + children.reduce((n, c) => n + c.byteLength, 0)), ...children);
-      } else if (TABLES.has(type) && current) {
-        current[type as TableType] = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-        if (!DROPPED.has(type)) parts.push(emptyTable(type, payload.subarray(0, 4)));
-      } else if (!DROPPED.has(type)) {
-        parts.push(moov.subarray(offset, offset + size));
+  const tables = new Map<number, TrakTables>();
+  const skeleton = rebuildMoov(
+    moov,
+    ({ type, payload, trak }) => {
+      if (TABLES.has(type) && trak) {
+        const found = tables.get(trak.index) ?? {};
+        tables.set(trak.index, found);
+        found[type as TableType] = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
       }
-    }
-    return parts;
-  }
-
-  return { skeleton: joinBytes(walk(0, moov.byteLength, 0, null)), traks };
+      if (DROPPED.has(type)) return new Uint8Array(0);
+      return TABLES.has(type) && trak ? emptyTable(type, payload.subarray(0, 4)) : null;
+    },
+    'drop',
+  );
+  // Every trak has its entry, tables or not, so the list lines up with the init segment's traks.
+  const traks = Array.from({ length: skeleton.traks }, (_, k) => tables.get(k) ?? {});
+  return { skeleton: skeleton.bytes, traks };
 }
 
 /** The same table with no entries, keeping its version and flags. */

@@ -1,9 +1,10 @@
 /**
- * One reader per sample-table box, from its raw payload (after the box header) straight into typed arrays.
- * Every count comes from the file, so every count is checked against the bytes that carry it, and against a
- * hard cap where an entry can stand for many samples (a 60-byte stsz can claim 50 million).
+ * One reader per sample-table box, from its raw payload (after the box header), for the page's tables (typed
+ * arrays) and the relay's head (which reads only the first entries) alike. Every count comes from the file,
+ * so every count is checked against the bytes that carry it, and against a hard cap where an entry can stand
+ * for many samples (a 60-byte stsz can claim 50 million).
  */
-import { FerryError } from '../../protocol/codes.js';
+import { FerryError } from '../protocol/codes.js';
 
 /** More samples than any playable track has (eight hours at 60 frames a second is 1.7 million). */
 export const MAX_SAMPLES = 4_000_000;
@@ -22,6 +23,36 @@ function entries(v: DataView | undefined, at: number, entrySize: number, box: st
 function checkCount(n: number, box: string): number {
   if (n > MAX_SAMPLES) throw damaged(box, `claims ${n} samples, more than any playable track`);
   return n;
+}
+
+export interface TimeToSample {
+  runs: number;
+  count(run: number): number;
+  delta(run: number): number;
+}
+
+export interface SampleToChunk {
+  runs: number;
+  firstChunk(run: number): number;
+  perChunk(run: number): number;
+}
+
+/** stts: runs of samples that share a decode duration, read as they are asked for. */
+export function timeToSample(stts: DataView | undefined): TimeToSample {
+  return {
+    runs: entries(stts, 4, 8, 'stts'),
+    count: (run) => stts!.getUint32(8 + 8 * run),
+    delta: (run) => stts!.getUint32(12 + 8 * run),
+  };
+}
+
+/** stsc: runs of chunks that hold the same number of samples, by first chunk (counted from 1). */
+export function sampleToChunk(stsc: DataView | undefined): SampleToChunk {
+  return {
+    runs: entries(stsc, 4, 12, 'stsc'),
+    firstChunk: (run) => stsc!.getUint32(8 + 12 * run),
+    perChunk: (run) => stsc!.getUint32(12 + 12 * run),
+  };
 }
 
 /**
@@ -65,12 +96,13 @@ export function readOffsets(sizes: Uint32Array, stsc: DataView | undefined, stco
   const chunks = stco ?? co64;
   const chunkCount = entries(chunks, 4, wide ? 8 : 4, 'stco');
   const chunkOffset = (c: number): number => (wide ? chunks!.getUint32(8 + 8 * c) * 2 ** 32 + chunks!.getUint32(12 + 8 * c) : chunks!.getUint32(8 + 4 * c));
-  const runs = entries(stsc, 4, 12, 'stsc');
+  const stscRuns = sampleToChunk(stsc);
+  const runs = stscRuns.runs;
   let sample = 0;
   for (let run = 0; run < runs && sample < n; run++) {
-    const firstChunk = stsc!.getUint32(8 + 12 * run);
-    const perChunk = stsc!.getUint32(12 + 12 * run);
-    const lastChunk = run + 1 < runs ? stsc!.getUint32(8 + 12 * (run + 1)) - 1 : chunkCount;
+    const firstChunk = stscRuns.firstChunk(run);
+    const perChunk = stscRuns.perChunk(run);
+    const lastChunk = run + 1 < runs ? stscRuns.firstChunk(run + 1) - 1 : chunkCount;
     for (let chunk = firstChunk; chunk <= lastChunk && chunk <= chunkCount && sample < n; chunk++) {
       let offset = chunkOffset(chunk - 1);
       for (let k = 0; k < perChunk && sample < n; k++) {
@@ -86,15 +118,16 @@ export function readOffsets(sizes: Uint32Array, stsc: DataView | undefined, stco
 
 /** Decode-time runs from stts, kept as runs: first sample, its time, and the delta of each sample in the run. */
 export function readTimeRuns(stts: DataView | undefined, n: number): { first: Uint32Array; time: Float64Array; delta: Uint32Array } {
-  const runs = entries(stts, 4, 8, 'stts');
+  const table = timeToSample(stts);
+  const runs = table.runs;
   const first = new Uint32Array(Math.max(1, runs));
   const time = new Float64Array(Math.max(1, runs));
   const delta = new Uint32Array(Math.max(1, runs));
   let sample = 0;
   let t = 0;
   for (let run = 0; run < runs; run++) {
-    const count = stts!.getUint32(8 + 8 * run);
-    const d = stts!.getUint32(12 + 8 * run);
+    const count = table.count(run);
+    const d = table.delta(run);
     first[run] = Math.min(sample, n);
     time[run] = t;
     delta[run] = d;

@@ -4,38 +4,36 @@
  * are small and alike, and deflate then takes a moov to about 8 % of its size instead of 29 %. The relay
  * encodes, the page decodes, with the same walk; both change the moov in place.
  */
-import { leadsToTables } from './mp4-box.js';
+import { walkMoov } from './moov-walk.js';
 
 const TWO_32 = 2 ** 32;
 
 export function encodeChunkOffsets(moov: Uint8Array): void {
-  walk(moov, 0, moov.byteLength, 0, true);
+  codeTables(moov, true);
 }
 
 export function decodeChunkOffsets(moov: Uint8Array): void {
-  walk(moov, 0, moov.byteLength, 0, false);
+  codeTables(moov, false);
 }
 
-/** Visits the boxes in [start, end), `depth` deep, descending into the containers that lead to the sample tables. */
-function walk(moov: Uint8Array, start: number, end: number, depth: number, encode: boolean): void {
-  const v = new DataView(moov.buffer, moov.byteOffset, moov.byteLength);
-  for (let pos = start; pos + 8 <= end; ) {
-    const size = v.getUint32(pos);
-    const type = String.fromCharCode(moov[pos + 4]!, moov[pos + 5]!, moov[pos + 6]!, moov[pos + 7]!);
-    // Largesize and to-the-end boxes do not occur inside a moov; a bad size ends the walk (the tables are
-    // checked against their bytes again when they are read).
-    if (size < 8 || pos + size > end) return;
-    if (leadsToTables(type, depth)) walk(moov, pos + 8, pos + size, depth + 1, encode);
-    else if (type === 'stco' || type === 'co64') table(v, pos + 8, pos + size, type === 'co64' ? 8 : 4, encode);
-    pos += size;
-  }
+/**
+ * Each chunk-offset table the moov walk meets, changed in place. A damaged box ends the walk of its parent
+ * (the tables are checked against their bytes again when they are read).
+ */
+function codeTables(moov: Uint8Array, encode: boolean): void {
+  walkMoov(moov, {
+    leaf: ({ type, payload }) => {
+      if (type !== 'stco' && type !== 'co64') return;
+      table(new DataView(payload.buffer, payload.byteOffset, payload.byteLength), type === 'co64' ? 8 : 4, encode);
+    },
+  });
 }
 
-/** One table's entries, from its payload (version and flags, count, entries) within [at, end). */
-function table(v: DataView, at: number, end: number, width: 4 | 8, encode: boolean): void {
-  if (at + 8 > end) return;
-  const count = Math.min(v.getUint32(at + 4), Math.floor((end - at - 8) / width));
-  const entry = (k: number): number => at + 8 + width * k;
+/** One table's entries, from its payload (version and flags, count, entries). */
+function table(v: DataView, width: 4 | 8, encode: boolean): void {
+  if (v.byteLength < 8) return;
+  const count = Math.min(v.getUint32(4), Math.floor((v.byteLength - 8) / width));
+  const entry = (k: number): number => 8 + width * k;
   if (width === 4) {
     // Differences wrap modulo 2^32, exactly: every value here is below 2^33.
     const get = (k: number): number => v.getUint32(entry(k));
