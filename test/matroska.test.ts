@@ -5,6 +5,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cueAt } from './helpers/cues.js';
 import { bigMatroska, FILM_CUES, matroskaMedia } from './helpers/matroska-media.js';
 import { pages, startStage, stopStage, type Stage } from './helpers/stage.js';
 import { tone } from './helpers/tone.js';
@@ -33,18 +34,6 @@ afterAll(() => stopStage(stage));
 
 const options = (page: Page, menu: string): Promise<string[]> =>
   page.evaluate((m) => [...(document.querySelector(m) as HTMLSelectElement).options].map((o) => o.text), menu);
-
-/** Seeks to `t` and returns the cue then showing, or null. */
-const cueAt = async (page: Page, t: number): Promise<string | null> => {
-  await page.evaluate((time) => (document.querySelector('video')!.currentTime = time), t);
-  await page.waitForFunction(
-    () => !document.querySelector('video')!.seeking && document.querySelector('video')!.readyState >= 2,
-  );
-  return page.evaluate(() => {
-    const track = [...document.querySelector('video')!.textTracks].find((tr) => tr.mode === 'showing');
-    return (track?.activeCues?.[0] as VTTCue | undefined)?.text ?? null;
-  });
-};
 
 describe('Matroska and WebM through MSE', () => {
   it('lists an MKV’s audio tracks by name, language, codec; the default plays, a switch is heard', async () => {

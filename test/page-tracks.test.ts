@@ -2,8 +2,8 @@
  * Tracks in the page, in headless Chromium through a real relay: subtitles from links and a file's own (tx3g,
  * wvtt) with the captions menu, and the audio menu with what a switch makes heard.
  */
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cueAt, shownCue } from './helpers/cues.js';
 import { formatMedia, SUBTITLE_CUES, testMedia } from './helpers/media.js';
 import { pages, startStage, stopStage, type Stage } from './helpers/stage.js';
 import { tone } from './helpers/tone.js';
@@ -31,18 +31,6 @@ beforeAll(async () => {
 afterAll(() => stopStage(stage));
 
 describe('subtitles', () => {
-  const cueAt = async (page: Page, t: number): Promise<string | null> => {
-    await page.evaluate((time) => (document.querySelector('video')!.currentTime = time), t);
-    await page.waitForFunction(() => !document.querySelector('video')!.seeking);
-    return (await shownCue(page))?.text ?? null;
-  };
-  /** The cue on screen: its text, and its line and alignment where it sets a line. */
-  const shownCue = (page: Page): Promise<{ text: string; settings: string } | null> =>
-    page.evaluate(() => {
-      const cue = [...document.querySelector('video')!.textTracks].find((tr) => tr.mode === 'showing')?.activeCues?.[0] as VTTCue | undefined;
-      return cue ? { text: cue.text, settings: cue.line === 'auto' ? '' : `line ${cue.line} ${cue.align}` } : null;
-    });
-
   it('shows an .srt from a link through the relay, the right cue at its time; the menu chooses, and is remembered', async () => {
     const context = await stage.browser.newContext();
     const page = await context.newPage();

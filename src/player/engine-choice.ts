@@ -9,7 +9,7 @@ import { FerryError } from '../protocol/codes.js';
 import type { Chunk, Transfer, TransferMeta } from '../client/transfer.js';
 import { codecRefusal, partialNotice } from './codecs.js';
 import type { Engine } from './engine.js';
-import { sniff, type Sniffed } from './formats/sniff.js';
+import { sniff, type Sniffed, type TrackCodec } from './formats/sniff.js';
 import { AttachedMediaSource, hasMediaSource, sourceBufferTakes } from './media-source.js';
 import type { IndexParts } from './moov-index.js';
 import { parseMovie, type Movie } from './movie.js';
@@ -71,7 +71,8 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
   // share the rule, so it does not happen) is left to the browser's own player.
   if (format.container === 'mp4') return native(c, 'video/mp4', null);
   if (format.container === 'matroska' || format.container === 'webm') {
-    return (await matroska(c, openAt)) ?? nativeFor(c, format);
+    const opened = await matroska(c, openAt);
+    return 'engine' in opened ? opened.engine : nativeFor(c, { ...format, tracks: opened.native ?? format.tracks });
   }
   return nativeFor(c, format);
 }
@@ -115,17 +116,22 @@ function mse(c: ChoiceContext, openAt: RangeOpener, start: Mp4Start): Engine {
   return mseWith(c, openAt, file, pool, { prefetch: start.prefetch, lead: null });
 }
 
-/** A Matroska or WebM file through MSE, when it should and can (matroska/open.ts); else null. */
-async function matroska(c: ChoiceContext, openAt: RangeOpener): Promise<Engine | null> {
-  if (c.start.kind !== 'bytes' || !hasMediaSource()) return null;
+type NativeCodecs = { native: TrackCodec[] | null };
+
+/**
+ * A Matroska or WebM file through MSE, when it should and can (matroska/open.ts); else the codecs of its head,
+ * for the browser's own player (null: what the first bytes said).
+ */
+async function matroska(c: ChoiceContext, openAt: RangeOpener): Promise<{ engine: Engine } | NativeCodecs> {
+  if (c.start.kind !== 'bytes' || !hasMediaSource()) return { native: null };
   const pool = new BufferPool();
   const { first, meta } = c;
   const large = isLarge(meta.total, c.options.mseThreshold);
   const { chunk } = c.start;
   const opened = await openMatroska({ first, chunk, total: meta.total, large, openAt, pool, takes: sourceBufferTakes });
-  if (!opened) return null;
+  if ('native' in opened) return opened;
   // The first answer goes on into the first Cluster: playback from the start reads on from it.
-  return mseWith(c, openAt, opened.file, pool, { prefetch: first, lead: opened.lead });
+  return { engine: mseWith(c, openAt, opened.file, pool, { prefetch: first, lead: opened.lead }) };
 }
 
 /** The MSE engine for a file of any container, given as its Presentation. */

@@ -4,7 +4,8 @@
  * (most often a web page served in place of a video). Where the head names the codecs, they are read too.
  */
 import { readBoxHeader, startsAnMp4, TOP_LEVEL, type BoxHeader } from '../../mp4/box.js';
-import { readEbml } from './ebml.js';
+import { ebmlDocType, readHead } from '../matroska/head.js';
+import { codecsOf } from '../matroska/track-codecs.js';
 
 export interface TrackCodec {
   kind: 'audio' | 'video';
@@ -28,13 +29,26 @@ export function sniff(head: Uint8Array, total: number | null): Sniffed {
   if (new TextDecoder().decode(head.subarray(0, 64)).trimStart().startsWith('<')) return { container: 'html' };
   const mp4 = sniffMp4(head, total);
   if (mp4) return mp4;
-  const ebml = readEbml(head);
-  if (ebml) {
-    const webm = ebml.docType === 'webm';
-    const video = !ebml.tracks || ebml.tracks.some((t) => t.kind === 'video');
-    return { container: webm ? 'webm' : 'matroska', mime: `${video ? 'video' : 'audio'}/${webm ? 'webm' : 'x-matroska'}`, tracks: ebml.tracks };
+  const docType = ebmlDocType(head);
+  if (docType) {
+    const webm = docType === 'webm';
+    const tracks = ebmlTracks(head, total);
+    const video = !tracks || tracks.some((t) => t.kind === 'video');
+    const mime = `${video ? 'video' : 'audio'}/${webm ? 'webm' : 'x-matroska'}`;
+    return { container: webm ? 'webm' : 'matroska', mime, tracks };
   }
   return sniffAudio(head) ?? (isTransportStream(head) ? { container: 'mpegts' } : { container: 'unknown' });
+}
+
+/** The codecs of a Matroska or WebM file whose head (up to its first Cluster) the bytes hold; else null. */
+function ebmlTracks(bytes: Uint8Array, total: number | null): TrackCodec[] | null {
+  try {
+    const head = readHead(bytes, total);
+    return 'need' in head ? null : codecsOf(head.tracks);
+  } catch {
+    // A damaged head: the browser's own player is left to say what it makes of the file.
+    return null;
+  }
 }
 
 /** An MPEG-TS sync byte (0x47) at the start of each of the first packets of 188 bytes. */

@@ -52,8 +52,7 @@ export const MAX_HEAD_BYTES = 16 * 1024 * 1024;
 export function readHead(b: Uint8Array, total: number | null): MatroskaHead | { need: number } {
   const header = element(b, 0);
   if (!header || header.end > b.byteLength) return { need: Math.min(b.byteLength * 2, 4096) };
-  let docType = 'matroska';
-  for (const e of children(b, header.start, header.end)) if (e.id === ID.docType) docType = text(b, e);
+  const docType = docTypeOf(b, header);
   const segment = element(b, header.end);
   if (!segment) return { need: header.end + 12 };
   if (segment.id !== ID.segment) throw damaged('it has no Segment');
@@ -90,6 +89,22 @@ export function readHead(b: Uint8Array, total: number | null): MatroskaHead | { 
     }
     pos = e.end;
   }
+}
+
+/**
+ * The DocType of the EBML header the bytes start with ("webm", "matroska"), or null when they start with none.
+ * A header that ends past the bytes says what it has.
+ */
+export function ebmlDocType(b: Uint8Array): string | null {
+  const header = element(b, 0);
+  return header?.id === ID.ebml ? docTypeOf(b, header) : null;
+}
+
+function docTypeOf(b: Uint8Array, header: Element): string {
+  let docType = 'matroska';
+  const end = Math.min(header.end, b.byteLength);
+  for (const e of children(b, header.start, end)) if (e.id === ID.docType && e.end <= end) docType = text(b, e);
+  return docType;
 }
 
 export function damaged(why: string): FerryError {

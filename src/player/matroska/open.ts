@@ -9,6 +9,10 @@ import type { BufferPool } from '../buffer-pool.js';
 import type { RangeOpener } from '../media-loader.js';
 import { MatroskaPresentation } from './matroska-presentation.js';
 import { cuesInHead, readMatroskaHead } from './read-head.js';
+import { codecsOf } from './track-codecs.js';
+import type { TrackCodec } from '../formats/sniff.js';
+
+export type MatroskaOpened = { file: MatroskaPresentation; lead: Chunk } | { native: TrackCodec[] | null };
 
 export interface MatroskaStart {
   first: Transfer;
@@ -22,24 +26,25 @@ export interface MatroskaStart {
 }
 
 /**
- * The file, and the bytes of its first answer read past its head (from the first Cluster on); null when the
- * browser's own player should play it.
+ * The file, and the bytes of its first answer read past its head (from the first Cluster on); or, when the
+ * browser's own player should play it, the codecs it is asked about (null: the head could not be read).
  */
-export async function openMatroska(s: MatroskaStart): Promise<{ file: MatroskaPresentation; lead: Chunk } | null> {
+export async function openMatroska(s: MatroskaStart): Promise<MatroskaOpened> {
   let read;
   try {
     read = await readMatroskaHead(s.first, s.chunk, s.total);
   } catch (err) {
     // A head this page cannot read may still play in the browser's own player; a transfer's failure may not.
-    if (err instanceof FerryError && err.code === 'media_error') return null;
+    if (err instanceof FerryError && err.code === 'media_error') return { native: null };
     throw err;
   }
   const { head, bytes } = read;
   const kinds = new Set(head.tracks.map((t) => t.type));
   const audio = head.tracks.filter((t) => t.type === 'audio').length;
-  if (!s.large && audio < 2 && !kinds.has('subtitle')) return null;
+  const native = { native: codecsOf(head.tracks) };
+  if (!s.large && audio < 2 && !kinds.has('subtitle')) return native;
   const file = new MatroskaPresentation({ head, cues: cuesInHead(head, bytes) }, s.openAt, s.pool, s.takes);
   const played = new Set(file.tracks.map((t) => t.kind));
-  if ((kinds.has('video') && !played.has('video')) || (kinds.has('audio') && !played.has('audio'))) return null;
+  if ((kinds.has('video') && !played.has('video')) || (kinds.has('audio') && !played.has('audio'))) return native;
   return { file, lead: { offset: head.firstCluster, data: bytes.subarray(head.firstCluster) } };
 }

@@ -4,6 +4,7 @@
  * HEVC, AAC, MP3 and FLAC are remuxed into fragmented MP4, their configuration written as MP4 boxes.
  */
 import { audioEntry, box, fields, initSegment, visualEntry } from '../../mp4/init-segment.js';
+import type { TrackCodec } from '../formats/sniff.js';
 import type { MatroskaTrack } from './head.js';
 import { webmInit } from './webm-writer.js';
 
@@ -31,6 +32,19 @@ const NAMED: Record<string, string> = {
   V_MPEG2: 'mp2v',
   'V_MS/VFW/FOURCC': 'vfw',
 };
+
+/**
+ * The file's picture and sound tracks as the browser's own player is asked about them, by the codec strings
+ * MSE would be asked about (the codecs are the same; codecs.ts picks the container to ask in).
+ */
+export function codecsOf(tracks: readonly MatroskaTrack[]): TrackCodec[] {
+  return tracks
+    .filter((t) => t.type === 'video' || t.type === 'audio')
+    .map((t) => ({
+      kind: t.type === 'video' ? 'video' : 'audio',
+      codec: t.sealed ? t.codecId : (webmCodec(t) ?? mp4Sample(t).codec),
+    }));
+}
 
 export function trackForm(t: MatroskaTrack, timestampScale: number): TrackForm {
   const kind = t.type === 'video' ? 'video' : 'audio';
