@@ -96,6 +96,8 @@ describe('Firefox and Matroska', () => {
         return (track?.activeCues?.[0] as VTTCue | undefined)?.text ?? null;
       });
       expect(cue).toBe(french);
+      // The ASS track is drawn by libass in Firefox too.
+      await page.waitForFunction(() => document.querySelector('video')!.classList.contains('ass-drawn'));
     } finally {
       await page.close();
     }

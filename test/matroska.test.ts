@@ -5,7 +5,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cueAt } from './helpers/cues.js';
+import { cueAt, newlyYellow, topOfVideo } from './helpers/cues.js';
 import { bigMatroska, FILM_CUES, matroskaMedia } from './helpers/matroska-media.js';
 import { pages, startStage, stopStage, type Stage } from './helpers/stage.js';
 import { tone } from './helpers/tone.js';
@@ -66,6 +66,46 @@ describe('Matroska and WebM through MSE', () => {
     // Back before the first cue, after the Cues sent the reading to the second.
     for (const [start, end, , french] of [...FILM_CUES].reverse())
       expect(await cueAt(page, (start + end) / 2)).toBe(french);
+    await page.close();
+  });
+
+  /** The page paused in the French ASS cue, with `captions` chosen; the top of its video as the screen shows it. */
+  const pausedInAssCue = async (page: Page, captions: string): Promise<Buffer> => {
+    await page.getByLabel('Captions').selectOption(captions);
+    await page.evaluate(() => document.querySelector('video')!.pause());
+    const [, , english, french] = FILM_CUES[0]!;
+    expect(await cueAt(page, 3.5)).toBe(({ fre: french, eng: english } as Record<string, string>)[captions] ?? null);
+    return topOfVideo(page);
+  };
+
+  it('draws an MKV’s ASS subtitles with libass: in the file’s colour and place, gone for another', async () => {
+    const page = await playingPage('', '/film.mkv');
+    await page.waitForFunction(() => (document.querySelector('#captions') as HTMLSelectElement).options.length === 3);
+    const bare = await pausedInAssCue(page, 'Off');
+    await pausedInAssCue(page, 'fre');
+    await page.waitForFunction(() => document.querySelector('video')!.classList.contains('ass-drawn'));
+    // Yellow at the top, as the file's style says: a text track would show white lines at the bottom.
+    const drawn = async (): Promise<number> => newlyYellow(page, bare, await topOfVideo(page));
+    await expect.poll(drawn, { timeout: 10_000 }).toBeGreaterThan(3000);
+    await pausedInAssCue(page, 'eng');
+    expect(await page.evaluate(() => document.querySelectorAll('canvas.JASSUB').length)).toBe(0);
+    expect(await newlyYellow(page, bare, await topOfVideo(page))).toBeLessThan(50);
+    await page.close();
+  });
+
+  it('shows an ASS track as plain lines where libass cannot load', async () => {
+    const page = await stage.browser.newPage();
+    await page.route('**/*.wasm', (route) => route.abort());
+    await page.goto(pageUrl('', '/film.mkv'));
+    await playing(page);
+    await page.waitForFunction(() => (document.querySelector('#captions') as HTMLSelectElement).options.length === 3);
+    const bare = await pausedInAssCue(page, 'Off');
+    const warned = page.waitForEvent('console', (m) => m.text().includes('libass could not load'));
+    await pausedInAssCue(page, 'fre');
+    await warned;
+    expect(await page.evaluate(() => document.querySelector('video')!.classList.contains('ass-drawn'))).toBe(false);
+    expect(await cueAt(page, 3.5)).toBe(FILM_CUES[0]![3]);
+    expect(await newlyYellow(page, bare, await topOfVideo(page))).toBeLessThan(50);
     await page.close();
   });
 

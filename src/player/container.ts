@@ -24,6 +24,8 @@ export interface TextTrackInfo {
   label: string;
   /** Shown without being chosen (a film's forced subtitles for foreign dialogue). */
   forced?: boolean;
+  /** An ASS/SSA track's script head (its styles), for libass to draw its events with. */
+  assHeader?: string;
 }
 
 /** An audio track of the file, played or not, as the audio menu lists it. */

@@ -37,6 +37,8 @@ export interface TextCue {
   text: string;
   /** WebVTT cue settings ("line:10% align:start"), or "". */
   settings: string;
+  /** An ASS/SSA event as its file stores it, for libass (the text above is its plain words). */
+  assEvent?: string;
 }
 
 export interface FragmenterLimits {

@@ -4,6 +4,7 @@
  * kept when its playback ends (emptied, disabled, "retired") and reused by a later one with the same label
  * and language; the page's captions menu leaves retired tracks out.
  */
+import { AssOverlay } from './ass-overlay.js';
 import type { TextCue } from './fragmenter.js';
 import type { TextTrackInfo } from './container.js';
 
@@ -19,6 +20,8 @@ export class SubtitleTracks {
   private readonly tracks = new Map<number, TextTrack>();
   /** Cues already added, by track and sample: the bytes pass by again after a seek back. */
   private readonly added = new Set<string>();
+  /** ASS/SSA tracks, drawn by libass while shown. */
+  private readonly overlays = new Map<number, AssOverlay>();
 
   constructor(video: HTMLVideoElement, texts: TextTrackInfo[]) {
     const pool = made.get(video) ?? [];
@@ -31,6 +34,7 @@ export class SubtitleTracks {
       // Hidden: its cues are kept, and shown once chosen; the change tells the page it is there.
       track.mode = text.forced ? 'showing' : 'hidden';
       this.tracks.set(text.id, track);
+      if (text.assHeader) this.overlays.set(text.id, new AssOverlay(video, track, text.assHeader));
     }
   }
 
@@ -42,9 +46,12 @@ export class SubtitleTracks {
     const made = new VTTCue(cue.start, cue.end, cue.text);
     applyCueSettings(made, cue.settings);
     track.addCue(made);
+    if (cue.assEvent) this.overlays.get(cue.trackId)?.add(cue.assEvent, cue.start, cue.end);
   }
 
   close(): void {
+    for (const overlay of this.overlays.values()) overlay.close();
+    this.overlays.clear();
     for (const track of this.tracks.values()) {
       for (const cue of [...(track.cues ?? [])]) track.removeCue(cue);
       track.mode = 'disabled';

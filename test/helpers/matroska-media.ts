@@ -16,7 +16,10 @@ function make(name: string, args: (out: string) => string[]): string {
   return out;
 }
 
-/** The cues of both subtitle streams: [start, end, English (SubRip), French (ASS, with styling and a break)]. */
+/**
+ * The cues of both subtitle streams: [start, end, English (SubRip), French (ASS, yellow at the top, with bold
+ * and a break)].
+ */
 export const FILM_CUES: [number, number, string, string][] = [
   [2, 5, 'First line of Ferry', 'Première ligne\nde Ferry'],
   [12, 16, 'After the head', 'Après la tête'],
@@ -38,7 +41,8 @@ function subtitleFiles(): { srt: string; ass: string; vtt: string } {
     'Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, ' +
       'Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, ' +
       'MarginR, MarginV, Encoding',
-    'Style: Default,Arial,20,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,1',
+    // Yellow, large, at the top (alignment 8): libass draws it there; a plain text track shows white at the bottom.
+    'Style: Default,Arial,36,&H0000FFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,2,0,8,10,10,10,1',
     '',
     '[Events]',
     'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',

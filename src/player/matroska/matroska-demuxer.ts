@@ -154,6 +154,7 @@ export class MatroskaDemuxer implements Demuxer {
     if (!said) return;
     const start = block.time / this.rate;
     const end = block.duration !== null ? start + block.duration / this.rate : start + DEFAULT_CUE_SECONDS;
-    this.cues.push({ trackId: track.number, index: block.time, part: 0, start, end, text: said, settings: '' });
+    const cue = { trackId: track.number, index: block.time, part: 0, start, end, text: said, settings: '' };
+    this.cues.push(kind === 'ass' ? { ...cue, assEvent: raw } : cue);
   }
 }

@@ -162,6 +162,8 @@ function textInfos(tracks: MatroskaTrack[]): TextTrackInfo[] {
     given.set(name, seen);
     const unique = seen > 1 ? `${name} ${seen}` : name;
     const label = textKind(t.codecId) === 'image' ? `${unique} (pictures, not shown)` : unique;
-    return { id: t.number, language: t.language, label, forced: t.forced };
+    const info = { id: t.number, language: t.language, label, forced: t.forced };
+    const header = textKind(t.codecId) === 'ass' && t.codecPrivate ? new TextDecoder().decode(t.codecPrivate) : null;
+    return header ? { ...info, assHeader: header } : info;
   });
 }

@@ -19,13 +19,16 @@ const TYPES: Record<string, string> = {
   '.mp4': 'video/mp4',
   '.ico': 'image/x-icon',
   '.map': 'application/json',
+  // libass for ASS subtitles (player/ass-overlay.ts): its WebAssembly is compiled as it streams only with this type.
+  '.wasm': 'application/wasm',
+  '.woff2': 'font/woff2',
 };
 
 const PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>Ferry relay</title>
 <h1>Ferry relay</h1><p>This is a Ferry relay. Clients speak to it over a WebSocket at <code>${WS_PATH}</code>.
 The player page is not built: run <code>npm run build</code>.</p>`;
 
-const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.svg', '.json', '.map']);
+const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.svg', '.json', '.map', '.wasm']);
 
 export class StaticFiles {
   /** Gzipped bodies by file, with the modification time they were made from. */
