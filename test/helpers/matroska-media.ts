@@ -115,3 +115,50 @@ export function bigMatroska(): { body: Buffer; seconds: number } {
   closeSync(fd);
   return { body, seconds: loops * 20 };
 }
+
+/** One short film per pairing of codecs the Matroska engine plays, each with a 440 Hz tone. */
+export interface CodecFilm {
+  name: string;
+  /** The codec strings the engine reports while playing it. */
+  codecs: [string, string];
+  /** The types its SourceBuffers would be asked for. */
+  mimes: [string, string];
+  body: Buffer;
+}
+
+const webm = (video: string, audio: string): Pick<CodecFilm, 'codecs' | 'mimes'> => ({
+  codecs: [video, audio],
+  mimes: [`video/webm; codecs="${video}"`, `audio/webm; codecs="${audio}"`],
+});
+const mp4 = (video: string, audio: string): Pick<CodecFilm, 'codecs' | 'mimes'> => ({
+  codecs: [video, audio],
+  mimes: [`video/mp4; codecs="${video}"`, `audio/mp4; codecs="${audio}"`],
+});
+
+const CODEC_FILMS: (Pick<CodecFilm, 'name' | 'codecs' | 'mimes'> & { args: string })[] = [
+  {
+    name: 'vp8-vorbis.webm',
+    ...webm('vp8', 'vorbis'),
+    args: '-c:v libvpx -deadline realtime -b:v 300k -c:a libvorbis',
+  },
+  {
+    name: 'av1-opus.webm',
+    ...webm('av01.0.00M.08', 'opus'),
+    args: '-c:v libaom-av1 -usage realtime -cpu-used 8 -g 25 -b:v 300k -c:a libopus',
+  },
+  { name: 'h264-mp3.mkv', ...mp4('avc1.64000C', 'mp4a.6B'), args: '-c:v libx264 -preset veryfast -c:a libmp3lame' },
+  { name: 'h264-flac.mkv', ...mp4('avc1.64000C', 'flac'), args: '-c:v libx264 -preset veryfast -c:a flac' },
+  {
+    name: 'hevc-aac.mkv',
+    ...mp4('hvc1.1.6.L60.90', 'mp4a.40.2'),
+    args: '-c:v libx265 -preset ultrafast -x265-params log-level=0 -c:a aac',
+  },
+];
+
+export function codecFilms(): CodecFilm[] {
+  const input = words('-f lavfi -i testsrc2=size=320x180:rate=25:duration=8');
+  return CODEC_FILMS.map(({ args, ...film }) => {
+    const file = make(film.name, (out) => [...input, ...sine(440), ...words(`-shortest ${args}`), out]);
+    return { ...film, body: readFileSync(file) };
+  });
+}
