@@ -289,7 +289,7 @@ describe('Matroska tracks for MSE', () => {
       track('A_MPEG/L3', null),
       track('A_AC3', null),
       track('A_AAC', [0x11, 0x90], { sealed: true }),
-    ].map((t) => trackForm(t, 1e6));
+    ].map((t) => trackForm(t, 1e6, () => true));
     expect(forms.map((f) => [f.codec, f.form, f.init !== null])).toEqual([
       ['avc1.64001F', 'mp4', true],
       ['vp9', 'webm', true],
@@ -307,6 +307,12 @@ describe('Matroska tracks for MSE', () => {
     const flac = new Uint8Array(forms[7]!.init!);
     const dfla = Buffer.from(flac).indexOf('dfLa');
     expect(flac[dfla + 8]! & 0x80).toBe(0x80);
+    // Where MSE takes no MP3 in MP4 (Chromium), its frames go as they are to an audio/mpeg buffer.
+    const mp3 = trackForm(track('A_MPEG/L3', null), 1e6, (mime) => mime === 'audio/mpeg');
+    expect([mp3.codec, mp3.mime, mp3.form, mp3.init?.byteLength]).toEqual(['mp3', 'audio/mpeg', 'mpeg', 0]);
+    // Firefox's MSE takes it in MP4 by the codec string "mp3".
+    const inMp4 = trackForm(track('A_MPEG/L3', null), 1e6, (mime) => mime === 'audio/mp4; codecs="mp3"');
+    expect([inMp4.codec, inMp4.mime, inMp4.form]).toEqual(['mp3', 'audio/mp4; codecs="mp3"', 'mp4']);
   });
 
   it('puts back the bytes a muxer stripped from every frame (header removal)', () => {

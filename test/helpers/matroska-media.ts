@@ -121,18 +121,18 @@ export interface CodecFilm {
   name: string;
   /** The codec strings the engine reports while playing it. */
   codecs: [string, string];
-  /** The types its SourceBuffers would be asked for. */
-  mimes: [string, string];
+  /** For each track, the types its SourceBuffer would be asked for: MSE plays it if it takes one of them. */
+  mimes: [string[], string[]];
   body: Buffer;
 }
 
 const webm = (video: string, audio: string): Pick<CodecFilm, 'codecs' | 'mimes'> => ({
   codecs: [video, audio],
-  mimes: [`video/webm; codecs="${video}"`, `audio/webm; codecs="${audio}"`],
+  mimes: [[`video/webm; codecs="${video}"`], [`audio/webm; codecs="${audio}"`]],
 });
 const mp4 = (video: string, audio: string): Pick<CodecFilm, 'codecs' | 'mimes'> => ({
   codecs: [video, audio],
-  mimes: [`video/mp4; codecs="${video}"`, `audio/mp4; codecs="${audio}"`],
+  mimes: [[`video/mp4; codecs="${video}"`], [`audio/mp4; codecs="${audio}"`]],
 });
 
 const CODEC_FILMS: (Pick<CodecFilm, 'name' | 'codecs' | 'mimes'> & { args: string })[] = [
@@ -146,7 +146,13 @@ const CODEC_FILMS: (Pick<CodecFilm, 'name' | 'codecs' | 'mimes'> & { args: strin
     ...webm('av01.0.00M.08', 'opus'),
     args: '-c:v libaom-av1 -usage realtime -cpu-used 8 -g 25 -b:v 300k -c:a libopus',
   },
-  { name: 'h264-mp3.mkv', ...mp4('avc1.64000C', 'mp4a.6B'), args: '-c:v libx264 -preset veryfast -c:a libmp3lame' },
+  // Chromium's MSE takes its MP3 as audio/mpeg, Firefox's as MP4 ("mp3"): either plays it (track-codecs.ts).
+  {
+    name: 'h264-mp3.mkv',
+    codecs: ['avc1.64000C', 'mp3'],
+    mimes: [['video/mp4; codecs="avc1.64000C"'], ['audio/mp4; codecs="mp3"', 'audio/mpeg']],
+    args: '-c:v libx264 -preset veryfast -c:a libmp3lame',
+  },
   { name: 'h264-flac.mkv', ...mp4('avc1.64000C', 'flac'), args: '-c:v libx264 -preset veryfast -c:a flac' },
   {
     name: 'hevc-aac.mkv',

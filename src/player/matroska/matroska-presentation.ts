@@ -49,7 +49,7 @@ export class MatroskaPresentation implements Presentation {
     this.index = file.cues;
     this.candidates = head.tracks
       .filter((t) => t.type === 'video' || t.type === 'audio')
-      .map((track) => ({ track, form: trackForm(track, head.timestampScale) }));
+      .map((track) => ({ track, form: trackForm(track, head.timestampScale, takes) }));
     const played = [firstPlayable(this.candidates, 'video', takes), firstPlayable(this.candidates, 'audio', takes)];
     this.outputs = played.filter((c): c is Candidate => c !== null).map((c) => this.output(c));
     this.tracks = this.outputs.map(playedTrack);

@@ -11,7 +11,8 @@ import { webmInit } from './webm-writer.js';
 export interface TrackForm {
   codec: string;
   mime: string;
-  form: 'mp4' | 'webm';
+  /** Remuxed into MP4, passed through as WebM, or (MP3) its frames as they are, in an audio/mpeg SourceBuffer. */
+  form: 'mp4' | 'webm' | 'mpeg';
   /** The SourceBuffer's init segment; null when Ferry cannot remux this codec (AC-3, DTS...). */
   init: ArrayBuffer | null;
   /** For audio of fixed frame length in MP4: its timescale (the sample rate) and samples per frame. */
@@ -46,19 +47,34 @@ export function codecsOf(tracks: readonly MatroskaTrack[]): TrackCodec[] {
     }));
 }
 
-export function trackForm(t: MatroskaTrack, timestampScale: number): TrackForm {
+/** `takes` says which types MSE takes here (MP3 has three ways in: mp3Form). */
+export function trackForm(t: MatroskaTrack, timestampScale: number, takes: (mime: string) => boolean): TrackForm {
   const kind = t.type === 'video' ? 'video' : 'audio';
   if (t.sealed) return { codec: t.codecId, mime: `${kind}/x-sealed`, form: 'mp4', init: null };
+  const mp3 = t.codecId === 'A_MPEG/L3' ? mp3Form(takes) : null;
+  if (mp3 === 'mpeg') {
+    // No init segment: the frames carry their own headers; the SourceBuffer times them from its offset.
+    return { codec: 'mp3', mime: 'audio/mpeg', form: 'mpeg', init: new ArrayBuffer(0) };
+  }
   const passed = webmCodec(t);
   if (passed) {
     return { codec: passed, mime: `${kind}/webm; codecs="${passed}"`, form: 'webm', init: webmInit(t, timestampScale) };
   }
-  const { codec, entry, frame } = mp4Sample(t);
+  const { codec: named, entry, frame } = mp4Sample(t);
+  const codec = mp3 ?? named;
   const clock = frame && t.sampleRate >= 8000 ? { timescale: Math.round(t.sampleRate), frame } : undefined;
   const timescale = clock?.timescale ?? 1e9 / timestampScale;
   const init =
     entry && initSegment({ id: t.number, kind, timescale, sampleEntry: entry, width: t.width, height: t.height });
   return { codec, mime: `${kind}/mp4; codecs="${codec}"`, form: 'mp4', init, ...(clock && { clock }) };
+}
+
+/**
+ * How MP3 goes to MSE here: in MP4 by the codec string MSE takes it under ("mp4a.6B", or Firefox's "mp3"),
+ * else as its plain frames in an audio/mpeg SourceBuffer (Chromium takes MP3 in no MP4).
+ */
+function mp3Form(takes: (mime: string) => boolean): string {
+  return ['mp4a.6B', 'mp3'].find((codec) => takes(`audio/mp4; codecs="${codec}"`)) ?? 'mpeg';
 }
 
 /** The codec string of a track passed through as WebM, or null for one that is not. */

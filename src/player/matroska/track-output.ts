@@ -175,21 +175,35 @@ export class TrackOutput {
     return { dts, duration: clock.frame };
   }
 
+  /** The gathered samples in the form of the track's SourceBuffer. */
+  private write(samples: (HeldSample & { pts: number })[]): Uint8Array<ArrayBuffer> {
+    const take = (size: number): Uint8Array<ArrayBuffer> => this.pool.take(size);
+    if (this.form.form === 'mpeg') {
+      const frames = take(samples.reduce((n, s) => n + s.data.byteLength, 0));
+      samples.reduce((at, s) => (frames.set(s.data, at), at + s.data.byteLength), 0);
+      return frames;
+    }
+    if (this.form.form === 'mp4') return writeHeldFragment(take, this.sequence(), this.track.number, samples);
+    const frames = samples.map(
+      (s): HeldFrame => ({ data: s.data, time: s.pts, duration: s.duration, keyframe: s.sync }),
+    );
+    return webmCluster(take, this.track.number, frames);
+  }
+
+  /**
+   * Where the SourceBuffer places the fragment: MP4's times moved back by the delay; plain MP3 frames, which
+   * carry no time, from the first one's.
+   */
+  private placed(): { timestampOffset: number } {
+    if (this.form.form === 'mpeg') return { timestampOffset: this.gathered[0]!.pts / this.rate };
+    return { timestampOffset: this.form.form === 'mp4' ? -Math.max(0, this.delay) / this.rate : 0 };
+  }
+
   private cut(out: Fragment[], last: boolean): void {
     const samples = this.gathered;
     const id = this.track.number;
-    const take = (size: number): Uint8Array<ArrayBuffer> => this.pool.take(size);
-    const data =
-      this.form.form === 'webm'
-        ? webmCluster(
-            take,
-            id,
-            samples.map((s): HeldFrame => ({ data: s.data, time: s.pts, duration: s.duration, keyframe: s.sync })),
-          )
-        : writeHeldFragment(take, this.sequence(), id, samples);
     const end = samples[samples.length - 1]!;
-    const delay = this.form.form === 'mp4' ? Math.max(0, this.delay) / this.rate : 0;
-    out.push({ trackId: id, data, endTime: end.until / this.rate, timestampOffset: -delay, last });
+    out.push({ trackId: id, data: this.write(samples), endTime: end.until / this.rate, ...this.placed(), last });
     this.gathered = [];
     this.gatheredBytes = 0;
     this.fresh = false;
