@@ -6,7 +6,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cueAt, newlyYellow, topOfVideo } from './helpers/cues.js';
-import { bigMatroska, FILM_CUES, matroskaMedia } from './helpers/matroska-media.js';
+import { ATTACHED_FONT, bigMatroska, FILM_CUES, fontFilm, matroskaMedia } from './helpers/matroska-media.js';
 import { pages, startStage, stopStage, type Stage } from './helpers/stage.js';
 import { tone } from './helpers/tone.js';
 
@@ -19,6 +19,7 @@ beforeAll(async () => {
     const { film, webm } = matroskaMedia();
     origin.set('/film.mkv', { body: film, type: 'video/x-matroska' });
     origin.set('/film.webm', { body: webm, type: 'video/webm' });
+    origin.set('/fonts.mkv', { body: fontFilm(), type: 'video/x-matroska' });
     // The same film with its SeekHead's entry for the Cues made unknown: a file without Cues, as recordings are.
     const noCues = Buffer.from(film);
     const entry = noCues.indexOf(Buffer.from([0x53, 0xab, 0x84, 0x1c, 0x53, 0xbb, 0x6b]));
@@ -106,6 +107,23 @@ describe('Matroska and WebM through MSE', () => {
     expect(await page.evaluate(() => document.querySelector('video')!.classList.contains('ass-drawn'))).toBe(false);
     expect(await cueAt(page, 3.5)).toBe(FILM_CUES[0]![3]);
     expect(await newlyYellow(page, bare, await topOfVideo(page))).toBeLessThan(50);
+    await page.close();
+  });
+
+  it('draws an ASS track in the font the file attaches', async () => {
+    const page = await stage.browser.newPage();
+    const fallbacks: string[] = [];
+    page.on('console', (m) => void (m.text().includes('Using default font family') && fallbacks.push(m.text())));
+    await page.goto(pageUrl('', '/fonts.mkv'));
+    await playing(page);
+    await page.waitForFunction(() => (document.querySelector('#captions') as HTMLSelectElement).options.length === 2);
+    const bare = await pausedInAssCue(page, 'Off');
+    await pausedInAssCue(page, 'fre');
+    await page.waitForFunction(() => document.querySelector('video')!.classList.contains('ass-drawn'));
+    const drawn = async (): Promise<number> => newlyYellow(page, bare, await topOfVideo(page));
+    await expect.poll(drawn, { timeout: 10_000 }).toBeGreaterThan(3000);
+    // libass says when a style's font is missing and it draws with its default one instead.
+    expect(fallbacks.filter((line) => line.includes(ATTACHED_FONT))).toEqual([]);
     await page.close();
   });
 

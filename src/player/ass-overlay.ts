@@ -34,6 +34,8 @@ export class AssOverlay {
     private readonly track: TextTrack,
     /** The script's head (Script Info, Styles, the Events' Format): a Matroska track's CodecPrivate. */
     private readonly header: string,
+    /** The fonts the file attaches, read when drawing starts. */
+    private readonly attached?: () => Promise<Uint8Array[]>,
   ) {
     video.textTracks.addEventListener('change', this.onChange);
     this.sync();
@@ -59,17 +61,18 @@ export class AssOverlay {
   private async start(): Promise<void> {
     const drawing: Drawing = (this.drawing = { renderer: null, ready: false });
     try {
-      const [{ default: Jassub }, { default: font }] = await Promise.all([
+      const [{ default: Jassub }, { default: font }, attached] = await Promise.all([
         import('jassub'),
         import('jassub/dist/default.woff2?url'),
+        this.attachedFonts(),
       ]);
       if (this.drawing !== drawing) return;
-      // Fonts come from the page only, never from the system or the web. The default one is loaded before
+      // Fonts come from the page and the file only, never from the system or the web. All are loaded before
       // the first frame is drawn: a font found later is used from the next frame, and a paused video has none.
       drawing.renderer = new Jassub({
         video: this.video,
         subContent: this.header,
-        fonts: [font],
+        fonts: [font, ...attached],
         defaultFont: 'liberation sans',
         queryFonts: false,
       });
@@ -86,6 +89,16 @@ export class AssOverlay {
       this.failed = true;
       console.warn('Ferry: the ASS subtitles show as plain lines: libass could not load here', err);
       if (this.drawing === drawing) this.stop();
+    }
+  }
+
+  /** The file's own fonts; none where they cannot be read (libass then draws with its default one). */
+  private async attachedFonts(): Promise<Uint8Array[]> {
+    try {
+      return (await this.attached?.()) ?? [];
+    } catch (err) {
+      console.warn('Ferry: the ASS subtitles are drawn without the fonts the file attaches', err);
+      return [];
     }
   }
 

@@ -26,6 +26,8 @@ export interface TextTrackInfo {
   forced?: boolean;
   /** An ASS/SSA track's script head (its styles), for libass to draw its events with. */
   assHeader?: string;
+  /** The fonts the file attaches for it, read when asked; rejects with a FerryError. */
+  assFonts?: () => Promise<Uint8Array[]>;
 }
 
 /** An audio track of the file, played or not, as the audio menu lists it. */

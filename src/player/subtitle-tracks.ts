@@ -34,7 +34,7 @@ export class SubtitleTracks {
       // Hidden: its cues are kept, and shown once chosen; the change tells the page it is there.
       track.mode = text.forced ? 'showing' : 'hidden';
       this.tracks.set(text.id, track);
-      if (text.assHeader) this.overlays.set(text.id, new AssOverlay(video, track, text.assHeader));
+      if (text.assHeader) this.overlays.set(text.id, new AssOverlay(video, track, text.assHeader, text.assFonts));
     }
   }
 

@@ -55,9 +55,15 @@ function subtitleFiles(): { srt: string; ass: string; vtt: string } {
   const files = { srt: join(DIR, 'film.srt'), ass: join(DIR, 'film.ass'), vtt: join(DIR, 'film.vtt') };
   writeFileSync(files.srt, srt);
   writeFileSync(files.ass, `${ass}\n`);
+  // The same script in a font the film attaches (fontFilm).
+  writeFileSync(join(DIR, 'fonts.ass'), `${ass.replace('Style: Default,Arial,', `Style: Default,${ATTACHED_FONT},`)}\n`);
   writeFileSync(files.vtt, vtt);
   return files;
 }
+
+/** A font Debian ships (fonts-dejavu-core) that libass does not have by default: the font film attaches it. */
+export const ATTACHED_FONT = 'DejaVu Serif';
+const ATTACHED_FONT_FILE = '/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf';
 
 const SECONDS = 30;
 /** ffmpeg's arguments, split at spaces (none of them holds one). */
@@ -92,6 +98,17 @@ export function matroskaMedia(): MatroskaMedia {
     ...words('-metadata:s:s:0 language=eng -f webm'), out,
   ]);
   return { film: readFileSync(film), webm: readFileSync(webm), seconds: SECONDS };
+}
+
+/** The film's picture and French ASS track in DejaVu Serif, with that font attached as mkvmerge attaches fonts. */
+export function fontFilm(): Buffer {
+  subtitleFiles();
+  const film = make('fonts.mkv', (out) => [
+    ...picture, '-i', join(DIR, 'fonts.ass'), ...words('-map 0 -map 1 -c:v libx264 -preset veryfast -c:s ass'),
+    '-attach', ATTACHED_FONT_FILE, ...words('-metadata:s:t mimetype=application/x-truetype-font'),
+    ...words('-metadata:s:s:0 language=fre -f matroska'), out,
+  ]);
+  return readFileSync(film);
 }
 
 /**

@@ -15,12 +15,6 @@ export interface CueIndex {
   offsets: Float64Array;
 }
 
-/** The Cues element's size when `b` starts with its header, else null. */
-export function cuesSize(b: Uint8Array): number | null {
-  const e = element(b, 0);
-  return e && e.id === ID.cues && Number.isFinite(e.end) ? e.end : null;
-}
-
 /**
  * The cue points of `track` (another track's when it has none), from the Cues element `b` begins with;
  * positions are relative to the Segment's data at `segmentStart`.

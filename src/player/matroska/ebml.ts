@@ -55,6 +55,10 @@ export const ID = {
   tags: 0x1254c367,
   chapters: 0x1043a770,
   attachments: 0x1941a469,
+  attachedFile: 0x61a7,
+  fileName: 0x466e,
+  fileMimeType: 0x4660,
+  fileData: 0x465c,
   crc32: 0xbf,
 } as const;
 

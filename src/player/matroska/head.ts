@@ -43,6 +43,8 @@ export interface MatroskaHead {
   tracks: MatroskaTrack[];
   /** File offset of the Cues, when the SeekHead names them. */
   cuesOffset: number | null;
+  /** File offset of the Attachments (fonts for ASS subtitles), when the file has them. */
+  attachmentsOffset: number | null;
 }
 
 /** Past this, a head is not one: a file whose first Cluster is further in cannot start. */
@@ -66,6 +68,7 @@ export function readHead(b: Uint8Array, total: number | null): MatroskaHead | { 
     duration: null,
     tracks: [],
     cuesOffset: null,
+    attachmentsOffset: null,
   };
   let seenTracks = false;
   for (let pos = segment.start; ;) {
@@ -80,8 +83,10 @@ export function readHead(b: Uint8Array, total: number | null): MatroskaHead | { 
     const wanted = e.id === ID.seekHead || e.id === ID.info || e.id === ID.tracks;
     if (wanted && e.end > b.byteLength) return { need: e.end };
     if (!Number.isFinite(e.end)) throw damaged('an element of unknown size comes before its media');
-    if (e.id === ID.seekHead) head.cuesOffset ??= cuesPosition(b, e, segment.start);
+    if (e.id === ID.seekHead) head.cuesOffset ??= seekPosition(b, e, ID.cues, segment.start);
+    if (e.id === ID.seekHead) head.attachmentsOffset ??= seekPosition(b, e, ID.attachments, segment.start);
     if (e.id === ID.cues) head.cuesOffset = pos;
+    if (e.id === ID.attachments) head.attachmentsOffset = pos;
     if (e.id === ID.info) readInfo(b, e, head);
     if (e.id === ID.tracks) {
       seenTracks = true;
@@ -111,7 +116,8 @@ export function damaged(why: string): FerryError {
   return new FerryError('media_error', `this Matroska file is damaged: ${why}`);
 }
 
-function cuesPosition(b: Uint8Array, seekHead: Element, segmentStart: number): number | null {
+/** Where the SeekHead puts the element of `wanted` id, as a file offset; null when it does not say. */
+function seekPosition(b: Uint8Array, seekHead: Element, wanted: number, segmentStart: number): number | null {
   for (const seek of children(b, seekHead.start, seekHead.end)) {
     if (seek.id !== ID.seek) continue;
     let id = 0;
@@ -120,7 +126,7 @@ function cuesPosition(b: Uint8Array, seekHead: Element, segmentStart: number): n
       if (f.id === ID.seekId) id = uint(b, f);
       if (f.id === ID.seekPosition) position = uint(b, f);
     }
-    if (id === ID.cues && position !== null) return segmentStart + position;
+    if (id === wanted && position !== null) return segmentStart + position;
   }
   return null;
 }

@@ -13,7 +13,7 @@ import type { RangeOpener } from '../media-loader.js';
 import type { CueIndex } from './cues.js';
 import type { MatroskaHead, MatroskaTrack } from './head.js';
 import { MatroskaDemuxer, textKind } from './matroska-demuxer.js';
-import { readMatroskaCues } from './read-head.js';
+import { readAttachedFonts, readMatroskaCues } from './read-head.js';
 import { trackForm, type TrackForm } from './track-codecs.js';
 import { TrackOutput } from './track-output.js';
 
@@ -54,7 +54,10 @@ export class MatroskaPresentation implements Presentation {
     this.outputs = played.filter((c): c is Candidate => c !== null).map((c) => this.output(c));
     this.tracks = this.outputs.map(playedTrack);
     const texts = head.tracks.filter((t) => t.type === 'subtitle' && textKind(t.codecId) !== null);
-    this.texts = textInfos(texts);
+    const at = head.attachmentsOffset;
+    // Read each time an ASS track starts to be drawn, and let go once handed to libass: never held here.
+    const fonts = at === null ? null : (): Promise<Uint8Array[]> => readAttachedFonts(openAt, at);
+    this.texts = textInfos(texts, fonts);
     const readable = texts.filter((t) => textKind(t.codecId) !== 'image');
     this.demuxer = new MatroskaDemuxer(head, this.outputs, readable, () => this.index);
   }
@@ -154,7 +157,7 @@ function firstPlayable(all: Candidate[], kind: 'video' | 'audio', takes: (mime: 
  * The subtitle tracks as the captions menu lists them, by name or language; the menu tells tracks apart by
  * label, so a label already given is numbered ("eng", "eng 2": mkvmerge's test file has eight SubRip tracks).
  */
-function textInfos(tracks: MatroskaTrack[]): TextTrackInfo[] {
+function textInfos(tracks: MatroskaTrack[], fonts: (() => Promise<Uint8Array[]>) | null): TextTrackInfo[] {
   const given = new Map<string, number>();
   return tracks.map((t, k) => {
     const name = t.name ?? t.language ?? `Subtitles ${k + 1}`;
@@ -164,6 +167,7 @@ function textInfos(tracks: MatroskaTrack[]): TextTrackInfo[] {
     const label = textKind(t.codecId) === 'image' ? `${unique} (pictures, not shown)` : unique;
     const info = { id: t.number, language: t.language, label, forced: t.forced };
     const header = textKind(t.codecId) === 'ass' && t.codecPrivate ? new TextDecoder().decode(t.codecPrivate) : null;
-    return header ? { ...info, assHeader: header } : info;
+    if (!header) return info;
+    return fonts ? { ...info, assHeader: header, assFonts: fonts } : { ...info, assHeader: header };
   });
 }
