@@ -79,15 +79,25 @@ describe('Matroska and WebM through MSE', () => {
     return topOfVideo(page);
   };
 
-  it('draws an MKV’s ASS subtitles with libass: in the file’s colour and place, gone for another', async () => {
-    const page = await playingPage('', '/film.mkv');
-    await page.waitForFunction(() => (document.querySelector('#captions') as HTMLSelectElement).options.length === 3);
+  /**
+   * Paused in the French ASS cue (the captions menu holding `options`), drawn by libass: yellow at the top,
+   * as the file's style says, where a text track shows white lines at the bottom. The top of the video
+   * without captions, returned.
+   */
+  const drawnByLibass = async (page: Page, options: number): Promise<Buffer> => {
+    const menu = (n: number): boolean => (document.querySelector('#captions') as HTMLSelectElement).options.length === n;
+    await page.waitForFunction(menu, options);
     const bare = await pausedInAssCue(page, 'Off');
     await pausedInAssCue(page, 'fre');
     await page.waitForFunction(() => document.querySelector('video')!.classList.contains('ass-drawn'));
-    // Yellow at the top, as the file's style says: a text track would show white lines at the bottom.
     const drawn = async (): Promise<number> => newlyYellow(page, bare, await topOfVideo(page));
     await expect.poll(drawn, { timeout: 10_000 }).toBeGreaterThan(3000);
+    return bare;
+  };
+
+  it('draws an MKV’s ASS subtitles with libass: in the file’s colour and place, gone for another', async () => {
+    const page = await playingPage('', '/film.mkv');
+    const bare = await drawnByLibass(page, 3);
     await pausedInAssCue(page, 'eng');
     expect(await page.evaluate(() => document.querySelectorAll('canvas.JASSUB').length)).toBe(0);
     expect(await newlyYellow(page, bare, await topOfVideo(page))).toBeLessThan(50);
@@ -116,12 +126,7 @@ describe('Matroska and WebM through MSE', () => {
     page.on('console', (m) => void (m.text().includes('Using default font family') && fallbacks.push(m.text())));
     await page.goto(pageUrl('', '/fonts.mkv'));
     await playing(page);
-    await page.waitForFunction(() => (document.querySelector('#captions') as HTMLSelectElement).options.length === 2);
-    const bare = await pausedInAssCue(page, 'Off');
-    await pausedInAssCue(page, 'fre');
-    await page.waitForFunction(() => document.querySelector('video')!.classList.contains('ass-drawn'));
-    const drawn = async (): Promise<number> => newlyYellow(page, bare, await topOfVideo(page));
-    await expect.poll(drawn, { timeout: 10_000 }).toBeGreaterThan(3000);
+    await drawnByLibass(page, 2);
     // libass says when a style's font is missing and it draws with its default one instead.
     expect(fallbacks.filter((line) => line.includes(ATTACHED_FONT))).toEqual([]);
     await page.close();

@@ -56,7 +56,8 @@ function subtitleFiles(): { srt: string; ass: string; vtt: string } {
   writeFileSync(files.srt, srt);
   writeFileSync(files.ass, `${ass}\n`);
   // The same script in a font the film attaches (fontFilm).
-  writeFileSync(join(DIR, 'fonts.ass'), `${ass.replace('Style: Default,Arial,', `Style: Default,${ATTACHED_FONT},`)}\n`);
+  const inAttachedFont = ass.replace('Style: Default,Arial,', `Style: Default,${ATTACHED_FONT},`);
+  writeFileSync(join(DIR, 'fonts.ass'), `${inAttachedFont}\n`);
   writeFileSync(files.vtt, vtt);
   return files;
 }

@@ -77,7 +77,13 @@ export async function readAttachedFonts(openAt: RangeOpener, offset: number): Pr
  * The element of `id` at `offset`, whole, read by range (at most `max` bytes); rejects with a FerryError
  * naming `what` when another element is there, it is larger, or the file ends within it.
  */
-async function readElement(openAt: RangeOpener, offset: number, id: number, max: number, what: string): Promise<Uint8Array> {
+async function readElement(
+  openAt: RangeOpener,
+  offset: number,
+  id: number,
+  max: number,
+  what: string,
+): Promise<Uint8Array> {
   const transfer = openAt(offset, 256 * 1024);
   try {
     const parts: Uint8Array[] = [];
