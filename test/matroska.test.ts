@@ -85,7 +85,7 @@ describe('Matroska and WebM through MSE', () => {
    * without captions, returned.
    */
   const drawnByLibass = async (page: Page, options: number): Promise<Buffer> => {
-    const menu = (n: number): boolean => (document.querySelector('#captions') as HTMLSelectElement).options.length === n;
+    const menu = (n: number): boolean => document.querySelector<HTMLSelectElement>('#captions')!.options.length === n;
     await page.waitForFunction(menu, options);
     const bare = await pausedInAssCue(page, 'Off');
     await pausedInAssCue(page, 'fre');
