@@ -167,7 +167,6 @@ function textInfos(tracks: MatroskaTrack[], fonts: (() => Promise<Uint8Array[]>)
     const label = textKind(t.codecId) === 'image' ? `${unique} (pictures, not shown)` : unique;
     const info = { id: t.number, language: t.language, label, forced: t.forced };
     const header = textKind(t.codecId) === 'ass' && t.codecPrivate ? new TextDecoder().decode(t.codecPrivate) : null;
-    if (!header) return info;
-    return fonts ? { ...info, assHeader: header, assFonts: fonts } : { ...info, assHeader: header };
+    return header ? { ...info, assHeader: header, ...(fonts && { assFonts: fonts }) } : info;
   });
 }

@@ -41,10 +41,10 @@ export async function openMatroska(s: MatroskaStart): Promise<MatroskaOpened> {
   const { head, bytes } = read;
   const kinds = new Set(head.tracks.map((t) => t.type));
   const audio = head.tracks.filter((t) => t.type === 'audio').length;
-  const native = { native: codecsOf(head.tracks) };
-  if (!s.large && audio < 2 && !kinds.has('subtitle')) return native;
+  const native = (): MatroskaOpened => ({ native: codecsOf(head.tracks) });
+  if (!s.large && audio < 2 && !kinds.has('subtitle')) return native();
   const file = new MatroskaPresentation({ head, cues: cuesInHead(head, bytes) }, s.openAt, s.pool, s.takes);
   const played = new Set(file.tracks.map((t) => t.kind));
-  if ((kinds.has('video') && !played.has('video')) || (kinds.has('audio') && !played.has('audio'))) return native;
+  if ((kinds.has('video') && !played.has('video')) || (kinds.has('audio') && !played.has('audio'))) return native();
   return { file, lead: { offset: head.firstCluster, data: bytes.subarray(head.firstCluster) } };
 }
