@@ -40,6 +40,8 @@ beforeAll(async () => {
     origin.set('/flac.mp4', { body: media.flacMp4, type: 'video/mp4' });
     origin.set('/ac3-default.mkv', { body: media.ac3DefaultMkv, type: 'video/x-matroska' });
     origin.set('/ac3-default.mp4', { body: media.ac3DefaultMp4, type: 'video/mp4' });
+    origin.set('/eac3.mp4', { body: media.eac3Mp4, type: 'video/mp4' });
+    origin.set('/ac3-only.mkv', { body: media.ac3OnlyMkv, type: 'video/x-matroska' });
     const damaged = damagedMedia();
     origin.set('/corrupt.mp4', { body: damaged.corruptMoov, type: 'video/mp4' });
     origin.set('/hostile.mp4', { body: damaged.hostileCount, type: 'video/mp4' });
@@ -149,6 +151,24 @@ describe('MP4s as real files are made', () => {
     expect(s).toMatchObject({ engine: 'mse', error: null });
     expect(s.codecs).toEqual([expect.stringMatching(/^avc1/), expect.stringMatching(/^mp4a/)]);
     expect(await messageOf(page, 'status')).toMatch(/cannot play this file's AC-3 audio \(ac-3\): its fra AAC track plays instead/);
+    await page.close();
+  });
+
+  it.each([
+    ['/eac3.mp4', '&threshold=0', 'mse', 'E-AC-3 audio \\(ec-3\\)'],
+    ['/eac3.mp4', '', 'native', 'E-AC-3 audio \\(ec-3\\)'],
+    ['/ac3-only.mkv', '&threshold=0', 'mse', 'AC-3 audio \\(ac-3\\)'],
+  ])('%s%s, whose only sound this browser cannot decode, plays its picture (%s)', async (path, extra, engine, what) => {
+    // Before: "this file uses E-AC-3 audio (ec-3), which this browser cannot play", where a plain <video>
+    // plays the picture in silence.
+    const page = await open(path, extra);
+    await waitPlaying(page, 1.5);
+    expect(await stats(page)).toMatchObject({ engine, error: null });
+    const said = new RegExp(`cannot play this file's ${what}: the picture plays without sound \\(Download it`);
+    expect(await messageOf(page, 'status')).toMatch(said);
+    type Counted = { webkitVideoDecodedByteCount: number };
+    const decoded = (): number => (document.querySelector('video') as unknown as Counted).webkitVideoDecodedByteCount;
+    expect(await page.evaluate(decoded)).toBeGreaterThan(0);
     await page.close();
   });
 

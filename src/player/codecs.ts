@@ -64,10 +64,16 @@ export function mp4TrackMime(kind: TrackCodec['kind'], codec: string): string {
   return QUICKTIME_PCM.test(codec) ? codecMime({ kind, codec }) : `${kind}/mp4; codecs="${codec}"`;
 }
 
-/** For a file that plays without some of its tracks: which, in words. */
+/**
+ * For a file that plays without some of its tracks: which, in words, what plays, and what would play them
+ * (a plain <video> plays such a file the same way, and says nothing).
+ */
 export function partialNotice(refused: readonly TrackCodec[]): string {
   const what = refused.map((t) => `${codecName(t.codec)} ${t.kind} (${t.codec})`).join(' and ');
-  return `this browser cannot play this file's ${what}: the rest of it plays without it`;
+  const names = [...new Set(refused.map((t) => codecName(t.codec)))].join(' and ');
+  const alone = refused.every((t) => t.kind === 'audio');
+  const rest = alone ? 'the picture plays without sound' : 'the rest plays without it';
+  return `this browser cannot play this file's ${what}: ${rest} (Download it for a player that decodes ${names})`;
 }
 
 /** The error for tracks this browser cannot play (`plays` asks it), or null when it plays them all. */

@@ -86,9 +86,7 @@ function forMovie(c: ChoiceContext, openAt: RangeOpener, movie: Movie, prefetch:
   const wanted = isLarge(c.meta.total, c.options.mseThreshold) || !whole || choices;
   if (!movie.fragmented && wanted && mseTakes(c, movie)) return mse(c, openAt, { movie, prefetch, whole: null });
   prefetch?.cancel();
-  const refused = codecRefusal(movie.codecs, (mime) => c.video.canPlayType(mime) !== '');
-  if (refused) throw refused;
-  return native(c, 'video/mp4', movie.codecs.some((t) => t.kind === 'video'));
+  return native(c, 'video/mp4', nativeTracks(c, movie.codecs));
 }
 
 /**
@@ -151,15 +149,21 @@ function nativeFor(c: ChoiceContext, format: Exclude<Sniffed, { container: 'mp4'
     if (type && /^(audio|video)\//.test(type) && c.video.canPlayType(type) !== '') return native(c, type, null);
     throw new FerryError('not_media', `the server sent something that is not audio or video${type ? ` (${type})` : ''}`);
   }
-  if (!format.tracks) return native(c, format.mime, null);
+  return native(c, format.mime, format.tracks ? nativeTracks(c, format.tracks) : null);
+}
+
+/**
+ * The browser's own player plays what it can of a file: a track it cannot decode is named, and refuses the
+ * file only when nothing else in it plays (a plain <video> would play Theora's sound, or an E-AC-3 film's
+ * picture, with no word). Returns whether a picture plays.
+ */
+function nativeTracks(c: ChoiceContext, tracks: readonly TrackCodec[]): boolean {
   const plays = (mime: string): boolean => c.video.canPlayType(mime) !== '';
-  // The browser's own player plays what it can of a file: a track it cannot decode is named, and refuses
-  // the file only when nothing else in it plays (a plain <video> would play Theora's sound with no word).
-  const refused = codecRefusal(format.tracks, plays);
-  const unplayable = refused ? format.tracks.filter((t) => codecRefusal([t], plays)) : [];
-  if (refused && unplayable.length === format.tracks.length) throw refused;
+  const refused = codecRefusal(tracks, plays);
+  const unplayable = refused ? tracks.filter((t) => codecRefusal([t], plays)) : [];
+  if (refused && unplayable.length === tracks.length) throw refused;
   if (refused) c.notice(partialNotice(unplayable));
-  return native(c, format.mime, format.tracks.some((t) => t.kind === 'video' && !unplayable.includes(t)));
+  return tracks.some((t) => t.kind === 'video' && !unplayable.includes(t));
 }
 
 function native(c: ChoiceContext, type: string, hasVideo: boolean | null): Engine {

@@ -1,10 +1,11 @@
 /**
  * A movie whose chosen audio track this browser cannot play (an MP4 whose default is AC-3 or E-AC-3, as web
  * downloads often are) plays another of its audio tracks that it can, and says so; a track that cannot be
- * played never makes the whole file refuse while another plays. Without such a track the movie is left as it
- * is, and is refused for that codec.
+ * played never makes the whole file refuse while another plays. Without such a track, a film's picture plays
+ * without sound, as a plain <video> plays it, and the page says which sound cannot be heard and what will
+ * play it; a file with nothing else (audio alone) is refused for that codec.
  */
-import { codecName } from './codecs.js';
+import { codecName, partialNotice } from './codecs.js';
 import type { Movie } from './movie.js';
 
 /** Swaps the movie's audio track for one `takes` plays, when it does not play; returns the notice, or null. */
@@ -14,9 +15,13 @@ export function playableAudio(movie: Movie, takes: (mime: string) => boolean): s
   if (!audio || takes(audio.mime)) return null;
   const choice = movie.audioChoices.find((c) => c.id !== audio.id && takes(c.mime));
   const track = choice?.make();
-  if (!choice || !track) return null;
-  movie.tracks[at] = track;
-  return swappedAudio(audio, choice);
+  if (choice && track) {
+    movie.tracks[at] = track;
+    return swappedAudio(audio, choice);
+  }
+  if (!movie.tracks.some((t) => t.kind === 'video' && takes(t.mime))) return null;
+  movie.tracks.splice(at, 1);
+  return partialNotice([audio]);
 }
 
 /** The notice for a file whose audio track `refused` this browser cannot play, `playing` playing instead. */

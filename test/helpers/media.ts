@@ -101,6 +101,10 @@ export interface FormatMedia {
   ac3DefaultMkv: Buffer;
   /** The 20 s clip with AC-3 audio (the default track, English) and an AAC track (French), as web downloads are. */
   ac3DefaultMp4: Buffer;
+  /** The 20 s clip with E-AC-3 as its only sound, as web downloads are: Chromium decodes none of it. */
+  eac3Mp4: Buffer;
+  /** Matroska: H.264 with AC-3 as its only sound, as DVD rips are. */
+  ac3OnlyMkv: Buffer;
   /** 30 s, long enough to seek in; each format's seconds. */
   duration: number;
 }
@@ -150,6 +154,9 @@ export function formatMedia(): FormatMedia {
       '-disposition:a:0', 'default', '-disposition:a:1', '0', '-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fra']),
     ac3DefaultMp4: file('ac3-default.mp4', ['-i', clip(), ...tone(20), '-map', '0:v', '-map', '0:a', '-map', '1:a', '-c:v', 'copy', '-c:a:0', 'ac3',
       '-c:a:1', 'aac', '-disposition:a:0', 'default', '-disposition:a:1', '0', '-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fra']),
+    eac3Mp4: file('eac3.mp4', ['-i', clip(), '-map', '0:v', '-map', '0:a', '-c:v', 'copy', '-c:a', 'eac3']),
+    ac3OnlyMkv: file('ac3-only.mkv', [...picture(s), ...tone(s),
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'ac3']),
     duration: s,
   };
 }

@@ -8,6 +8,7 @@ import { FerryError } from '../../protocol/codes.js';
 import type { BufferPool } from '../buffer-pool.js';
 import type { AudioChoiceInfo, PlayedTrack, Presentation, TextTrackInfo } from '../container.js';
 import { inLanguage } from '../languages.js';
+import { partialNotice } from '../codecs.js';
 import { swappedAudio } from '../playable-audio.js';
 import type { RangeOpener } from '../media-loader.js';
 import type { CueIndex } from './cues.js';
@@ -104,6 +105,7 @@ export class MatroskaPresentation implements Presentation {
     if (wanted && playing && wanted.track.number !== playing.id && !this.takes(wanted.form.mime)) {
       notice(swappedAudio(wanted.form, { language, codec: playing.codec }));
     }
+    if (wanted && !playing) notice(partialNotice([{ kind: 'audio', codec: wanted.form.codec }]));
     return Infinity;
   }
 

@@ -45,6 +45,8 @@ export async function openMatroska(s: MatroskaStart): Promise<MatroskaOpened> {
   if (!s.large && audio < 2 && !kinds.has('subtitle')) return native();
   const file = new MatroskaPresentation({ head, cues: cuesInHead(head, bytes) }, s.openAt, s.pool, s.takes);
   const played = new Set(file.tracks.map((t) => t.kind));
-  if ((kinds.has('video') && !played.has('video')) || (kinds.has('audio') && !played.has('audio'))) return native();
+  // A film whose sound MSE cannot play plays its picture (matroska-presentation.ts says so); one whose
+  // picture it cannot play goes to the browser's own player, which may play its sound.
+  if ((kinds.has('video') && !played.has('video')) || played.size === 0) return native();
   return { file, lead: { offset: head.firstCluster, data: bytes.subarray(head.firstCluster) } };
 }
