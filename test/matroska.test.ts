@@ -6,7 +6,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cueAt, newlyYellow, topOfVideo } from './helpers/cues.js';
-import { ATTACHED_FONT, bigMatroska, FILM_CUES, fontFilm, matroskaMedia } from './helpers/matroska-media.js';
+import { assScript, ATTACHED_FONT, bigMatroska, FILM_CUES, fontFilm, matroskaMedia } from './helpers/matroska-media.js';
 import { pages, startStage, stopStage, type Stage } from './helpers/stage.js';
 import { tone } from './helpers/tone.js';
 
@@ -20,6 +20,7 @@ beforeAll(async () => {
     origin.set('/film.mkv', { body: film, type: 'video/x-matroska' });
     origin.set('/film.webm', { body: webm, type: 'video/webm' });
     origin.set('/fonts.mkv', { body: fontFilm(), type: 'video/x-matroska' });
+    origin.set('/film.ass', { body: assScript(), type: 'text/plain' });
     // The same film with its SeekHead's entry for the Cues made unknown: a file without Cues, as recordings are.
     const noCues = Buffer.from(film);
     const entry = noCues.indexOf(Buffer.from([0x53, 0xab, 0x84, 0x1c, 0x53, 0xbb, 0x6b]));
@@ -75,20 +76,21 @@ describe('Matroska and WebM through MSE', () => {
     await page.getByLabel('Captions').selectOption(captions);
     await page.evaluate(() => document.querySelector('video')!.pause());
     const [, , english, french] = FILM_CUES[0]!;
-    expect(await cueAt(page, 3.5)).toBe(({ fre: french, eng: english } as Record<string, string>)[captions] ?? null);
+    const says: Record<string, string> = { fre: french, 'film.ass': french, eng: english };
+    expect(await cueAt(page, 3.5)).toBe(says[captions] ?? null);
     return topOfVideo(page);
   };
 
   /**
-   * Paused in the French ASS cue (the captions menu holding `options`), drawn by libass: yellow at the top,
-   * as the file's style says, where a text track shows white lines at the bottom. The top of the video
-   * without captions, returned.
+   * Paused in the French ASS cue (the captions menu holding `options`, the ASS track by its `label`), drawn by
+   * libass: yellow at the top, as the file's style says, where a text track shows white lines at the bottom.
+   * The top of the video without captions, returned.
    */
-  const drawnByLibass = async (page: Page, options: number): Promise<Buffer> => {
+  const drawnByLibass = async (page: Page, options: number, label = 'fre'): Promise<Buffer> => {
     const menu = (n: number): boolean => document.querySelector<HTMLSelectElement>('#captions')!.options.length === n;
     await page.waitForFunction(menu, options);
     const bare = await pausedInAssCue(page, 'Off');
-    await pausedInAssCue(page, 'fre');
+    await pausedInAssCue(page, label);
     await page.waitForFunction(() => document.querySelector('video')!.classList.contains('ass-drawn'));
     const drawn = async (): Promise<number> => newlyYellow(page, bare, await topOfVideo(page));
     await expect.poll(drawn, { timeout: 10_000 }).toBeGreaterThan(3000);
@@ -129,6 +131,12 @@ describe('Matroska and WebM through MSE', () => {
     await drawnByLibass(page, 2);
     // libass says when a style's font is missing and it draws with its default one instead.
     expect(fallbacks.filter((line) => line.includes(ATTACHED_FONT))).toEqual([]);
+    await page.close();
+  });
+
+  it('draws an .ass script from a link with libass too', async () => {
+    const page = await playingPage(`&subs=${encodeURIComponent(stage.origin.url('/film.ass'))}`, '/film.webm');
+    await drawnByLibass(page, 3, 'film.ass');
     await page.close();
   });
 

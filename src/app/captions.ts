@@ -1,11 +1,13 @@
 /**
  * Subtitles from a link (.srt, .vtt or .ass), fetched through the relay as the video is, and shown as a text
- * track; and the captions menu, which lists every text track of the video playing (its file's own, from
- * player/subtitle-tracks.ts, and those from links) and remembers, per video, which one was chosen (or none).
+ * track (an .ass script drawn by libass while it shows); and the captions menu, which lists every text track
+ * of the video playing (its file's own, from player/subtitle-tracks.ts, and those from links) and remembers,
+ * per video, which one was chosen (or none).
  */
 import type { Connection } from '../client/connection.js';
 import { FerryError } from '../protocol/codes.js';
-import { toWebVtt } from '../player/formats/subtitles.js';
+import { AssOverlay } from '../player/ass-overlay.js';
+import { isAssScript, toWebVtt } from '../player/formats/subtitles.js';
 import { isRetired } from '../player/subtitle-tracks.js';
 import { fileTitle } from './media-session.js';
 
@@ -16,6 +18,8 @@ const OFF = 'off';
 
 export class Captions {
   private added: HTMLTrackElement[] = [];
+  /** ASS scripts from links, drawn by libass while their track shows. */
+  private overlays: AssOverlay[] = [];
   private videoUrl: string | null = null;
   /** Whether this video's remembered track has been shown. */
   private restored = false;
@@ -45,6 +49,8 @@ export class Captions {
       track.remove();
     }
     this.added = [];
+    for (const overlay of this.overlays) overlay.close();
+    this.overlays = [];
     this.videoUrl = videoUrl;
     this.restored = false;
     this.render();
@@ -62,13 +68,16 @@ export class Captions {
 
   /** Fetches subtitles through the relay and shows them, unless captions were turned off for this video. */
   async add(url: string): Promise<void> {
-    const vtt = toWebVtt(await this.read(url));
+    const text = await this.read(url);
+    const vtt = toWebVtt(text);
     const track = document.createElement('track');
     track.kind = 'subtitles';
     track.label = fileTitle(url);
     track.src = URL.createObjectURL(new Blob([vtt], { type: 'text/vtt' }));
     this.video.append(track);
     this.added.push(track);
+    // The whole script is its own head: libass draws it as it is, its plain cues showing where it cannot.
+    if (isAssScript(text)) this.overlays.push(new AssOverlay(this.video, track.track, text));
     const saved = this.saved();
     this.choose(saved === null || saved === track.label ? track.label : saved, false);
   }

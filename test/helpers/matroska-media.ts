@@ -101,6 +101,11 @@ export function matroskaMedia(): MatroskaMedia {
   return { film: readFileSync(film), webm: readFileSync(webm), seconds: SECONDS };
 }
 
+/** The film's French ASS script as a file of its own (yellow at the top), as subtitles from a link come. */
+export function assScript(): Buffer {
+  return readFileSync(subtitleFiles().ass);
+}
+
 /** The film's picture and French ASS track in DejaVu Serif, with that font attached as mkvmerge attaches fonts. */
 export function fontFilm(): Buffer {
   subtitleFiles();

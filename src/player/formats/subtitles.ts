@@ -8,11 +8,16 @@ import { FerryError } from '../../protocol/codes.js';
 
 const SRT_TIMING = /^(\d{1,2}:)?\d{1,2}:\d{2}[,.]\d{1,3} --> (\d{1,2}:)?\d{1,2}:\d{2}[,.]\d{1,3}/m;
 
+/** Whether a subtitle file is an ASS/SSA script (which libass can draw as it is). */
+export function isAssScript(text: string): boolean {
+  return /^\[Script Info\]/im.test(text);
+}
+
 export function toWebVtt(text: string): string {
   const body = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   if (/^WEBVTT(?:[ \t\n]|$)/.test(body)) return body;
   if (/^\s*</.test(body)) throw new FerryError('not_media', 'the subtitles link gave a web page, not subtitles');
-  if (/^\[Script Info\]/im.test(body)) return assToWebVtt(body);
+  if (isAssScript(body)) return assToWebVtt(body);
   if (!SRT_TIMING.test(body)) {
     throw new FerryError('not_media', 'the subtitles are neither SubRip (.srt), WebVTT (.vtt) nor ASS/SSA (.ass)');
   }
