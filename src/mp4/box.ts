@@ -43,7 +43,11 @@ export function writeBoxHeader(view: DataView, at: number, size: number, type: s
  * The boxes laid end to end in `bytes` from `start` to `end`, each with its payload. A box that claims more
  * than is there ends the walk (a damaged one); `offset` is where each box starts in `bytes`.
  */
-export function* boxesIn(bytes: Uint8Array, start = 0, end = bytes.byteLength): Generator<BoxHeader & { payload: Uint8Array }> {
+export function* boxesIn(
+  bytes: Uint8Array,
+  start = 0,
+  end = bytes.byteLength,
+): Generator<BoxHeader & { payload: Uint8Array }> {
   const within = bytes.subarray(0, end);
   for (let pos = start; pos + 8 <= end; ) {
     const box = readBoxHeader(within, pos, 0, end);
@@ -78,13 +82,18 @@ export function startsAnMp4(type: string): boolean {
 
 /** A moov this large is refused by whoever reads it: far above any real file's index. */
 export function moovTooLarge(size: number): FerryError {
-  return new FerryError('no_index', `the file index (moov box) is ${Math.round(size / 2 ** 20)} MB, too large to stream`);
+  const megabytes = Math.round(size / 2 ** 20);
+  return new FerryError('no_index', `the file index (moov box) is ${megabytes} MB, too large to stream`);
 }
 
 /** A file that ends inside, or before, its moov: `end` is where the box would end. */
 export function indexLost(total: number, end: number): FerryError {
-  return new FerryError('truncated', `the file ends early at ${Math.floor((100 * total) / end)}%, and its index (moov box) is lost`);
+  const percent = Math.floor((100 * total) / end);
+  return new FerryError('truncated', `the file ends early at ${percent}%, and its index (moov box) is lost`);
 }
 
 /** Box types seen at the top level of real MP4 and QuickTime files. */
-export const TOP_LEVEL = new Set(['ftyp', 'styp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pdin', 'uuid', 'meta', 'sidx', 'moof', 'mfra', 'prft', 'emsg', 'junk', 'pnot']);
+export const TOP_LEVEL = new Set([
+  'ftyp', 'styp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pdin', 'uuid', 'meta', 'sidx', 'moof', 'mfra', 'prft',
+  'emsg', 'junk', 'pnot',
+]);

@@ -23,7 +23,12 @@ const PIECE = 32 * 1024;
 const MARGIN = 64;
 
 /** The head of the moov at `moovOffset`, from parts of it; null if it needs more than them. */
-export async function headFromParts(read: ReadRange, moovOffset: number, moovSize: number, prefix = TABLE_PREFIX): Promise<Uint8Array | null> {
+export async function headFromParts(
+  read: ReadRange,
+  moovOffset: number,
+  moovSize: number,
+  prefix = TABLE_PREFIX,
+): Promise<Uint8Array | null> {
   // What was not read stays zero; the check below makes sure the head took nothing from there.
   const parts = new MoovParts(read, moovOffset, new Uint8Array(moovSize));
   if (!(await walk(parts, prefix, 0, moovSize, 0))) return null;

@@ -9,7 +9,8 @@ import { FerryError } from '../protocol/codes.js';
 /** More samples than any playable track has (eight hours at 60 frames a second is 1.7 million). */
 export const MAX_SAMPLES = 4_000_000;
 
-const damaged = (box: string, why: string): FerryError => new FerryError('no_index', `the file index is damaged (${box} ${why})`);
+const damaged = (box: string, why: string): FerryError =>
+  new FerryError('no_index', `the file index is damaged (${box} ${why})`);
 
 /** Entry count of a table payload (after version and flags), checked against the bytes it has. */
 function entries(v: DataView | undefined, at: number, entrySize: number, box: string): number {
@@ -59,7 +60,11 @@ export function sampleToChunk(stsc: DataView | undefined): SampleToChunk {
  * Sample sizes from stsz (a constant, or one u32 each) or stz2 (4, 8 or 16 bits each). A constant size claims
  * its count in 4 bytes, so the count is checked against the file's size before anything is allocated.
  */
-export function readSizes(stsz: DataView | undefined, stz2: DataView | undefined, fileSize: number | null = null): Uint32Array {
+export function readSizes(
+  stsz: DataView | undefined,
+  stz2: DataView | undefined,
+  fileSize: number | null = null,
+): Uint32Array {
   if (stsz) {
     if (stsz.byteLength < 12) throw damaged('stsz', 'is cut short');
     const constant = stsz.getUint32(4);
@@ -89,13 +94,19 @@ export function readSizes(stsz: DataView | undefined, stz2: DataView | undefined
 }
 
 /** Each sample's file offset, from the chunk offsets (stco or co64) and the samples per chunk (stsc). */
-export function readOffsets(sizes: Uint32Array, stsc: DataView | undefined, stco: DataView | undefined, co64: DataView | undefined): Float64Array {
+export function readOffsets(
+  sizes: Uint32Array,
+  stsc: DataView | undefined,
+  stco: DataView | undefined,
+  co64: DataView | undefined,
+): Float64Array {
   const n = sizes.length;
   const offsets = new Float64Array(n);
   const wide = !stco && Boolean(co64);
   const chunks = stco ?? co64;
   const chunkCount = entries(chunks, 4, wide ? 8 : 4, 'stco');
-  const chunkOffset = (c: number): number => (wide ? chunks!.getUint32(8 + 8 * c) * 2 ** 32 + chunks!.getUint32(12 + 8 * c) : chunks!.getUint32(8 + 4 * c));
+  const chunkOffset = (c: number): number =>
+    wide ? chunks!.getUint32(8 + 8 * c) * 2 ** 32 + chunks!.getUint32(12 + 8 * c) : chunks!.getUint32(8 + 4 * c);
   const stscRuns = sampleToChunk(stsc);
   const runs = stscRuns.runs;
   let sample = 0;
@@ -117,7 +128,10 @@ export function readOffsets(sizes: Uint32Array, stsc: DataView | undefined, stco
 }
 
 /** Decode-time runs from stts, kept as runs: first sample, its time, and the delta of each sample in the run. */
-export function readTimeRuns(stts: DataView | undefined, n: number): { first: Uint32Array; time: Float64Array; delta: Uint32Array } {
+export function readTimeRuns(
+  stts: DataView | undefined,
+  n: number,
+): { first: Uint32Array; time: Float64Array; delta: Uint32Array } {
   const table = timeToSample(stts);
   const runs = table.runs;
   const first = new Uint32Array(Math.max(1, runs));
@@ -138,7 +152,10 @@ export function readTimeRuns(stts: DataView | undefined, n: number): { first: Ui
 }
 
 /** Composition minus decode time, one per sample, from ctts; null when the track has none. */
-export function readCompositionOffsets(ctts: DataView | undefined, n: number): { offsets: Int32Array | null; negative: boolean } {
+export function readCompositionOffsets(
+  ctts: DataView | undefined,
+  n: number,
+): { offsets: Int32Array | null; negative: boolean } {
   const runs = entries(ctts, 4, 8, 'ctts');
   if (runs === 0) return { offsets: null, negative: false };
   const offsets = new Int32Array(n);
