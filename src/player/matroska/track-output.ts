@@ -180,7 +180,11 @@ export class TrackOutput {
     const take = (size: number): Uint8Array<ArrayBuffer> => this.pool.take(size);
     if (this.form.form === 'mpeg') {
       const frames = take(samples.reduce((n, s) => n + s.data.byteLength, 0));
-      samples.reduce((at, s) => (frames.set(s.data, at), at + s.data.byteLength), 0);
+      let at = 0;
+      for (const s of samples) {
+        frames.set(s.data, at);
+        at += s.data.byteLength;
+      }
       return frames;
     }
     if (this.form.form === 'mp4') return writeHeldFragment(take, this.sequence(), this.track.number, samples);
