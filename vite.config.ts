@@ -15,6 +15,8 @@ function earlyStartNumbers(): Plugin {
 export default defineConfig({
   plugins: [earlyStartNumbers()],
   root: 'src/app',
+  // The audio conversion worker loads each decoder when first needed: chunks, which only ES workers split into.
+  worker: { format: 'es' },
   build: {
     outDir: '../../dist/app',
     emptyOutDir: true,

@@ -1,4 +1,7 @@
-/** The audio menu: every audio track of the file playing, by language and codec; one the browser cannot play is shown, not offered. */
+/**
+ * The audio menu: every audio track of the file playing, by language, codec and channels ("E-AC-3 5.1,
+ * converted in the browser" for sound the page converts); one the browser cannot play is shown, not offered.
+ */
 import { codecName } from '../player/codecs.js';
 import type { AudioTrackInfo } from '../player/engine.js';
 
@@ -20,7 +23,9 @@ export class AudioMenu {
     this.menu.replaceChildren(
       ...tracks.map((t, i) => {
         const named = [t.name, t.language].filter(Boolean).join(' · ') || `Track ${i + 1}`;
-        const text = `${named} · ${codecName(t.codec)}${t.playable ? '' : ' (not playable here)'}`;
+        const sound = `${codecName(t.codec)}${t.channels ? ` ${channelWords(t.channels)}` : ''}`;
+        const how = t.converted ? ', converted in the browser' : t.playable ? '' : ' (not playable here)';
+        const text = `${named} · ${sound}${how}`;
         const option = new Option(text, String(t.id), false, t.playing);
         option.disabled = !t.playable;
         return option;
@@ -28,4 +33,11 @@ export class AudioMenu {
     );
     this.menu.disabled = tracks.length < 2;
   }
+}
+
+/** Channels as people name them: mono, stereo, 5.1, 7.1. */
+function channelWords(channels: number): string {
+  if (channels === 1) return 'mono';
+  if (channels === 2) return 'stereo';
+  return channels >= 6 ? `${channels - 1}.1` : `${channels} channels`;
 }

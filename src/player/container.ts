@@ -5,6 +5,7 @@
  */
 import type { FerryError } from '../protocol/codes.js';
 import type { Fragment, TextCue } from './fragmenter.js';
+import type { AudioConversion } from './convert/conversion.js';
 
 /** A track as its SourceBuffer plays it. */
 export interface PlayedTrack {
@@ -14,6 +15,8 @@ export interface PlayedTrack {
   /** MIME type with codecs, for isTypeSupported and addSourceBuffer. */
   mime: string;
   init: ArrayBuffer;
+  /** Sound this browser cannot decode, converted in the page: its fragments go through convert/ first. */
+  conversion?: AudioConversion;
 }
 
 /** A subtitle track as the captions menu lists it. */
@@ -38,6 +41,10 @@ export interface AudioChoiceInfo {
   name?: string | null;
   codec: string;
   mime: string;
+  /** Its channels, when the file says (for "5.1" in the menu). */
+  channels?: number;
+  /** Played by converting it in the page. */
+  converted?: boolean;
 }
 
 /** What the loader reads for: the file's bytes from where it says, made into fragments and cues. */

@@ -20,6 +20,7 @@ import { BufferPool } from './buffer-pool.js';
 import type { Presentation } from './container.js';
 import { NativeEngine } from './native-engine.js';
 import { playableAudio } from './playable-audio.js';
+import { conversionFor, type Converts } from './convert/support.js';
 
 export interface ChoiceContext {
   video: HTMLVideoElement;
@@ -50,12 +51,13 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
     const { ftyp, head, whole, dropWhole, prefetch } = c.start;
     try {
       const movie = parseMovie(ftyp, head, c.meta.total, false);
+      const converts = await conversionFor(movie.audioChoices, sourceBufferTakes);
       // A large file plays from the head at once; for a small one, the whole says which engine.
-      if (!movie.fragmented && isLarge(c.meta.total, c.options.mseThreshold) && mseTakes(c, movie)) {
+      if (!movie.fragmented && isLarge(c.meta.total, c.options.mseThreshold) && mseTakes(c, movie, converts)) {
         const load = async (): Promise<Movie> => parseMovie(ftyp, await whole(), c.meta.total);
-        return mse(c, openAt, { movie, prefetch, whole: { load, drop: dropWhole } });
+        return mse(c, openAt, { movie, prefetch, whole: { load, drop: dropWhole }, converts });
       }
-      return forMovie(c, openAt, parseMovie(ftyp, await whole(), c.meta.total), prefetch);
+      return forMovie(c, openAt, parseMovie(ftyp, await whole(), c.meta.total), { prefetch, converts });
     } catch (err) {
       prefetch.cancel();
       throw err;
@@ -78,13 +80,19 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
 }
 
 /** An MP4 whose moov is known: MSE from the threshold up, and for one that ends early or has tracks to choose; else the browser's own. */
-function forMovie(c: ChoiceContext, openAt: RangeOpener, movie: Movie, prefetch: Transfer | null = null): Engine {
+type Mp4Found = Pick<Mp4Start, 'prefetch' | 'converts'>;
+
+function forMovie(c: ChoiceContext, openAt: RangeOpener, movie: Movie, at: Mp4Found): Engine {
+  const { prefetch, converts } = at;
   const whole = movie.fragmented || c.meta.total === null || movie.tracks.every((t) => t.table.dataEnd <= c.meta.total!);
   // One that ends early plays through MSE, which ends the stream cleanly where the bytes end. So does one with
-  // audio tracks to choose from or its own subtitles: the browser's own player offers neither.
-  const choices = movie.audioChoices.length > 1 || movie.texts.length > 0;
+  // audio tracks to choose from, its own subtitles, or sound converted in the page: the browser's own player
+  // offers none of these.
+  const choices = movie.audioChoices.length > 1 || movie.texts.length > 0 || movie.tracks.some(converts);
   const wanted = isLarge(c.meta.total, c.options.mseThreshold) || !whole || choices;
-  if (!movie.fragmented && wanted && mseTakes(c, movie)) return mse(c, openAt, { movie, prefetch, whole: null });
+  if (!movie.fragmented && wanted && mseTakes(c, movie, converts)) {
+    return mse(c, openAt, { movie, prefetch, whole: null, converts });
+  }
   prefetch?.cancel();
   return native(c, 'video/mp4', nativeTracks(c, movie.codecs));
 }
@@ -93,10 +101,10 @@ function forMovie(c: ChoiceContext, openAt: RangeOpener, movie: Movie, prefetch:
  * Whether MSE can play the movie's tracks, once an audio track it cannot play is swapped for one it can (and
  * the page told). One it cannot play at all (QuickTime's PCM) may still play in the browser's own player.
  */
-function mseTakes(c: ChoiceContext, movie: Movie): boolean {
+function mseTakes(c: ChoiceContext, movie: Movie, converts: Converts): boolean {
   if (!hasMediaSource()) return false;
-  const swapped = playableAudio(movie, sourceBufferTakes);
-  if (codecRefusal(movie.tracks, sourceBufferTakes)) return false;
+  const swapped = playableAudio(movie, (t) => sourceBufferTakes(t.mime) || converts(t));
+  if (codecRefusal(movie.tracks.filter((t) => !converts(t)), sourceBufferTakes)) return false;
   if (swapped) c.notice(swapped);
   return true;
 }
@@ -106,11 +114,11 @@ export function isLarge(total: number | null, mseThreshold: number): boolean {
   return total === null || total >= mseThreshold;
 }
 
-interface Mp4Start { movie: Movie; prefetch: Transfer | null; whole: WholeMovie | null }
+interface Mp4Start { movie: Movie; prefetch: Transfer | null; whole: WholeMovie | null; converts: Converts }
 
 function mse(c: ChoiceContext, openAt: RangeOpener, start: Mp4Start): Engine {
   const pool = new BufferPool();
-  const file = new Mp4Presentation(start.movie, start.whole, c.meta.total, openAt, pool);
+  const file = new Mp4Presentation(start.movie, start.whole, c.meta.total, openAt, pool, start.converts);
   return mseWith(c, openAt, file, pool, { prefetch: start.prefetch, lead: null });
 }
 
@@ -126,7 +134,8 @@ async function matroska(c: ChoiceContext, openAt: RangeOpener): Promise<{ engine
   const { first, meta } = c;
   const large = isLarge(meta.total, c.options.mseThreshold);
   const { chunk } = c.start;
-  const opened = await openMatroska({ first, chunk, total: meta.total, large, openAt, pool, takes: sourceBufferTakes });
+  const takes = sourceBufferTakes;
+  const opened = await openMatroska({ first, chunk, total: meta.total, large, openAt, pool, takes });
   if ('native' in opened) return opened;
   // The first answer goes on into the first Cluster: playback from the start reads on from it.
   return { engine: mseWith(c, openAt, opened.file, pool, { prefetch: first, lead: opened.lead }) };

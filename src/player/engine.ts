@@ -31,6 +31,10 @@ export interface AudioTrackInfo {
   /** Whether this browser can play it. */
   playable: boolean;
   playing: boolean;
+  /** Its channels, when the file says. */
+  channels?: number;
+  /** Played by converting it in the page. */
+  converted?: boolean;
 }
 
 export interface Engine {

@@ -27,6 +27,13 @@ export interface MovieTrack {
   init: ArrayBuffer;
   /** For a video track, what a WebCodecs decoder is configured with (its avcC or hvcC payload). */
   description: Uint8Array | null;
+  /** For an audio track, its channels and rate as its sample entry gives them. */
+  sound: Sound | null;
+}
+
+export interface Sound {
+  channels: number;
+  sampleRate: number;
 }
 
 /** A subtitle track: 3GPP timed text (`tx3g`, mov_text to ffmpeg) or WebVTT (`wvtt`); mp4/text-samples.ts reads both. */
@@ -46,6 +53,7 @@ export interface AudioChoice {
   language: string | null;
   codec: string;
   mime: string;
+  sound: Sound | null;
   /** The track, ready to play (its tables and init segment); null when it has no samples. */
   make(): MovieTrack | null;
 }
@@ -106,7 +114,10 @@ function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null, 
     const table = new SampleTable(tables[index] ?? {}, timescale, fileSize, shifts.get(candidate));
     table.complete = complete;
     if (table.count === 0) return null;
-    return { id: trak.tkhd.track_id, kind, codec, mime: `${kind}/mp4; codecs="${codec}"`, table, init: initSegment(file, trak), description: decoderDescription(trak) };
+    const mime = `${kind}/mp4; codecs="${codec}"`;
+    const description = decoderDescription(trak);
+    const init = initSegment(file, trak);
+    return { id: trak.tkhd.track_id, kind, codec, mime, table, init, description, sound: soundOf(trak) };
   };
   const tracks = played.map(make).filter((t): t is MovieTrack => t !== null);
   const { start, preroll } = alignStarts(tracks, texts);
@@ -120,7 +131,27 @@ function readMovie(ftyp: Uint8Array, moov: Uint8Array, fileSize: number | null, 
 
 /** One of the file's audio tracks, as the page's menu lists it; `make` reads it for playing. */
 function audioChoice({ trak, codec }: Candidate, make: () => MovieTrack | null): AudioChoice {
-  return { id: trak.tkhd.track_id, language: trakLanguage(trak), codec, mime: `audio/mp4; codecs="${codec}"`, make };
+  const mime = `audio/mp4; codecs="${codec}"`;
+  return { id: trak.tkhd.track_id, language: trakLanguage(trak), codec, mime, sound: soundOf(trak), make };
+}
+
+/** Full-bandwidth channels of each AC-3 audio coding mode (acmod), the LFE apart. */
+const ACMOD_CHANNELS = [2, 1, 2, 3, 3, 4, 4, 5];
+
+interface AudioEntry {
+  channel_count?: number;
+  samplerate?: number;
+  dac3?: { acmod: number; lfeon: number };
+  dec3?: { ind_subs: { acmod: number; lfeon: number }[] };
+}
+
+/** An audio trak's channels and rate, from its sample entry (AC-3's from its dac3: the entry says 2 for 5.1). */
+function soundOf(trak: TrakBox): Sound | null {
+  const entry = trak.mdia.minf.stbl.stsd.entries[0] as AudioEntry | undefined;
+  if (trak.mdia.hdlr.handler !== 'soun' || !entry?.samplerate) return null;
+  const dolby = entry.dac3 ?? entry.dec3?.ind_subs[0];
+  const channels = dolby ? (ACMOD_CHANNELS[dolby.acmod] ?? 2) + dolby.lfeon : (entry.channel_count ?? 2);
+  return { channels, sampleRate: entry.samplerate };
 }
 
 /** A trak's language (ISO 639-2, from its mdhd), or null when the file says none ("und"). */

@@ -15,6 +15,7 @@ import { sourceBufferTakes, type AttachedMediaSource } from './media-source.js';
 import { MediaLoader, type RangeOpener } from './media-loader.js';
 import { SubtitleTracks } from './subtitle-tracks.js';
 import { StallWatch } from './stall-watch.js';
+import { AudioConversions } from './convert/audio-conversions.js';
 
 export { DEFAULT_GOALS, type BufferGoals } from './media-buffers.js';
 export type { RangeOpener } from './media-loader.js';
@@ -42,6 +43,8 @@ export interface MseSource {
 
 export class MseEngine implements Engine {
   private readonly buffers: MediaBuffers;
+  /** Sound converted in the page on its way from the loader to the buffers. */
+  private readonly conversions: AudioConversions;
   private readonly loader: MediaLoader;
   private readonly stalls: StallWatch;
   private readonly file: Presentation;
@@ -66,6 +69,8 @@ export class MseEngine implements Engine {
   ) {
     const wake = (): void => this.loader.wake();
     this.buffers = new MediaBuffers(video, source.attached, goals, source.pool, wake, (err) => this.fail(err));
+    const buffers = this.buffers;
+    this.conversions = new AudioConversions(source.pool, (f) => buffers.add(f), wake, (err) => this.fail(err));
     this.listeners = [
       ['seeking', () => this.onSeeking()],
       ['timeupdate', () => this.loader.wake()],
@@ -85,9 +90,9 @@ export class MseEngine implements Engine {
     const file = (this.file = source.file);
     this.subtitles = new SubtitleTracks(video, file.texts);
     this.loader = new MediaLoader(source.openAt, file.demuxer, source.total, source.mediaWindow, {
-      fragment: (f) => this.buffers.add(f),
+      fragment: (f) => this.conversions.take(f) || this.buffers.add(f),
       cue: (cue) => this.subtitles.add(cue),
-      full: () => this.buffers.full(),
+      full: () => this.buffers.full() || this.conversions.behind(),
       currentTime: () => this.video.currentTime,
       fail: (err) => this.fail(err),
     });
@@ -103,7 +108,8 @@ export class MseEngine implements Engine {
     this.file.complete((text) => this.onNotice(text))?.then((playable) => {
       if (this.failure || this.destroyed) return;
       if (Number.isFinite(playable)) this.buffers.shorten(playable);
-      this.buffers.endTracks(this.file.demuxer.finishedTracks());
+      // A converted track ends with its last converted fragment, which may still be on its way.
+      this.buffers.endTracks(this.file.demuxer.finishedTracks().filter((id) => !this.conversions.converts(id)));
       if (this.held) this.seekTo(this.video.currentTime);
       else this.loader.wake();
     }, (err: FerryError) => this.fail(err));
@@ -120,7 +126,7 @@ export class MseEngine implements Engine {
       queueDepth: held.queueDepth,
       bufferedAhead: around.ahead,
       bufferedBehind: around.behind,
-      bytesHeld: held.bytesHeld + this.loader.held,
+      bytesHeld: held.bytesHeld + this.loader.held + this.conversions.held,
       speed: this.loader.meter.rate(),
       codecs: this.playing ? this.file.tracks.map((tr) => tr.codec) : [],
       buffered: held.buffered ? rangesOf(held.buffered) : [],
@@ -135,6 +141,7 @@ export class MseEngine implements Engine {
     this.loader.stop();
     this.file.close();
     this.subtitles.close();
+    this.conversions.close();
     for (const [name, fn] of this.listeners) this.video.removeEventListener(name, fn);
     this.buffers.close();
   }
@@ -145,8 +152,9 @@ export class MseEngine implements Engine {
 
   audioTracks(): AudioTrackInfo[] {
     const playing = this.file.tracks.find((t) => t.kind === 'audio')?.id;
-    return this.file.audioChoices().map(({ id, language, name, codec, mime }) => ({
+    return this.file.audioChoices().map(({ id, language, name, codec, mime, channels, converted }) => ({
       id, language, ...(name && { name }), codec, playable: sourceBufferTakes(mime), playing: id === playing,
+      ...(channels && { channels }), ...(converted && { converted }),
     }));
   }
 
@@ -162,6 +170,7 @@ export class MseEngine implements Engine {
     // The seek first: it drops what was queued for the old track, and the new init segment must stay.
     this.seekTo(this.video.currentTime);
     this.buffers.replaceTrack(swapped.old, swapped.track);
+    this.conversions.replace(swapped.old, swapped.track);
     // A seek to where it is flushes the sound the browser has decoded ahead (as hls.js nudges it): the new
     // track is heard within half a second, not after the seconds already decoded (0.5 to 2.6 s measured).
     // Its `seeking` must not seek again: that would drop the new track's init segment, still queued.
@@ -189,6 +198,7 @@ export class MseEngine implements Engine {
       return false;
     }
     this.playing = true;
+    this.conversions.open(tracks);
     void this.buffers.open(tracks, Math.min(this.file.duration, playable));
     // After a skipped lead-in, or sound that starts after the picture: playback starts where both are.
     if (this.file.start > 0.05 && this.video.currentTime < this.file.start) this.video.currentTime = this.file.start;
@@ -211,6 +221,7 @@ export class MseEngine implements Engine {
   /** Fetches from the keyframe before `time`, dropping what was queued for elsewhere. */
   private seekTo(time: number): void {
     this.buffers.reset(time);
+    this.conversions.reset();
     // Beyond the index known so far: reading waits for the rest of it (completeIndex).
     this.held = this.file.waitsFor(time);
     if (this.held) {

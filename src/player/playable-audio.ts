@@ -8,18 +8,21 @@
 import { codecName, partialNotice } from './codecs.js';
 import type { Movie } from './movie.js';
 
-/** Swaps the movie's audio track for one `takes` plays, when it does not play; returns the notice, or null. */
-export function playableAudio(movie: Movie, takes: (mime: string) => boolean): string | null {
+/** A track's codec and its type, for whether it plays here (through MSE, or converted in the page). */
+type Plays = (track: { codec: string; mime: string }) => boolean;
+
+/** Swaps the movie's audio track for one that plays, when it does not; returns the notice, or null. */
+export function playableAudio(movie: Movie, takes: Plays): string | null {
   const at = movie.tracks.findIndex((t) => t.kind === 'audio');
   const audio = movie.tracks[at];
-  if (!audio || takes(audio.mime)) return null;
-  const choice = movie.audioChoices.find((c) => c.id !== audio.id && takes(c.mime));
+  if (!audio || takes(audio)) return null;
+  const choice = movie.audioChoices.find((c) => c.id !== audio.id && takes(c));
   const track = choice?.make();
   if (choice && track) {
     movie.tracks[at] = track;
     return swappedAudio(audio, choice);
   }
-  if (!movie.tracks.some((t) => t.kind === 'video' && takes(t.mime))) return null;
+  if (!movie.tracks.some((t) => t.kind === 'video' && takes(t))) return null;
   movie.tracks.splice(at, 1);
   return partialNotice([audio]);
 }

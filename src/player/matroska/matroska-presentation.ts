@@ -17,6 +17,8 @@ import { MatroskaDemuxer, textKind } from './matroska-demuxer.js';
 import { readAttachedFonts, readMatroskaCues } from './read-head.js';
 import { trackForm, type TrackForm } from './track-codecs.js';
 import { TrackOutput } from './track-output.js';
+import { CONVERTED_MIME, convertedInit, decodedCodec } from '../convert/conversion.js';
+import type { Converts } from '../convert/support.js';
 
 export interface MatroskaFile {
   head: MatroskaHead;
@@ -45,12 +47,18 @@ export class MatroskaPresentation implements Presentation {
     private readonly pool: BufferPool,
     /** Whether this browser's MSE takes a type. */
     private readonly takes: (mime: string) => boolean,
+    /** Which audio tracks are converted in the page (their codec is one MSE here does not play). */
+    converts: Converts = () => false,
   ) {
     const { head } = file;
     this.index = file.cues;
     this.candidates = head.tracks
       .filter((t) => t.type === 'video' || t.type === 'audio')
-      .map((track) => ({ track, form: trackForm(track, head.timestampScale, takes) }));
+      .map((track) => ({ track, form: trackForm(track, head.timestampScale, takes) }))
+      .map(({ track, form }) => {
+        const converting = track.type === 'audio' && converts(form);
+        return { track, form: converting ? converted(track, form, head) : form };
+      });
     const played = [firstPlayable(this.candidates, 'video', takes), firstPlayable(this.candidates, 'audio', takes)];
     this.outputs = played.filter((c): c is Candidate => c !== null).map((c) => this.output(c));
     this.tracks = this.outputs.map(playedTrack);
@@ -80,6 +88,8 @@ export class MatroskaPresentation implements Presentation {
         name: track.name,
         codec: form.codec,
         mime: form.init ? form.mime : `audio/x-unplayable; codecs="${form.codec}"`,
+        channels: track.channels,
+        ...(form.conversion && { converted: true }),
       }));
   }
 
@@ -143,7 +153,16 @@ function playedTrack(o: TrackOutput): PlayedTrack {
     codec: form.codec,
     mime: form.mime,
     init: form.init!,
+    ...(form.conversion && { conversion: form.conversion }),
   };
+}
+
+/** The form of a track converted in the page: fragments of its own frames in MP4, for an Opus SourceBuffer. */
+function converted(track: MatroskaTrack, form: TrackForm, head: MatroskaHead): TrackForm {
+  const codec = decodedCodec(form.codec)!;
+  const sound = { sampleRate: track.sampleRate, channels: track.channels, timescale: 1e9 / head.timestampScale };
+  const conversion = { codec, ...sound };
+  return { ...form, form: 'mp4', mime: CONVERTED_MIME, init: convertedInit(track.number), conversion };
 }
 
 /**

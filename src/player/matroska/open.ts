@@ -11,6 +11,8 @@ import { MatroskaPresentation } from './matroska-presentation.js';
 import { cuesInHead, readMatroskaHead } from './read-head.js';
 import { codecsOf } from './track-codecs.js';
 import type { TrackCodec } from '../formats/sniff.js';
+import { codecMime } from '../codecs.js';
+import { conversionFor } from '../convert/support.js';
 
 export type MatroskaOpened = { file: MatroskaPresentation; lead: Chunk } | { native: TrackCodec[] | null };
 
@@ -41,9 +43,13 @@ export async function openMatroska(s: MatroskaStart): Promise<MatroskaOpened> {
   const { head, bytes } = read;
   const kinds = new Set(head.tracks.map((t) => t.type));
   const audio = head.tracks.filter((t) => t.type === 'audio').length;
-  const native = (): MatroskaOpened => ({ native: codecsOf(head.tracks) });
-  if (!s.large && audio < 2 && !kinds.has('subtitle')) return native();
-  const file = new MatroskaPresentation({ head, cues: cuesInHead(head, bytes) }, s.openAt, s.pool, s.takes);
+  const codecs = codecsOf(head.tracks);
+  const native = (): MatroskaOpened => ({ native: codecs });
+  const converts = await conversionFor(codecs.map((t) => ({ codec: t.codec, mime: codecMime(t) })), s.takes);
+  const file = new MatroskaPresentation({ head, cues: cuesInHead(head, bytes) }, s.openAt, s.pool, s.takes, converts);
+  // Sound converted in the page plays through MSE only.
+  const converting = file.tracks.some((t) => t.conversion);
+  if (!s.large && audio < 2 && !kinds.has('subtitle') && !converting) return native();
   const played = new Set(file.tracks.map((t) => t.kind));
   // A film whose sound MSE cannot play plays its picture (matroska-presentation.ts says so); one whose
   // picture it cannot play goes to the browser's own player, which may play its sound.

@@ -7,6 +7,7 @@ import { audioEntry, box, fields, initSegment, visualEntry } from '../../mp4/ini
 import type { TrackCodec } from '../formats/sniff.js';
 import type { MatroskaTrack } from './head.js';
 import { webmInit } from './webm-writer.js';
+import type { AudioConversion } from '../convert/conversion.js';
 
 export interface TrackForm {
   codec: string;
@@ -17,6 +18,8 @@ export interface TrackForm {
   init: ArrayBuffer | null;
   /** For audio of fixed frame length in MP4: its timescale (the sample rate) and samples per frame. */
   clock?: { timescale: number; frame: number };
+  /** Sound converted in the page: its fragments are of the file's codec, its SourceBuffer's of Opus. */
+  conversion?: AudioConversion;
 }
 
 const hex = (n: number): string => n.toString(16).padStart(2, '0').toUpperCase();
@@ -58,7 +61,8 @@ export function trackForm(t: MatroskaTrack, timestampScale: number, takes: (mime
   }
   const passed = webmCodec(t);
   if (passed) {
-    return { codec: passed, mime: `${kind}/webm; codecs="${passed}"`, form: 'webm', init: webmInit(t, timestampScale) };
+    const init = webmInit(t.entry, timestampScale);
+    return { codec: passed, mime: `${kind}/webm; codecs="${passed}"`, form: 'webm', init };
   }
   const { codec: named, entry, frame } = mp4Sample(t);
   const codec = mp3 ?? named;

@@ -5,7 +5,6 @@
  */
 import { joinBytes } from '../../protocol/bytes.js';
 import { ID } from './ebml.js';
-import type { MatroskaTrack } from './head.js';
 
 /** A Cluster's blocks are placed by a signed 16-bit offset from its timestamp. */
 export const MAX_CLUSTER_TICKS = 32000;
@@ -39,17 +38,17 @@ function uintBytes(value: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
-export function webmInit(t: MatroskaTrack, timestampScale: number): ArrayBuffer {
+export function webmInit(entry: Uint8Array, timestampScale: number, docType = 'webm'): ArrayBuffer {
   const header = el(
     ID.ebml,
-    el(ID.docType, new TextEncoder().encode('webm')),
+    el(ID.docType, new TextEncoder().encode(docType)),
     el(0x4287, uintBytes(4)),
     el(0x4285, uintBytes(2)),
   );
   // A Segment of unknown size: the Clusters that follow belong to it, however many.
   const segment = Uint8Array.of(...idBytes(ID.segment), 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
   const info = el(ID.info, el(ID.timestampScale, uintBytes(timestampScale)));
-  const out = joinBytes([header, segment, info, el(ID.tracks, t.entry)]);
+  const out = joinBytes([header, segment, info, el(ID.tracks, entry)]);
   return out.buffer as ArrayBuffer;
 }
 
@@ -59,6 +58,16 @@ export function webmInit(t: MatroskaTrack, timestampScale: number): ArrayBuffer 
  * Cluster leaves a gap Chromium's MSE will not play across (a WebM whose frames are 0.9 s apart after its
  * first 0.2 s waited for ever at its start); and Chromium dropped a last BlockGroup after SimpleBlocks.
  */
+/** A TrackEntry of an audio track numbered 1, for a file written to be read back (the page's audio decoding). */
+export function audioTrackEntry(codecId: string, sampleRate: number, channels: number): Uint8Array {
+  const rate = new Uint8Array(8);
+  new DataView(rate.buffer).setFloat64(0, sampleRate);
+  const audio = el(ID.audio, el(ID.samplingFrequency, rate), el(ID.channels, uintBytes(channels)));
+  const uid = el(0x73c5, uintBytes(1));
+  const head = [el(ID.trackNumber, uintBytes(1)), uid, el(ID.trackType, uintBytes(2))];
+  return el(ID.trackEntry, ...head, el(ID.codecId, new TextEncoder().encode(codecId)), audio);
+}
+
 export function webmCluster(
   take: (size: number) => Uint8Array<ArrayBuffer>,
   number: number,

@@ -11,6 +11,8 @@ import type { RangeOpener } from '../media-loader.js';
 import type { Movie, MovieText, MovieTrack } from '../movie.js';
 import { incompleteNotice, noMediaHeld } from '../notices.js';
 import { Previews } from '../previews.js';
+import { CONVERTED_MIME } from '../convert/conversion.js';
+import { convertTrack, type Converts } from '../convert/support.js';
 
 /** When the movie is a moov's head: the whole, read and parsed when `load`ed, or `drop`ped. */
 export interface WholeMovie {
@@ -30,8 +32,10 @@ export class Mp4Presentation implements Presentation {
     private readonly total: number | null,
     private readonly openAt: RangeOpener,
     pool: BufferPool,
+    /** Which audio tracks are converted in the page (their codec is one MSE here does not play). */
+    private readonly converts: Converts = () => false,
   ) {
-    this.tracks = movie.tracks;
+    this.tracks = movie.tracks.map((t) => this.converted(t));
     this.texts = movie.texts;
     this.demuxer = new Fragmenter(movie.tracks, pool, undefined, movie.texts);
   }
@@ -45,13 +49,24 @@ export class Mp4Presentation implements Presentation {
   }
 
   audioChoices(): AudioChoiceInfo[] {
-    return this.movie.audioChoices.map(({ id, language, codec, mime }) => ({ id, language, codec, mime }));
+    return this.movie.audioChoices.map(({ id, language, codec, mime, sound }) => {
+      const channels = sound?.channels;
+      if (!this.converts({ codec, mime })) return { id, language, codec, mime, channels };
+      return { id, language, codec, mime: CONVERTED_MIME, channels, converted: true };
+    });
+  }
+
+  /** The track, converted in the page if its codec is one to convert. */
+  private converted(track: MovieTrack): MovieTrack {
+    if (track.kind !== 'audio' || !track.sound || !this.converts(track)) return track;
+    return convertTrack(track, track.sound, track.table.timescale);
   }
 
   swapAudio(id: number): { old: MovieTrack; track: MovieTrack } | null {
     const old = this.tracks.find((t) => t.kind === 'audio');
-    const track = old && old.id !== id ? this.movie.audioChoices.find((c) => c.id === id)?.make() : null;
-    if (!old || !track) return null;
+    const made = old && old.id !== id ? this.movie.audioChoices.find((c) => c.id === id)?.make() : null;
+    if (!old || !made) return null;
+    const track = this.converted(made);
     this.tracks = this.tracks.map((t) => (t === old ? track : t));
     this.demuxer.replaceTrack(old, track);
     return { old, track };

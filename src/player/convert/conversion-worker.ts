@@ -1,0 +1,101 @@
+/**
+ * The worker that converts one audio track: fragments of its packets in (as the demuxers write them, moof +
+ * mdat), Opus fragments out at the same times. Work is done in order, one fragment after another; a seek
+ * (a new generation) drops what was under way. A run of sound is encoded by one encoder while the fragments
+ * follow one another without a gap; the end of the track flushes it.
+ */
+import { readFragment } from '../../mp4/fragment-read.js';
+import type { AudioConversion, FromWorker, ToWorker } from './conversion.js';
+import { decodeFrames } from './decode-frames.js';
+import { toStereo } from './downmix.js';
+import { OpusFragments } from './opus-fragments.js';
+
+interface WorkerScope {
+  postMessage(message: FromWorker, transfer?: Transferable[]): void;
+  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+}
+const scope = self as unknown as WorkerScope;
+
+/** Fragments further apart than this start a run of their own (a gap in the file's sound). */
+const GAP_SECONDS = 0.05;
+
+let conversion: AudioConversion | null = null;
+let trackId = 0;
+let generation = 0;
+/** The run being encoded, and the second at which its sound so far ends. */
+let run: { encoder: OpusFragments; end: number } | null = null;
+/** Whether any sound has decoded: a failure before it is the decoder's, after it a damaged stretch. */
+let decoded = false;
+let work: Promise<void> = Promise.resolve();
+
+scope.onmessage = ({ data: message }) => {
+  if (message.type === 'start') {
+    conversion = message.conversion;
+    trackId = message.trackId;
+    restart(message.generation);
+  } else if (message.type === 'reset') {
+    restart(message.generation);
+  } else {
+    work = work.then(() => convert(message)).catch((err: unknown) => failed(err));
+  }
+};
+
+function restart(next: number): void {
+  generation = next;
+  run?.encoder.close();
+  run = null;
+}
+
+function failed(err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  scope.postMessage({ type: 'failed', message });
+}
+
+type FragmentIn = Extract<ToWorker, { type: 'fragment' }>;
+
+async function convert(message: FragmentIn): Promise<void> {
+  const bytes = message.data.byteLength;
+  const done = (): void => scope.postMessage({ type: 'taken', generation: message.generation, bytes });
+  if (message.generation !== generation || !conversion) return done();
+  try {
+    await encodeFragment(conversion, message);
+  } catch (err) {
+    // A damaged stretch is left silent; a decoder that never worked is a failure the page reports.
+    if (!decoded) throw err;
+    console.warn('a stretch of sound could not be converted', err);
+  }
+  done();
+}
+
+async function encodeFragment(c: AudioConversion, message: FragmentIn): Promise<void> {
+  const samples = readFragment(new Uint8Array(message.data));
+  const at = samples.length ? samples[0]!.dts / c.timescale + message.timestampOffset : 0;
+  const packets = samples.map((s) => ({ data: s.data, seconds: s.duration / c.timescale }));
+  const pcm = packets.length ? await decodeFrames(c, packets) : null;
+  if (message.generation !== generation) return;
+  if (pcm && pcm.frames > 0) {
+    decoded = true;
+    if (!run || Math.abs(run.end - at) > GAP_SECONDS) await startRun(at, message.generation);
+    const [left, right] = toStereo(pcm.channels);
+    run!.encoder.encode(left, right, pcm.sampleRate, run!.end);
+    run!.end += pcm.frames / pcm.sampleRate;
+  }
+  if (!message.last) return;
+  if (run) await run.encoder.finish(true);
+  else scope.postMessage({ type: 'fragment', generation, data: new ArrayBuffer(0), endTime: at, last: true });
+}
+
+/** A new run from `at`: the one before (if any) is flushed first, so that its sound is all out. */
+async function startRun(at: number, of: number): Promise<void> {
+  const before = run;
+  run = null;
+  if (before) {
+    await before.encoder.finish(false);
+    before.encoder.close();
+  }
+  const emit = (data: Uint8Array<ArrayBuffer>, endTime: number, last: boolean): void => {
+    if (of !== generation) return;
+    scope.postMessage({ type: 'fragment', generation: of, data: data.buffer, endTime, last }, [data.buffer]);
+  };
+  run = { encoder: new OpusFragments(trackId, at, emit), end: at };
+}

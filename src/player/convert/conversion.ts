@@ -1,0 +1,52 @@
+/**
+ * Sound this browser cannot decode (AC-3, E-AC-3, DTS), converted in the page: its packets decoded in
+ * WebAssembly, downmixed to stereo and encoded as Opus by the browser's own encoder (WebCodecs), in a worker;
+ * the Opus goes to the audio SourceBuffer in MP4 fragments at the original times. What the page and the
+ * worker share: the codecs, the track's description, the messages, and the Opus track's init segment.
+ */
+import { audioEntry, box, fields, initSegment } from '../../mp4/init-segment.js';
+
+/** The codecs the page decodes itself, as mediabunny names them. */
+export type DecodedCodec = 'ac3' | 'eac3' | 'dts';
+
+/** What a converted track's SourceBuffer is opened with. */
+export const CONVERTED_MIME = 'audio/mp4; codecs="opus"';
+/** Stereo, at Opus's own rate; 160 kbit/s is transparent for a downmix of a film's sound. */
+export const OUTPUT = { channels: 2, sampleRate: 48000, bitrate: 160_000 } as const;
+
+/** A track whose packets are converted: its codec, its sound as its container describes it, its timescale. */
+export interface AudioConversion {
+  codec: DecodedCodec;
+  sampleRate: number;
+  channels: number;
+  /** Ticks per second of the fragments the demuxer makes of it. */
+  timescale: number;
+}
+
+/** The codec mediabunny decodes for a codec string of MP4 or Matroska, or null for one it does not. */
+export function decodedCodec(codec: string): DecodedCodec | null {
+  if (codec === 'ac-3') return 'ac3';
+  if (codec === 'ec-3') return 'eac3';
+  if (/^dts[chle]$/.test(codec)) return 'dts';
+  return null;
+}
+
+/** The page to the worker. A generation is bumped by every seek: work of an older one is dropped. */
+export type ToWorker =
+  | { type: 'start'; conversion: AudioConversion; trackId: number; generation: number }
+  | { type: 'fragment'; generation: number; data: ArrayBuffer; timestampOffset: number; last: boolean }
+  | { type: 'reset'; generation: number };
+
+/** The worker to the page: an Opus fragment, an input fragment done with, or a failure in words. */
+export type FromWorker =
+  | { type: 'fragment'; generation: number; data: ArrayBuffer; endTime: number; last: boolean }
+  | { type: 'taken'; generation: number; bytes: number }
+  | { type: 'failed'; message: string };
+
+/** The Opus track's init segment: stereo at 48 kHz, no pre-skip (the fragments are placed by their own times). */
+export function convertedInit(trackId: number): ArrayBuffer {
+  const { channels, sampleRate } = OUTPUT;
+  const dOps = box('dOps', fields([1, 0], [1, channels], [2, 0], [4, sampleRate], [2, 0], [1, 0]));
+  const entry = audioEntry('Opus', channels, sampleRate, dOps);
+  return initSegment({ id: trackId, kind: 'audio', timescale: sampleRate, sampleEntry: entry, width: 0, height: 0 });
+}

@@ -1,0 +1,50 @@
+/**
+ * Whether this page can convert sound (a worker, WebAssembly, a WebCodecs Opus encoder, and MSE that takes
+ * Opus in MP4), asked once and only for a file whose sound needs it; and a track made into a converted one.
+ */
+import type { PlayedTrack } from '../container.js';
+import { CONVERTED_MIME, OUTPUT, convertedInit, decodedCodec } from './conversion.js';
+
+/** Whether a track of `codec`, which this browser's MSE cannot play (`mime`), is converted here. */
+export type Converts = (track: { codec: string; mime: string }) => boolean;
+
+let ready: Promise<boolean> | null = null;
+
+function conversionReady(): Promise<boolean> {
+  ready ??= (async () => {
+    if (typeof Worker === 'undefined' || typeof WebAssembly === 'undefined') return false;
+    if (typeof AudioEncoder === 'undefined' || typeof MediaSource === 'undefined') return false;
+    if (!MediaSource.isTypeSupported(CONVERTED_MIME)) return false;
+    const { channels: numberOfChannels, sampleRate, bitrate } = OUTPUT;
+    const answer = await AudioEncoder.isConfigSupported({ codec: 'opus', numberOfChannels, sampleRate, bitrate });
+    return answer.supported === true;
+  })().catch(() => false);
+  return ready;
+}
+
+/**
+ * What converts among tracks of these codecs, with `plays` saying what MSE plays: nothing is asked of the
+ * browser unless some track's codec is one the page decodes and MSE does not play.
+ */
+export async function conversionFor(
+  tracks: readonly { codec: string; mime: string }[],
+  plays: (mime: string) => boolean,
+): Promise<Converts> {
+  const wanted = (t: { codec: string; mime: string }): boolean => decodedCodec(t.codec) !== null && !plays(t.mime);
+  if (!tracks.some(wanted) || !(await conversionReady())) return () => false;
+  return wanted;
+}
+
+/** The track as its SourceBuffer plays it once converted: Opus, its codec still the file's. */
+export function convertTrack<T extends PlayedTrack>(
+  track: T,
+  sound: { sampleRate: number; channels: number },
+  timescale: number,
+): T {
+  const codec = decodedCodec(track.codec);
+  if (!codec) return track;
+  track.mime = CONVERTED_MIME;
+  track.init = convertedInit(track.id);
+  track.conversion = { codec, ...sound, timescale };
+  return track;
+}
