@@ -23,7 +23,9 @@ export class AudioMenu {
     this.menu.replaceChildren(
       ...tracks.map((t, i) => {
         const named = [t.name, t.language].filter(Boolean).join(' · ') || `Track ${i + 1}`;
-        const sound = `${codecName(t.codec)}${t.channels ? ` ${channelWords(t.channels)}` : ''}`;
+        // Channels where they tell tracks apart: surround, and what the page converts (to stereo).
+        const layout = t.channels && (t.converted || t.channels > 2) ? ` ${channelWords(t.channels)}` : '';
+        const sound = `${codecName(t.codec)}${layout}`;
         const how = t.converted ? ', converted in the browser' : t.playable ? '' : ' (not playable here)';
         const text = `${named} · ${sound}${how}`;
         const option = new Option(text, String(t.id), false, t.playing);

@@ -9,6 +9,7 @@ import type { AudioConversion, FromWorker, ToWorker } from './conversion.js';
 import { decodeFrames } from './decode-frames.js';
 import { toStereo } from './downmix.js';
 import { OpusFragments } from './opus-fragments.js';
+import { syncFrames } from './sync-frames.js';
 
 interface WorkerScope {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
@@ -70,7 +71,10 @@ async function convert(message: FragmentIn): Promise<void> {
 async function encodeFragment(c: AudioConversion, message: FragmentIn): Promise<void> {
   const samples = readFragment(new Uint8Array(message.data));
   const at = samples.length ? samples[0]!.dts / c.timescale + message.timestampOffset : 0;
-  const packets = samples.map((s) => ({ data: s.data, seconds: s.duration / c.timescale }));
+  const packets = samples.flatMap((s) => {
+    const frames = c.codec === 'dts' ? [s.data] : syncFrames(s.data);
+    return frames.map((data) => ({ data, seconds: s.duration / c.timescale / frames.length }));
+  });
   const pcm = packets.length ? await decodeFrames(c, packets) : null;
   if (message.generation !== generation) return;
   if (pcm && pcm.frames > 0) {

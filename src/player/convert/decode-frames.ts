@@ -56,7 +56,7 @@ export async function decodeFrames(conversion: AudioConversion, packets: Packet[
     keepers.set(conversion.codec, keeper);
     await keeper.next();
   }
-  const runs: Float32Array[][] = [];
+  const runs: Run[] = [];
   let rate = conversion.sampleRate;
   for await (const sample of samplesOf(conversion, packets)) {
     rate = sample.sampleRate;
@@ -66,10 +66,11 @@ export async function decodeFrames(conversion: AudioConversion, packets: Packet[
       sample.copyTo(plane, { planeIndex: c, format: 'f32-planar' });
       planes.push(plane);
     }
+    runs.push({ planes, at: sample.timestamp });
     sample.close();
-    runs.push(planes);
   }
-  return joinRuns(runs, rate);
+  const seconds = packets.reduce((sum, p) => sum + p.seconds, 0);
+  return layRuns(runs, rate, Math.round(seconds * rate));
 }
 
 /** The packets written as a one-track Matroska file in memory, and its decoded samples read back. */
@@ -93,16 +94,34 @@ async function* samplesOf(conversion: AudioConversion, packets: Packet[]): Async
   }
 }
 
-/** Runs of planes, end to end; a run with fewer channels than the first (a stream that changes) repeats its last. */
-function joinRuns(runs: Float32Array[][], sampleRate: number): Pcm | null {
+/** Decoded sound and the second, from the first packet, of the packet it came from. */
+interface Run {
+  planes: Float32Array[];
+  at: number;
+}
+
+/** A packet's sound this much later than where the one before ends is placed at its time, after silence. */
+const LATE_SECONDS = 0.005;
+
+/**
+ * The runs laid on the packets' timeline, `frames` long at least: one after another, except that a run whose
+ * packet starts later than the sound before ends is placed at its time, with silence between (a file whose
+ * frames hold less sound than their times say: Bento4's E-AC-3 test file, 256 samples every 1536); a run
+ * with fewer channels than the first (a stream that changes) repeats its last.
+ */
+function layRuns(runs: Run[], sampleRate: number, frames: number): Pcm | null {
   const first = runs[0];
   if (!first) return null;
-  const frames = runs.reduce((n, r) => n + r[0]!.length, 0);
-  const channels = first.map(() => new Float32Array(frames));
-  let at = 0;
-  for (const run of runs) {
-    for (const [c, plane] of channels.entries()) plane.set(run[Math.min(c, run.length - 1)]!, at);
-    at += run[0]!.length;
+  let cursor = 0;
+  const placed = runs.map((run) => {
+    const at = Math.round(run.at * sampleRate);
+    const start = at - cursor > LATE_SECONDS * sampleRate ? at : cursor;
+    cursor = start + run.planes[0]!.length;
+    return { run, start };
+  });
+  const channels = first.planes.map(() => new Float32Array(Math.max(frames, cursor)));
+  for (const { run, start } of placed) {
+    for (const [c, plane] of channels.entries()) plane.set(run.planes[Math.min(c, run.planes.length - 1)]!, start);
   }
-  return { channels, sampleRate, frames };
+  return { channels, sampleRate, frames: channels[0]!.length };
 }

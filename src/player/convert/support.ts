@@ -3,6 +3,7 @@
  * Opus in MP4), asked once and only for a file whose sound needs it; and a track made into a converted one.
  */
 import type { PlayedTrack } from '../container.js';
+import { hasMediaSource, sourceBufferTakes } from '../media-source.js';
 import { CONVERTED_MIME, OUTPUT, convertedInit, decodedCodec } from './conversion.js';
 
 /** Whether a track of `codec`, which this browser's MSE cannot play (`mime`), is converted here. */
@@ -13,8 +14,7 @@ let ready: Promise<boolean> | null = null;
 function conversionReady(): Promise<boolean> {
   ready ??= (async () => {
     if (typeof Worker === 'undefined' || typeof WebAssembly === 'undefined') return false;
-    if (typeof AudioEncoder === 'undefined' || typeof MediaSource === 'undefined') return false;
-    if (!MediaSource.isTypeSupported(CONVERTED_MIME)) return false;
+    if (typeof AudioEncoder === 'undefined' || !sourceBufferTakes(CONVERTED_MIME)) return false;
     const { channels: numberOfChannels, sampleRate, bitrate } = OUTPUT;
     const answer = await AudioEncoder.isConfigSupported({ codec: 'opus', numberOfChannels, sampleRate, bitrate });
     return answer.supported === true;
@@ -30,6 +30,7 @@ export async function conversionFor(
   tracks: readonly { codec: string; mime: string }[],
   plays: (mime: string) => boolean,
 ): Promise<Converts> {
+  if (!hasMediaSource()) return () => false;
   const wanted = (t: { codec: string; mime: string }): boolean => decodedCodec(t.codec) !== null && !plays(t.mime);
   if (!tracks.some(wanted) || !(await conversionReady())) return () => false;
   return wanted;
