@@ -2,8 +2,10 @@
  * Sound Chromium cannot decode, converted in the page (AC-3, E-AC-3, DTS): each film plays through MSE with
  * its 440 Hz tone heard, seeks and plays on, and names what it converts in the Audio menu.
  */
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { convertedFilms, type ConvertedFilm } from './helpers/converted-media.js';
+import { convertedFilms, syncFilm, type ConvertedFilm } from './helpers/converted-media.js';
+import { beepOnsets, recordConversions, type Onset } from './helpers/converted-sound.js';
 import { pages, startStage, stopStage, type Stage } from './helpers/stage.js';
 import { tone } from './helpers/tone.js';
 
@@ -15,6 +17,7 @@ beforeAll(async () => {
   films = convertedFilms();
   stage = await startStage((origin) => {
     for (const film of films) origin.set(`/${film.name}`, { body: film.body, type: 'video/mp4' });
+    origin.set('/sync-ac3.mp4', { body: syncFilm(), type: 'video/mp4' });
   });
 }, 240_000);
 
@@ -35,6 +38,64 @@ describe('sound converted in the page', () => {
     await page.evaluate(() => (document.querySelector('video')!.currentTime = 9));
     await playing(page, 10);
     expect(Math.abs((await tone(page)) - 440)).toBeLessThan(15);
+    await page.close();
+  });
+});
+
+describe('converted sound in step with the picture', () => {
+  /** The beeps of every run heard, each as far from its whole second as it is (the picture flashes on it). */
+  const drift = (onsets: Onset[], run: (name: string) => boolean): number[] =>
+    onsets.filter((o) => run(o.run)).map((o) => Math.abs(o.at - Math.round(o.at)));
+
+  const syncPage = async (): Promise<Page> => {
+    const page = await stage.browser.newPage();
+    await recordConversions(page);
+    await page.goto(pageUrl('', '/sync-ac3.mp4'));
+    await playing(page, 3.2);
+    const start = drift(await beepOnsets(page), (run) => run === '0/0');
+    expect(start.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...start)).toBeLessThan(0.04);
+    return page;
+  };
+
+  it('within 40 ms at the start, and after a seek', async () => {
+    const page = await syncPage();
+    // Far ahead, then back to what has left the buffers (30 s behind): read and converted again, from a keyframe.
+    await page.evaluate(() => (document.querySelector('video')!.currentTime = 45.4));
+    await playing(page, 46.2);
+    await page.evaluate(() => (document.querySelector('video')!.currentTime = 5.4));
+    await playing(page, 8.2);
+    const seeked = drift(await beepOnsets(page), (run) => run.startsWith('0/') && run !== '0/0');
+    expect(seeked.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...seeked)).toBeLessThan(0.04);
+    await page.close();
+  });
+
+  it('within 40 ms after a switch to the AAC track and back, from where playback was', async () => {
+    const page = await syncPage();
+    const audio = page.getByLabel('Audio');
+    const before = await page.evaluate(() => document.querySelector('video')!.currentTime);
+    await audio.selectOption({ index: 1 });
+    await playing(page, before + 0.5);
+    await audio.selectOption({ index: 0 });
+    await playing(page, before + 2.5);
+    expect(await page.evaluate(() => window.ferry.stats().codecs)).toContain('ac-3');
+    // A new worker converts the track chosen again.
+    const switched = drift(await beepOnsets(page), (run) => run === '1/0');
+    expect(switched.length).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...switched)).toBeLessThan(0.04);
+    await page.close();
+  });
+});
+
+describe('sound the page cannot convert', () => {
+  it('TrueHD: the picture plays, and the page names the sound it cannot play and what will', async () => {
+    const page = await stage.browser.newPage();
+    await page.goto(pageUrl('', '/truehd.mkv'));
+    await playing(page, 1);
+    expect(await page.evaluate(() => window.ferry.stats())).toMatchObject({ error: null });
+    const said = /cannot play this file's TrueHD audio \(mlpa\): the picture plays without sound \(Download it/;
+    await expect.poll(() => page.getByRole('status').textContent()).toMatch(said);
     await page.close();
   });
 });

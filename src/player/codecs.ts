@@ -18,6 +18,7 @@ const NAMES: [RegExp, string][] = [
   [/^ac-3/, 'AC-3'],
   [/^ec-3/, 'E-AC-3'],
   [/^dts/, 'DTS'],
+  [/^mlpa$/, 'TrueHD'],
   [/^opus/i, 'Opus'],
   [/^vorbis/, 'Vorbis'],
   [/^theora/, 'Theora'],

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 const DIR = join(process.cwd(), '.media', 'test');
 export const CONVERTED_SECONDS = 16;
+const SYNC_SECONDS = 60;
 
 function make(name: string, args: string): Buffer {
   mkdirSync(DIR, { recursive: true });
@@ -59,12 +60,18 @@ export function twoTrackFilm(ext: 'mp4' | 'mkv'): Buffer {
   return make(`ac3-aac.${ext}`, `${picture} ${tone(440)} ${tone(660)} ${tracks} ${flags}`);
 }
 
-/** Beeps of 1 kHz for 0.1 s at each whole second, with a white picture over the same tenth. */
+/**
+ * Beeps of 1 kHz for 0.1 s at each whole second, with a white picture over the same tenth, the beeps in an
+ * AC-3 5.1 track (the default) and an AAC one: the converted track's timing is measured against the file's.
+ */
 export function syncFilm(): Buffer {
-  const flash = `-f lavfi -i color=c=black:size=320x180:rate=25:duration=${CONVERTED_SECONDS}`;
+  // Longer than the buffers read ahead (20 s), so that a seek reads from elsewhere.
+  const flash = `-f lavfi -i color=c=black:size=320x180:rate=25:duration=${SYNC_SECONDS}`;
   const white = "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,0.1)'";
-  const beep = `-f lavfi -i sine=frequency=1000:sample_rate=48000:duration=${CONVERTED_SECONDS}`;
-  const gate = "volume='if(lt(mod(t\\,1)\\,0.1)\\,1\\,0)':eval=frame";
-  const filters = `-filter_complex [0:v]${white}[v];[1:a]${gate}[a] -map [v] -map [a]`;
-  return make('sync-ac3.mp4', `${flash} ${beep} ${filters} ${h264} -c:a ac3 -ac 6`);
+  // Frames of 1 ms, so that the gate opens on the whole second, not on the frame after it.
+  const beep = `-f lavfi -i sine=frequency=1000:sample_rate=48000:samples_per_frame=48:duration=${SYNC_SECONDS}`;
+  const gate = "volume='if(lt(mod(t\\,1)\\,0.1)\\,1\\,0)':eval=frame,asplit[a][b]";
+  const filters = `-filter_complex [0:v]${white}[v];[1:a]${gate} -map [v] -map [a] -map [b]`;
+  const audio = `-c:a:0 ac3 -ac:a:0 6 -c:a:1 aac -ac:a:1 2 -disposition:a:0 default -disposition:a:1 0`;
+  return make('sync-ac3.mp4', `${flash} ${beep} ${filters} ${h264} ${audio}`);
 }
