@@ -170,7 +170,7 @@ export class MseEngine implements Engine {
     // The seek first: it drops what was queued for the old track, and the new init segment must stay.
     this.seekTo(this.video.currentTime);
     this.buffers.replaceTrack(swapped.old, swapped.track);
-    this.conversions.replace(swapped.old, swapped.track);
+    this.conversions.replace(swapped.old, swapped.track, this.video.currentTime);
     // A seek to where it is flushes the sound the browser has decoded ahead (as hls.js nudges it): the new
     // track is heard within half a second, not after the seconds already decoded (0.5 to 2.6 s measured).
     // Its `seeking` must not seek again: that would drop the new track's init segment, still queued.
@@ -198,7 +198,7 @@ export class MseEngine implements Engine {
       return false;
     }
     this.playing = true;
-    this.conversions.open(tracks);
+    this.conversions.open(tracks, this.video.currentTime);
     void this.buffers.open(tracks, Math.min(this.file.duration, playable));
     // After a skipped lead-in, or sound that starts after the picture: playback starts where both are.
     if (this.file.start > 0.05 && this.video.currentTime < this.file.start) this.video.currentTime = this.file.start;
@@ -221,7 +221,7 @@ export class MseEngine implements Engine {
   /** Fetches from the keyframe before `time`, dropping what was queued for elsewhere. */
   private seekTo(time: number): void {
     this.buffers.reset(time);
-    this.conversions.reset();
+    this.conversions.reset(time);
     // Beyond the index known so far: reading waits for the rest of it (completeIndex).
     this.held = this.file.waitsFor(time);
     if (this.held) {

@@ -33,15 +33,15 @@ export class AudioConversions {
     private readonly fail: (err: FerryError) => void,
   ) {}
 
-  /** Starts a worker for each track to convert. */
-  open(tracks: readonly PlayedTrack[]): void {
-    for (const track of tracks) if (track.conversion) this.start(track);
+  /** Starts a worker for each track to convert, for playing from `from` (seconds). */
+  open(tracks: readonly PlayedTrack[], from: number): void {
+    for (const track of tracks) if (track.conversion) this.start(track, from);
   }
 
-  /** Another audio track plays in place of `old`: its worker goes, the new one's starts if it converts. */
-  replace(old: PlayedTrack, track: PlayedTrack): void {
+  /** Another audio track plays in place of `old` from `from`: its worker goes, the new one's starts if it converts. */
+  replace(old: PlayedTrack, track: PlayedTrack, from: number): void {
     this.stop(old.id);
-    if (track.conversion) this.start(track);
+    if (track.conversion) this.start(track, from);
   }
 
   /** Takes a fragment of a converted track (true), or leaves it to the buffers (false). */
@@ -56,12 +56,12 @@ export class AudioConversions {
     return true;
   }
 
-  /** A seek: what was under way is for the old place. */
-  reset(): void {
+  /** A seek to `from`: what was under way is for the old place. */
+  reset(from: number): void {
     for (const c of this.converters.values()) {
       c.generation++;
       c.pending = 0;
-      this.post(c, { type: 'reset', generation: c.generation });
+      this.post(c, { type: 'reset', generation: c.generation, from });
     }
   }
 
@@ -86,7 +86,7 @@ export class AudioConversions {
     for (const id of [...this.converters.keys()]) this.stop(id);
   }
 
-  private start(track: PlayedTrack): void {
+  private start(track: PlayedTrack, from: number): void {
     const worker = new Worker(new URL('./conversion-worker.ts', import.meta.url), { type: 'module' });
     const converter: Converter = { track, worker, generation: 0, pending: 0 };
     this.converters.set(track.id, converter);
@@ -95,7 +95,8 @@ export class AudioConversions {
       event.preventDefault();
       this.failed(converter, event.message || 'its worker could not start');
     };
-    this.post(converter, { type: 'start', conversion: track.conversion!, trackId: track.id, generation: 0 });
+    const { conversion } = track;
+    this.post(converter, { type: 'start', conversion: conversion!, trackId: track.id, generation: 0, from });
   }
 
   private receive(c: Converter, message: FromWorker): void {

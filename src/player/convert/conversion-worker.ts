@@ -6,7 +6,7 @@
  */
 import { readFragment } from '../../mp4/fragment-read.js';
 import type { AudioConversion, FromWorker, ToWorker } from './conversion.js';
-import { decodeFrames } from './decode-frames.js';
+import { decodeFrames, loadDecoder } from './decode-frames.js';
 import { toStereo } from './downmix.js';
 import { OpusFragments } from './opus-fragments.js';
 import { syncFrames } from './sync-frames.js';
@@ -23,6 +23,8 @@ const GAP_SECONDS = 0.05;
 let conversion: AudioConversion | null = null;
 let trackId = 0;
 let generation = 0;
+/** Where playback goes on: packets that end before it are not converted (a seek reads from a keyframe before). */
+let from = 0;
 /** The run being encoded, and the second at which its sound so far ends. */
 let run: { encoder: OpusFragments; end: number } | null = null;
 /** Whether any sound has decoded: a failure before it is the decoder's, after it a damaged stretch. */
@@ -33,16 +35,22 @@ scope.onmessage = ({ data: message }) => {
   if (message.type === 'start') {
     conversion = message.conversion;
     trackId = message.trackId;
-    restart(message.generation);
+    restart(message.generation, message.from);
+    // The decoder's code is fetched while the first media is read, not after.
+    void loadDecoder(message.conversion.codec).catch(() => {});
   } else if (message.type === 'reset') {
-    restart(message.generation);
+    restart(message.generation, message.from);
   } else {
     work = work.then(() => convert(message)).catch((err: unknown) => failed(err));
   }
 };
 
-function restart(next: number): void {
+function restart(next: number, at: number): void {
   generation = next;
+  from = at;
+  // The new place's work does not wait behind the old one's: a decode under way (30 to 160 ms for a second
+  // of sound) finishes beside it, and its sound is dropped.
+  work = Promise.resolve();
   run?.encoder.close();
   run = null;
 }
@@ -69,8 +77,12 @@ async function convert(message: FragmentIn): Promise<void> {
 }
 
 async function encodeFragment(c: AudioConversion, message: FragmentIn): Promise<void> {
-  const samples = readFragment(new Uint8Array(message.data));
-  const at = samples.length ? samples[0]!.dts / c.timescale + message.timestampOffset : 0;
+  const time = (dts: number): number => dts / c.timescale + message.timestampOffset;
+  // A packet of margin before the place asked for: a decoder's first frame may want the one before it.
+  const read = readFragment(new Uint8Array(message.data));
+  const kept = read.findIndex((s) => time(s.dts + s.duration) > from);
+  const samples = kept < 0 ? [] : read.slice(Math.max(0, kept - 1));
+  const at = samples.length ? time(samples[0]!.dts) : 0;
   const packets = samples.flatMap((s) => {
     const frames = c.codec === 'dts' ? [s.data] : syncFrames(s.data);
     return frames.map((data) => ({ data, seconds: s.duration / c.timescale / frames.length }));

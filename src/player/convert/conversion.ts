@@ -31,11 +31,14 @@ export function decodedCodec(codec: string): DecodedCodec | null {
   return null;
 }
 
-/** The page to the worker. A generation is bumped by every seek: work of an older one is dropped. */
+/**
+ * The page to the worker. A generation is bumped by every seek: work of an older one is dropped. `from` is
+ * where playback goes on (seconds): sound before it, read from the keyframe before it, is not converted.
+ */
 export type ToWorker =
-  | { type: 'start'; conversion: AudioConversion; trackId: number; generation: number }
+  | { type: 'start'; conversion: AudioConversion; trackId: number; generation: number; from: number }
   | { type: 'fragment'; generation: number; data: ArrayBuffer; timestampOffset: number; last: boolean }
-  | { type: 'reset'; generation: number };
+  | { type: 'reset'; generation: number; from: number };
 
 /** The worker to the page: an Opus fragment, an input fragment done with, or a failure in words. */
 export type FromWorker =

@@ -26,7 +26,8 @@ export interface Packet {
 const CODEC_IDS: Record<DecodedCodec, string> = { ac3: 'A_AC3', eac3: 'A_EAC3', dts: 'A_DTS' };
 const registered = new Map<DecodedCodec, Promise<void>>();
 
-function register(codec: DecodedCodec): Promise<void> {
+/** Loads (once) the package that decodes `codec`, and registers its decoder with mediabunny. */
+export function loadDecoder(codec: DecodedCodec): Promise<void> {
   let loading = registered.get(codec);
   if (!loading) {
     const load = codec === 'dts'
@@ -50,7 +51,7 @@ const keepers = new Map<DecodedCodec, AsyncGenerator<unknown>>();
 
 /** The packets' sound, in order, as one run of planar channels (null when nothing decodes). */
 export async function decodeFrames(conversion: AudioConversion, packets: Packet[]): Promise<Pcm | null> {
-  await register(conversion.codec);
+  await loadDecoder(conversion.codec);
   if (!keepers.has(conversion.codec) && packets.length) {
     const keeper = samplesOf(conversion, new Array<Packet>(KEEPER_PACKETS).fill(packets[0]!));
     keepers.set(conversion.codec, keeper);

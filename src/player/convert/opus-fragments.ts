@@ -8,8 +8,11 @@
 import { writeHeldFragment, type HeldSample } from '../mp4/moof.js';
 import { OUTPUT } from './conversion.js';
 
-/** Small fragments for the first seconds of a run, so that a start or a seek plays at once, then a second. */
-const EARLY = { seconds: 2, fragmentSeconds: 0.25 };
+/**
+ * Small fragments for the first seconds of a run, so that a start or a seek plays at once, then a second;
+ * the very first as soon as three packets are out (a seek's frame waits for sound at its time).
+ */
+const EARLY = { seconds: 2, fragmentSeconds: 0.25, firstSeconds: 0.06 };
 const LATER_FRAGMENT_SECONDS = 1;
 const TICKS = OUTPUT.sampleRate;
 
@@ -74,7 +77,7 @@ export class OpusFragments {
     this.gathered.push({ data, dts: this.next, duration, cto: 0, sync: true });
     this.next += duration;
     const early = this.next - this.first < EARLY.seconds * TICKS;
-    const seconds = early ? EARLY.fragmentSeconds : LATER_FRAGMENT_SECONDS;
+    const seconds = this.sequence === 1 ? EARLY.firstSeconds : early ? EARLY.fragmentSeconds : LATER_FRAGMENT_SECONDS;
     if (this.next - this.gathered[0]!.dts >= seconds * TICKS) this.cut(false);
   }
 
