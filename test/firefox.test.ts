@@ -3,7 +3,8 @@
  * audio and a WebM through MSE, and an MP3 through Firefox's own player reading the relay's /media/ tickets.
  * Each plays and seeks. An MKV with two audio tracks and two subtitle streams: both menus, a switch heard,
  * a cue at its time. A short Matroska or WebM film per pairing of codecs: through MSE where it takes both
- * tracks, else through Firefox's own player, with its sound either way (HEVC plays here through MSE).
+ * tracks, else through Firefox's own player, with its sound either way (HEVC plays here through MSE). An
+ * MKV with AC-3 5.1, which Firefox does not decode, plays with its sound converted in the page.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
@@ -13,6 +14,7 @@ import { buildPage, launchFirefox, type FirefoxBrowser } from './helpers/browser
 import { formatMedia, testMedia } from './helpers/media.js';
 import { codecFilms, FILM_CUES, matroskaMedia, type CodecFilm } from './helpers/matroska-media.js';
 import { tone } from './helpers/tone.js';
+import { convertedFilms } from './helpers/converted-media.js';
 import { Origin } from './helpers/origin.js';
 import { startRelay } from './helpers/relay.js';
 
@@ -33,6 +35,8 @@ beforeAll(async () => {
   origin.set('/film.mkv', { body: matroskaMedia().film, type: 'video/x-matroska' });
   films = codecFilms();
   for (const film of films) origin.set(`/${film.name}`, { body: film.body, type: 'video/x-matroska' });
+  const ac3 = convertedFilms().find((f) => f.name === 'ac3.mkv')!;
+  origin.set('/ac3.mkv', { body: ac3.body, type: 'video/x-matroska' });
   relay = await startRelay({ allow: [origin.hostPort] });
   firefox = await launchFirefox();
 }, 60_000);
@@ -125,6 +129,28 @@ describe('Firefox and Matroska', () => {
       expect(cue).toBe(french);
       // The ASS track is drawn by libass in Firefox too.
       await page.waitForFunction(() => document.querySelector('video')!.classList.contains('ass-drawn'));
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('Firefox and sound converted in the page', () => {
+  it('an MKV with AC-3 5.1, which Firefox cannot decode, plays with its sound converted, and seeks', async () => {
+    const page = await firefox.newPage();
+    try {
+      await page.goto(`http://127.0.0.1:${relay.port}/?url=${encodeURIComponent(origin.url('/ac3.mkv'))}&autoplay=1`);
+      await waitPlaying(page, 1);
+      const s = await stats(page);
+      expect(s).toMatchObject({ engine: 'mse', error: null });
+      expect(s.codecs).toContain('ac-3');
+      const label = await page.evaluate(() => document.querySelector('#audio option')?.textContent);
+      expect(label).toMatch(/AC-3 5\.1, converted in the browser$/);
+      await page.evaluate(() => (document.querySelector('video')!.muted = false));
+      expect(Math.abs((await tone(page)) - 440)).toBeLessThan(15);
+      await page.evaluate(() => (document.querySelector('video')!.currentTime = 9));
+      await waitPlaying(page, 10);
+      expect(Math.abs((await tone(page)) - 440)).toBeLessThan(15);
     } finally {
       await page.close();
     }
