@@ -27,7 +27,8 @@ export class Mp4Presentation implements Presentation {
   private previews: Previews | null = null;
 
   constructor(
-    private readonly movie: Movie,
+    /** The movie as known: from the moov's head until the whole is read, then the whole. */
+    private movie: Movie,
     private whole: WholeMovie | null,
     private readonly total: number | null,
     private readonly openAt: RangeOpener,
@@ -113,6 +114,9 @@ export class Mp4Presentation implements Presentation {
         if (!table) throw new FerryError('no_index', 'the relay sent a damaged index of this file');
         track.table = table;
       }
+      // A track chosen from the menu from now on is made from the whole's tables: made from the head's, it
+      // played to the head's end and waited there for ever.
+      this.movie = movie;
       const playable = this.check(notice);
       if (playable instanceof FerryError) throw playable;
       return playable;
