@@ -102,4 +102,16 @@ describe('sound the page cannot convert', () => {
     await expect.poll(() => page.getByRole('status').textContent()).toMatch(said);
     await page.close();
   });
+
+  it('a decoder that cannot load: the picture plays on, and the page says the sound was not converted', async () => {
+    // As a policy that refuses the decoder's code would (or a network that drops it).
+    const page = await stage.browser.newPage();
+    await page.route(/mediabunny-ac3-[^/]*\.js$/, (route) => route.abort());
+    await page.goto(pageUrl('', '/ac3.mkv'));
+    await playing(page, 2);
+    expect(await page.evaluate(() => window.ferry.stats())).toMatchObject({ engine: 'mse', error: null });
+    const said = /the AC-3 sound could not be converted in this page \(.+\): the picture plays without it/;
+    await expect.poll(() => page.getByRole('status').textContent()).toMatch(said);
+    await page.close();
+  });
 });

@@ -70,7 +70,8 @@ export class MseEngine implements Engine {
     const wake = (): void => this.loader.wake();
     this.buffers = new MediaBuffers(video, source.attached, goals, source.pool, wake, (err) => this.fail(err));
     const buffers = this.buffers;
-    this.conversions = new AudioConversions(source.pool, (f) => buffers.add(f), wake, (err) => this.fail(err));
+    const notice = (text: string): void => this.onNotice(text);
+    this.conversions = new AudioConversions(source.pool, (f) => buffers.add(f), wake, (err) => this.fail(err), notice);
     this.listeners = [
       ['seeking', () => this.onSeeking()],
       ['timeupdate', () => this.loader.wake()],

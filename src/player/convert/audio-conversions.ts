@@ -31,6 +31,8 @@ export class AudioConversions {
     /** Work handed back: whoever waits for room may look again. */
     private readonly changed: () => void,
     private readonly fail: (err: FerryError) => void,
+    /** A sentence for the page that is no error: some sound could not be decoded, and plays as silence. */
+    private readonly notice: (text: string) => void,
   ) {}
 
   /** Starts a worker for each track to convert, for playing from `from` (seconds). */
@@ -101,7 +103,7 @@ export class AudioConversions {
 
   private receive(c: Converter, message: FromWorker): void {
     if (this.converters.get(c.track.id) !== c) return;
-    if (message.type === 'failed') return this.failed(c, message.message);
+    if (message.type === 'failed') return this.notice(silenced(c.track.codec, message.message));
     if (message.generation !== c.generation) return;
     if (message.type === 'taken') {
       c.pending = Math.max(0, c.pending - message.bytes);
@@ -112,6 +114,7 @@ export class AudioConversions {
     this.deliver({ trackId: c.track.id, data: new Uint8Array(data), endTime, timestampOffset: 0, last });
   }
 
+  /** Its worker could not start (a policy that forbids the page's own workers): the film cannot play on. */
   private failed(c: Converter, why: string): void {
     const what = codecName(c.track.codec);
     this.fail(new FerryError('media_error', `the ${what} sound could not be converted in this page (${why})`));
@@ -125,4 +128,11 @@ export class AudioConversions {
   private post(c: Converter, message: ToWorker, transfer: Transferable[] = []): void {
     c.worker.postMessage(message, transfer);
   }
+}
+
+/** The notice for sound that did not decode, with the decoder's reason and what will play it. */
+function silenced(codec: string, why: string): string {
+  const what = codecName(codec);
+  return `the ${what} sound could not be converted in this page (${why}): the picture plays without it ` +
+    `(choose another audio track, or Download it for a player that decodes ${what})`;
 }

@@ -5,8 +5,8 @@
  * follow one another without a gap; the end of the track flushes it.
  */
 import { readFragment } from '../../mp4/fragment-read.js';
-import type { AudioConversion, FromWorker, ToWorker } from './conversion.js';
-import { decodeFrames, loadDecoder } from './decode-frames.js';
+import { OUTPUT, type AudioConversion, type FromWorker, type ToWorker } from './conversion.js';
+import { decodeFrames, loadDecoder, type Packet, type Pcm } from './decode-frames.js';
 import { toStereo } from './downmix.js';
 import { OpusFragments } from './opus-fragments.js';
 import { syncFrames } from './sync-frames.js';
@@ -27,8 +27,8 @@ let generation = 0;
 let from = 0;
 /** The run being encoded, and the second at which its sound so far ends. */
 let run: { encoder: OpusFragments; end: number } | null = null;
-/** Whether any sound has decoded: a failure before it is the decoder's, after it a damaged stretch. */
-let decoded = false;
+/** Whether the page was told that some sound could not be decoded (it is told once). */
+let told = false;
 let work: Promise<void> = Promise.resolve();
 
 scope.onmessage = ({ data: message }) => {
@@ -68,12 +68,25 @@ async function convert(message: FragmentIn): Promise<void> {
   if (message.generation !== generation || !conversion) return done();
   try {
     await encodeFragment(conversion, message);
-  } catch (err) {
-    // A damaged stretch is left silent; a decoder that never worked is a failure the page reports.
-    if (!decoded) throw err;
-    console.warn('a stretch of sound could not be converted', err);
+  } finally {
+    done();
   }
-  done();
+}
+
+/**
+ * The packets' sound; where they do not decode (a damaged stretch, or a decoder that cannot load in this
+ * page: its worker or WebAssembly refused), silence as long as they are, so that the picture plays on, and
+ * the page is told once.
+ */
+async function decodeOrSilence(c: AudioConversion, packets: Packet[]): Promise<Pcm | null> {
+  try {
+    return await decodeFrames(c, packets);
+  } catch (err) {
+    if (!told) failed(err);
+    told = true;
+    const frames = Math.round(packets.reduce((sum, p) => sum + p.seconds, 0) * OUTPUT.sampleRate);
+    return { channels: [new Float32Array(frames), new Float32Array(frames)], sampleRate: OUTPUT.sampleRate, frames };
+  }
 }
 
 async function encodeFragment(c: AudioConversion, message: FragmentIn): Promise<void> {
@@ -87,10 +100,9 @@ async function encodeFragment(c: AudioConversion, message: FragmentIn): Promise<
     const frames = c.codec === 'dts' ? [s.data] : syncFrames(s.data);
     return frames.map((data) => ({ data, seconds: s.duration / c.timescale / frames.length }));
   });
-  const pcm = packets.length ? await decodeFrames(c, packets) : null;
+  const pcm = packets.length ? await decodeOrSilence(c, packets) : null;
   if (message.generation !== generation) return;
   if (pcm && pcm.frames > 0) {
-    decoded = true;
     if (!run || Math.abs(run.end - at) > GAP_SECONDS) await startRun(at, message.generation);
     const [left, right] = toStereo(pcm.channels);
     run!.encoder.encode(left, right, pcm.sampleRate, run!.end);

@@ -40,7 +40,10 @@ export type ToWorker =
   | { type: 'fragment'; generation: number; data: ArrayBuffer; timestampOffset: number; last: boolean }
   | { type: 'reset'; generation: number; from: number };
 
-/** The worker to the page: an Opus fragment, an input fragment done with, or a failure in words. */
+/**
+ * The worker to the page: an Opus fragment, an input fragment done with, or why some sound could not be
+ * decoded (it plays as silence: the picture plays on).
+ */
 export type FromWorker =
   | { type: 'fragment'; generation: number; data: ArrayBuffer; endTime: number; last: boolean }
   | { type: 'taken'; generation: number; bytes: number }
