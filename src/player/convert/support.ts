@@ -36,16 +36,23 @@ export async function conversionFor(
   return wanted;
 }
 
+/** What a track of `codec` (numbered `id`) is given to play converted: the Opus SourceBuffer's type and init. */
+export function convertedForm(
+  id: number,
+  codec: string,
+  sound: { sampleRate: number; channels: number },
+  timescale: number,
+): Required<Pick<PlayedTrack, 'mime' | 'init' | 'conversion'>> | null {
+  const decoded = decodedCodec(codec);
+  if (!decoded) return null;
+  return { mime: CONVERTED_MIME, init: convertedInit(id), conversion: { codec: decoded, ...sound, timescale } };
+}
+
 /** The track as its SourceBuffer plays it once converted: Opus, its codec still the file's. */
 export function convertTrack<T extends PlayedTrack>(
   track: T,
   sound: { sampleRate: number; channels: number },
   timescale: number,
 ): T {
-  const codec = decodedCodec(track.codec);
-  if (!codec) return track;
-  track.mime = CONVERTED_MIME;
-  track.init = convertedInit(track.id);
-  track.conversion = { codec, ...sound, timescale };
-  return track;
+  return Object.assign(track, convertedForm(track.id, track.codec, sound, timescale));
 }

@@ -17,8 +17,7 @@ import { MatroskaDemuxer, textKind } from './matroska-demuxer.js';
 import { readAttachedFonts, readMatroskaCues } from './read-head.js';
 import { trackForm, type TrackForm } from './track-codecs.js';
 import { TrackOutput } from './track-output.js';
-import { CONVERTED_MIME, convertedInit, decodedCodec } from '../convert/conversion.js';
-import type { Converts } from '../convert/support.js';
+import { convertedForm, type Converts } from '../convert/support.js';
 
 export interface MatroskaFile {
   head: MatroskaHead;
@@ -159,10 +158,9 @@ function playedTrack(o: TrackOutput): PlayedTrack {
 
 /** The form of a track converted in the page: fragments of its own frames in MP4, for an Opus SourceBuffer. */
 function converted(track: MatroskaTrack, form: TrackForm, head: MatroskaHead): TrackForm {
-  const codec = decodedCodec(form.codec)!;
-  const sound = { sampleRate: track.sampleRate, channels: track.channels, timescale: 1e9 / head.timestampScale };
-  const conversion = { codec, ...sound };
-  return { ...form, form: 'mp4', mime: CONVERTED_MIME, init: convertedInit(track.number), conversion };
+  const sound = { sampleRate: track.sampleRate, channels: track.channels };
+  const opus = convertedForm(track.number, form.codec, sound, 1e9 / head.timestampScale);
+  return opus ? { ...form, form: 'mp4', ...opus } : form;
 }
 
 /**
