@@ -123,7 +123,8 @@ export class Captions {
 
   private render(): void {
     const tracks = this.textTracks();
-    this.menu.replaceChildren(new Option('Off', OFF), ...tracks.map((t, i) => new Option(t.label || t.language || `Track ${i + 1}`, t.label)));
+    const options = tracks.map((t, i) => new Option(t.label || t.language || `Track ${i + 1}`, t.label));
+    this.menu.replaceChildren(new Option('Off', OFF), ...options);
     this.menu.value = tracks.find((t) => t.mode === 'showing')?.label ?? OFF;
     this.menu.disabled = tracks.length === 0;
   }

@@ -24,7 +24,8 @@ export function setUpMediaSession(video: HTMLVideoElement): { title(url: string)
   const position = (): void => {
     if (!(video.duration > 0) || !Number.isFinite(video.duration)) return;
     try {
-      session.setPositionState({ duration: video.duration, position: Math.min(video.currentTime, video.duration), playbackRate: video.playbackRate });
+      const position = Math.min(video.currentTime, video.duration);
+      session.setPositionState({ duration: video.duration, position, playbackRate: video.playbackRate });
     } catch {
       // A position the browser refuses (e.g. during a duration change) is given again at the next event.
     }

@@ -51,7 +51,8 @@ export class PositionMemory {
     const saved = this.url ? read(this.url) : null;
     const version = this.version();
     const { duration, currentTime } = this.video;
-    if (!saved || saved.version !== version || saved.t < MARGIN_S || saved.t > duration - MARGIN_S || Math.abs(currentTime - saved.t) < MARGIN_S) return;
+    if (!saved || saved.version !== version) return;
+    if (saved.t < MARGIN_S || saved.t > duration - MARGIN_S || Math.abs(currentTime - saved.t) < MARGIN_S) return;
     const button = this.offer.querySelector('button')!;
     button.dataset.t = String(saved.t);
     button.textContent = `Resume at ${clock(saved.t)}`;
@@ -88,6 +89,7 @@ function read(url: string): Saved | null {
 function forgetOldest(): void {
   const keys = Object.keys(localStorage).filter((k) => k.startsWith(PREFIX));
   if (keys.length <= MAX_FILES) return;
-  const byAge = keys.map((k) => ({ k, at: (JSON.parse(localStorage.getItem(k) ?? '{}') as Partial<Saved>).at ?? 0 })).sort((a, b) => a.at - b.at);
+  const savedAt = (k: string): number => (JSON.parse(localStorage.getItem(k) ?? '{}') as Partial<Saved>).at ?? 0;
+  const byAge = keys.map((k) => ({ k, at: savedAt(k) })).sort((a, b) => a.at - b.at);
   for (const { k } of byAge.slice(0, keys.length - MAX_FILES)) localStorage.removeItem(k);
 }

@@ -9,9 +9,11 @@ const STATUS_TEXT: Record<number, string> = {
 export function describeError(err: FerryError): string {
   switch (err.code) {
     case 'upstream_status':
-      return err.status ? `the server answered ${err.status}${STATUS_TEXT[err.status] ? ` (${STATUS_TEXT[err.status]})` : ''}` : err.message;
+      if (!err.status) return err.message;
+      return `the server answered ${err.status}${STATUS_TEXT[err.status] ? ` (${STATUS_TEXT[err.status]})` : ''}`;
     case 'blocked':
-      return err.message.startsWith('the relay refused') ? err.message : `the relay refused this address: ${err.message}`;
+      if (err.message.startsWith('the relay refused')) return err.message;
+      return `the relay refused this address: ${err.message}`;
     default:
       return err.message || ErrorCodes[err.code];
   }

@@ -8,5 +8,7 @@ export function formatProgress(done: number, total: number | null, bytesPerSecon
   const ratio = Math.min(1, done / total);
   const filled = Math.round(ratio * width);
   const left = bytesPerSecond > 0 ? Math.ceil((total - done) / bytesPerSecond) : null;
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(ratio * 100).toFixed(1)}% ${(done / MB).toFixed(0)}/${(total / MB).toFixed(0)} MB · ${speed}${left !== null ? ` · ${left} s left` : ''}`;
+  const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+  const sizes = `${(done / MB).toFixed(0)}/${(total / MB).toFixed(0)} MB`;
+  return `${bar} ${(ratio * 100).toFixed(1)}% ${sizes} · ${speed}${left !== null ? ` · ${left} s left` : ''}`;
 }
