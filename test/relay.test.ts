@@ -135,7 +135,7 @@ describe('auth', () => {
     const user = connect(r.url, { password: 'sesame' });
     const admin = connect(r.url, { admin: 'root-of-trust' });
     await admin.whenReady();
-    expect(admin.role).toBe('admin');
+    expect(admin.welcome?.role).toBe('admin');
     const t = user.open({ url: origin.url('/file.bin'), window: 64 * 1024 });
     await t.meta;
     const s = await rawSocket(r.url);

@@ -36,7 +36,7 @@ export class Connection {
   state: ConnectionState = 'connecting';
   /** Times the socket was re-established after a drop. */
   reconnects = 0;
-  role: WelcomeMessage['role'] | undefined;
+  welcome: WelcomeMessage | undefined; // the relay's on this socket: the page's role, the sound it decodes
   private deviceKey: string | undefined;
   private socket: WebSocketLike | undefined;
   private welcomed = false;
@@ -232,7 +232,7 @@ export class Connection {
   private onWelcome(m: WelcomeMessage): void {
     if (m.rtt !== undefined) this.link.roundTrip(m.rtt);
     this.welcomed = true;
-    this.role = m.role;
+    this.welcome = m;
     if (m.key && m.key !== this.deviceKey) {
       this.deviceKey = m.key;
       this.options.onDeviceKey?.(m.key);

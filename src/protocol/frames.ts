@@ -95,6 +95,8 @@ export interface WelcomeMessage {
    * (the page's own measures wait on its main thread and behind the data), when the relay has one.
    */
   rtt?: number;
+  /** Codecs of sound the relay decodes for the page at `/decode/` (its `--decode-audio`), e.g. `truehd`. */
+  decodes?: string[];
 }
 export interface MetaMessage {
   t: 'meta';

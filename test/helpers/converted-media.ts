@@ -53,6 +53,11 @@ export function convertedFilms(): ConvertedFilm[] {
   }));
 }
 
+/** The TrueHD film's sound alone (its 440 Hz tone, 5.1), as the page sends it to a relay that decodes it. */
+export function trueHdSound(): Buffer {
+  return make('truehd-sound.mkv', `${tone(440)} -c:a truehd -strict -2 -ac 6 -channel_layout 5.1`);
+}
+
 /** A film with an AC-3 5.1 track (440 Hz, the default) and an AAC one (660 Hz), in MP4 or Matroska. */
 export function twoTrackFilm(ext: 'mp4' | 'mkv'): Buffer {
   const tracks = `-map 0:v -map 1:a -map 2:a ${h264} -c:a:0 ac3 -ac:a:0 6 -c:a:1 aac`;

@@ -23,10 +23,15 @@ export type TestRelayOptions = Partial<Omit<RelayOptions, 'config'>> & {
   maxSockets?: number;
   maxSocketsPerAddress?: number;
   port?: number;
+  decodeAudio?: boolean;
 };
 
 export async function startRelay(options: TestRelayOptions = {}): Promise<Relay> {
-  const { allow = [], password, adminPassword, ticketSecret, ticketSecrets, allowOrigins = [], host = '127.0.0.1', metricsToken, metricsOpen = true, maxSockets = 1024, maxSocketsPerAddress = 128, port = 0, ...rest } = options;
+  const {
+    allow = [], password, adminPassword, ticketSecret, ticketSecrets, allowOrigins = [], host = '127.0.0.1',
+    metricsToken, metricsOpen = true, maxSockets = 1024, maxSocketsPerAddress = 128, port = 0, decodeAudio = false,
+    ...rest
+  } = options;
   const relay = createRelay({
     config: {
       host,
@@ -41,6 +46,7 @@ export async function startRelay(options: TestRelayOptions = {}): Promise<Relay>
       metricsOpen,
       maxSockets,
       maxSocketsPerAddress,
+      decodeAudio,
       trustProxy: false,
       logLevel: 'silent',
       staticDir: undefined,

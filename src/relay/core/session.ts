@@ -55,6 +55,8 @@ export interface SessionContext {
   limits: SessionLimits;
   /** Bytes queued for all sockets together, against the relay's budget. */
   queueBudget: QueueBudget;
+  /** Codecs of sound this relay decodes for pages that cannot (told in the welcome). */
+  decodes?: readonly string[];
 }
 
 /** What a client may send after its hello before the relay has judged it. */
@@ -224,6 +226,7 @@ export class Session {
       limits: { streams: this.ctx.limits.maxStreams, credit: this.ctx.limits.heldCreditBytes ?? MAX_STREAM_CREDIT, chunk: MAX_CHUNK_BYTES },
       ...(key && { key }),
       ...(rtt != null && { rtt: Math.round(rtt) }),
+      ...(this.ctx.decodes?.length && { decodes: [...this.ctx.decodes] }),
     });
     const early = this.early;
     this.early = null;

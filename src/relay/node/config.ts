@@ -32,6 +32,8 @@ export interface RelayConfig {
   staticDir: string | undefined;
   /** A local video the page opens on when no URL is given, served by its own origin and fetched through the relay. */
   demo: string | undefined;
+  /** Decode, for pages, sound no page can (TrueHD) with ffmpeg: the pages' packets in, stereo out. */
+  decodeAudio: boolean;
 }
 
 export const SERVE_HELP = `ferry serve: run the relay and its page
@@ -60,6 +62,8 @@ export const SERVE_HELP = `ferry serve: run the relay and its page
                             behind a reverse proxy you run, or anyone can dodge the password throttle
   --log-level LEVEL         fatal, error, warn, info, debug or silent (FERRY_LOG_LEVEL, default info)
   --demo FILE               open the page on this local video (npm start uses .media/demo.mp4)
+  --decode-audio            decode TrueHD sound for pages, which cannot, with ffmpeg on this machine;
+                            one process per film playing, up to one per core (FERRY_DECODE_AUDIO=1)
   -h, --help                this text
 `;
 
@@ -110,6 +114,7 @@ const SERVE_OPTIONS = {
   'log-level': { type: 'string' },
   'static-dir': { type: 'string' },
   demo: { type: 'string' },
+  'decode-audio': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -137,6 +142,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): RelayCon
     logLevel: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info',
     staticDir: values['static-dir'],
     demo: values.demo,
+    decodeAudio: values['decode-audio'] ?? env.FERRY_DECODE_AUDIO === '1',
   };
   if (!isLoopback(config.host) && !config.password && !config.noAuth) {
     throw new Error(`refusing to listen on ${config.host} without a password: give --password-file, or --no-auth to run open`);

@@ -1,11 +1,14 @@
 /** Node edge of the relay: HTTP (page, health, metrics) and the WebSocket endpoint, wired to sessions. */
+import { spawnSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { MAX_STREAMS_PER_SOCKET } from '../../protocol/limits.js';
 import { Auth } from '../core/auth.js';
+import { createDecodeEdge, RELAY_DECODES, type DecodeEdge } from './audio-decode.js';
 import type { RelayConfig } from './config.js';
 import { addressPicker, type Resolver } from './dialer.js';
 import { Http1Client } from './http1/client.js';
@@ -67,6 +70,7 @@ export function createRelay(options: RelayOptions): Relay {
   const metrics = new PromMetrics();
   const log: Logger = options.log ?? pino({ level: config.logLevel, base: { svc: 'ferry-relay' } });
   const { closeUpstream, ctx } = sessionContext(options, metrics, log);
+  if (config.decodeAudio) ctx.decodes = RELAY_DECODES;
   const site = new SitePolicy(config.host, config.allowOrigins);
   const server = httpServer(options, ctx, site);
   const sockets = createSocketEdge({
@@ -78,7 +82,11 @@ export function createRelay(options: RelayOptions): Relay {
     closeGraceMs: options.limits?.closeGraceMs ?? 1000,
     remoteAddress: (req) => remoteAddress(req, config.trustProxy),
   });
-  server.on('upgrade', sockets.upgrade);
+  const decoder = config.decodeAudio ? decodeEdge(site, ctx) : null;
+  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+    if (decoder?.owns(req)) decoder.upgrade(req, socket, head);
+    else sockets.upgrade(req, socket, head);
+  });
 
   const relay: Relay = {
     server,
@@ -99,6 +107,7 @@ export function createRelay(options: RelayOptions): Relay {
       }),
     close: async () => {
       sockets.close();
+      decoder?.close();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
       closeUpstream();
@@ -137,6 +146,15 @@ function sessionContext(options: RelayOptions, metrics: PromMetrics, log: Logger
   // 32 MiB for the relay's slow readers together, and a frame (256 KiB) each that every socket may always have queued.
   const queueBudget = new QueueBudget(l?.queueBudgetBytes ?? 32 * 1024 * 1024, 256 * 1024);
   return { closeUpstream: () => http.close(), ctx: { auth, idleStreams, openUpstream, downloads, metrics, log, registry: new Map<string, Session>(), limits, queueBudget } };
+}
+
+/** Pages' sound decoded with ffmpeg (`--decode-audio`), which must be there: a relay does not start without it. */
+function decodeEdge(site: SitePolicy, ctx: Context): DecodeEdge {
+  const ffmpeg = 'ffmpeg';
+  if (spawnSync(ffmpeg, ['-version'], { stdio: 'ignore' }).status !== 0) {
+    throw new Error('--decode-audio needs ffmpeg on the PATH (on Debian: apt-get install ffmpeg)');
+  }
+  return createDecodeEdge({ site, downloads: ctx.downloads, log: ctx.log, maxDecodes: availableParallelism(), ffmpeg });
 }
 
 /** The HTTP server: slow-loris bounds, the connection cap, and the page, metrics and /save/ routes. */

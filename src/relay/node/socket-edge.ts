@@ -31,7 +31,7 @@ export interface SocketEdge {
 }
 
 /** The request's path, or null when its target is no URL (`GET http://[ HTTP/1.1` parses, then throws here). */
-function pathOf(target: string | undefined): string | null {
+export function pathOf(target: string | undefined): string | null {
   try {
     return new URL(target ?? '/', 'http://relay').pathname;
   } catch {
@@ -40,7 +40,7 @@ function pathOf(target: string | undefined): string | null {
 }
 
 /** Refuses an upgrade with a plain HTTP answer, before any WebSocket exists. */
-function refuse(socket: Duplex, status: string, text: string): void {
+export function refuse(socket: Duplex, status: string, text: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${text}\n`);
 }
 
