@@ -1,12 +1,15 @@
 /**
  * The parts of the page's audio conversion that need no browser: fragments read back as the demuxers write
- * them, AC-3/E-AC-3 packets split into the frames a decoder takes one at a time, and the mix to stereo.
+ * them, AC-3/E-AC-3 packets split into the frames a decoder takes one at a time, the mix to stereo, and the
+ * TrueHD major syncs a run sent to the relay starts from.
  */
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { readFragment } from '../src/mp4/fragment-read.js';
 import { writeHeldFragment } from '../src/player/mp4/moof.js';
 import { syncFrames } from '../src/player/convert/sync-frames.js';
 import { toStereo } from '../src/player/convert/downmix.js';
+import { hasMajorSync } from '../src/player/convert/relay-decoder.js';
 import { FerryError } from '../src/protocol/codes.js';
 
 const take = (size: number): Uint8Array<ArrayBuffer> => new Uint8Array(size);
@@ -88,5 +91,39 @@ describe('the mix to stereo', () => {
     expect(toStereo(stereo)).toEqual(stereo);
     const many = Array.from({ length: 12 }, (_, c) => plane(c / 20));
     expect(toStereo(many).map((p) => p[0])).toEqual([many[0]![0], many[1]![0]]);
+  });
+});
+
+describe('TrueHD major syncs (where a run sent to the relay may start)', () => {
+  /** ffmpeg's TrueHD, raw: access units one after another, a major sync every 16. */
+  const units = ((): Uint8Array[] => {
+    const raw = new Uint8Array(execFileSync('ffmpeg', [
+      '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=1',
+      '-c:a', 'truehd', '-strict', '-2', '-ac', '6', '-f', 'truehd', 'pipe:1',
+    ], { maxBuffer: 64 * 1024 * 1024 }));
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < raw.length;) {
+      const length = (((raw[at]! & 0x0f) << 8) | raw[at + 1]!) * 2;
+      out.push(raw.subarray(at, at + length));
+      at += length;
+    }
+    return out;
+  })();
+
+  it('finds the major sync of a packet that starts with one, or holds one further on, and only those', () => {
+    expect(units.length).toBe(1200);
+    const withSync = units.map((u) => hasMajorSync(u));
+    expect(withSync.filter(Boolean).length).toBe(1200 / 16);
+    expect(withSync.every((has, i) => has === (i % 16 === 0))).toBe(true);
+    const packet = (from: number, to: number): Uint8Array => Buffer.concat(units.slice(from, to));
+    expect(hasMajorSync(packet(1, 16))).toBe(false);
+    expect(hasMajorSync(packet(5, 20))).toBe(true);
+  });
+
+  it('reads damaged or short packets without running past them', () => {
+    for (let seed = 0; seed < 2000; seed++) {
+      const bytes = Uint8Array.from({ length: seed % 64 }, (_, i) => (seed * 31 + i * 17) & 0xff);
+      expect(typeof hasMajorSync(bytes)).toBe('boolean');
+    }
   });
 });

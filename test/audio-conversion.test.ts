@@ -1,15 +1,26 @@
 /**
- * Sound Chromium cannot decode, converted in the page (AC-3, E-AC-3, DTS): each film plays through MSE with
- * its 440 Hz tone heard, seeks and plays on, and names what it converts in the Audio menu.
+ * Sound Chromium cannot decode, converted in the page (AC-3, E-AC-3, DTS; TrueHD decoded by the relay, on the
+ * stage's relay started with `--decode-audio`): each film plays through MSE with its 440 Hz tone heard, seeks
+ * and plays on, and names what it converts in the Audio menu.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertedFilms, syncFilm, type ConvertedFilm } from './helpers/converted-media.js';
 import { beepOnsets, recordConversions, type Onset } from './helpers/converted-sound.js';
+import { availableParallelism } from 'node:os';
+import { WebSocket } from 'ws';
+import type { Relay } from '../src/relay/node/server.js';
+import { connect, startRelay } from './helpers/relay.js';
 import { pages, startStage, stopStage, type Stage } from './helpers/stage.js';
 import { tone } from './helpers/tone.js';
 
 let stage: Stage;
+
+/** A decode socket of the relay's, opened and left idle. */
+function openSocket(relay: Relay, ticket: string): Promise<WebSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/decode/${ticket}`);
+  return new Promise((done, fail) => (ws.once('open', () => done(ws)), ws.once('error', fail)));
+}
 let films: ConvertedFilm[] = [];
 const { pageUrl, playing } = pages(() => stage);
 
@@ -18,13 +29,15 @@ beforeAll(async () => {
   stage = await startStage((origin) => {
     for (const film of films) origin.set(`/${film.name}`, { body: film.body, type: 'video/mp4' });
     origin.set('/sync-ac3.mp4', { body: syncFilm(), type: 'video/mp4' });
-  });
+    origin.set('/sync-truehd.mkv', { body: syncFilm('truehd'), type: 'video/x-matroska' });
+  }, { decodeAudio: true });
 }, 240_000);
 
 afterAll(() => stopStage(stage));
 
 describe('sound converted in the page', () => {
-  it.each(['ac3.mp4', 'ac3.mkv', 'eac3.mp4', 'dts.mkv'])('%s plays with its sound, and seeks', async (name) => {
+  const names = ['ac3.mp4', 'ac3.mkv', 'eac3.mp4', 'dts.mkv', 'truehd.mkv', 'truehd.mp4'];
+  it.each(names)('%s plays with its sound, and seeks', async (name) => {
     const film = films.find((f) => f.name === name)!;
     const page = await stage.browser.newPage();
     page.on('console', (m) => console.log(name, m.text()));
@@ -47,10 +60,10 @@ describe('converted sound in step with the picture', () => {
   const drift = (onsets: Onset[], run: (name: string) => boolean): number[] =>
     onsets.filter((o) => run(o.run)).map((o) => Math.abs(o.at - Math.round(o.at)));
 
-  const syncPage = async (): Promise<Page> => {
+  const syncPage = async (path = '/sync-ac3.mp4'): Promise<Page> => {
     const page = await stage.browser.newPage();
     await recordConversions(page);
-    await page.goto(pageUrl('', '/sync-ac3.mp4'));
+    await page.goto(pageUrl('', path));
     await playing(page, 3.2);
     const start = drift(await beepOnsets(page), (run) => run === '0/0');
     expect(start.length).toBeGreaterThanOrEqual(3);
@@ -58,8 +71,8 @@ describe('converted sound in step with the picture', () => {
     return page;
   };
 
-  it('within 40 ms at the start, and after a seek', async () => {
-    const page = await syncPage();
+  it.each(['/sync-ac3.mp4', '/sync-truehd.mkv'])('%s: within 40 ms at the start, and after a seek', async (path) => {
+    const page = await syncPage(path);
     // Far ahead, then back to what has left the buffers (30 s behind): read and converted again, from a keyframe.
     await page.evaluate(() => (document.querySelector('video')!.currentTime = 45.4));
     await playing(page, 46.2);
@@ -93,14 +106,33 @@ describe('converted sound in step with the picture', () => {
 });
 
 describe('sound the page cannot convert', () => {
-  it('TrueHD: the picture plays, and the page names the sound it cannot play and what will', async () => {
+  it('TrueHD from a relay that does not decode it: the picture plays, and the page says what would', async () => {
+    const plain = await startRelay({ allow: [stage.origin.hostPort] });
     const page = await stage.browser.newPage();
-    await page.goto(pageUrl('', '/truehd.mkv'));
+    await page.goto(pageUrl('', '/truehd.mkv').replace(`:${stage.relay.port}/`, `:${plain.port}/`));
     await playing(page, 1);
     expect(await page.evaluate(() => window.ferry.stats())).toMatchObject({ error: null });
-    const said = /cannot play this file's TrueHD audio \(mlpa\): the picture plays without sound \(Download it/;
+    const said = /this file's TrueHD audio \(mlpa\): the picture plays without sound \(Download it .*--decode-audio/;
     await expect.poll(() => page.getByRole('status').textContent()).toMatch(said);
     await page.close();
+    await plain.close();
+  });
+
+  it('a relay too busy to decode: the picture plays on, and the page says why the TrueHD is silent', async () => {
+    // Every decoder the relay may run (one a core) taken by another client.
+    const other = connect(stage.relay.url);
+    const { ticket } = await other.download(stage.origin.url('/truehd.mkv'), { type: null }).whenTicketed();
+    const cores = availableParallelism();
+    const busy = await Promise.all(Array.from({ length: cores }, () => openSocket(stage.relay, ticket)));
+    const page = await stage.browser.newPage();
+    await page.goto(pageUrl('', '/truehd.mkv'));
+    await playing(page, 2);
+    expect(await page.evaluate(() => window.ferry.stats())).toMatchObject({ engine: 'mse', error: null });
+    const said = /the TrueHD sound could not be converted in this page \(the relay refused to decode it/;
+    await expect.poll(() => page.getByRole('status').textContent()).toMatch(said);
+    await page.close();
+    for (const ws of busy) ws.close();
+    other.close();
   });
 
   it('a decoder that cannot load: the picture plays on, and the page says the sound was not converted', async () => {

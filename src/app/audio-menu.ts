@@ -26,7 +26,7 @@ export class AudioMenu {
         // Channels where they tell tracks apart: surround, and what the page converts (to stereo).
         const layout = t.channels && (t.converted || t.channels > 2) ? ` ${channelWords(t.channels)}` : '';
         const sound = `${codecName(t.codec)}${layout}`;
-        const how = t.converted ? ', converted in the browser' : t.playable ? '' : ' (not playable here)';
+        const how = t.converted ? convertedWhere(t.codec) : t.playable ? '' : ' (not playable here)';
         const text = `${named} · ${sound}${how}`;
         const option = new Option(text, String(t.id), false, t.playing);
         option.disabled = !t.playable;
@@ -42,4 +42,9 @@ function channelWords(channels: number): string {
   if (channels === 1) return 'mono';
   if (channels === 2) return 'stereo';
   return channels >= 6 ? `${channels - 1}.1` : `${channels} channels`;
+}
+
+/** Where converted sound is decoded: in the browser, but TrueHD by the relay (`--decode-audio`). */
+function convertedWhere(codec: string): string {
+  return codec === 'mlpa' ? ', decoded by the relay' : ', converted in the browser';
 }

@@ -74,7 +74,10 @@ export function partialNotice(refused: readonly TrackCodec[]): string {
   const names = [...new Set(refused.map((t) => codecName(t.codec)))].join(' and ');
   const alone = refused.every((t) => t.kind === 'audio');
   const rest = alone ? 'the picture plays without sound' : 'the rest plays without it';
-  return `this browser cannot play this file's ${what}: ${rest} (Download it for a player that decodes ${names})`;
+  // TrueHD is decoded by a relay that offers to (issue 25), and by no browser.
+  const relay = refused.some((t) => t.codec === 'mlpa') ? '; a relay started with --decode-audio plays TrueHD' : '';
+  const instead = `Download it for a player that decodes ${names}${relay}`;
+  return `this browser cannot play this file's ${what}: ${rest} (${instead})`;
 }
 
 /** The error for tracks this browser cannot play (`plays` asks it), or null when it plays them all. */

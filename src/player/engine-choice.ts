@@ -20,7 +20,7 @@ import { BufferPool } from './buffer-pool.js';
 import type { Presentation } from './container.js';
 import { NativeEngine } from './native-engine.js';
 import { playableAudio } from './playable-audio.js';
-import { conversionFor, type Converts } from './convert/support.js';
+import { conversionFor, relayDecoding, type Converts } from './convert/support.js';
 
 export interface ChoiceContext {
   video: HTMLVideoElement;
@@ -51,7 +51,7 @@ export async function chooseEngine(c: ChoiceContext): Promise<Engine> {
     const { ftyp, head, whole, dropWhole, prefetch } = c.start;
     try {
       const movie = parseMovie(ftyp, head, c.meta.total, false);
-      const converts = await conversionFor(movie.audioChoices, sourceBufferTakes);
+      const converts = await conversionFor(movie.audioChoices, sourceBufferTakes, relayDecodes(c));
       // A large file plays from the head at once; for a small one, the whole says which engine.
       if (!movie.fragmented && isLarge(c.meta.total, c.options.mseThreshold) && mseTakes(c, movie, converts)) {
         const load = async (): Promise<Movie> => parseMovie(ftyp, await whole(), c.meta.total);
@@ -109,6 +109,9 @@ function mseTakes(c: ChoiceContext, movie: Movie, converts: Converts): boolean {
   return true;
 }
 
+/** Codecs of sound the relay decodes for this page. */
+const relayDecodes = (c: ChoiceContext): readonly string[] => c.connection.welcome?.decodes ?? [];
+
 /** From the MSE threshold up, or of unknown size: what goes through MSE. */
 export function isLarge(total: number | null, mseThreshold: number): boolean {
   return total === null || total >= mseThreshold;
@@ -135,7 +138,9 @@ async function matroska(c: ChoiceContext, openAt: RangeOpener): Promise<{ engine
   const large = isLarge(meta.total, c.options.mseThreshold);
   const { chunk } = c.start;
   const takes = sourceBufferTakes;
-  const opened = await openMatroska({ first, chunk, total: meta.total, large, openAt, pool, takes });
+  const opened = await openMatroska({
+    first, chunk, total: meta.total, large, openAt, pool, takes, relayDecodes: relayDecodes(c),
+  });
   if ('native' in opened) return opened;
   // The first answer goes on into the first Cluster: playback from the start reads on from it.
   return { engine: mseWith(c, openAt, opened.file, pool, { prefetch: first, lead: opened.lead }) };
@@ -147,7 +152,8 @@ type MediaStart = Pick<MseSource, 'prefetch' | 'lead'>;
 function mseWith(c: ChoiceContext, openAt: RangeOpener, file: Presentation, pool: BufferPool, at: MediaStart): Engine {
   const mediaWindow = (): number | null => c.connection.link.window(c.options.window);
   const attached = c.attached ?? new AttachedMediaSource(c.video);
-  const source = { openAt, attached, file, pool, ...at, total: c.meta.total, mediaWindow };
+  const relay = relayDecoding(c.connection, c.url, c.options.mediaBase);
+  const source = { openAt, attached, file, pool, ...at, total: c.meta.total, mediaWindow, relayDecoding: relay };
   return new MseEngine(c.video, source, { ...c.options.goals }, c.fail, c.notice);
 }
 

@@ -139,16 +139,37 @@ function audioChoice({ trak, codec }: Candidate, make: () => MovieTrack | null):
 const ACMOD_CHANNELS = [2, 1, 2, 3, 3, 4, 4, 5];
 
 interface AudioEntry {
+  type?: string;
   channel_count?: number;
   samplerate?: number;
   dac3?: { acmod: number; lfeon: number };
   dec3?: { ind_subs: { acmod: number; lfeon: number }[] };
+  /** An entry the MP4 reader does not know (TrueHD's mlpa): its bytes after the data reference index. */
+  data?: Uint8Array;
+}
+
+/** Channels of each bit of a TrueHD channel assignment, lowest first (as libavcodec's mlp_parse.c counts). */
+const TRUEHD_GROUP_CHANNELS = [2, 1, 1, 2, 2, 2, 2, 1, 1, 2, 2, 1, 1];
+
+/**
+ * TrueHD's rate (a 32-bit field where other entries have 16.16) and channels, from its dmlp's format info:
+ * the 8-channel presentation's assignment (13 bits), else the 6-channel one's (5 bits).
+ */
+function trueHdSound(data: Uint8Array): Sound | null {
+  if (data.length < 32 || String.fromCharCode(...data.subarray(24, 28)) !== 'dmlp') return null;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const info = view.getUint32(28);
+  const count = (bits: number): number => TRUEHD_GROUP_CHANNELS.reduce((n, c, i) => n + ((bits >> i) & 1) * c, 0);
+  const channels = count(info & 0x1fff) || count((info >> 15) & 0x1f) || 2;
+  return { channels, sampleRate: view.getUint32(16) };
 }
 
 /** An audio trak's channels and rate, from its sample entry (AC-3's from its dac3: the entry says 2 for 5.1). */
 function soundOf(trak: TrakBox): Sound | null {
   const entry = trak.mdia.minf.stbl.stsd.entries[0] as AudioEntry | undefined;
-  if (trak.mdia.hdlr.handler !== 'soun' || !entry?.samplerate) return null;
+  if (trak.mdia.hdlr.handler !== 'soun') return null;
+  if (entry?.type === 'mlpa' && entry.data) return trueHdSound(entry.data);
+  if (!entry?.samplerate) return null;
   const dolby = entry.dac3 ?? entry.dec3?.ind_subs[0];
   const channels = dolby ? (ACMOD_CHANNELS[dolby.acmod] ?? 2) + dolby.lfeon : (entry.channel_count ?? 2);
   return { channels, sampleRate: entry.samplerate };

@@ -16,6 +16,7 @@ import { MediaLoader, type RangeOpener } from './media-loader.js';
 import { SubtitleTracks } from './subtitle-tracks.js';
 import { StallWatch } from './stall-watch.js';
 import { AudioConversions } from './convert/audio-conversions.js';
+import type { RelayDecoding } from './convert/support.js';
 
 export { DEFAULT_GOALS, type BufferGoals } from './media-buffers.js';
 export type { RangeOpener } from './media-loader.js';
@@ -39,6 +40,8 @@ export interface MseSource {
   total: number | null;
   /** The credit window for the media, as the link allows; null until the link is measured. */
   mediaWindow: () => number | null;
+  /** The relay's decoder of sound this page cannot decode, where it has one. */
+  relayDecoding: RelayDecoding | null;
 }
 
 export class MseEngine implements Engine {
@@ -71,7 +74,8 @@ export class MseEngine implements Engine {
     this.buffers = new MediaBuffers(video, source.attached, goals, source.pool, wake, (err) => this.fail(err));
     const buffers = this.buffers;
     const notice = (text: string): void => this.onNotice(text);
-    this.conversions = new AudioConversions(source.pool, (f) => buffers.add(f), wake, (err) => this.fail(err), notice);
+    const convert = { relay: source.relayDecoding, fail: (err: FerryError) => this.fail(err), notice };
+    this.conversions = new AudioConversions(source.pool, (f) => buffers.add(f), wake, convert);
     this.listeners = [
       ['seeking', () => this.onSeeking()],
       ['timeupdate', () => this.loader.wake()],

@@ -43,6 +43,7 @@ const FILMS: [string, string, string][] = [
   ['eac3.mp4', 'ec-3', `-c:a eac3 ${surround} -b:a 384k`],
   ['dts.mkv', 'dtsc', `-c:a dca -strict -2 ${surround}`],
   ['truehd.mkv', 'mlpa', '-c:a truehd -strict -2 -ac 6 -channel_layout 5.1'],
+  ['truehd.mp4', 'mlpa', '-c:a truehd -strict -2 -ac 6 -channel_layout 5.1'],
 ];
 
 export function convertedFilms(): ConvertedFilm[] {
@@ -67,9 +68,10 @@ export function twoTrackFilm(ext: 'mp4' | 'mkv'): Buffer {
 
 /**
  * Beeps of 1 kHz for 0.1 s at each whole second, with a white picture over the same tenth, the beeps in an
- * AC-3 5.1 track (the default) and an AAC one: the converted track's timing is measured against the file's.
+ * AC-3 5.1 track (the default) and an AAC one, in MP4; or in a TrueHD 5.1 track and an AAC one, in Matroska:
+ * the converted track's timing is measured against the file's.
  */
-export function syncFilm(): Buffer {
+export function syncFilm(sound: 'ac3' | 'truehd' = 'ac3'): Buffer {
   // Longer than the buffers read ahead (20 s), so that a seek reads from elsewhere.
   const flash = `-f lavfi -i color=c=black:size=320x180:rate=25:duration=${SYNC_SECONDS}`;
   const white = "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,0.1)'";
@@ -77,6 +79,7 @@ export function syncFilm(): Buffer {
   const beep = `-f lavfi -i sine=frequency=1000:sample_rate=48000:samples_per_frame=48:duration=${SYNC_SECONDS}`;
   const gate = "volume='if(lt(mod(t\\,1)\\,0.1)\\,1\\,0)':eval=frame,asplit[a][b]";
   const filters = `-filter_complex [0:v]${white}[v];[1:a]${gate} -map [v] -map [a] -map [b]`;
-  const audio = `-c:a:0 ac3 -ac:a:0 6 -c:a:1 aac -ac:a:1 2 -disposition:a:0 default -disposition:a:1 0`;
-  return make('sync-ac3.mp4', `${flash} ${beep} ${filters} ${h264} ${audio}`);
+  const first = sound === 'ac3' ? '-c:a:0 ac3' : '-c:a:0 truehd -strict -2';
+  const audio = `${first} -ac:a:0 6 -c:a:1 aac -ac:a:1 2 -disposition:a:0 default -disposition:a:1 0`;
+  return make(sound === 'ac3' ? 'sync-ac3.mp4' : 'sync-truehd.mkv', `${flash} ${beep} ${filters} ${h264} ${audio}`);
 }

@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Relay } from '../../src/relay/node/server.js';
 import { buildPage, launchBrowser } from './browser.js';
 import { Origin } from './origin.js';
-import { startRelay } from './relay.js';
+import { startRelay, type TestRelayOptions } from './relay.js';
 
 export interface Stage {
   origin: Origin;
@@ -11,12 +11,12 @@ export interface Stage {
   browser: Browser;
 }
 
-/** `files` puts the test's files on the origin before the relay starts. */
-export async function startStage(files: (origin: Origin) => void): Promise<Stage> {
+/** `files` puts the test's files on the origin before the relay starts; `relay`: the relay's settings beyond. */
+export async function startStage(files: (origin: Origin) => void, relayOptions: TestRelayOptions = {}): Promise<Stage> {
   buildPage();
   const origin = await new Origin().start();
   files(origin);
-  const relay = await startRelay({ allow: [origin.hostPort] });
+  const relay = await startRelay({ allow: [origin.hostPort], ...relayOptions });
   return { origin, relay, browser: await launchBrowser() };
 }
 

@@ -9,10 +9,21 @@ import type { BufferPool } from '../buffer-pool.js';
 import type { PlayedTrack } from '../container.js';
 import type { Fragment } from '../fragmenter.js';
 import type { FromWorker, ToWorker } from './conversion.js';
+import type { RelayDecoding } from './support.js';
 import { codecName } from '../codecs.js';
 
 /** Packets handed over and not yet converted, past which reading waits: seconds of a film's sound. */
 const MAX_PENDING_BYTES = 2 * 1024 * 1024;
+
+/** Where conversion turns for what it cannot do alone, and where it reports. */
+export interface ConversionHelp {
+  /** The relay's decoder, for the codecs it decodes (TrueHD), where it has one. */
+  relay: RelayDecoding | null;
+  /** A converter that cannot run (its worker refused): the film cannot play on. */
+  fail: (err: FerryError) => void;
+  /** A sentence for the page that is no error: some sound could not be decoded, and plays as silence. */
+  notice: (text: string) => void;
+}
 
 interface Converter {
   track: PlayedTrack;
@@ -30,9 +41,7 @@ export class AudioConversions {
     private readonly deliver: (fragment: Fragment) => void,
     /** Work handed back: whoever waits for room may look again. */
     private readonly changed: () => void,
-    private readonly fail: (err: FerryError) => void,
-    /** A sentence for the page that is no error: some sound could not be decoded, and plays as silence. */
-    private readonly notice: (text: string) => void,
+    private readonly help: ConversionHelp,
   ) {}
 
   /** Starts a worker for each track to convert, for playing from `from` (seconds). */
@@ -86,6 +95,7 @@ export class AudioConversions {
 
   close(): void {
     for (const id of [...this.converters.keys()]) this.stop(id);
+    this.help.relay?.close();
   }
 
   private start(track: PlayedTrack, from: number): void {
@@ -97,13 +107,24 @@ export class AudioConversions {
       event.preventDefault();
       this.failed(converter, event.message || 'its worker could not start');
     };
-    const { conversion } = track;
-    this.post(converter, { type: 'start', conversion: conversion!, trackId: track.id, generation: 0, from });
+    const conversion = track.conversion!;
+    this.post(converter, { type: 'start', conversion, trackId: track.id, generation: 0, from });
+    if (conversion.codec === 'truehd') this.reachRelay(converter);
+  }
+
+  /** Tells the worker where the relay decodes its sound (or why it cannot), once the ticket for it comes. */
+  private reachRelay(c: Converter): void {
+    const tell = (address: string | null, why: string): void => {
+      if (this.converters.get(c.track.id) === c) this.post(c, { type: 'relay', address, why });
+    };
+    const relay = this.help.relay;
+    if (!relay) return tell(null, 'the relay does not decode it');
+    relay.address().then((address) => tell(address, ''), (err: unknown) => tell(null, String((err as Error).message)));
   }
 
   private receive(c: Converter, message: FromWorker): void {
     if (this.converters.get(c.track.id) !== c) return;
-    if (message.type === 'failed') return this.notice(silenced(c.track.codec, message.message));
+    if (message.type === 'failed') return this.help.notice(silenced(c.track.codec, message.message));
     if (message.generation !== c.generation) return;
     if (message.type === 'taken') {
       c.pending = Math.max(0, c.pending - message.bytes);
@@ -117,7 +138,7 @@ export class AudioConversions {
   /** Its worker could not start (a policy that forbids the page's own workers): the film cannot play on. */
   private failed(c: Converter, why: string): void {
     const what = codecName(c.track.codec);
-    this.fail(new FerryError('media_error', `the ${what} sound could not be converted in this page (${why})`));
+    this.help.fail(new FerryError('media_error', `the ${what} sound could not be converted in this page (${why})`));
   }
 
   private stop(id: number): void {

@@ -9,6 +9,7 @@ import { OUTPUT, type AudioConversion, type FromWorker, type ToWorker } from './
 import { decodeFrames, loadDecoder, type Packet, type Pcm } from './decode-frames.js';
 import { toStereo } from './downmix.js';
 import { OpusFragments } from './opus-fragments.js';
+import { RelayDecoder } from './relay-decoder.js';
 import { syncFrames } from './sync-frames.js';
 
 interface WorkerScope {
@@ -30,6 +31,18 @@ let run: { encoder: OpusFragments; end: number } | null = null;
 /** Whether the page was told that some sound could not be decoded (it is told once). */
 let told = false;
 let work: Promise<void> = Promise.resolve();
+/** Where the relay decodes this track (TrueHD), once the page knows; and the current run's socket to it. */
+const relayAddress: { promise: Promise<string>; settle(address: string | null, why: string): void } = later();
+let relay: RelayDecoder | null = null;
+
+function later(): typeof relayAddress {
+  let settle: (address: string | null, why: string) => void = () => {};
+  const promise = new Promise<string>((resolve, reject) => {
+    settle = (address, why) => (address ? resolve(address) : reject(new Error(why)));
+  });
+  promise.catch(() => {});
+  return { promise, settle };
+}
 
 scope.onmessage = ({ data: message }) => {
   if (message.type === 'start') {
@@ -37,9 +50,11 @@ scope.onmessage = ({ data: message }) => {
     trackId = message.trackId;
     restart(message.generation, message.from);
     // The decoder's code is fetched while the first media is read, not after.
-    void loadDecoder(message.conversion.codec).catch(() => {});
+    if (message.conversion.codec !== 'truehd') void loadDecoder(message.conversion.codec).catch(() => {});
   } else if (message.type === 'reset') {
     restart(message.generation, message.from);
+  } else if (message.type === 'relay') {
+    relayAddress.settle(message.address, message.why);
   } else {
     work = work.then(() => convert(message)).catch((err: unknown) => failed(err));
   }
@@ -53,6 +68,8 @@ function restart(next: number, at: number): void {
   work = Promise.resolve();
   run?.encoder.close();
   run = null;
+  relay?.close();
+  relay = null;
 }
 
 function failed(err: unknown): void {
@@ -78,9 +95,11 @@ async function convert(message: FragmentIn): Promise<void> {
  * page: its worker or WebAssembly refused), silence as long as they are, so that the picture plays on, and
  * the page is told once.
  */
-async function decodeOrSilence(c: AudioConversion, packets: Packet[]): Promise<Pcm | null> {
+async function decodeOrSilence(c: AudioConversion, packets: Packet[], last: boolean): Promise<Pcm | null> {
   try {
-    return await decodeFrames(c, packets);
+    if (c.codec !== 'truehd') return await decodeFrames(c, packets);
+    relay ??= new RelayDecoder(await relayAddress.promise, c);
+    return await relay.decode(packets, last);
   } catch (err) {
     if (!told) failed(err);
     told = true;
@@ -97,10 +116,10 @@ async function encodeFragment(c: AudioConversion, message: FragmentIn): Promise<
   const samples = kept < 0 ? [] : read.slice(Math.max(0, kept - 1));
   const at = samples.length ? time(samples[0]!.dts) : 0;
   const packets = samples.flatMap((s) => {
-    const frames = c.codec === 'dts' ? [s.data] : syncFrames(s.data);
+    const frames = c.codec === 'ac3' || c.codec === 'eac3' ? syncFrames(s.data) : [s.data];
     return frames.map((data) => ({ data, seconds: s.duration / c.timescale / frames.length }));
   });
-  const pcm = packets.length ? await decodeOrSilence(c, packets) : null;
+  const pcm = packets.length ? await decodeOrSilence(c, packets, message.last) : null;
   if (message.generation !== generation) return;
   if (pcm && pcm.frames > 0) {
     if (!run || Math.abs(run.end - at) > GAP_SECONDS) await startRun(at, message.generation);

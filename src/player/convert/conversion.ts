@@ -1,13 +1,14 @@
 /**
- * Sound this browser cannot decode (AC-3, E-AC-3, DTS), converted in the page: its packets decoded in
- * WebAssembly, downmixed to stereo and encoded as Opus by the browser's own encoder (WebCodecs), in a worker;
- * the Opus goes to the audio SourceBuffer in MP4 fragments at the original times. What the page and the
- * worker share: the codecs, the track's description, the messages, and the Opus track's init segment.
+ * Sound this browser cannot decode (AC-3, E-AC-3, DTS, TrueHD), converted in the page: its packets decoded in
+ * WebAssembly (TrueHD by the relay, where it offers to: relay-decoder.ts), downmixed to stereo and encoded as
+ * Opus by the browser's own encoder (WebCodecs), in a worker; the Opus goes to the audio SourceBuffer in MP4
+ * fragments at the original times. What the page and the worker share: the codecs, the track's description,
+ * the messages, and the Opus track's init segment.
  */
 import { audioEntry, box, fields, initSegment } from '../../mp4/init-segment.js';
 
-/** The codecs the page decodes itself, as mediabunny names them. */
-export type DecodedCodec = 'ac3' | 'eac3' | 'dts';
+/** The codecs the page converts, as mediabunny names them: all but TrueHD decoded in the page. */
+export type DecodedCodec = 'ac3' | 'eac3' | 'dts' | 'truehd';
 
 /** What a converted track's SourceBuffer is opened with. */
 export const CONVERTED_MIME = 'audio/mp4; codecs="opus"';
@@ -23,11 +24,12 @@ export interface AudioConversion {
   timescale: number;
 }
 
-/** The codec mediabunny decodes for a codec string of MP4 or Matroska, or null for one it does not. */
+/** The codec converted for a codec string of MP4 or Matroska, or null for one that is not. */
 export function decodedCodec(codec: string): DecodedCodec | null {
   if (codec === 'ac-3') return 'ac3';
   if (codec === 'ec-3') return 'eac3';
   if (/^dts[chle]$/.test(codec)) return 'dts';
+  if (codec === 'mlpa') return 'truehd';
   return null;
 }
 
@@ -38,7 +40,9 @@ export function decodedCodec(codec: string): DecodedCodec | null {
 export type ToWorker =
   | { type: 'start'; conversion: AudioConversion; trackId: number; generation: number; from: number }
   | { type: 'fragment'; generation: number; data: ArrayBuffer; timestampOffset: number; last: boolean }
-  | { type: 'reset'; generation: number; from: number };
+  | { type: 'reset'; generation: number; from: number }
+  /** Where the relay decodes this track's sound (a WebSocket's address), or why it does not. */
+  | { type: 'relay'; address: string | null; why: string };
 
 /**
  * The worker to the page: an Opus fragment, an input fragment done with, or why some sound could not be

@@ -23,16 +23,24 @@ export interface Packet {
   seconds: number;
 }
 
-const CODEC_IDS: Record<DecodedCodec, string> = { ac3: 'A_AC3', eac3: 'A_EAC3', dts: 'A_DTS' };
+/** Each converted codec's Matroska name, for the one-track files its packets are written as. */
+export const CODEC_IDS: Record<DecodedCodec, string> = {
+  ac3: 'A_AC3',
+  eac3: 'A_EAC3',
+  dts: 'A_DTS',
+  truehd: 'A_TRUEHD',
+};
 const registered = new Map<DecodedCodec, Promise<void>>();
 
 /** Loads (once) the package that decodes `codec`, and registers its decoder with mediabunny. */
 export function loadDecoder(codec: DecodedCodec): Promise<void> {
   let loading = registered.get(codec);
   if (!loading) {
-    const load = codec === 'dts'
-      ? import('@mediabunny/dts').then((m) => m.registerDtsDecoder())
-      : import('@mediabunny/ac3').then((m) => m.registerAc3Decoder());
+    const load = codec === 'truehd'
+      ? Promise.reject(new Error('TrueHD is decoded by the relay, not in the page'))
+      : codec === 'dts'
+        ? import('@mediabunny/dts').then((m) => m.registerDtsDecoder())
+        : import('@mediabunny/ac3').then((m) => m.registerAc3Decoder());
     loading = load;
     registered.set(codec, loading);
   }

@@ -2,6 +2,7 @@
  * Whether this page can convert sound (a worker, WebAssembly, a WebCodecs Opus encoder, and MSE that takes
  * Opus in MP4), asked once and only for a file whose sound needs it; and a track made into a converted one.
  */
+import type { Connection } from '../../client/connection.js';
 import type { PlayedTrack } from '../container.js';
 import { hasMediaSource, sourceBufferTakes } from '../media-source.js';
 import { CONVERTED_MIME, OUTPUT, convertedInit, decodedCodec } from './conversion.js';
@@ -22,16 +23,23 @@ function conversionReady(): Promise<boolean> {
   return ready;
 }
 
+/** Codecs decoded by the relay, not in the page: only where the relay says it does. */
+const RELAY_ONLY = new Set(['truehd']);
+
 /**
- * What converts among tracks of these codecs, with `plays` saying what MSE plays: nothing is asked of the
- * browser unless some track's codec is one the page decodes and MSE does not play.
+ * What converts among tracks of these codecs, with `plays` saying what MSE plays and `relayDecodes` what the
+ * relay decodes for the page: nothing is asked of the browser unless some track's codec is one that converts
+ * and MSE does not play.
  */
 export async function conversionFor(
   tracks: readonly { codec: string; mime: string }[],
   plays: (mime: string) => boolean,
+  relayDecodes: readonly string[],
 ): Promise<Converts> {
   if (!hasMediaSource()) return () => false;
-  const wanted = (t: { codec: string; mime: string }): boolean => decodedCodec(t.codec) !== null && !plays(t.mime);
+  const decodes = (codec: string | null): boolean =>
+    codec !== null && (!RELAY_ONLY.has(codec) || relayDecodes.includes(codec));
+  const wanted = (t: { codec: string; mime: string }): boolean => decodes(decodedCodec(t.codec)) && !plays(t.mime);
   if (!tracks.some(wanted) || !(await conversionReady())) return () => false;
   return wanted;
 }
@@ -55,4 +63,31 @@ export function convertTrack<T extends PlayedTrack>(
   timescale: number,
 ): T {
   return Object.assign(track, convertedForm(track.id, track.codec, sound, timescale));
+}
+
+/** The relay's decoder for a file's sound (relay-decoder.ts), reached with a playback ticket asked for when needed. */
+export interface RelayDecoding {
+  /** The decoder's WebSocket address. */
+  address(): Promise<string>;
+  /** Playing is over: the ticket is given back. */
+  close(): void;
+}
+
+/** How this page reaches the relay's decoder for the file at `url`; null when the relay decodes nothing. */
+export function relayDecoding(connection: Connection, url: string, base: string): RelayDecoding | null {
+  if (!connection.welcome?.decodes?.length) return null;
+  let download: ReturnType<Connection['download']> | null = null;
+  let address: Promise<string> | null = null;
+  return {
+    address: () => {
+      download ??= connection.download(url, { type: null });
+      address ??= download.whenTicketed().then(({ ticket }) => {
+        const at = new URL(`/decode/${ticket}`, base);
+        at.protocol = at.protocol === 'https:' ? 'wss:' : 'ws:';
+        return at.href;
+      });
+      return address;
+    },
+    close: () => download?.cancel(),
+  };
 }

@@ -25,6 +25,8 @@ export interface MatroskaStart {
   openAt: RangeOpener;
   pool: BufferPool;
   takes: (mime: string) => boolean;
+  /** Codecs of sound the relay decodes for this page. */
+  relayDecodes: readonly string[];
 }
 
 /**
@@ -45,7 +47,8 @@ export async function openMatroska(s: MatroskaStart): Promise<MatroskaOpened> {
   const audio = head.tracks.filter((t) => t.type === 'audio').length;
   const codecs = codecsOf(head.tracks);
   const native = (): MatroskaOpened => ({ native: codecs });
-  const converts = await conversionFor(codecs.map((t) => ({ codec: t.codec, mime: codecMime(t) })), s.takes);
+  const sounds = codecs.map((t) => ({ codec: t.codec, mime: codecMime(t) }));
+  const converts = await conversionFor(sounds, s.takes, s.relayDecodes);
   const file = new MatroskaPresentation({ head, cues: cuesInHead(head, bytes) }, s.openAt, s.pool, s.takes, converts);
   // Sound converted in the page plays through MSE only.
   const converting = file.tracks.some((t) => t.conversion);
