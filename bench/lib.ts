@@ -50,9 +50,10 @@ export function startOrigin(file: string, ...flags: string[]): ReturnType<typeof
 }
 
 /** A relay from the sources in its own process, that may reach the origin on `originPort`; its match: [, port]. */
-export function startRelayFor(originPort: number | string): ReturnType<typeof startProcess> {
+export function startRelayFor(originPort: number | string, ...flags: string[]): ReturnType<typeof startProcess> {
+  const allow = ['--allow-host', `127.0.0.1:${originPort}`];
   return startProcess(
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--allow-host', `127.0.0.1:${originPort}`, '--log-level', 'warn'],
+    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', ...allow, '--log-level', 'warn', ...flags],
     /relay on http:\/\/127\.0\.0\.1:(\d+)/,
   );
 }
