@@ -80,7 +80,7 @@ function pitch(pcm: Buffer): number {
   return rising / (left.length / 48000);
 }
 
-/** ffmpeg processes this test's relays have running. */
+/** ffmpeg processes this test's relays have running, the one waiting for the next socket included. */
 function decoders(): number {
   try {
     return execFileSync('pgrep', ['-P', String(process.pid), 'ffmpeg']).toString().trim().split('\n').length;
@@ -128,7 +128,7 @@ describe('the relay decodes TrueHD for a page (--decode-audio)', () => {
     const full = await open(base + ticket);
     expect(full).toMatchObject({ status: 503, text: expect.stringMatching(/decoding as much sound as it may/) });
     for (const ws of held) (ws as WebSocket).close();
-    await expect.poll(decoders).toBe(0);
+    await expect.poll(decoders).toBe(1);
     const again = (await open(base + ticket)) as WebSocket;
     expect(again.readyState).toBe(WebSocket.OPEN);
     again.close();
@@ -148,17 +148,27 @@ describe('the relay decodes TrueHD for a page (--decode-audio)', () => {
     expect((await good).pcm.byteLength).toBe(CONVERTED_SECONDS * 48000 * 8);
   });
 
+  it('keeps one ffmpeg started ahead for the next socket, and ends it with the relay', async () => {
+    const before = decoders();
+    const another = await startRelay({ decodeAudio: true });
+    const ws = (await open(`ws://127.0.0.1:${another.port}/decode/nonsense`)) as { status: number };
+    expect(ws.status).toBe(403);
+    await expect.poll(decoders).toBe(before + 1);
+    await another.close();
+    await expect.poll(decoders).toBe(before);
+  });
+
   it('ends the decoder when its page goes, or says anything but packets and end', async () => {
     const ticket = await playTicket();
     const gone = (await open(base + ticket)) as WebSocket;
     send(gone, sound.subarray(0, 100_000), 64 * 1024, false);
-    await expect.poll(decoders).toBe(1);
+    await expect.poll(decoders).toBe(2);
     gone.terminate();
-    await expect.poll(decoders).toBe(0);
+    await expect.poll(decoders).toBe(1);
     const chatty = (await open(base + ticket)) as WebSocket;
     const closed = drain(chatty);
     chatty.send('{"t":"hello"}');
     expect(await closed).toMatchObject({ code: 1003 });
-    await expect.poll(decoders).toBe(0);
+    await expect.poll(decoders).toBe(1);
   });
 });

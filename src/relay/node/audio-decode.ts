@@ -7,9 +7,10 @@
  * they come), and takes back the sound, downmixed by the stream's own stereo presentation, as 32-bit float
  * stereo at 48 kHz, in order. A text message `end` ends its input; the socket closes once all is sent. The
  * picture never comes here, and a seek is a new socket. One ffmpeg per socket, on one thread, at most one
- * per core at once; what it has not yet taken or sent is held to a few MB by pausing the other side.
+ * per core at once; what it has not yet taken or sent is held to a few MB by pausing the other side. One more
+ * waits, started and idle, for the next socket: ffmpeg takes 130 ms to start here, which a seek would wait.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -58,8 +59,43 @@ export interface DecodeEdge {
   close(): void;
 }
 
+type Ffmpeg = ChildProcessWithoutNullStreams;
+
+/** An ffmpeg started ahead, idle on its input until a socket takes it (none is running for nothing else). */
+class SpareFfmpeg {
+  private spare: Ffmpeg | null = null;
+  private closed = false;
+
+  constructor(private readonly options: DecodeEdgeOptions) {
+    this.spare = this.start();
+  }
+
+  /** The one waiting, if it is still there, else a new one; another is started for the next socket. */
+  take(): Ffmpeg {
+    const ready = this.spare && this.spare.exitCode === null && !this.spare.killed ? this.spare : this.start();
+    this.spare = null;
+    setImmediate(() => {
+      if (!this.closed && !this.spare) this.spare = this.start();
+    });
+    return ready;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.spare?.kill('SIGKILL');
+  }
+
+  private start(): Ffmpeg {
+    const ffmpeg = spawn(this.options.ffmpeg, FFMPEG_ARGS, { stdio: ['pipe', 'pipe', 'pipe'] });
+    ffmpeg.once('error', (err) => this.options.log.warn({ err: err.message }, 'ffmpeg did not start'));
+    ffmpeg.stdin.on('error', () => {});
+    return ffmpeg;
+  }
+}
+
 export function createDecodeEdge(options: DecodeEdgeOptions): DecodeEdge {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  const spare = new SpareFfmpeg(options);
   let running = 0;
 
   async function admit(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -77,13 +113,14 @@ export function createDecodeEdge(options: DecodeEdgeOptions): DecodeEdge {
       return refuse(socket, '503 Service Unavailable', 'the relay is decoding as much sound as it may at once');
     }
     running++;
-    wss.handleUpgrade(req, socket, head, (ws) => decode(ws, options, () => running--));
+    wss.handleUpgrade(req, socket, head, (ws) => decode(ws, spare.take(), () => running--));
   }
 
   return {
     owns: (req) => pathOf(req.url)?.startsWith(DECODE_PATH) === true,
     upgrade: (req, socket, head) => void admit(req, socket, head).catch(() => socket.destroy()),
     close: () => {
+      spare.close();
       for (const client of wss.clients) client.terminate();
       wss.close();
     },
@@ -91,13 +128,11 @@ export function createDecodeEdge(options: DecodeEdgeOptions): DecodeEdge {
 }
 
 /** One socket's decode: its ffmpeg, fed and read with backpressure both ways, and ended with it. */
-function decode(ws: WebSocket, options: DecodeEdgeOptions, release: () => void): void {
-  const ffmpeg = spawn(options.ffmpeg, FFMPEG_ARGS, { stdio: ['pipe', 'pipe', 'pipe'] });
+function decode(ws: WebSocket, ffmpeg: Ffmpeg, release: () => void): void {
   let said = '';
   let unsent = 0;
   let idle = setTimeout(() => ws.close(1001, 'nothing to decode'), IDLE_MS);
   ffmpeg.stderr.on('data', (text: Buffer) => (said = (said + text.toString()).slice(-400)));
-  ffmpeg.stdin.on('error', () => {});
   ffmpeg.stdin.on('drain', () => ws.resume());
   ffmpeg.stdout.on('data', (pcm: Buffer) => {
     unsent += pcm.byteLength;
@@ -107,10 +142,7 @@ function decode(ws: WebSocket, options: DecodeEdgeOptions, release: () => void):
       if (unsent <= MAX_UNSENT_BYTES) ffmpeg.stdout.resume();
     });
   });
-  ffmpeg.once('error', (err) => {
-    options.log.warn({ err: err.message }, 'ffmpeg did not start');
-    ws.close(1011, 'the relay could not start its decoder');
-  });
+  ffmpeg.once('error', () => ws.close(1011, 'the relay could not start its decoder'));
   ffmpeg.once('close', (code) => {
     clearTimeout(idle);
     release();
