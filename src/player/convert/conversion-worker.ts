@@ -56,7 +56,7 @@ scope.onmessage = ({ data: message }) => {
   } else if (message.type === 'relay') {
     relayAddress.settle(message.address, message.why);
   } else {
-    work = work.then(() => convert(message)).catch((err: unknown) => failed(err));
+    take(message);
   }
 };
 
@@ -79,15 +79,54 @@ function failed(err: unknown): void {
 
 type FragmentIn = Extract<ToWorker, { type: 'fragment' }>;
 
-async function convert(message: FragmentIn): Promise<void> {
+/** A fragment's packets, and the second they start at; TrueHD's are sent to the relay as they come. */
+interface Batch {
+  generation: number;
+  /** Null without packets (the sound the relay still owes then follows the run's). */
+  at: number | null;
+  packets: Packet[];
+  last: boolean;
+  /** Their sound, from the relay. */
+  relayed: Promise<Pcm> | null;
+}
+
+/** A fragment in: read now, converted after those before it. */
+function take(message: FragmentIn): void {
   const bytes = message.data.byteLength;
   const done = (): void => scope.postMessage({ type: 'taken', generation: message.generation, bytes });
   if (message.generation !== generation || !conversion) return done();
+  const c = conversion;
+  let batch: Batch;
   try {
-    await encodeFragment(conversion, message);
-  } finally {
-    done();
+    batch = batchOf(c, message);
+  } catch (err) {
+    failed(err);
+    return done();
   }
+  work = work
+    .then(() => encodeBatch(c, batch))
+    .catch((err: unknown) => failed(err))
+    .finally(done);
+}
+
+function batchOf(c: AudioConversion, message: FragmentIn): Batch {
+  const time = (dts: number): number => dts / c.timescale + message.timestampOffset;
+  // A packet of margin before the place asked for: a decoder's first frame may want the one before it.
+  const read = readFragment(new Uint8Array(message.data));
+  const kept = read.findIndex((s) => time(s.dts + s.duration) > from);
+  const samples = kept < 0 ? [] : read.slice(Math.max(0, kept - 1));
+  const packets = samples.flatMap((s) => {
+    const frames = c.codec === 'ac3' || c.codec === 'eac3' ? syncFrames(s.data) : [s.data];
+    return frames.map((data) => ({ data, seconds: s.duration / c.timescale / frames.length }));
+  });
+  const { generation: of, last } = message;
+  let relayed: Promise<Pcm> | null = null;
+  if (c.codec === 'truehd' && (packets.length || last)) {
+    relay ??= new RelayDecoder(relayAddress.promise, c);
+    relayed = relay.decode(packets, last);
+    relayed.catch(() => {});
+  }
+  return { generation: of, at: samples.length ? time(samples[0]!.dts) : null, packets, last, relayed };
 }
 
 /**
@@ -95,11 +134,10 @@ async function convert(message: FragmentIn): Promise<void> {
  * page: its worker or WebAssembly refused), silence as long as they are, so that the picture plays on, and
  * the page is told once.
  */
-async function decodeOrSilence(c: AudioConversion, packets: Packet[], last: boolean): Promise<Pcm | null> {
+async function decodeOrSilence(c: AudioConversion, { packets, relayed }: Batch): Promise<Pcm | null> {
   try {
-    if (c.codec !== 'truehd') return await decodeFrames(c, packets);
-    relay ??= new RelayDecoder(await relayAddress.promise, c);
-    return await relay.decode(packets, last);
+    if (relayed) return await relayed;
+    return packets.length ? await decodeFrames(c, packets) : null;
   } catch (err) {
     if (!told) failed(err);
     told = true;
@@ -108,26 +146,18 @@ async function decodeOrSilence(c: AudioConversion, packets: Packet[], last: bool
   }
 }
 
-async function encodeFragment(c: AudioConversion, message: FragmentIn): Promise<void> {
-  const time = (dts: number): number => dts / c.timescale + message.timestampOffset;
-  // A packet of margin before the place asked for: a decoder's first frame may want the one before it.
-  const read = readFragment(new Uint8Array(message.data));
-  const kept = read.findIndex((s) => time(s.dts + s.duration) > from);
-  const samples = kept < 0 ? [] : read.slice(Math.max(0, kept - 1));
-  const at = samples.length ? time(samples[0]!.dts) : 0;
-  const packets = samples.flatMap((s) => {
-    const frames = c.codec === 'ac3' || c.codec === 'eac3' ? syncFrames(s.data) : [s.data];
-    return frames.map((data) => ({ data, seconds: s.duration / c.timescale / frames.length }));
-  });
-  const pcm = packets.length ? await decodeOrSilence(c, packets, message.last) : null;
-  if (message.generation !== generation) return;
+async function encodeBatch(c: AudioConversion, batch: Batch): Promise<void> {
+  const pcm = await decodeOrSilence(c, batch);
+  if (batch.generation !== generation) return;
+  const at = batch.at ?? run?.end ?? 0;
+  const { last } = batch;
   if (pcm && pcm.frames > 0) {
-    if (!run || Math.abs(run.end - at) > GAP_SECONDS) await startRun(at, message.generation);
+    if (!run || Math.abs(run.end - at) > GAP_SECONDS) await startRun(at, batch.generation);
     const [left, right] = toStereo(pcm.channels);
     run!.encoder.encode(left, right, pcm.sampleRate, run!.end);
     run!.end += pcm.frames / pcm.sampleRate;
   }
-  if (!message.last) return;
+  if (!last) return;
   if (run) await run.encoder.finish(true);
   else scope.postMessage({ type: 'fragment', generation, data: new ArrayBuffer(0), endTime: at, last: true });
 }
