@@ -5,15 +5,16 @@
  * and their sound is taken in order as the worker gets to them, so the relay decodes the next while the
  * worker encodes the last (at 16x, waiting for each in turn played under half as far). A TrueHD stream
  * decodes only from a major sync (every 16 to 128 access units: 13 to 107 ms): a run starts at its first one,
- * with silence before it. ffmpeg may hold the sound of the last packet sent until more come: a batch's sound
- * is taken once all but `LAG_SECONDS` of it is in, the rest comes with the next (the run's last takes all).
+ * with silence before it. The relay sends sound 20 ms at a time, and ffmpeg may hold the last packet's until
+ * more come: a batch's sound is taken once all but `LAG_SECONDS` of it is in, the rest comes with the next
+ * (the run's last takes all).
  */
 import { audioTrackEntry, webmCluster, webmInit } from '../matroska/webm-writer.js';
 import { OUTPUT, type AudioConversion } from './conversion.js';
 import { CODEC_IDS, type Packet, type Pcm } from './decode-frames.js';
 import { RelaySocket } from './relay-socket.js';
 
-const LAG_SECONDS = 0.02;
+const LAG_SECONDS = 0.03;
 /** A relay that sends nothing for this long is given up on: the sound plays as silence. */
 const WAIT_MS = 15_000;
 const { sampleRate } = OUTPUT;
