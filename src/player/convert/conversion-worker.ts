@@ -69,7 +69,8 @@ function restart(next: number, at: number): void {
   run?.encoder.close();
   run = null;
   relay?.close();
-  relay = null;
+  // The relay's socket for the new place opens while its media is read, not once it comes.
+  relay = conversion?.codec === 'truehd' ? new RelayDecoder(relayAddress.promise, conversion) : null;
 }
 
 function failed(err: unknown): void {
