@@ -2,7 +2,7 @@
  * The relay's decoder of sound no page decodes (`--decode-audio`: TrueHD with ffmpeg): who may open it, what
  * comes back for a page's packets, and that a decoder never outlives its socket or takes more than its share.
  */
-import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -82,11 +82,17 @@ function pitch(pcm: Buffer): number {
 
 /** ffmpeg processes this test's relays have running, the one waiting for the next socket included. */
 function decoders(): number {
-  try {
-    return execFileSync('pgrep', ['-P', String(process.pid), 'ffmpeg']).toString().trim().split('\n').length;
-  } catch {
-    return 0;
+  let count = 0;
+  for (const entry of readdirSync('/proc')) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8').trim();
+      const [, name, rest] = /^\d+ \((.*)\) (.*)$/.exec(stat) ?? [];
+      if (name === 'ffmpeg' && Number(rest?.split(' ')[1]) === process.pid) count++;
+    } catch {
+      // not a process, or gone
+    }
   }
+  return count;
 }
 
 describe('the relay decodes TrueHD for a page (--decode-audio)', () => {
