@@ -5,7 +5,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { convertedFilms, syncFilm, type ConvertedFilm } from './helpers/converted-media.js';
+import { convertedFilms, longSyncFilm, syncFilm, type ConvertedFilm } from './helpers/converted-media.js';
 import { beepOnsets, recordConversions, type Onset } from './helpers/converted-sound.js';
 import { availableParallelism } from 'node:os';
 import { WebSocket } from 'ws';
@@ -30,6 +30,7 @@ beforeAll(async () => {
     for (const film of films) origin.set(`/${film.name}`, { body: film.body, type: 'video/mp4' });
     origin.set('/sync-ac3.mp4', { body: syncFilm(), type: 'video/mp4' });
     origin.set('/sync-truehd.mkv', { body: syncFilm('truehd'), type: 'video/x-matroska' });
+    origin.set('/sync-truehd-long.mkv', { body: longSyncFilm(), type: 'video/x-matroska' });
   }, { decodeAudio: true });
 }, 240_000);
 
@@ -82,6 +83,32 @@ describe('converted sound in step with the picture', () => {
     expect(seeked.length).toBeGreaterThanOrEqual(2);
     expect(Math.max(...seeked)).toBeLessThan(0.04);
     await page.close();
+  });
+
+  it('TrueHD paused longer than the relay keeps an idle decoder: the sound goes on, in step', async () => {
+    const idle = await startRelay({ allow: [stage.origin.hostPort], decodeAudio: true, limits: { decodeIdleMs: 1500 } });
+    const page = await stage.browser.newPage();
+    await recordConversions(page);
+    await page.goto(pageUrl('', '/sync-truehd-long.mkv').replace(`:${stage.relay.port}/`, `:${idle.port}/`));
+    await playing(page, 2);
+    // Read ahead (about 64 s of this film), then nothing for the relay's decoder: it closes (1001), and the
+    // page opens another once it reads on.
+    const read = await page.evaluate(() => document.querySelector('video')!.buffered.end(0));
+    await page.evaluate(() => document.querySelector('video')!.pause());
+    await page.waitForTimeout(3000);
+    await page.evaluate(() => {
+      const video = document.querySelector('video')!;
+      video.playbackRate = 8;
+      void video.play();
+    });
+    await playing(page, read + 8);
+    const after = (await beepOnsets(page)).filter((o) => o.run === '0/0' && o.at > read + 2);
+    expect(after.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...drift(after, () => true))).toBeLessThan(0.04);
+    // No notice: the sound was never silenced.
+    expect(await page.locator('#notice').textContent()).not.toMatch(/could not be converted/);
+    await page.close();
+    await idle.close();
   });
 
   it('within 40 ms after a switch to the AAC track and back, from where playback was, then a seek', async () => {

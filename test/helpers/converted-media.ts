@@ -54,6 +54,12 @@ export function convertedFilms(): ConvertedFilm[] {
   }));
 }
 
+/** The TrueHD beep film ten times over (10 minutes): longer than what the page reads ahead. */
+export function longSyncFilm(): Buffer {
+  syncFilm('truehd');
+  return make('sync-truehd-long.mkv', `-stream_loop 9 -i ${join(DIR, 'sync-truehd.mkv')} -map 0 -c copy`);
+}
+
 /** The TrueHD film's sound alone (its 440 Hz tone, 5.1), as the page sends it to a relay that decodes it. */
 export function trueHdSound(): Buffer {
   return make('truehd-sound.mkv', `${tone(440)} -c:a truehd -strict -2 -ac 6 -channel_layout 5.1`);

@@ -121,12 +121,9 @@ function batchOf(c: AudioConversion, message: FragmentIn): Batch {
     return frames.map((data) => ({ data, seconds: s.duration / c.timescale / frames.length }));
   });
   const { generation: of, last } = message;
-  let relayed: Promise<Pcm> | null = null;
-  if (c.codec === 'truehd' && (packets.length || last)) {
-    relay ??= new RelayDecoder(relayAddress.promise, c);
-    relayed = relay.decode(packets, last);
-    relayed.catch(() => {});
-  }
+  // A track the relay decodes has its socket from the start of each run (restart).
+  const relayed = relay && (packets.length || last) ? relay.decode(packets, last) : null;
+  relayed?.catch(() => {});
   return { generation: of, at: samples.length ? time(samples[0]!.dts) : null, packets, last, relayed };
 }
 

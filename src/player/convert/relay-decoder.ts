@@ -32,7 +32,7 @@ export function hasMajorSync(data: Uint8Array): boolean {
 }
 
 export class RelayDecoder {
-  private readonly socket: RelaySocket;
+  private socket: RelaySocket;
   /** Whether the run's first major sync, and the stream's head before it, have gone. */
   private started = false;
   /** Where the next packet goes on the stream's timeline (ms), and the frames of sound sent so far. */
@@ -42,7 +42,10 @@ export class RelayDecoder {
   private handed = 0;
   private order: Promise<unknown> = Promise.resolve();
 
-  constructor(address: Promise<string>, private readonly conversion: AudioConversion) {
+  constructor(
+    private readonly address: Promise<string>,
+    private readonly conversion: AudioConversion,
+  ) {
     this.socket = new RelaySocket(address);
   }
 
@@ -51,6 +54,7 @@ export class RelayDecoder {
    * first major sync), once it is back. The last packets of a run end its stream and take all that is left.
    */
   decode(packets: Packet[], last: boolean): Promise<Pcm> {
+    if (this.socket.idle) this.reopen();
     let lead = 0;
     if (!this.started) {
       const first = packets.findIndex((p) => hasMajorSync(p.data));
@@ -72,6 +76,18 @@ export class RelayDecoder {
   /** Ends the socket (a seek, or the end of playing): what waits for it is handed what came. */
   close(): void {
     this.socket.close();
+  }
+
+  /**
+   * A new socket, after the relay closed an idle one (a film paused over a minute): the stream starts again
+   * at the next major sync. Nothing was owed on the old one but the few milliseconds ffmpeg held.
+   */
+  private reopen(): void {
+    this.socket = new RelaySocket(this.address);
+    this.started = false;
+    this.ms = 0;
+    this.sentFrames = 0;
+    this.handed = 0;
   }
 
   private start(): void {

@@ -8,6 +8,8 @@ const BYTES_PER_FRAME = 8;
 export class RelaySocket {
   /** Why the socket ended ('' when the relay sent all), or null while it is open or opening. */
   ended: string | null = null;
+  /** Whether the relay closed it for want of packets (a film paused): another may be opened. */
+  idle = false;
   /** Stereo frames come back and not taken. */
   frames = 0;
   private socket: WebSocket | null = null;
@@ -74,6 +76,7 @@ export class RelaySocket {
     });
     socket.addEventListener('message', (event: MessageEvent<ArrayBuffer>) => this.take(event.data));
     socket.addEventListener('close', (event) => {
+      this.idle = event.code === 1001;
       // A refusal reaches a page as a close without a reason (its text stays in the HTTP answer).
       const refused = 'the relay refused to decode it (it decodes as many films at once as it has cores)';
       this.end(event.code === 1000 ? '' : event.reason || (open ? 'the relay stopped decoding' : refused));

@@ -28,8 +28,6 @@ export const RELAY_DECODES = ['truehd'];
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** Sound sent and not yet written to the page's socket, past which ffmpeg's output is not read. */
 const MAX_UNSENT_BYTES = 1024 * 1024;
-/** A socket that sends nothing for this long (its page gone quiet, paused) is closed; the page opens another. */
-const IDLE_MS = 60_000;
 
 /**
  * Nothing but a Matroska stream from the pipe, read only by the TrueHD decoder, at most 256 MB held
@@ -53,6 +51,11 @@ export interface DecodeEdgeOptions {
   /** ffmpeg processes at once, across the relay. */
   maxDecodes: number;
   ffmpeg: string;
+  /**
+   * A socket that sends nothing for this long (its film paused) is closed with 1001, and its ffmpeg with it;
+   * the page opens another when it has packets again.
+   */
+  idleMs: number;
 }
 
 export interface DecodeEdge {
@@ -115,8 +118,10 @@ export function createDecodeEdge(options: DecodeEdgeOptions): DecodeEdge {
     if (running >= options.maxDecodes) {
       return refuse(socket, '503 Service Unavailable', 'the relay is decoding as much sound as it may at once');
     }
+    // Gone while its ticket was read: ws would drop it without a socket, and the count would never come back.
+    if (!socket.readable || !socket.writable) return void socket.destroy();
     running++;
-    wss.handleUpgrade(req, socket, head, (ws) => decode(ws, spare.take(), () => running--));
+    wss.handleUpgrade(req, socket, head, (ws) => decode(ws, spare.take(), options.idleMs, () => running--));
   }
 
   return {
@@ -131,10 +136,10 @@ export function createDecodeEdge(options: DecodeEdgeOptions): DecodeEdge {
 }
 
 /** One socket's decode: its ffmpeg, fed and read with backpressure both ways, and ended with it. */
-function decode(ws: WebSocket, ffmpeg: Ffmpeg, release: () => void): void {
+function decode(ws: WebSocket, ffmpeg: Ffmpeg, idleMs: number, release: () => void): void {
   let said = '';
   let unsent = 0;
-  let idle = setTimeout(() => ws.close(1001, 'nothing to decode'), IDLE_MS);
+  let idle = setTimeout(() => ws.close(1001, 'nothing to decode'), idleMs);
   ffmpeg.stderr.on('data', (text: Buffer) => (said = (said + text.toString()).slice(-400)));
   ffmpeg.stdin.on('drain', () => ws.resume());
   ffmpeg.stdout.on('data', (pcm: Buffer) => {
@@ -156,7 +161,7 @@ function decode(ws: WebSocket, ffmpeg: Ffmpeg, release: () => void): void {
   });
   ws.on('message', (data: RawData, binary: boolean) => {
     clearTimeout(idle);
-    idle = setTimeout(() => ws.close(1001, 'nothing to decode'), IDLE_MS);
+    idle = setTimeout(() => ws.close(1001, 'nothing to decode'), idleMs);
     if (!binary) return data.toString() === 'end' ? void ffmpeg.stdin.end() : ws.close(1003, 'only packets and end');
     if (!ffmpeg.stdin.write(data as Buffer)) ws.pause();
   });

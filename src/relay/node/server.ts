@@ -49,6 +49,8 @@ export interface RelayOptions {
     maxIdleUpstreams?: number;
     /** Bytes queued for all sockets together past which a socket queues no more than its floor (QueueBudget). */
     queueBudgetBytes?: number;
+    /** A decode socket (`--decode-audio`) that sends nothing for this long is closed. */
+    decodeIdleMs?: number;
   };
   log?: Logger;
   /** The URL the page opens on when it is given none (the built-in demo). */
@@ -82,7 +84,7 @@ export function createRelay(options: RelayOptions): Relay {
     closeGraceMs: options.limits?.closeGraceMs ?? 1000,
     remoteAddress: (req) => remoteAddress(req, config.trustProxy),
   });
-  const decoder = config.decodeAudio ? decodeEdge(site, ctx) : null;
+  const decoder = config.decodeAudio ? decodeEdge(site, ctx, options.limits?.decodeIdleMs ?? 60_000) : null;
   server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
     if (decoder?.owns(req)) decoder.upgrade(req, socket, head);
     else sockets.upgrade(req, socket, head);
@@ -149,12 +151,13 @@ function sessionContext(options: RelayOptions, metrics: PromMetrics, log: Logger
 }
 
 /** Pages' sound decoded with ffmpeg (`--decode-audio`), which must be there: a relay does not start without it. */
-function decodeEdge(site: SitePolicy, ctx: Context): DecodeEdge {
+function decodeEdge(site: SitePolicy, ctx: Context, idleMs: number): DecodeEdge {
   const ffmpeg = 'ffmpeg';
   if (spawnSync(ffmpeg, ['-version'], { stdio: 'ignore' }).status !== 0) {
     throw new Error('--decode-audio needs ffmpeg on the PATH (on Debian: apt-get install ffmpeg)');
   }
-  return createDecodeEdge({ site, downloads: ctx.downloads, log: ctx.log, maxDecodes: availableParallelism(), ffmpeg });
+  const maxDecodes = availableParallelism();
+  return createDecodeEdge({ site, downloads: ctx.downloads, log: ctx.log, maxDecodes, ffmpeg, idleMs });
 }
 
 /** The HTTP server: slow-loris bounds, the connection cap, and the page, metrics and /save/ routes. */
