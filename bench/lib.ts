@@ -153,6 +153,46 @@ export async function timeToFrame(page: Page, action: string): Promise<number> {
   })`);
 }
 
+/** How a start or a seek went, in ms from its action: a frame presented, and playback moving. */
+export interface Start {
+  frame: number;
+  /** A frame 0.1 s past where it started presented: playback moving, as a person sees it. */
+  moving: number;
+  /** `waiting` events after the first frame, until playback is 1 s past where it started. */
+  waits: number;
+}
+
+/**
+ * In the page: `action` (a start, or a seek), then the frames presented until playback is 1 s past where it
+ * started (a seek's target, or 0), timed from the action. A string, for the reason timeToFrame gives.
+ */
+export async function timeToMoving(page: Page, action: string): Promise<Start> {
+  return page.evaluate(`new Promise((resolve) => {
+    const video = document.querySelector('video');
+    const t0 = performance.now();
+    let frame = null;
+    let moving = null;
+    let waits = 0;
+    let base = 0;
+    const onWaiting = () => { if (frame !== null) waits++; };
+    video.addEventListener('waiting', onWaiting);
+    const step = (now, meta) => {
+      if (!video.seeking) {
+        frame ??= performance.now() - t0;
+        if (moving === null && meta.mediaTime >= base + 0.1) moving = performance.now() - t0;
+        if (meta.mediaTime >= base + 1) {
+          video.removeEventListener('waiting', onWaiting);
+          return resolve({ frame, moving, waits });
+        }
+      }
+      video.requestVideoFrameCallback(step);
+    };
+    video.requestVideoFrameCallback(step);
+    ${action};
+    base = video.currentTime;
+  })`);
+}
+
 export interface Sample { mbps: number; cpuPerGb: number }
 
 /** Runs a transfer of `size` bytes; its rate, and the CPU the processes `pids` spent per GB of it. */
