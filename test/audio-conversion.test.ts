@@ -86,7 +86,8 @@ describe('converted sound in step with the picture', () => {
   });
 
   it('TrueHD paused longer than the relay keeps an idle decoder: the sound goes on, in step', async () => {
-    const idle = await startRelay({ allow: [stage.origin.hostPort], decodeAudio: true, limits: { decodeIdleMs: 1500 } });
+    const limits = { decodeIdleMs: 1500 };
+    const idle = await startRelay({ allow: [stage.origin.hostPort], decodeAudio: true, limits });
     const page = await stage.browser.newPage();
     await recordConversions(page);
     await page.goto(pageUrl('', '/sync-truehd-long.mkv').replace(`:${stage.relay.port}/`, `:${idle.port}/`));
