@@ -1,6 +1,7 @@
 /** Shared pieces of the benchmarks: test files, child processes, CPU accounting, tables. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -191,6 +192,44 @@ export async function timeToMoving(page: Page, action: string): Promise<Start> {
     ${action};
     base = video.currentTime;
   })`);
+}
+
+/**
+ * Records, in ms from navigation, when the page's video presents its first frame and a frame 0.1 s in, and
+ * the `waiting` events between the first frame and 1 s in.
+ */
+export const START_TIMING = `document.addEventListener('DOMContentLoaded', () => {
+  const v = document.querySelector('video');
+  const start = { frame: null, moving: null, waits: 0 };
+  v.addEventListener('waiting', () => { if (start.frame !== null && !window.started) start.waits++; });
+  const step = (now, meta) => {
+    start.frame ??= now;
+    if (start.moving === null && meta.mediaTime >= 0.1) start.moving = now;
+    if (meta.mediaTime >= 1) window.started = start;
+    else v.requestVideoFrameCallback(step);
+  };
+  v.requestVideoFrameCallback(step);
+});`;
+
+/** The plain video's page: a video element and nothing else, as a site would serve it. */
+export function startPageServer(): Promise<number> {
+  const server = createServer((req, res) => {
+    const src = new URL(req.url ?? '/', 'http://x').searchParams.get('src') ?? '';
+    res.writeHead(200, { 'content-type': 'text/html' });
+    const attribute = src.replace(/"/g, '&quot;');
+    res.end(`<!doctype html><video id="video" muted autoplay playsinline src="${attribute}"></video>`);
+  });
+  return new Promise((done) => server.listen(0, '127.0.0.1', () => done((server.address() as { port: number }).port)));
+}
+
+/** Opens `url` in `page` (a fresh browser's) and resolves with its start, timed from navigation. */
+export async function openAndStart(page: Page, url: string): Promise<Start> {
+  await page.addInitScript(START_TIMING);
+  await page.goto(url);
+  type Started = { started?: Start };
+  const ready = { timeout: 60_000, polling: 20 };
+  await page.waitForFunction(() => (window as unknown as Started).started !== undefined, undefined, ready);
+  return page.evaluate(() => (window as unknown as Required<Started>).started);
 }
 
 export interface Sample { mbps: number; cpuPerGb: number }

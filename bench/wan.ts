@@ -8,10 +8,10 @@
  * playback moving (a frame 0.1 s in), and whether it waited before 1 s; five seeks to unbuffered points timed
  * the same way; medians of 3 runs.
  */
-import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../test/helpers/browser.js';
-import { GB, median, startOrigin, startRelayFor, table, timeToMoving, type Start } from './lib.js';
+import { GB, median, openAndStart, startOrigin, startPageServer, startRelayFor, table, timeToMoving } from './lib.js';
+import type { Start } from './lib.js';
 import { Link, PROFILES, type LinkProfile } from './link.js';
 import { benchMatroska, benchVideo } from './video.js';
 
@@ -21,43 +21,11 @@ const SEEKS = [0.1, 0.5, 0.9, 0.3, 0.7];
 type Kind = 'plain' | 'ferry';
 interface RunResult { start: Start; seeks: Start[] }
 
-/**
- * Records, in ms from navigation, when the page's video presents its first frame and a frame 0.1 s in, and
- * the `waiting` events between the first frame and 1 s in.
- */
-const START = `document.addEventListener('DOMContentLoaded', () => {
-  const v = document.querySelector('video');
-  const start = { frame: null, moving: null, waits: 0 };
-  v.addEventListener('waiting', () => { if (start.frame !== null && !window.started) start.waits++; });
-  const step = (now, meta) => {
-    start.frame ??= now;
-    if (start.moving === null && meta.mediaTime >= 0.1) start.moving = now;
-    if (meta.mediaTime >= 1) window.started = start;
-    else v.requestVideoFrameCallback(step);
-  };
-  v.requestVideoFrameCallback(step);
-});`;
-
-/** The plain video's page: a video element and nothing else, as a site would serve it. */
-function startPageServer(): Promise<number> {
-  const server = createServer((req, res) => {
-    const src = new URL(req.url ?? '/', 'http://x').searchParams.get('src') ?? '';
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(`<!doctype html><video id="video" muted autoplay playsinline src="${src.replace(/"/g, '&quot;')}"></video>`);
-  });
-  return new Promise((done) => server.listen(0, '127.0.0.1', () => done((server.address() as { port: number }).port)));
-}
-
 async function runOne(url: string): Promise<RunResult> {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage();
-    await page.addInitScript(START);
-    await page.goto(url);
-    type Started = { started?: Start };
-    const ready = { timeout: 60_000, polling: 20 };
-    await page.waitForFunction(() => (window as unknown as Started).started !== undefined, undefined, ready);
-    const start = await page.evaluate(() => (window as unknown as Required<Started>).started);
+    const start = await openAndStart(page, url);
     const duration = await page.evaluate(() => document.querySelector('video')!.duration);
     const seeks: Start[] = [];
     for (const f of SEEKS) seeks.push(await timeToMoving(page, `video.currentTime = ${f * duration}`));

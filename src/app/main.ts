@@ -4,6 +4,7 @@ import type { EarlyStart } from '../client/early-start.js';
 import { FerryError } from '../protocol/codes.js';
 import type { EngineStats } from '../player/engine.js';
 import { DEFAULT_PLAYER_OPTIONS, Player } from '../player/player.js';
+import { markStart } from '../client/start-marks.js';
 import { describeError } from '../ui/messages.js';
 import { AudioMenu } from './audio-menu.js';
 import { Captions } from './captions.js';
@@ -14,6 +15,7 @@ import { setUpMediaSession } from './media-session.js';
 import { PositionMemory } from './resume.js';
 import { setUpTimeline } from './timeline.js';
 
+markStart('script');
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
 const urlInput = $<HTMLInputElement>('url');

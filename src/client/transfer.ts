@@ -5,6 +5,7 @@
  */
 import { FerryError } from '../protocol/codes.js';
 import type { LinkEstimate } from './link-estimate.js';
+import { markStart } from './start-marks.js';
 import type { CancelMessage, CreditMessage, MetaMessage, OpenMessage, Validator } from '../protocol/frames.js';
 
 /** What to fetch: an open message without the wire's bookkeeping, plus the credit window to keep. */
@@ -183,6 +184,7 @@ export class Transfer {
 
   onData(offset: number, data: Uint8Array): void {
     if (!this.live) return;
+    markStart('first-bytes');
     if (offset !== this.nextOffset) {
       this.host.send({ t: 'cancel', id: this.id });
       this.fail(new FerryError('protocol_error', `the relay sent offset ${offset}, expected ${this.nextOffset}`));

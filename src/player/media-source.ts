@@ -3,6 +3,7 @@
  * measured here), so the player attaches it as soon as a playback starts, while the relay finds the index;
  * the MSE engine then finds it open, and a file that needs no MSE lets it go.
  */
+import { markStart } from '../client/start-marks.js';
 
 /** Safari on iPhone (17.1+) has only this one: it says itself when to fetch (startstreaming, endstreaming). */
 const Managed = (globalThis as { ManagedMediaSource?: typeof MediaSource }).ManagedMediaSource;
@@ -31,7 +32,9 @@ export class AttachedMediaSource {
   constructor(private readonly video: HTMLVideoElement) {
     this.mediaSource = Managed ? new Managed() : new MediaSource();
     const source = this.mediaSource;
-    this.opened = new Promise((resolve) => source.addEventListener('sourceopen', () => resolve(), { once: true }));
+    this.opened = new Promise((resolve) => {
+      source.addEventListener('sourceopen', () => (markStart('source-open'), resolve()), { once: true });
+    });
     if (Managed) {
       // A managed source attaches only as srcObject, and only with remote playback off (or an AirPlay source).
       video.disableRemotePlayback = true;

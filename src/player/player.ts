@@ -11,6 +11,7 @@ import { readIndex } from './moov-index.js';
 import type { AudioTrackInfo, Engine, EngineStats } from './engine.js';
 import { describeError } from '../ui/messages.js';
 import { AttachedMediaSource, hasMediaSource } from './media-source.js';
+import { markStart } from '../client/start-marks.js';
 import { DEFAULT_GOALS, type BufferGoals } from './mse-engine.js';
 
 export interface PlayerOptions {
@@ -79,6 +80,7 @@ export class Player {
       // file's head) most likely plays through MSE, which takes the MediaSource, or the choice closes it.
       if (current() && !isLarge(meta.total, this.options.mseThreshold)) this.closeAttached();
       const start = await this.firstAnswer(first, meta);
+      markStart('first-answer');
       // play() called again, or stop(), while this one waited: it leaves nothing behind.
       if (!current()) return cancelStart(first, start);
       this.total = meta.total;
@@ -88,6 +90,7 @@ export class Player {
       const notice = (text: string): void => void (current() && this.onNotice?.(text));
       const { attached } = this;
       const engine = await chooseEngine({ video: this.video, connection: this.connection, url, meta, first, start, attached, options: this.options, fail, notice });
+      markStart('engine');
       // The engine took the MediaSource, or closed it.
       if (this.attached === attached) this.attached = null;
       if (!current()) return engine.destroy();

@@ -3,6 +3,7 @@
  * ended on `updateend` (the shape of hls.js's buffer-operation-queue). A QuotaExceededError never loses a
  * segment: the owner asks the engine to make room, then retries the same append.
  */
+import { markStart } from '../client/start-marks.js';
 
 type Operation =
   | { kind: 'append'; data: BufferSource; offset: number; done: () => void; fail: (err: Error) => void }
@@ -101,7 +102,10 @@ export class SourceBufferQueue {
         return this.completed();
       }
       if (op.kind === 'append' && this.sb.timestampOffset !== op.offset) this.sb.timestampOffset = op.offset;
-      if (op.kind === 'append') this.sb.appendBuffer(op.data);
+      if (op.kind === 'append') {
+        markStart('first-append');
+        this.sb.appendBuffer(op.data);
+      }
       else this.sb.remove(op.start, op.end);
     } catch (err) {
       this.current = null;
