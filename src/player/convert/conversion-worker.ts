@@ -6,7 +6,7 @@
  */
 import { readFragment } from '../../mp4/fragment-read.js';
 import { OUTPUT, type AudioConversion, type FromWorker, type ToWorker } from './conversion.js';
-import { decodeFrames, loadDecoder, type Packet, type Pcm } from './decode-frames.js';
+import { decodeFrames, loadDecoder, packetSeconds, type Packet, type Pcm } from './decode-frames.js';
 import { toStereo } from './downmix.js';
 import { OpusFragments } from './opus-fragments.js';
 import { RelayDecoder } from './relay-decoder.js';
@@ -139,7 +139,7 @@ async function decodeOrSilence(c: AudioConversion, { packets, relayed }: Batch):
   } catch (err) {
     if (!told) failed(err);
     told = true;
-    const frames = Math.round(packets.reduce((sum, p) => sum + p.seconds, 0) * OUTPUT.sampleRate);
+    const frames = Math.round(packetSeconds(packets) * OUTPUT.sampleRate);
     return { channels: [new Float32Array(frames), new Float32Array(frames)], sampleRate: OUTPUT.sampleRate, frames };
   }
 }

@@ -23,6 +23,11 @@ export interface Packet {
   seconds: number;
 }
 
+/** How long packets sound, together. */
+export function packetSeconds(packets: readonly Packet[]): number {
+  return packets.reduce((sum, p) => sum + p.seconds, 0);
+}
+
 /** Each converted codec's Matroska name, for the one-track files its packets are written as. */
 export const CODEC_IDS: Record<DecodedCodec, string> = {
   ac3: 'A_AC3',
@@ -78,7 +83,7 @@ export async function decodeFrames(conversion: AudioConversion, packets: Packet[
     runs.push({ planes, at: sample.timestamp });
     sample.close();
   }
-  const seconds = packets.reduce((sum, p) => sum + p.seconds, 0);
+  const seconds = packetSeconds(packets);
   return layRuns(runs, rate, Math.round(seconds * rate));
 }
 

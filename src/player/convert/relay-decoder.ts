@@ -11,7 +11,7 @@
  */
 import { audioTrackEntry, webmCluster, webmInit } from '../matroska/webm-writer.js';
 import { OUTPUT, type AudioConversion } from './conversion.js';
-import { CODEC_IDS, type Packet, type Pcm } from './decode-frames.js';
+import { CODEC_IDS, packetSeconds, type Packet, type Pcm } from './decode-frames.js';
 import { RelaySocket } from './relay-socket.js';
 
 const LAG_SECONDS = 0.03;
@@ -58,7 +58,7 @@ export class RelayDecoder {
     let lead = 0;
     if (!this.started) {
       const first = packets.findIndex((p) => hasMajorSync(p.data));
-      lead = Math.round(seconds(first < 0 ? packets : packets.slice(0, first)) * sampleRate);
+      lead = Math.round(packetSeconds(first < 0 ? packets : packets.slice(0, first)) * sampleRate);
       packets = first < 0 ? [] : packets.slice(first);
       if (packets.length) this.start();
     }
@@ -103,7 +103,7 @@ export class RelayDecoder {
       return frame;
     });
     this.socket.send(webmCluster((size) => new Uint8Array(size), 1, frames));
-    this.sentFrames += Math.round(seconds(packets) * sampleRate);
+    this.sentFrames += Math.round(packetSeconds(packets) * sampleRate);
   }
 
   /** Waits for the sound up to frame `upTo` (all of it: Infinity), but for the last few, or the socket's end. */
@@ -123,5 +123,3 @@ export class RelayDecoder {
     return { channels, sampleRate, frames: channels[0].length };
   }
 }
-
-const seconds = (packets: Packet[]): number => packets.reduce((sum, p) => sum + p.seconds, 0);
